@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kiln.h — the embedding API of kiln, a KVM virtual machine monitor.
+ *
+ * A program fills a struct kiln_config, creates a VM from it, starts it, waits for it to end and
+ * destroys it. Nothing here exposes <linux/kvm.h> or kiln's internals: handles are opaque.
+ * Every function that can fail returns 0 or a negative errno and, where it takes a struct
+ * kiln_error, leaves one line there that names the bad value.
+ */
+#ifndef KILN_KILN_H
+#define KILN_KILN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_API __attribute__((visibility("default")))
+
+#define KILN_VERSION "0.1.0"
+
+/* Limits the configuration is checked against. */
+#define KILN_MAX_CMDLINE 2048 /* x86 COMMAND_LINE_SIZE of the guest kernel */
+
+struct kiln_config {
+	const char *kernel_path; /* bzImage, or an ELF vmlinux with a PVH note */
+	const char *initrd_path; /* optional */
+	const char *cmdline;     /* the guest kernel command line, complete */
+	unsigned int vcpus;      /* 1 .. the KVM limit */
+	uint64_t mem_bytes;      /* guest RAM, a multiple of 4 KiB */
+	int console_in_fd;       /* UART input (-1: none) */
+	int console_out_fd;      /* UART output (-1: discard) */
+};
+
+/* The reasons a VM ends, from kiln_vm_wait(). */
+enum kiln_exit_reason {
+	KILN_EXIT_RESET = 1,    /* the guest reset the machine (i8042, ACPI reset) */
+	KILN_EXIT_POWEROFF,     /* the guest powered off through ACPI */
+	KILN_EXIT_PANIC,        /* the guest kernel reported a panic (pvpanic) */
+	KILN_EXIT_CRASH,        /* triple fault, or KVM could not run the guest */
+	KILN_EXIT_STOPPED,      /* kiln_vm_stop() */
+	KILN_EXIT_ERROR,        /* kiln failed while running the guest */
+};
+
+struct kiln_exit {
+	enum kiln_exit_reason reason;
+	bool status_reported;    /* the guest wrote a status to the debug port */
+	int guest_status;        /* that status, 0..255 */
+	uint64_t boot_ready_ns;  /* CLOCK_MONOTONIC of the guest's boot-ready marker, 0 if none */
+	uint64_t first_run_ns;   /* CLOCK_MONOTONIC of the first KVM_RUN */
+	uint64_t setup_cpu_ns;   /* process CPU time spent before the first KVM_RUN */
+	uint64_t exit_ns;        /* CLOCK_MONOTONIC when the VM ended */
+	char detail[256];        /* one line for CRASH and ERROR, empty otherwise */
+};
+
+struct kiln_error {
+	char msg[256];
+};
+
+struct kiln_vm;
+
+/* Defaults: 1 vCPU, 512 MiB, no initrd, the UART on fds 0 and 1. */
+KILN_API void kiln_config_init(struct kiln_config *cfg);
+
+/* Checks cfg without touching KVM; on failure fills err and returns -EINVAL (or -errno). */
+KILN_API int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err);
+
+/* Builds the VM (memory, vCPUs, devices, guest loaded) but does not run it. */
+KILN_API int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **vm, struct kiln_error *err);
+
+/* Starts every vCPU. */
+KILN_API int kiln_vm_start(struct kiln_vm *vm, struct kiln_error *err);
+
+/* Blocks until the VM ends and describes how. */
+KILN_API int kiln_vm_wait(struct kiln_vm *vm, struct kiln_exit *exit_info);
+
+/* Asks a running VM to end (reason KILN_EXIT_STOPPED); safe from any thread or a signal handler. */
+KILN_API void kiln_vm_stop(struct kiln_vm *vm);
+
+/* Stops the VM if it runs and frees everything. NULL is allowed. */
+KILN_API void kiln_vm_destroy(struct kiln_vm *vm);
+
+/* One line about the host's /dev/kvm worth telling a user (e.g. PVM), or NULL. */
+KILN_API const char *kiln_host_warning(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KILN_KILN_H */

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cli/args.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_BOOT_TIME = 256, OPT_LOG_LEVEL, OPT_CPUS, OPT_VERSION };
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "boot-time", no_argument, NULL, OPT_BOOT_TIME },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_usage(FILE *f)
+{
+	fputs("usage: kiln run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--mem SIZE]\n"
+	      "                [--boot-time] [--log-level LEVEL] [-- CMD [ARGS...]]\n"
+	      "       kiln --help | --version\n"
+	      "\n"
+	      "Boots a Linux guest under KVM with its console on this terminal.\n"
+	      "\n"
+	      "  -k, --kernel PATH    bzImage, or ELF vmlinux with a PVH entry note\n"
+	      "  -i, --initrd PATH    initial ramdisk\n"
+	      "  -c, --cmdline STR    guest kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
+	      "      --cpus N         vCPUs (default 1)\n"
+	      "  -m, --mem SIZE       guest RAM: 512M, 2G, ... ; a bare number is MiB (default 512M)\n"
+	      "      --boot-time      print on stderr the ms from start to the guest's boot-ready marker\n"
+	      "                       and to the VM's exit\n"
+	      "      --log-level L    error, warn (default), info or debug\n"
+	      "  -- CMD [ARGS...]     run CMD in the guest (kiln's guest init) and exit with its status\n"
+	      "\n"
+	      "Exit status: the guest command's status (0 if the guest ended without one and no CMD was\n"
+	      "given); 122 CMD given but no status reported; 123 the guest crashed; 124 the guest kernel\n"
+	      "panicked; 125 kiln failed (bad flag, file or /dev/kvm).\n",
+	      f);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int suffix_shift(const char *suffix)
+{
+	static const struct { const char *names[3]; int shift; } units[] = {
+		{ { "K", "KiB", "KB" }, 10 },
+		{ { "M", "MiB", "MB" }, 20 },
+		{ { "G", "GiB", "GB" }, 30 },
+		{ { "T", "TiB", "TB" }, 40 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		for (size_t j = 0; j < 3; j++)
+			if (strcasecmp(suffix, units[i].names[j]) == 0)
+				return units[i].shift;
+	return -1;
+}
+
+int cli_parse_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	int shift = 20; /* a bare number is MiB */
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0') {
+		shift = suffix_shift(end);
+		if (shift < 0)
+			return -EINVAL;
+	}
+	if (n > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*bytes = (uint64_t)n << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned int *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	unsigned long n = strtoul(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE || n > UINT32_MAX)
+		return -EINVAL;
+	*out = (unsigned int)n;
+	return 0;
+}
+
+static int parse_log_level(const char *s, enum log_level *out)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int parse_option(int opt, const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+	switch (opt) {
+	case 'k':
+		o->cfg.kernel_path = arg;
+		return 0;
+	case 'i':
+		o->cfg.initrd_path = arg;
+		return 0;
+	case 'c':
+		o->user_cmdline = arg;
+		return 0;
+	case OPT_CPUS:
+		if (parse_uint(arg, &o->cfg.vcpus) < 0)
+			return fail(err, errlen, "--cpus %s: not a whole number", arg);
+		if (o->cfg.vcpus == 0)
+			return fail(err, errlen, "--cpus 0: a VM needs at least one vCPU");
+		return 0;
+	case 'm':
+		if (cli_parse_size(arg, &o->cfg.mem_bytes) < 0)
+			return fail(err, errlen, "--mem %s: not a size (examples: 512M, 2G, 1024)", arg);
+		if (o->cfg.mem_bytes == 0)
+			return fail(err, errlen, "--mem %s: a VM needs some memory", arg);
+		return 0;
+	case OPT_BOOT_TIME:
+		o->boot_time = true;
+		return 0;
+	case OPT_LOG_LEVEL:
+		if (parse_log_level(arg, &o->log_level) < 0)
+			return fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
+		return 0;
+	case 'h':
+		o->action = CLI_HELP;
+		return 0;
+	case OPT_VERSION:
+		o->action = CLI_VERSION;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_run(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
+{
+	int opt;
+
+	optind = 1; /* argv[0] is "run" */
+	opterr = 0; /* kiln prints its own one-line errors */
+	while ((opt = getopt_long(argc, argv, "+k:i:c:m:h", run_options, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			const char *bad = argv[optind - 1];
+			if (optopt && strchr("kicm", optopt))
+				return fail(err, errlen, "%s: needs a value", bad);
+			return fail(err, errlen, "unknown option '%s' (see kiln run --help)", bad);
+		}
+		int rc = parse_option(opt, optarg, o, err, errlen);
+		if (rc < 0)
+			return rc;
+		if (o->action != CLI_RUN)
+			return 0;
+	}
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+		return fail(err, errlen, "unexpected argument '%s' (a guest command goes after --)",
+			    argv[optind]);
+	if (optind < argc) {
+		o->guest_argv = &argv[optind];
+		o->guest_argc = argc - optind;
+	}
+	if (o->cfg.kernel_path == NULL)
+		return fail(err, errlen, "--kernel is required (see kiln run --help)");
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	kiln_config_init(&o->cfg);
+	o->log_level = LOG_WARN;
+	if (argc < 2)
+		return fail(err, errlen, "no command (see kiln --help)");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		o->action = CLI_HELP;
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		o->action = CLI_VERSION;
+		return 0;
+	}
+	if (strcmp(argv[1], "run") != 0)
+		return fail(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
+	return parse_run(argc - 1, argv + 1, o, err, errlen);
+}
+
+/* Bytes that stand for themselves in kiln.run=; everything else becomes %XX (tests/guest/init.c). */
+static bool is_plain(unsigned char c)
+{
+	return isalnum(c) || (c != '\0' && strchr("._/:=+@^-", c) != NULL);
+}
+
+int cli_build_cmdline(const char *base, char *const *argv, int argc, char *out, size_t outlen)
+{
+	size_t len = (size_t)snprintf(out, outlen, "%s", base);
+
+	if (len >= outlen)
+		return -E2BIG;
+	if (argc == 0)
+		return 0;
+	len += (size_t)snprintf(out + len, outlen - len, " kiln.run=");
+	for (int i = 0; i < argc && len < outlen; i++) {
+		if (i > 0)
+			out[len++] = ',';
+		for (const unsigned char *p = (const unsigned char *)argv[i]; *p && len < outlen; p++) {
+			if (is_plain(*p))
+				out[len++] = (char)*p;
+			else
+				len += (size_t)snprintf(out + len, outlen - len, "%%%02X", *p);
+		}
+	}
+	if (len >= outlen)
+		return -E2BIG;
+	out[len] = '\0';
+	return 0;
+}

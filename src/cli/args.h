@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Command-line parsing for `kiln run`: flags -> struct kiln_config and the CLI's own options. */
+#ifndef KILN_CLI_ARGS_H
+#define KILN_CLI_ARGS_H
+
+#include <kiln/kiln.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "util.h"
+
+/* kiln's exit statuses beside the guest's own (README: "Exit status"). */
+#define EXIT_GUEST_NO_STATUS 122 /* `-- CMD` was given, but the guest ended without reporting */
+#define EXIT_GUEST_CRASHED 123   /* triple fault, or KVM could not run the guest */
+#define EXIT_GUEST_PANICKED 124  /* the guest kernel panicked */
+#define EXIT_KILN_ERROR 125      /* bad input, or kiln itself failed */
+
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet" /* with `-- CMD`: only the command speaks */
+
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+struct cli_options {
+	enum cli_action action;
+	struct kiln_config cfg;
+	bool boot_time;
+	enum log_level log_level;
+	const char *user_cmdline; /* --cmdline, or NULL for the default */
+	char **guest_argv;        /* the command after `--`, or NULL */
+	int guest_argc;
+	char cmdline[KILN_MAX_CMDLINE];
+};
+
+/* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */
+int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen) MUST_CHECK;
+
+/*
+ * Sizes: a number with an optional binary suffix K, M, G or T (optionally followed by "iB" or
+ * "B"); a bare number means MiB, as with QEMU's -m. 0 or -EINVAL/-ERANGE.
+ */
+int cli_parse_size(const char *s, uint64_t *bytes) MUST_CHECK;
+
+/*
+ * The guest kernel command line: base, then " kiln.run=ARGS" when argv is given, ARGS being each
+ * argument percent-encoded and joined with ','. -E2BIG when it does not fit in outlen.
+ */
+int cli_build_cmdline(const char *base, char *const *argv, int argc, char *out, size_t outlen) MUST_CHECK;
+
+void cli_usage(FILE *f);
+
+#endif

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kiln's command line: a thin client of libkiln (kiln.h), and the only place that exits. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kiln/kiln.h>
+
+#include "cli/args.h"
+#include "cli/terminal.h"
+#include "log.h"
+#include "util.h"
+
+static struct kiln_vm *running_vm;
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	if (running_vm)
+		kiln_vm_stop(running_vm);
+}
+
+static void install_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static double ms_since(uint64_t start_ns, uint64_t t_ns)
+{
+	return (double)(t_ns - start_ns) / 1e6;
+}
+
+static void print_boot_time(uint64_t start_ns, const struct kiln_exit *e)
+{
+	char ready[32] = "none";
+
+	if (e->boot_ready_ns)
+		snprintf(ready, sizeof(ready), "%.1f", ms_since(start_ns, e->boot_ready_ns));
+	fprintf(stderr, "kiln: boot-time: ready=%s ms exit=%.1f ms setup-cpu=%.2f ms\n", ready,
+		ms_since(start_ns, e->exit_ns), (double)e->setup_cpu_ns / 1e6);
+}
+
+/* The process's exit status for how the VM ended (README, "Exit status"). */
+static int exit_status(const struct cli_options *o, const struct kiln_exit *e)
+{
+	switch (e->reason) {
+	case KILN_EXIT_RESET:
+	case KILN_EXIT_POWEROFF:
+		if (e->status_reported)
+			return e->guest_status;
+		if (o->guest_argv) {
+			fprintf(stderr, "kiln: the guest ended without reporting the command's status\n");
+			return EXIT_GUEST_NO_STATUS;
+		}
+		return 0;
+	case KILN_EXIT_PANIC:
+		fprintf(stderr, "kiln: the guest kernel panicked\n");
+		return EXIT_GUEST_PANICKED;
+	case KILN_EXIT_CRASH:
+		fprintf(stderr, "kiln: the guest crashed: %s\n", e->detail);
+		return EXIT_GUEST_CRASHED;
+	case KILN_EXIT_STOPPED:
+		return 128 + (stop_signal ? stop_signal : SIGTERM);
+	default:
+		fprintf(stderr, "kiln: %s\n", e->detail[0] ? e->detail : "the VM failed");
+		return EXIT_KILN_ERROR;
+	}
+}
+
+static int run(struct cli_options *o, uint64_t start_ns)
+{
+	struct kiln_error err = { "" };
+	struct kiln_exit e;
+	struct kiln_vm *vm;
+	const char *base = o->user_cmdline ? o->user_cmdline
+			   : o->guest_argv  ? DEFAULT_CMDLINE_QUIET
+					    : DEFAULT_CMDLINE;
+
+	if (cli_build_cmdline(base, o->guest_argv, o->guest_argc, o->cmdline, sizeof(o->cmdline)) < 0) {
+		fprintf(stderr, "kiln: the guest command does not fit in the kernel command line (%d bytes)\n",
+			KILN_MAX_CMDLINE - 1);
+		return EXIT_KILN_ERROR;
+	}
+	o->cfg.cmdline = o->cmdline;
+	if (kiln_vm_create(&o->cfg, &vm, &err) < 0) {
+		fprintf(stderr, "kiln: %s\n", err.msg);
+		return EXIT_KILN_ERROR;
+	}
+	running_vm = vm;
+	install_stop_signals();
+	terminal_make_raw(o->cfg.console_in_fd);
+	if (kiln_vm_start(vm, &err) < 0) {
+		terminal_restore();
+		fprintf(stderr, "kiln: %s\n", err.msg);
+		kiln_vm_destroy(vm);
+		return EXIT_KILN_ERROR;
+	}
+	kiln_vm_wait(vm, &e);
+	terminal_restore();
+	running_vm = NULL;
+	kiln_vm_destroy(vm);
+	if (o->boot_time)
+		print_boot_time(start_ns, &e);
+	return exit_status(o, &e);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t start_ns = now_ns();
+	struct cli_options o;
+	char err[256];
+
+	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kiln: %s\n", err);
+		return EXIT_KILN_ERROR;
+	}
+	if (o.action == CLI_HELP) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (o.action == CLI_VERSION) {
+		printf("kiln %s\n", KILN_VERSION);
+		return 0;
+	}
+	log_set_level(o.log_level);
+	const char *warning = kiln_host_warning();
+	if (warning)
+		fprintf(stderr, "kiln: warning: %s\n", warning);
+	return run(&o, start_ns);
+}

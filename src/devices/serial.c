@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * 16550A UART (register set as in the TI/National PC16550D datasheet). Transmission is instant:
+ * the transmit holding register is always empty again by the time the guest looks.
+ */
+#include "devices/serial.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+enum {
+	REG_RBR_THR = 0, /* DLL when LCR.DLAB */
+	REG_IER = 1,     /* DLM when LCR.DLAB */
+	REG_IIR_FCR = 2,
+	REG_LCR = 3,
+	REG_MCR = 4,
+	REG_LSR = 5,
+	REG_MSR = 6,
+	REG_SCR = 7,
+};
+
+#define IER_RDI 0x01  /* receive data available */
+#define IER_THRI 0x02 /* transmit holding register empty */
+#define IIR_NONE 0x01
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_FIFO_ENABLED 0xc0
+#define FCR_FIFO_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+#define LCR_DLAB 0x80
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+#define MSR_CTS 0x10
+#define MSR_DSR 0x20
+#define MSR_RI 0x40
+#define MSR_DCD 0x80
+
+static uint8_t current_iir(const struct serial *s)
+{
+	uint8_t fifo = (s->fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_ENABLED : 0;
+
+	if ((s->ier & IER_RDI) && s->rx_count > 0)
+		return IIR_RDI | fifo;
+	if ((s->ier & IER_THRI) && s->thr_interrupt_pending)
+		return IIR_THRI | fifo;
+	return IIR_NONE | fifo;
+}
+
+/* ISA IRQs are edge-triggered: the line follows "an interrupt is pending", the IOAPIC sees edges. */
+static void update_irq(struct serial *s)
+{
+	int level = !(current_iir(s) & IIR_NONE);
+
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		irq_line_set(&s->irq, level);
+	}
+}
+
+static void rx_push(struct serial *s, uint8_t byte)
+{
+	if (s->rx_count == SERIAL_RX_CAPACITY)
+		return;
+	s->rx[(s->rx_head + s->rx_count) % SERIAL_RX_CAPACITY] = byte;
+	s->rx_count++;
+}
+
+static uint8_t rx_pop(struct serial *s)
+{
+	if (s->rx_count == 0)
+		return 0;
+	uint8_t byte = s->rx[s->rx_head];
+	s->rx_head = (s->rx_head + 1) % SERIAL_RX_CAPACITY;
+	s->rx_count--;
+	return byte;
+}
+
+static void transmit(struct serial *s, uint8_t byte)
+{
+	if (s->mcr & MCR_LOOP) {
+		rx_push(s, byte); /* loopback: the guest's driver probes the UART this way */
+	} else if (s->out_fd >= 0) {
+		ssize_t n;
+		do
+			n = write(s->out_fd, &byte, 1);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			log_guest(LOG_WARN, "serial", "cannot write guest output: %s", strerror(errno));
+	}
+	s->thr_interrupt_pending = 1;
+}
+
+static uint8_t modem_status(const struct serial *s)
+{
+	if (!(s->mcr & MCR_LOOP))
+		return MSR_DCD | MSR_DSR | MSR_CTS;
+	/* In loopback the modem control outputs come back as the modem status inputs. */
+	uint8_t msr = 0;
+	if (s->mcr & MCR_DTR)
+		msr |= MSR_DSR;
+	if (s->mcr & MCR_RTS)
+		msr |= MSR_CTS;
+	if (s->mcr & MCR_OUT1)
+		msr |= MSR_RI;
+	if (s->mcr & MCR_OUT2)
+		msr |= MSR_DCD;
+	return msr;
+}
+
+static uint8_t read_register(struct serial *s, uint64_t reg)
+{
+	switch (reg) {
+	case REG_RBR_THR:
+		return (s->lcr & LCR_DLAB) ? s->dll : rx_pop(s);
+	case REG_IER:
+		return (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+	case REG_IIR_FCR: {
+		uint8_t iir = current_iir(s);
+		if ((iir & 0x0f) == IIR_THRI)
+			s->thr_interrupt_pending = 0; /* reading IIR acknowledges THRE */
+		return iir;
+	}
+	case REG_LCR:
+		return s->lcr;
+	case REG_MCR:
+		return s->mcr;
+	case REG_LSR:
+		return LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+	case REG_MSR:
+		return modem_status(s);
+	default:
+		return s->scr;
+	}
+}
+
+static void write_register(struct serial *s, uint64_t reg, uint8_t val)
+{
+	switch (reg) {
+	case REG_RBR_THR:
+		if (s->lcr & LCR_DLAB)
+			s->dll = val;
+		else
+			transmit(s, val);
+		break;
+	case REG_IER:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = val;
+		} else {
+			/* Enabling THRI while the THR is empty raises it at once. */
+			if ((val & IER_THRI) && !(s->ier & IER_THRI))
+				s->thr_interrupt_pending = 1;
+			s->ier = val & 0x0f;
+		}
+		break;
+	case REG_IIR_FCR:
+		if (val & FCR_CLEAR_RX)
+			s->rx_count = 0;
+		s->fcr = val & FCR_FIFO_ENABLE;
+		break;
+	case REG_LCR:
+		s->lcr = val;
+		break;
+	case REG_MCR:
+		s->mcr = val & 0x1f;
+		break;
+	case REG_SCR:
+		s->scr = val;
+		break;
+	default: /* LSR and MSR are read-only */
+		break;
+	}
+}
+
+static void serial_read(void *opaque, uint64_t offset, void *data, unsigned int len)
+{
+	struct serial *s = opaque;
+	uint8_t *out = data;
+
+	pthread_mutex_lock(&s->lock);
+	out[0] = read_register(s, offset);
+	for (unsigned int i = 1; i < len; i++)
+		out[i] = 0;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void serial_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
+{
+	struct serial *s = opaque;
+
+	(void)len; /* registers are a byte wide; wider writes use their low byte */
+	pthread_mutex_lock(&s->lock);
+	write_register(s, offset, *(const uint8_t *)data);
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct bus_ops serial_ops = { .read = serial_read, .write = serial_write };
+
+int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd)
+{
+	*s = (struct serial){ .irq = irq, .out_fd = out_fd };
+	pthread_mutex_init(&s->lock, NULL);
+	return bus_register(pio, base, 8, &serial_ops, s);
+}
+
+void serial_destroy(struct serial *s)
+{
+	pthread_mutex_destroy(&s->lock);
+}
+
+size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
+{
+	size_t accepted;
+
+	pthread_mutex_lock(&s->lock);
+	accepted = SERIAL_RX_CAPACITY - s->rx_count;
+	if (accepted > len)
+		accepted = len;
+	for (size_t i = 0; i < accepted; i++)
+		rx_push(s, buf[i]);
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return accepted;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A 16550A UART: guest output goes to a file descriptor, host input is queued for the guest. */
+#ifndef KILN_DEVICES_SERIAL_H
+#define KILN_DEVICES_SERIAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "irq/irq.h"
+
+#define SERIAL_RX_CAPACITY 4096
+
+struct serial {
+	pthread_mutex_t lock;
+	struct irq_line irq;
+	int out_fd; /* -1: output discarded */
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	int thr_interrupt_pending; /* THR became empty and the guest has not read IIR since */
+	int irq_level;
+	uint8_t rx[SERIAL_RX_CAPACITY]; /* ring of received bytes */
+	size_t rx_head, rx_count;
+};
+
+/* Registers the 8 ports at base on the PIO bus. */
+int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd) MUST_CHECK;
+void serial_destroy(struct serial *s);
+
+/* Queues host input for the guest; returns the bytes accepted (the rest does not fit now). */
+size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
+
+#endif

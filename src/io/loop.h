@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The I/O thread: one epoll loop serving every backend (console input now; virtio queues and their
+ * backends later). A handler is embedded in its owner and recovered with container_of.
+ */
+#ifndef KILN_IO_LOOP_H
+#define KILN_IO_LOOP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct ev_handler {
+	void (*ready)(struct ev_handler *h, uint32_t events);
+};
+
+struct io_loop {
+	int epoll_fd;
+	int wake_fd; /* eventfd: a write ends the loop */
+	pthread_t thread;
+	bool running;
+};
+
+int io_loop_init(struct io_loop *l) MUST_CHECK;
+/* Watches fd for events (EPOLLIN, ...); -EPERM for fds epoll cannot watch (regular files). */
+int io_loop_add(struct io_loop *l, int fd, uint32_t events, struct ev_handler *h) MUST_CHECK;
+int io_loop_remove(struct io_loop *l, int fd);
+int io_loop_start(struct io_loop *l) MUST_CHECK;
+/* Asks the loop to end; async-signal-safe. */
+void io_loop_stop(struct io_loop *l);
+/* Stops the thread if it runs, joins it, closes the fds. */
+void io_loop_destroy(struct io_loop *l);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "kvm/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/*
+ * Every ioctl goes through one of these two macros. The first checks, at compile time, that the
+ * argument's type has the size the request number encodes; the second is for requests that take
+ * an integer (or nothing) instead of a pointer.
+ */
+#define KVM_IOCTL_PTR(fd, req, argp)                                                   \
+	({                                                                             \
+		_Static_assert(_IOC_SIZE(req) == sizeof(*(argp)), "ioctl size: " #req); \
+		ioctl_or_errno(fd, req, (unsigned long)(argp));                        \
+	})
+#define KVM_IOCTL_VAL(fd, req, val) ioctl_or_errno(fd, req, (unsigned long)(val))
+
+static int ioctl_or_errno(int fd, unsigned long req, unsigned long arg)
+{
+	int rc = ioctl(fd, req, arg);
+
+	return rc < 0 ? -errno : rc;
+}
+
+int kvm_open_system(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int kvm_api_version(int kvm_fd)
+{
+	return KVM_IOCTL_VAL(kvm_fd, KVM_GET_API_VERSION, 0);
+}
+
+int kvm_check_extension(int fd, long cap)
+{
+	int rc = KVM_IOCTL_VAL(fd, KVM_CHECK_EXTENSION, cap);
+
+	return rc < 0 ? 0 : rc;
+}
+
+int kvm_vcpu_mmap_size(int kvm_fd)
+{
+	return KVM_IOCTL_VAL(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+}
+
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
+{
+	/* The kernel says E2BIG until the array is large enough. */
+	for (unsigned int nent = 64; nent <= 4096; nent *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+		if (c == NULL)
+			return -ENOMEM;
+		c->nent = nent;
+		int rc = ioctl_or_errno(kvm_fd, KVM_GET_SUPPORTED_CPUID, (unsigned long)c);
+		if (rc == 0) {
+			*out = c;
+			return 0;
+		}
+		free(c);
+		if (rc != -E2BIG)
+			return rc;
+	}
+	return -E2BIG;
+}
+
+int kvm_create_vm(int kvm_fd)
+{
+	int rc;
+
+	/* The VM fd is created close-on-exec below; KVM_CREATE_VM has no flag for it. */
+	do
+		rc = KVM_IOCTL_VAL(kvm_fd, KVM_CREATE_VM, 0);
+	while (rc == -EINTR);
+	if (rc >= 0 && fcntl(rc, F_SETFD, FD_CLOEXEC) < 0) {
+		int err = -errno;
+		close(rc);
+		return err;
+	}
+	return rc;
+}
+
+int kvm_set_tss_addr(int vm_fd, uint64_t addr)
+{
+	return KVM_IOCTL_VAL(vm_fd, KVM_SET_TSS_ADDR, addr);
+}
+
+int kvm_set_identity_map_addr(int vm_fd, uint64_t addr)
+{
+	__u64 a = addr;
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &a);
+}
+
+int kvm_create_irqchip(int vm_fd)
+{
+	return KVM_IOCTL_VAL(vm_fd, KVM_CREATE_IRQCHIP, 0);
+}
+
+int kvm_create_pit2(int vm_fd)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_CREATE_PIT2, &pit);
+}
+
+int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+int kvm_irq_line(int vm_fd, uint32_t gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+int kvm_create_vcpu(int vm_fd, unsigned int id)
+{
+	int rc = KVM_IOCTL_VAL(vm_fd, KVM_CREATE_VCPU, id);
+
+	if (rc >= 0 && fcntl(rc, F_SETFD, FD_CLOEXEC) < 0) {
+		int err = -errno;
+		close(rc);
+		return err;
+	}
+	return rc;
+}
+
+int kvm_run(int vcpu_fd)
+{
+	return KVM_IOCTL_VAL(vcpu_fd, KVM_RUN, 0);
+}
+
+int kvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *cpuid)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_CPUID2, cpuid);
+}
+
+int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_SREGS, sregs);
+}
+
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_SREGS, sregs);
+}
+
+int kvm_get_regs(int vcpu_fd, struct kvm_regs *regs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_REGS, regs);
+}
+
+int kvm_set_regs(int vcpu_fd, const struct kvm_regs *regs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_REGS, regs);
+}
+
+int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *fpu)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_FPU, fpu);
+}
+
+int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *msrs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_MSRS, msrs);
+}
+
+int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *lapic)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_LAPIC, lapic);
+}
+
+int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *lapic)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_LAPIC, lapic);
+}

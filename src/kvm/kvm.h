@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The only place that calls ioctl() on /dev/kvm, VM and vCPU file descriptors. Each wrapper returns
+ * 0 (or a non-negative value the ioctl defines) or -errno. Unit tests link tests/fakes/fake_kvm.c
+ * in place of kvm.c.
+ */
+#ifndef KILN_KVM_KVM_H
+#define KILN_KVM_KVM_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* System: /dev/kvm. */
+int kvm_open_system(void) MUST_CHECK; /* the fd, or -errno */
+int kvm_api_version(int kvm_fd) MUST_CHECK;
+int kvm_check_extension(int fd, long cap); /* > 0 if present, 0 if not */
+int kvm_vcpu_mmap_size(int kvm_fd) MUST_CHECK;
+/* Fills *out (malloc'd, caller frees) with KVM_GET_SUPPORTED_CPUID. */
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out) MUST_CHECK;
+
+/* VM. */
+int kvm_create_vm(int kvm_fd) MUST_CHECK;
+int kvm_set_tss_addr(int vm_fd, uint64_t addr) MUST_CHECK;
+int kvm_set_identity_map_addr(int vm_fd, uint64_t addr) MUST_CHECK;
+int kvm_create_irqchip(int vm_fd) MUST_CHECK;
+int kvm_create_pit2(int vm_fd) MUST_CHECK;
+int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host) MUST_CHECK;
+int kvm_irq_line(int vm_fd, uint32_t gsi, int level) MUST_CHECK;
+int kvm_create_vcpu(int vm_fd, unsigned int id) MUST_CHECK;
+
+/* vCPU. */
+int kvm_run(int vcpu_fd); /* -EINTR when kicked */
+int kvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *cpuid) MUST_CHECK;
+int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs) MUST_CHECK;
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs) MUST_CHECK;
+int kvm_get_regs(int vcpu_fd, struct kvm_regs *regs) MUST_CHECK;
+int kvm_set_regs(int vcpu_fd, const struct kvm_regs *regs) MUST_CHECK;
+int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *fpu) MUST_CHECK;
+int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *msrs) MUST_CHECK; /* count set */
+int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *lapic) MUST_CHECK;
+int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *lapic) MUST_CHECK;
+
+#endif

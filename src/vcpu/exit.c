@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What a vCPU does with each KVM exit. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "vcpu/vcpu.h"
+#include "vm.h"
+
+static void handle_pio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* A string instruction (rep outs/ins) moves count items, one after another in data. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		bus_access(&v->vm->pio, run->io.port, data, run->io.size, is_write);
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	if (!bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+			run->mmio.is_write))
+		log_guest(LOG_DEBUG, "vcpu", "unclaimed MMIO %s at %#llx",
+			  run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr);
+}
+
+static void crash(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void crash(struct vcpu *v, const char *fmt, ...)
+{
+	char what[160], detail[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(detail, sizeof(detail), "vCPU %u: %s", v->id, what);
+	vm_request_stop(v->vm, KILN_EXIT_CRASH, detail);
+}
+
+static bool handle_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_request_stop(v->vm, KILN_EXIT_POWEROFF, NULL);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(v->vm, KILN_EXIT_RESET, NULL);
+		break;
+	case KVM_SYSTEM_EVENT_CRASH:
+		vm_request_stop(v->vm, KILN_EXIT_PANIC, NULL);
+		break;
+	default:
+		crash(v, "unknown system event %u", v->run->system_event.type);
+		break;
+	}
+	return false;
+}
+
+bool vcpu_handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_pio(v);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(v);
+		return true;
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		crash(v, "the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		return handle_system_event(v);
+	case KVM_EXIT_INTERNAL_ERROR:
+		crash(v, "KVM internal error, suberror %u (1 = instruction emulation failed)",
+		      run->internal.suberror);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		crash(v, "KVM could not enter the guest, hardware reason %#llx",
+		      (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	default:
+		crash(v, "unexpected KVM exit reason %u", run->exit_reason);
+		return false;
+	}
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vcpu/vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm/kvm.h"
+#include "log.h"
+#include "vm.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+int vcpu_create(struct vcpu *v, struct vm *vm, unsigned int id, size_t run_size)
+{
+	*v = (struct vcpu){ .vm = vm, .id = id, .fd = -1, .run_size = run_size };
+	v->fd = kvm_create_vcpu(vm->vm_fd, id);
+	if (v->fd < 0)
+		return v->fd;
+	v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		int err = -errno;
+		v->run = NULL;
+		close(v->fd);
+		v->fd = -1;
+		return err;
+	}
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only job is to interrupt KVM_RUN with EINTR */
+}
+
+int vcpu_install_kick_signal(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler }; /* no SA_RESTART: KVM_RUN must return */
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+static uint64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void note_first_run(struct vm *vm)
+{
+	unsigned long long none = 0;
+
+	if (atomic_compare_exchange_strong(&vm->first_run_ns, &none, now_ns()))
+		atomic_store(&vm->setup_cpu_ns, process_cpu_ns());
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vcpu *v = arg;
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+
+	note_first_run(v->vm);
+	while (atomic_load(&v->vm->exit_reason) == 0) {
+		int rc = kvm_run(v->fd);
+
+		if (rc == -EINTR || rc == -EAGAIN) {
+			v->run->immediate_exit = 0;
+			continue;
+		}
+		if (rc < 0) {
+			char detail[128];
+			snprintf(detail, sizeof(detail), "vCPU %u: KVM_RUN failed: %s", v->id, strerror(-rc));
+			vm_request_stop(v->vm, KILN_EXIT_CRASH, detail);
+			break;
+		}
+		if (!vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	int rc = pthread_create(&v->thread, NULL, vcpu_main, v);
+
+	if (rc != 0)
+		return -rc;
+	v->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (!v->thread_started)
+		return;
+	/* immediate_exit covers a kick that lands just before KVM_RUN is entered. */
+	v->run->immediate_exit = 1;
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *v)
+{
+	if (v->thread_started)
+		pthread_join(v->thread, NULL);
+	v->thread_started = false;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One thread per vCPU, running KVM_RUN and dispatching its exits to the buses. */
+#ifndef KILN_VCPU_VCPU_H
+#define KILN_VCPU_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "util.h"
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run; /* shared with KVM: mmap of the vCPU fd */
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+};
+
+int vcpu_create(struct vcpu *v, struct vm *vm, unsigned int id, size_t run_size) MUST_CHECK;
+void vcpu_destroy(struct vcpu *v);
+
+/* The signal used to kick a vCPU out of KVM_RUN; installed once per process. */
+int vcpu_install_kick_signal(void) MUST_CHECK;
+int vcpu_start(struct vcpu *v) MUST_CHECK;
+/* Makes the next or current KVM_RUN return; async-signal-safe. */
+void vcpu_kick(struct vcpu *v);
+void vcpu_join(struct vcpu *v);
+
+/* Handles one exit; returns false when the vCPU must stop (exit.c). */
+bool vcpu_handle_exit(struct vcpu *v);
+
+#endif

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The public life cycle of a VM (kiln.h): create, start, wait, stop, destroy. */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "vm.h"
+
+static struct vm *vm_of_events(struct machine_events *ev)
+{
+	return container_of(ev, struct vm, events);
+}
+
+static void on_stop(struct machine_events *ev, enum kiln_exit_reason reason)
+{
+	vm_request_stop(vm_of_events(ev), reason, NULL);
+}
+
+static void on_guest_status(struct machine_events *ev, int status)
+{
+	atomic_store(&vm_of_events(ev)->guest_status, status);
+}
+
+static void on_boot_ready(struct machine_events *ev)
+{
+	unsigned long long none = 0;
+
+	atomic_compare_exchange_strong(&vm_of_events(ev)->boot_ready_ns, &none, now_ns());
+}
+
+void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *detail)
+{
+	int running = 0;
+
+	if (!atomic_compare_exchange_strong(&vm->exit_reason, &running, (int)reason))
+		return; /* the first reason to stop wins */
+	if (detail)
+		snprintf(vm->exit_detail, sizeof(vm->exit_detail), "%s", detail);
+	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
+{
+	int rc = kiln_config_validate(cfg, err);
+
+	if (rc < 0)
+		return rc;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (vm == NULL)
+		return vm_error(err, ENOMEM, "out of memory");
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->io.epoll_fd = vm->io.wake_fd = -1;
+	atomic_init(&vm->guest_status, -1);
+	vm->events = (struct machine_events){
+		.stop = on_stop, .guest_status = on_guest_status, .boot_ready = on_boot_ready
+	};
+	rc = vcpu_install_kick_signal();
+	if (rc < 0)
+		vm_error(err, -rc, "installing the vCPU kick signal: %s", strerror(-rc));
+	else
+		rc = vm_build(vm, cfg, err);
+	if (rc < 0) {
+		vm_teardown(vm);
+		free(vm);
+		return rc;
+	}
+	*out = (struct kiln_vm *)vm;
+	return 0;
+}
+
+int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
+{
+	struct vm *vm = (struct vm *)handle;
+	int rc = io_loop_start(&vm->io);
+
+	if (rc < 0)
+		return vm_error(err, -rc, "starting the I/O thread: %s", strerror(-rc));
+	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		rc = vcpu_start(&vm->vcpus[i]);
+		if (rc < 0) {
+			vm_request_stop(vm, KILN_EXIT_ERROR, "cannot start a vCPU thread");
+			return vm_error(err, -rc, "starting vCPU %u: %s", i, strerror(-rc));
+		}
+	}
+	vm->started = true;
+	return 0;
+}
+
+int kiln_vm_wait(struct kiln_vm *handle, struct kiln_exit *exit_info)
+{
+	struct vm *vm = (struct vm *)handle;
+	int status;
+
+	if (!vm->started)
+		return -EINVAL;
+	for (unsigned int i = 0; i < vm->nvcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	io_loop_destroy(&vm->io);
+	vm->started = false;
+
+	memset(exit_info, 0, sizeof(*exit_info));
+	exit_info->reason = (enum kiln_exit_reason)atomic_load(&vm->exit_reason);
+	status = atomic_load(&vm->guest_status);
+	exit_info->status_reported = status >= 0;
+	exit_info->guest_status = status >= 0 ? status : 0;
+	exit_info->boot_ready_ns = atomic_load(&vm->boot_ready_ns);
+	exit_info->first_run_ns = atomic_load(&vm->first_run_ns);
+	exit_info->setup_cpu_ns = atomic_load(&vm->setup_cpu_ns);
+	exit_info->exit_ns = now_ns();
+	snprintf(exit_info->detail, sizeof(exit_info->detail), "%s", vm->exit_detail);
+	return 0;
+}
+
+void kiln_vm_stop(struct kiln_vm *handle)
+{
+	vm_request_stop((struct vm *)handle, KILN_EXIT_STOPPED, NULL);
+}
+
+void kiln_vm_destroy(struct kiln_vm *handle)
+{
+	struct vm *vm = (struct vm *)handle;
+	struct kiln_exit ignored;
+
+	if (vm == NULL)
+		return;
+	if (vm->started) {
+		kiln_vm_stop(handle);
+		kiln_vm_wait(handle, &ignored);
+	}
+	vm_teardown(vm);
+	free(vm);
+}

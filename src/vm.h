@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct vm owns everything one virtual machine needs: the KVM fds, guest RAM, the buses and
+ * devices, the vCPU threads and the I/O thread. There are no globals: two VMs in one process work.
+ */
+#ifndef KILN_VM_H
+#define KILN_VM_H
+
+#include <kiln/kiln.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "bus/bus.h"
+#include "devices/acpi_pm.h"
+#include "devices/i8042.h"
+#include "devices/machine_events.h"
+#include "devices/serial.h"
+#include "io/loop.h"
+#include "irq/irq.h"
+#include "mem/gmem.h"
+#include "vcpu/vcpu.h"
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, patched per vCPU */
+	void *ram;
+	uint64_t ram_size;
+	struct gmem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct irq_chip irqchip;
+	struct machine_events events;
+
+	struct serial serial;
+	struct i8042 i8042;
+	struct acpi_pm acpi_pm;
+	int console_in_fd;
+	struct ev_handler console_in;
+
+	struct io_loop io;
+	struct vcpu *vcpus;
+	unsigned int nvcpus;
+	bool started;
+
+	/* How the VM ended: the first stop request wins (0 while running). */
+	atomic_int exit_reason;
+	atomic_int guest_status; /* -1 until the guest reports one */
+	atomic_ullong boot_ready_ns;
+	atomic_ullong first_run_ns;
+	atomic_ullong setup_cpu_ns;
+	char exit_detail[256];
+};
+
+/* Ends the VM for reason; async-signal-safe when detail is NULL. */
+void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *detail);
+
+/* Building and tearing down (vm_build.c). */
+int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;
+void vm_teardown(struct vm *vm);
+
+#endif

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Building a VM from a checked kiln_config: KVM, RAM, devices, the guest image, vCPUs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/regs.h"
+#include "arch/x86/vcpu_init.h"
+#include "devices/debug_port.h"
+#include "devices/pvpanic.h"
+#include "error.h"
+#include "kvm/kvm.h"
+#include "log.h"
+#include "vm.h"
+
+#define KVM_API_VERSION_EXPECTED 12
+
+static int open_kvm(struct vm *vm, struct kiln_error *err)
+{
+	static const struct { long cap; const char *name; } required[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	};
+
+	vm->kvm_fd = kvm_open_system();
+	if (vm->kvm_fd == -ENOENT || vm->kvm_fd == -ENXIO || vm->kvm_fd == -ENODEV)
+		return vm_error(err, -vm->kvm_fd, "/dev/kvm: %s (is KVM enabled in the kernel and the BIOS?)",
+				strerror(-vm->kvm_fd));
+	if (vm->kvm_fd == -EACCES || vm->kvm_fd == -EPERM)
+		return vm_error(err, -vm->kvm_fd, "/dev/kvm: permission denied (join the kvm group?)");
+	if (vm->kvm_fd < 0)
+		return vm_error(err, -vm->kvm_fd, "/dev/kvm: %s", strerror(-vm->kvm_fd));
+	int version = kvm_api_version(vm->kvm_fd);
+	if (version != KVM_API_VERSION_EXPECTED)
+		return vm_error(err, EINVAL, "/dev/kvm: API version %d, kiln needs %d", version,
+				KVM_API_VERSION_EXPECTED);
+	for (size_t i = 0; i < ARRAY_SIZE(required); i++)
+		if (kvm_check_extension(vm->kvm_fd, required[i].cap) <= 0)
+			return vm_error(err, ENOTSUP, "/dev/kvm: lacks %s", required[i].name);
+	return 0;
+}
+
+static int check_vcpu_limit(struct vm *vm, unsigned int vcpus, struct kiln_error *err)
+{
+	int max = kvm_check_extension(vm->kvm_fd, KVM_CAP_MAX_VCPUS);
+
+	if (max <= 0)
+		max = kvm_check_extension(vm->kvm_fd, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4; /* KVM's documented minimum when neither capability answers */
+	if (vcpus > (unsigned int)max)
+		return vm_error(err, EINVAL, "vcpus %u: this host's KVM allows at most %d", vcpus, max);
+	return 0;
+}
+
+static int kvm_chip_set_level(void *opaque, uint32_t gsi, int level)
+{
+	struct vm *vm = opaque;
+
+	return kvm_irq_line(vm->vm_fd, gsi, level);
+}
+
+static const struct irq_chip_ops kvm_chip_ops = { .set_level = kvm_chip_set_level };
+
+static int create_vm(struct vm *vm, struct kiln_error *err)
+{
+	int rc;
+
+	vm->vm_fd = kvm_create_vm(vm->kvm_fd);
+	if (vm->vm_fd < 0)
+		return vm_error(err, -vm->vm_fd, "KVM_CREATE_VM: %s", strerror(-vm->vm_fd));
+	/* KVM needs three pages for its TSS and one for the real-mode identity map, in the hole. */
+	rc = kvm_set_tss_addr(vm->vm_fd, X86_TSS_ADDR);
+	if (rc == 0)
+		rc = kvm_set_identity_map_addr(vm->vm_fd, X86_IDENTITY_MAP_ADDR);
+	if (rc == 0)
+		rc = kvm_create_irqchip(vm->vm_fd);
+	if (rc == 0)
+		rc = kvm_create_pit2(vm->vm_fd);
+	if (rc < 0)
+		return vm_error(err, -rc, "setting up the VM in KVM: %s", strerror(-rc));
+	vm->irqchip = (struct irq_chip){ .ops = &kvm_chip_ops, .opaque = vm };
+	rc = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid);
+	if (rc < 0)
+		return vm_error(err, -rc, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+	return 0;
+}
+
+/* One anonymous mapping, split into the RAM ranges of the memory map; untouched pages cost nothing. */
+static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
+{
+	struct x86_ram_range ranges[2];
+	unsigned int n = x86_ram_ranges(bytes, ranges);
+	uint64_t offset = 0;
+
+	vm->ram = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		return vm_error(err, errno, "mem %llu MiB: cannot map guest RAM: %s",
+				(unsigned long long)(bytes >> 20), strerror(errno));
+	}
+	vm->ram_size = bytes;
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *host = (uint8_t *)vm->ram + offset;
+		int rc = gmem_add_region(&vm->mem, ranges[i].start, host, ranges[i].size);
+
+		if (rc == 0)
+			rc = kvm_set_memory_region(vm->vm_fd, i, ranges[i].start, ranges[i].size, host);
+		if (rc < 0)
+			return vm_error(err, -rc, "mem %llu MiB: cannot give guest RAM to KVM: %s",
+					(unsigned long long)(bytes >> 20), strerror(-rc));
+		offset += ranges[i].size;
+	}
+	return 0;
+}
+
+static int create_devices(struct vm *vm, int console_out_fd, struct kiln_error *err)
+{
+	struct irq_line com1_irq = { .chip = &vm->irqchip, .gsi = X86_IRQ_COM1 };
+	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq, console_out_fd);
+
+	if (rc == 0)
+		rc = i8042_init(&vm->i8042, &vm->pio, &vm->events);
+	if (rc == 0)
+		rc = debug_port_init(&vm->pio, X86_PORT_DEBUG, &vm->events);
+	if (rc == 0)
+		rc = pvpanic_init(&vm->pio, X86_PORT_PVPANIC, &vm->events);
+	if (rc == 0)
+		rc = acpi_pm_init(&vm->acpi_pm, &vm->pio, X86_PORT_ACPI_SLEEP_CONTROL,
+				  X86_PORT_ACPI_SLEEP_STATUS, ACPI_S5_SLP_TYP, &vm->events);
+	if (rc < 0)
+		return vm_error(err, -rc, "registering devices: %s", strerror(-rc));
+	return 0;
+}
+
+static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
+{
+	struct acpi_machine machine = {
+		.vcpus = vm->nvcpus,
+		.ioapic_addr = X86_IOAPIC_ADDR,
+		.lapic_addr = X86_LAPIC_ADDR,
+		.uart_port = X86_PORT_COM1,
+		.uart_irq = X86_IRQ_COM1,
+		.sleep_control_port = X86_PORT_ACPI_SLEEP_CONTROL,
+		.sleep_status_port = X86_PORT_ACPI_SLEEP_STATUS,
+		.pvpanic_port = X86_PORT_PVPANIC,
+	};
+	void *area = gmem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
+	int rc = area ? acpi_build(&machine, area, X86_ACPI_SIZE, X86_ACPI_ADDR, rsdp) : -ENOSPC;
+
+	return rc < 0 ? vm_error(err, -rc, "building the ACPI tables: %s", strerror(-rc)) : 0;
+}
+
+/* A read-only private mapping of a whole file; *size 0 and NULL for an empty file. */
+static int map_file(const char *what, const char *path, const uint8_t **data, size_t *size,
+		    struct kiln_error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return vm_error(err, errno, "%s %s: %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		return vm_error(err, EINVAL, "%s %s: not a regular, non-empty file", what, path);
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	int mmap_errno = errno;
+	close(fd);
+	if (p == MAP_FAILED)
+		return vm_error(err, mmap_errno, "%s %s: %s", what, path, strerror(mmap_errno));
+	*data = p;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+static int load_guest(struct vm *vm, const struct kiln_config *cfg, struct x86_boot_cpu *boot,
+		      struct kiln_error *err)
+{
+	struct x86_boot_input in = { .cmdline = cfg->cmdline ? cfg->cmdline : "", .ram_bytes = vm->ram_size };
+	struct x86_entry entry;
+	char why[200] = "";
+	int rc = map_file("kernel", cfg->kernel_path, &in.kernel, &in.kernel_size, err);
+
+	if (rc == 0 && cfg->initrd_path)
+		rc = map_file("initrd", cfg->initrd_path, &in.initrd, &in.initrd_size, err);
+	if (rc == 0)
+		rc = write_acpi(vm, &in.rsdp_gpa, err);
+	if (rc == 0) {
+		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
+		if (rc < 0)
+			vm_error(err, -rc, "kernel %s: %s", cfg->kernel_path, why);
+	}
+	if (rc == 0) {
+		*boot = (struct x86_boot_cpu){ .long_mode = entry.mode == X86_ENTRY_LONG64,
+					       .ip = entry.ip, .boot_info = entry.boot_info };
+		rc = x86_write_boot_tables(&vm->mem, boot->long_mode);
+		if (rc < 0)
+			vm_error(err, -rc, "writing the boot page tables: %s", strerror(-rc));
+	}
+	if (in.kernel)
+		munmap((void *)in.kernel, in.kernel_size);
+	if (in.initrd)
+		munmap((void *)in.initrd, in.initrd_size);
+	return rc;
+}
+
+static int create_vcpus(struct vm *vm, const struct x86_boot_cpu *boot, struct kiln_error *err)
+{
+	int run_size = kvm_vcpu_mmap_size(vm->kvm_fd);
+
+	if (run_size < 0)
+		return vm_error(err, -run_size, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(-run_size));
+	vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
+	if (vm->vcpus == NULL)
+		return vm_error(err, ENOMEM, "out of memory for %u vCPUs", vm->nvcpus);
+	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		int rc = vcpu_create(&vm->vcpus[i], vm, i, (size_t)run_size);
+
+		if (rc == 0)
+			rc = x86_vcpu_init(vm->vcpus[i].fd, vm->cpuid, i, vm->nvcpus, i == 0 ? boot : NULL);
+		if (rc < 0)
+			return vm_error(err, -rc, "vCPU %u: %s", i, strerror(-rc));
+	}
+	return 0;
+}
+
+static void console_input_ready(struct ev_handler *h, uint32_t events)
+{
+	struct vm *vm = container_of(h, struct vm, console_in);
+	uint8_t buf[256];
+	ssize_t n = read(vm->console_in_fd, buf, sizeof(buf));
+
+	(void)events;
+	if (n <= 0) {
+		/* End of input (or an error): the guest simply gets no more bytes. */
+		io_loop_remove(&vm->io, vm->console_in_fd);
+		return;
+	}
+	size_t taken = serial_receive(&vm->serial, buf, (size_t)n);
+	if (taken < (size_t)n)
+		log_guest(LOG_WARN, "serial", "guest is not reading its console: %zd bytes dropped",
+			  n - (ssize_t)taken);
+}
+
+static int watch_console_input(struct vm *vm, struct kiln_error *err)
+{
+	int rc = io_loop_init(&vm->io);
+
+	if (rc < 0)
+		return vm_error(err, -rc, "creating the I/O loop: %s", strerror(-rc));
+	if (vm->console_in_fd < 0)
+		return 0;
+	vm->console_in.ready = console_input_ready;
+	rc = io_loop_add(&vm->io, vm->console_in_fd, EPOLLIN, &vm->console_in);
+	if (rc == -EPERM) {
+		/* A regular file or /dev/null cannot be polled: such input has nothing to wait for. */
+		vm->console_in_fd = -1;
+		return 0;
+	}
+	return rc < 0 ? vm_error(err, -rc, "watching console input: %s", strerror(-rc)) : 0;
+}
+
+int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
+{
+	struct x86_boot_cpu boot;
+	int rc;
+
+	vm->nvcpus = cfg->vcpus;
+	vm->console_in_fd = cfg->console_in_fd;
+	bus_init(&vm->pio, "pio", 0xff);
+	bus_init(&vm->mmio, "mmio", 0x00);
+	rc = open_kvm(vm, err);
+	if (rc == 0)
+		rc = check_vcpu_limit(vm, cfg->vcpus, err);
+	if (rc == 0)
+		rc = create_vm(vm, err);
+	if (rc == 0)
+		rc = create_ram(vm, cfg->mem_bytes, err);
+	if (rc == 0)
+		rc = create_devices(vm, cfg->console_out_fd, err);
+	if (rc == 0)
+		rc = load_guest(vm, cfg, &boot, err);
+	if (rc == 0)
+		rc = create_vcpus(vm, &boot, err);
+	if (rc == 0)
+		rc = watch_console_input(vm, err);
+	return rc;
+}
+
+void vm_teardown(struct vm *vm)
+{
+	io_loop_destroy(&vm->io);
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->nvcpus; i++)
+			vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+	}
+	serial_destroy(&vm->serial);
+	i8042_destroy(&vm->i8042);
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}

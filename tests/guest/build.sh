@@ -1,0 +1,178 @@
+#!/bin/bash
+# tests/guest/build.sh OUTDIR — builds kiln's Linux test guest from Debian packages only:
+#   OUTDIR/vmlinuz        the kernel of linux-image-cloud-amd64 (a bzImage)
+#   OUTDIR/initrd.img     /init (tests/guest/init.c, static), busybox-static with its applet links,
+#                         the modules of tests/guest/modules.list and their dependencies, and the
+#                         ordered load list /etc/kiln/modules (dependencies first)
+#   OUTDIR/host-modules/  irqbypass, kvm, kvm-amd and tun of the same kernel, and
+#   OUTDIR/busybox        the same busybox: what the KVM test host (tests/host/run.sh) boots with
+#   OUTDIR/guest.txt      what was built: kernel version, modules loaded and built in
+# The .debs are cached in ${KILN_CACHE:-$HOME/.cache/kiln}/debs. Nothing is rebuilt unless an input
+# changed: the kernel or busybox version apt offers, init.c, modules.list or this script.
+# SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+
+die() { echo "guest/build.sh: $*" >&2; exit 1; }
+[ $# -eq 1 ] || die "usage: build.sh OUTDIR"
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=$1
+debs=${KILN_CACHE:-$HOME/.cache/kiln}/debs
+CC=${CC:-gcc}
+WARNINGS="-std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+	-Wformat=2 -Wvla -Wimplicit-fallthrough"
+
+"$top/scripts/install-deps.sh" gcc libc6-dev cpio lz4
+mkdir -p "$debs" "$out"
+
+# --- 1. which versions: the candidates apt offers (apt-get update first if it knows none) ---------
+# candidates: "PACKAGE VERSION" lines for the metapackage and busybox-static (one apt-cache run).
+candidates() {
+	apt-cache policy linux-image-cloud-amd64 busybox-static 2>/dev/null |
+		awk '/^[^ ]/ { p = $1; sub(":$", "", p) } /^ *Candidate:/ && $2 != "(none)" { print p, $2 }'
+}
+vers=$(candidates)
+if [ "$(echo "$vers" | wc -w)" -ne 4 ]; then
+	sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq || die "apt-get update failed"
+	vers=$(candidates)
+fi
+meta_ver=$(echo "$vers" | awk '$1 == "linux-image-cloud-amd64" { print $2 }')
+bb_ver=$(echo "$vers" | awk '$1 == "busybox-static" { print $2 }')
+[ -n "$meta_ver" ] && [ -n "$bb_ver" ] || die "apt offers no linux-image-cloud-amd64 or busybox-static"
+
+# fetch PACKAGE VERSION: prints the path of the cached .deb, downloading it when missing.
+fetch() {
+	local deb=$debs/${1}_${2//:/%3a}_amd64.deb log
+	if [ ! -s "$deb" ]; then
+		log=$(cd "$debs" && apt-get download "$1=$2" 2>&1) || { echo "$log" >&2; die "cannot download $1=$2"; }
+	fi
+	[ -s "$deb" ] || die "apt-get download gave no $deb"
+	echo "$deb"
+}
+meta_deb=$(fetch linux-image-cloud-amd64 "$meta_ver")
+# The metapackage depends on exactly one versioned image: "linux-image-6.1.0-N-cloud-amd64 (= V)".
+read -r kpkg kver < <(dpkg-deb -f "$meta_deb" Depends | tr ',' '\n' |
+	sed -n 's/^ *\(linux-image-[0-9][^ ]*\) *(= *\([^)]*\)).*/\1 \2/p' | head -n 1) ||
+	die "no versioned linux-image in the Depends of $meta_deb"
+kernel_deb=$(fetch "$kpkg" "$kver")
+bb_deb=$(fetch busybox-static "$bb_ver")
+
+# --- 2. up to date? ---------------------------------------------------------------------------------
+inputs="$kpkg $kver busybox-static $bb_ver $CC
+$(cd "$here" && sha256sum init.c modules.list build.sh)"
+if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$inputs" ] && [ -s "$out/vmlinuz" ] &&
+	[ -s "$out/initrd.img" ] && [ -s "$out/busybox" ] && [ -s "$out/host-modules/kvm-amd.ko" ]; then
+	exit 0
+fi
+echo "  GUEST   $out ($kpkg $kver, busybox $bb_ver)"
+
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+root=$w/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,etc/kiln,lib/modules}
+dpkg-deb -x "$kernel_deb" "$w/k"
+dpkg-deb -x "$bb_deb" "$w/bb"
+kdirs=("$w"/k/lib/modules/*)
+[ ${#kdirs[@]} -eq 1 ] && [ -d "${kdirs[0]}" ] || die "$kpkg has no single lib/modules/VERSION"
+kdir=${kdirs[0]}
+uname_r=$(basename "$kdir")
+vmlinuz=$w/k/boot/vmlinuz-$uname_r
+[ -s "$vmlinuz" ] || die "$kpkg has no boot/vmlinuz-$uname_r"
+
+# --- 3. modules: name -> file, dependencies from each module's depends= (what modules.dep holds; --
+# Debian's package has no modules.dep: depmod writes it at install time) --------------------------
+norm() { echo "${1//-/_}"; }
+declare -A modpath=() builtin=() state=()
+while read -r f; do
+	b=$(basename "$f"); b=${b%%.ko*}
+	modpath[$(norm "$b")]=$f
+done < <(find "$kdir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
+while read -r f; do
+	b=$(basename "$f"); builtin[$(norm "${b%%.ko*}")]=1
+done < "$kdir/modules.builtin"
+
+# unpack_module NAME DESTDIR: the module's plain .ko in DESTDIR (decompressed if Debian compressed it).
+unpack_module() {
+	local src=${modpath[$(norm "$1")]} base
+	base=$(basename "$src"); base=${base%%.ko*}.ko
+	case $src in
+	*.ko) cp "$src" "$2/$base" ;;
+	*.ko.xz) "$top/scripts/install-deps.sh" xz-utils && xz -dc "$src" > "$2/$base" ;;
+	*.ko.zst) "$top/scripts/install-deps.sh" zstd && zstd -qdc "$src" > "$2/$base" ;;
+	*.ko.gz) gzip -dc "$src" > "$2/$base" ;;
+	esac
+	echo "$2/$base"
+}
+
+order=() loaded=() inkernel=() skipped=()
+# add_module NAME: appends NAME after its dependencies to the load order.
+add_module() {
+	local n ko dep
+	n=$(norm "$1")
+	case ${state[$n]:-} in done) return 0 ;; busy) die "module dependency loop at $1" ;; esac
+	if [ -n "${builtin[$n]:-}" ]; then
+		state[$n]=done; inkernel+=("$1"); return 0
+	fi
+	[ -n "${modpath[$n]:-}" ] || return 1
+	state[$n]=busy
+	ko=$(unpack_module "$1" "$root/lib/modules")
+	for dep in $(tr '\0' '\n' < "$ko" | sed -n 's/^depends=//p' | tr ',' ' '); do
+		add_module "$dep" || die "$1 needs $dep, which $kpkg does not have"
+	done
+	state[$n]=done
+	order+=("/lib/modules/$(basename "$ko")"); loaded+=("$1")
+}
+while read -r name flag; do
+	case $name in '' | '#'*) continue ;; esac
+	if ! add_module "$name"; then
+		[ "$flag" = "?" ] || die "module $name (modules.list) is not in $kpkg"
+		echo "guest/build.sh: warning: optional module $name is not in $kpkg" >&2
+		skipped+=("$name")
+	fi
+done < "$here/modules.list"
+printf '%s\n' "${order[@]}" > "$root/etc/kiln/modules"
+
+mkdir -p "$w/host-modules"
+for m in irqbypass kvm kvm-amd tun; do
+	[ -n "${modpath[$(norm $m)]:-}" ] || die "$kpkg has no module $m for the KVM test host"
+	unpack_module "$m" "$w/host-modules" > /dev/null
+done
+
+# --- 4. init and busybox ----------------------------------------------------------------------------
+# shellcheck disable=SC2086
+$CC -static -Os -s $WARNINGS -o "$root/init" "$here/init.c" || die "cannot compile init.c"
+cp "$w/bb/bin/busybox" "$root/bin/busybox"
+# The applet links are made here, not at boot: one exec fewer on every boot.
+while read -r applet; do
+	case $applet in bin/busybox | linuxrc | '') continue ;; esac
+	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done < <("$w/bb/bin/busybox" --list-full)
+[ -e "$root/bin/sh" ] || die "busybox has no sh applet"
+# The kernel opens /dev/console for init before anything is mounted; without the node (building as
+# a user who cannot mknod) init opens it itself once devtmpfs is mounted.
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+
+# --- 5. the initramfs: newc cpio, owned by root, reproducible, lz4 (legacy framing, as the kernel
+# wants): the kernel unpacks it faster than gzip ----------------------------------------------------
+(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+	cpio -o -0 -H newc -R 0:0 --reproducible --quiet) | lz4 -l -9 -q > "$w/initrd.img"
+
+{
+	echo "kernel: $kpkg $kver ($uname_r)"
+	echo "busybox-static: $bb_ver"
+	echo "modules loaded by init: ${loaded[*]}"
+	echo "modules built into the kernel: ${inkernel[*]:-}"
+	echo "optional modules missing: ${skipped[*]:-}"
+} > "$w/guest.txt"
+
+# --- 6. publish (the stamp last, so an interrupted build is redone) --------------------------------
+rm -f "$out/.inputs"
+rm -rf "$out/host-modules"
+cp "$vmlinuz" "$out/vmlinuz"
+cp "$w/initrd.img" "$out/initrd.img"
+cp "$w/bb/bin/busybox" "$out/busybox"
+cp -r "$w/host-modules" "$out/host-modules"
+cp "$w/guest.txt" "$out/guest.txt"
+echo "$inputs" > "$out/.inputs"
+sed 's/^/          /' "$out/guest.txt"

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * kiln's guest init: PID 1 of the test guest's initramfs (tests/guest/build.sh).
+ *
+ * Mounts /proc /sys /dev /tmp /run, loads the modules listed in /etc/kiln/modules (dependencies
+ * first) with finit_module(2), then runs what the kernel command line's `kiln.run=ARGS` asks, or an
+ * interactive shell on the console without it. ARGS is the command's argv: each argument
+ * percent-encoded (%XX, uppercase hex, for bytes outside [A-Za-z0-9._/:=+@^-]) and the arguments
+ * joined with ','.
+ *
+ * kiln's debug port: a byte written to 0xf5 says "booted, about to run the command" (the boot-ready
+ * marker); a byte written to 0xf4 is the command's exit status (shell-style: 128+signal when killed,
+ * 127 not found, 126 not executable). Then init syncs and resets the machine (kiln passes
+ * `reboot=k panic=-1`). Every failure prints one line `kiln-init: ...` on the console.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define DEBUG_PORT_STATUS 0xf4	/* the exit status byte */
+#define DEBUG_PORT_READY 0xf5	/* the boot-ready marker */
+#define MODULE_LIST "/etc/kiln/modules"
+#define CMDLINE_KEY "kiln.run="
+
+static int have_ports;	/* ioperm() succeeded: the debug port can be written */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "kiln-init: ");
+
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	if (write(STDERR_FILENO, line, strlen(line)) < 0) {
+		/* nowhere else to say it */
+	}
+}
+
+static void mount_all(void)
+{
+	static const struct {
+		const char *src, *dir, *type, *opts;
+		unsigned long flags;
+	} fs[] = {
+		{ "proc", "/proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sysfs", "/sys", "sysfs", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "devtmpfs", "/dev", "devtmpfs", "mode=0755", MS_NOSUID },
+		{ "tmpfs", "/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV },
+		{ "tmpfs", "/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV },
+	};
+
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		if (mkdir(fs[i].dir, 0755) < 0 && errno != EEXIST)
+			say("mkdir %s: %s", fs[i].dir, strerror(errno));
+		if (mount(fs[i].src, fs[i].dir, fs[i].type, fs[i].flags, fs[i].opts) < 0)
+			say("mount %s on %s: %s", fs[i].type, fs[i].dir, strerror(errno));
+	}
+}
+
+/* Without a /dev/console in the initramfs the kernel starts init with no fds 0-2: open it now. */
+static void open_console(void)
+{
+	if (fcntl(STDERR_FILENO, F_GETFD) >= 0)
+		return;
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;	/* say() cannot be heard either */
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+static void load_modules(void)
+{
+	char path[256];
+	FILE *list = fopen(MODULE_LIST, "re");
+
+	if (!list) {
+		say("%s: %s", MODULE_LIST, strerror(errno));
+		return;
+	}
+	while (fgets(path, sizeof(path), list)) {
+		path[strcspn(path, "\n")] = '\0';
+		if (path[0] == '\0' || path[0] == '#')
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			say("warning: module %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+			say("warning: loading module %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	fclose(list);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decodes one percent-encoded argument in place; -1 on a malformed escape or an encoded NUL. */
+static int percent_decode(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (*s != '%') {
+			*out++ = *s;
+			continue;
+		}
+		int hi = hex_digit(s[1]), lo = hi < 0 ? -1 : hex_digit(s[2]);
+		if (lo < 0 || (hi | lo) == 0)
+			return -1;
+		*out++ = (char)(hi << 4 | lo);
+		s += 2;
+	}
+	*out = '\0';
+	return 0;
+}
+
+/*
+ * Finds kiln.run= in /proc/cmdline. Returns 0 and *argv = NULL when it is absent, 0 and the
+ * decoded argv (NULL-terminated) when present, -1 (after saying why) when it cannot be used.
+ */
+static int parse_cmdline(char ***argv)
+{
+	static char buf[8192];
+	char *tok, *save, *args = NULL;
+	ssize_t n = 0, r;
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+
+	*argv = NULL;
+	if (fd < 0) {
+		say("/proc/cmdline: %s", strerror(errno));
+		return -1;
+	}
+	while ((r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = '\0';
+	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
+		if (strncmp(tok, CMDLINE_KEY, strlen(CMDLINE_KEY)) == 0)
+			args = tok + strlen(CMDLINE_KEY);	/* the last one wins, as for the kernel */
+	if (!args)
+		return 0;
+	if (*args == '\0') {
+		say("kiln.run= names no command");
+		return -1;
+	}
+
+	size_t argc = 1;
+	for (const char *p = args; *p; p++)
+		argc += *p == ',';
+	char **v = calloc(argc + 1, sizeof(*v));
+	if (!v) {
+		say("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < argc; i++) {
+		v[i] = args;
+		args += strcspn(args, ",");
+		if (*args)
+			*args++ = '\0';
+		if (percent_decode(v[i]) < 0) {
+			say("kiln.run: bad percent-encoding in argument %zu", i);
+			free(v);
+			return -1;
+		}
+	}
+	*argv = v;
+	return 0;
+}
+
+static void debug_port_write(unsigned short port, unsigned char value)
+{
+	if (have_ports)
+		outb(value, port);
+}
+
+/* Runs argv (or the shell) on the console as a new session; returns its shell-style status. */
+static int run(char **argv)
+{
+	static char *shell[] = { "sh", NULL };
+	char **cmd = argv ? argv : shell;
+	int status;
+	pid_t pid, w;
+
+	pid = fork();
+	if (pid < 0) {
+		say("fork: %s", strerror(errno));
+		return 125;
+	}
+	if (pid == 0) {
+		int fd;
+
+		setsid();
+		fd = open("/dev/console", O_RDWR);
+		if (fd < 0) {
+			say("/dev/console: %s", strerror(errno));
+		} else {
+			if (ioctl(fd, TIOCSCTTY, 1) < 0)
+				say("TIOCSCTTY: %s", strerror(errno));
+			for (int i = 0; i < 3; i++)
+				dup2(fd, i);
+			if (fd > 2)
+				close(fd);
+		}
+		execvp(cmd[0], cmd);
+		int err = errno;
+		say("%s: %s", cmd[0], strerror(err));
+		_exit(err == ENOENT ? 127 : 126);
+	}
+	/* PID 1 also reaps every orphan that the command leaves behind. */
+	while ((w = waitpid(-1, &status, 0)) != pid) {
+		if (w < 0 && errno != EINTR) {
+			say("waitpid: %s", strerror(errno));
+			return 125;
+		}
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int main(void)
+{
+	char **argv;
+	int status;
+
+	open_console();
+	mount_all();
+	open_console();
+	load_modules();
+
+	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
+	setenv("HOME", "/root", 1);
+	if (chdir("/root") < 0 && chdir("/") < 0)
+		say("chdir /: %s", strerror(errno));
+
+	if (ioperm(DEBUG_PORT_STATUS, 2, 1) < 0)
+		say("ioperm(0x%x): %s", DEBUG_PORT_STATUS, strerror(errno));
+	else
+		have_ports = 1;
+
+	if (parse_cmdline(&argv) < 0) {
+		status = 127;
+	} else {
+		debug_port_write(DEBUG_PORT_READY, 1);
+		status = run(argv);
+	}
+
+	/* Let every byte leave the UART before kiln may stop the machine on the status byte. */
+	if (tcdrain(STDOUT_FILENO) < 0 && errno != ENOTTY)
+		say("tcdrain: %s", strerror(errno));
+	debug_port_write(DEBUG_PORT_STATUS, (unsigned char)status);
+	sync();
+	reboot(RB_AUTOBOOT);
+	say("reboot: %s", strerror(errno));
+	for (;;)
+		pause();
+}

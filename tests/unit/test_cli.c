@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli/args.c: flags, sizes and the guest command's encoding on the kernel command line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/args.h"
+
+static int parse(struct cli_options *o, char *err, const char **args, int n)
+{
+	char *argv[32];
+
+	for (int i = 0; i < n; i++)
+		argv[i] = (char *)args[i];
+	argv[n] = NULL;
+	return cli_parse(n, argv, o, err, 256);
+}
+
+#define PARSE(o, err, ...)                                                               \
+	({                                                                               \
+		const char *args_[] = { "kiln", __VA_ARGS__ };                           \
+		parse(o, err, args_, (int)(sizeof(args_) / sizeof(args_[0])));           \
+	})
+
+static void test_sizes(void **state)
+{
+	uint64_t b;
+
+	(void)state;
+	assert_int_equal(cli_parse_size("512M", &b), 0);
+	assert_int_equal(b, 512ull << 20);
+	assert_int_equal(cli_parse_size("5G", &b), 0);
+	assert_int_equal(b, 5ull << 30);
+	assert_int_equal(cli_parse_size("300MiB", &b), 0);
+	assert_int_equal(b, 300ull << 20);
+	assert_int_equal(cli_parse_size("64k", &b), 0);
+	assert_int_equal(b, 64ull << 10);
+	assert_int_equal(cli_parse_size("1024", &b), 0); /* bare number: MiB */
+	assert_int_equal(b, 1024ull << 20);
+	assert_int_equal(cli_parse_size("1T", &b), 0);
+	assert_int_equal(b, 1ull << 40);
+	assert_int_equal(cli_parse_size("", &b), -EINVAL);
+	assert_int_equal(cli_parse_size("M", &b), -EINVAL);
+	assert_int_equal(cli_parse_size("-5M", &b), -EINVAL);
+	assert_int_equal(cli_parse_size("5X", &b), -EINVAL);
+	assert_int_equal(cli_parse_size("5 M", &b), -EINVAL);
+	assert_int_equal(cli_parse_size("99999999999999999999", &b), -ERANGE);
+	assert_int_equal(cli_parse_size("20000000T", &b), -ERANGE);
+}
+
+static void test_run_flags(void **state)
+{
+	struct cli_options o;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "run", "--kernel", "vmlinuz", "--initrd", "initrd.img", "--cpus",
+			       "4", "--mem", "300M", "--boot-time", "--cmdline", "console=ttyS0"),
+			 0);
+	assert_int_equal(o.action, CLI_RUN);
+	assert_string_equal(o.cfg.kernel_path, "vmlinuz");
+	assert_string_equal(o.cfg.initrd_path, "initrd.img");
+	assert_int_equal(o.cfg.vcpus, 4);
+	assert_int_equal(o.cfg.mem_bytes, 300ull << 20);
+	assert_true(o.boot_time);
+	assert_string_equal(o.user_cmdline, "console=ttyS0");
+	assert_null(o.guest_argv);
+}
+
+static void test_defaults_and_guest_command(void **state)
+{
+	struct cli_options o;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "run", "-k", "k", "--", "sh", "-c", "exit 7"), 0);
+	assert_int_equal(o.cfg.vcpus, 1);
+	assert_int_equal(o.cfg.mem_bytes, 512ull << 20);
+	assert_int_equal(o.guest_argc, 3);
+	assert_string_equal(o.guest_argv[0], "sh");
+	assert_string_equal(o.guest_argv[2], "exit 7");
+	/* Flags after -- belong to the guest command. */
+	assert_int_equal(PARSE(&o, err, "run", "-k", "k", "--", "ls", "--cpus"), 0);
+	assert_int_equal(o.guest_argc, 2);
+	assert_string_equal(o.guest_argv[1], "--cpus");
+}
+
+static void expect_error(const char *needle, int rc, const char *err)
+{
+	assert_int_equal(rc, -EINVAL);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error '%s' does not name '%s'", err, needle);
+}
+
+static void test_bad_input_names_the_value(void **state)
+{
+	struct cli_options o;
+	char err[256];
+
+	(void)state;
+	expect_error("--cpus 0", PARSE(&o, err, "run", "-k", "k", "--cpus", "0"), err);
+	expect_error("--cpus two", PARSE(&o, err, "run", "-k", "k", "--cpus", "two"), err);
+	expect_error("--cpus -1", PARSE(&o, err, "run", "-k", "k", "--cpus", "-1"), err);
+	expect_error("--mem 0", PARSE(&o, err, "run", "-k", "k", "--mem", "0"), err);
+	expect_error("--mem lots", PARSE(&o, err, "run", "-k", "k", "--mem", "lots"), err);
+	expect_error("--bogus", PARSE(&o, err, "run", "-k", "k", "--bogus"), err);
+	expect_error("--kernel", PARSE(&o, err, "run", "--mem", "1G"), err);
+	expect_error("--kernel", PARSE(&o, err, "run", "--kernel"), err);
+	expect_error("--log-level loud", PARSE(&o, err, "run", "-k", "k", "--log-level", "loud"), err);
+	expect_error("stray", PARSE(&o, err, "run", "-k", "k", "stray"), err);
+	expect_error("launch", PARSE(&o, err, "launch"), err);
+}
+
+static void test_help_and_version(void **state)
+{
+	struct cli_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "--help"), 0);
+	assert_int_equal(o.action, CLI_HELP);
+	assert_int_equal(PARSE(&o, err, "run", "--help"), 0);
+	assert_int_equal(o.action, CLI_HELP);
+	assert_int_equal(PARSE(&o, err, "--version"), 0);
+	assert_int_equal(o.action, CLI_VERSION);
+}
+
+static void test_cmdline_encoding(void **state)
+{
+	char out[KILN_MAX_CMDLINE];
+	char *const cmd[] = { "sh", "-c", "exit 7", "a,b%c", "" };
+
+	(void)state;
+	assert_int_equal(cli_build_cmdline("console=ttyS0", NULL, 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "console=ttyS0");
+	assert_int_equal(cli_build_cmdline("console=ttyS0", cmd, 5, out, sizeof(out)), 0);
+	assert_string_equal(out, "console=ttyS0 kiln.run=sh,-c,exit%207,a%2Cb%25c,");
+}
+
+static void test_cmdline_too_long(void **state)
+{
+	char out[64];
+	char *const cmd[] = { "echo", "0123456789012345678901234567890123456789" };
+
+	(void)state;
+	assert_int_equal(cli_build_cmdline("console=ttyS0 reboot=k", cmd, 2, out, sizeof(out)), -E2BIG);
+	/* The last byte that fits: the encoding stops exactly at the boundary. */
+	char exact[sizeof("b kiln.run=x")];
+	char *const x[] = { "x" };
+	assert_int_equal(cli_build_cmdline("b", x, 1, exact, sizeof(exact)), 0);
+	assert_int_equal(cli_build_cmdline("b", x, 1, exact, sizeof(exact) - 1), -E2BIG);
+	char *const space[] = { " " }; /* encodes to 3 bytes */
+	assert_int_equal(cli_build_cmdline("b", space, 1, exact, sizeof(exact)), -E2BIG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_run_flags),
+		cmocka_unit_test(test_defaults_and_guest_command),
+		cmocka_unit_test(test_bad_input_names_the_value),
+		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_cmdline_encoding),
+		cmocka_unit_test(test_cmdline_too_long),
+	};
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
