@@ -11,7 +11,7 @@ Q := $(if $(V),,@)
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wimplicit-fallthrough
-BASE_CFLAGS := -std=gnu11 $(WARNINGS) -Isrc -Iinclude -MMD -MP -fvisibility=hidden -pthread -g
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -Isrc -Iinclude -Itests -MMD -MP -fvisibility=hidden -pthread -g
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
 	-fstack-clash-protection -fPIE
 RELEASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread

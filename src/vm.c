@@ -21,7 +21,12 @@ static void on_stop(struct machine_events *ev, enum kiln_exit_reason reason)
 
 static void on_guest_status(struct machine_events *ev, int status)
 {
-	atomic_store(&vm_of_events(ev)->guest_status, status);
+	struct vm *vm = vm_of_events(ev);
+
+	/* Record before stopping: kiln_vm_wait() reads it once every vCPU has seen the stop. */
+	int none = -1;
+	atomic_compare_exchange_strong(&vm->guest_status, &none, status);
+	vm_request_stop(vm, KILN_EXIT_STATUS, NULL);
 }
 
 static void on_boot_ready(struct machine_events *ev)

@@ -37,7 +37,8 @@ struct kiln_config {
 
 /* The reasons a VM ends, from kiln_vm_wait(). */
 enum kiln_exit_reason {
-	KILN_EXIT_RESET = 1,    /* the guest reset the machine (i8042, ACPI reset) */
+	KILN_EXIT_STATUS = 1,   /* the guest reported its exit status (kiln's debug port) */
+	KILN_EXIT_RESET,        /* the guest reset the machine (i8042, ACPI reset) */
 	KILN_EXIT_POWEROFF,     /* the guest powered off through ACPI */
 	KILN_EXIT_PANIC,        /* the guest kernel reported a panic (pvpanic) */
 	KILN_EXIT_CRASH,        /* triple fault, or KVM could not run the guest */

@@ -18,7 +18,7 @@
 #define EXIT_GUEST_PANICKED 124  /* the guest kernel panicked */
 #define EXIT_KILN_ERROR 125      /* bad input, or kiln itself failed */
 
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
 #define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet" /* with `-- CMD`: only the command speaks */
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };

@@ -53,6 +53,7 @@ static void print_boot_time(uint64_t start_ns, const struct kiln_exit *e)
 static int exit_status(const struct cli_options *o, const struct kiln_exit *e)
 {
 	switch (e->reason) {
+	case KILN_EXIT_STATUS:
 	case KILN_EXIT_RESET:
 	case KILN_EXIT_POWEROFF:
 		if (e->status_reported)

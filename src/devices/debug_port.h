@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kiln's debug port, two I/O ports the guest (kiln's guest init, or a tiny test guest) writes to:
- *   base + 0: a byte, the guest's exit status; kiln records it and exits with it when the guest
- *             resets or powers off.
+ *   base + 0: a byte, the guest's exit status; the VM ends at once (KILN_EXIT_STATUS). The guest
+ *             flushes its output and its disks before it writes here.
  *   base + 1: the byte DEBUG_PORT_BOOT_READY, the boot-ready marker (`--boot-time`).
  * Reads return 0.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What a device may tell the machine that owns it: the guest reset or powered off, reported a
- * status, reached its boot-ready marker. The VM implements these; devices never see the VM itself.
+ * What a device may tell the machine that owns it: the guest reset or powered off, reported its
+ * exit status (which ends the VM), reached its boot-ready marker. The VM implements these; devices never see the VM itself.
  * Every callback may run on any vCPU thread.
  */
 #ifndef KILN_DEVICES_MACHINE_EVENTS_H

@@ -567,7 +567,7 @@ static char *disassemble(const char *dir, const uint8_t *table)
 	assert_int_equal(fclose(f), 0);
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && iasl -d %.4s.dat > %.4s.log 2>&1", dir,
-		 (const char *)table, (const char *)table, (const char *)table);
+		 (const char *)table, (const char *)table);
 	rc = system(cmd);
 	snprintf(path, sizeof(path), "%s/%.4s.log", dir, (const char *)table);
 	log = read_file(path);

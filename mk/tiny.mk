@@ -1,0 +1,26 @@
+# Tiny freestanding test guests: tests/tiny/*.S, each linked into an ELF64 with a PVH entry note
+# (build/tiny/NAME.elf), booted through kiln's PVH loader by tests/integration/tiny.sh.
+
+TINY_SRCS := $(sort $(wildcard tests/tiny/*.S))
+TINY_ELFS := $(patsubst tests/tiny/%.S,$(BUILD)/tiny/%.elf,$(TINY_SRCS))
+TINY_LDS := tests/tiny/tiny.ld
+TINY_ASFLAGS := -m64 -nostdinc -MMD -MP
+TINY_LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=4096 -z noexecstack
+
+$(BUILD)/tiny/%.o: tests/tiny/%.S
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  AS      $<")
+	$(Q)$(CC) $(TINY_ASFLAGS) -c $< -o $@
+
+$(BUILD)/tiny/%.elf: $(BUILD)/tiny/%.o $(TINY_LDS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(LD) $(TINY_LDFLAGS) -T $(TINY_LDS) -o $@ $<
+
+tiny: $(TINY_ELFS)
+
+# Boots every tiny guest under build/kiln.
+check-tiny: $(BUILD)/kiln tiny
+	$(Q)tests/integration/tiny.sh $(BUILD)/kiln $(BUILD)/tiny
+
+.PRECIOUS: $(BUILD)/tiny/%.o
+.PHONY: tiny check-tiny

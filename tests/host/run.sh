@@ -1,0 +1,110 @@
+#!/bin/bash
+# tests/host/run.sh — runs a command inside a disposable KVM test host: Debian's cloud kernel booted by
+# QEMU in software emulation (TCG, -cpu max, which exposes AMD SVM) with kvm_amd loaded, so /dev/kvm in
+# it is hardware-style KVM. For machines whose own /dev/kvm cannot run an unmodified Linux guest (PVM)
+# or that have none. See README.md beside this file.
+#
+# usage: run.sh [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND...
+#   -m  the test host's memory in MiB (default 6144: guest tests use --mem 5G, MAP_NORESERVE)
+#   -c  its CPUs (default 2)
+#   -t  time limit in seconds (default 1800; none with -i unless given)
+#   -f  copies a file or directory into the test host (default GUEST: /payload/<basename>); the
+#       shared libraries of dynamically linked executables in it are copied too
+#   -i  interactive: the terminal is the test host's console (Ctrl-A x leaves QEMU)
+# COMMAND runs under busybox sh in the test host, cwd /payload, PATH=/payload:/bin:/sbin, /dev/kvm and
+# /dev/net/tun ready. Its output is printed as it comes; run.sh exits with COMMAND's status, 124 on
+# timeout, 125 when the harness itself fails.
+#
+# The kernel, its kvm modules and busybox come from the Linux test guest's build (build/guest, made
+# by tests/guest/build.sh from Debian packages; run.sh builds it when missing; KILN_GUEST_DIR
+# overrides the directory). Needs: qemu-system-x86 and cpio (installed when missing).
+# SPDX-License-Identifier: Apache-2.0
+set -u
+
+fail() { echo "host/run.sh: $*" >&2; exit 125; }
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+mem=6144 cpus=2 tmo= interactive=0 files=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-m) mem=$2; shift 2 ;;
+	-c) cpus=$2; shift 2 ;;
+	-t) tmo=$2; shift 2 ;;
+	-f) files+=("$2"); shift 2 ;;
+	-i) interactive=1; shift ;;
+	--) shift; break ;;
+	*) fail "unknown option $1 (usage: run.sh [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND...)" ;;
+	esac
+done
+[ $# -gt 0 ] || fail "no command"
+[ -n "$tmo" ] || { [ $interactive = 1 ] && tmo=0 || tmo=1800; }
+
+"$top/scripts/install-deps.sh" qemu-system-x86 cpio || fail "cannot install qemu-system-x86 cpio"
+guest=${KILN_GUEST_DIR:-$top/build/guest}
+if [ ! -s "$guest/vmlinuz" ] || [ ! -s "$guest/busybox" ] || [ ! -s "$guest/host-modules/kvm-amd.ko" ]; then
+	"$top/tests/guest/build.sh" "$guest" >&2 || fail "cannot build the kernel and modules in $guest"
+fi
+
+# --- the initramfs: busybox, the kvm modules, the payload and an init that runs COMMAND --------------
+w=$(mktemp -d) || fail "mktemp"
+trap 'rm -rf "$w"' EXIT
+r=$w/root
+mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,mods,payload} || fail "mkdir"
+cp "$guest/busybox" "$r/bin/busybox" && cp "$guest"/host-modules/*.ko "$r/mods/" || fail "cannot copy $guest"
+"$guest/busybox" --list-full | while read -r a; do
+	case $a in bin/busybox | linuxrc | '') ;; *) ln -s /bin/busybox "$r/$a" ;; esac
+done
+add_libs() {  # the shared libraries (and the loader) an ELF needs, at the same paths
+	ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r l; do
+		[ -f "$l" ] && [ ! -e "$r$l" ] && mkdir -p "$r$(dirname "$l")" && cp -L "$l" "$r$l"
+	done
+}
+for f in "${files[@]}"; do
+	src=${f%%:*} dst=/payload/$(basename "${f%%:*}")
+	[ "$f" != "$src" ] && dst=${f#*:}
+	[ -e "$src" ] || fail "no such file: $src"
+	mkdir -p "$r$(dirname "$dst")" && cp -a -L "$src" "$r$dst" || fail "cannot copy $src"
+	while read -r x; do
+		head -c 4 "$x" 2>/dev/null | grep -q 'ELF' && add_libs "$x"
+	done < <(find -L "$src" -type f -perm -u+x)
+done
+printf '%s\n' "$*" > "$r/payload/.command"
+cat > "$r/init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
+exec </dev/console >/dev/console 2>&1
+for m in irqbypass kvm kvm-amd tun; do insmod /mods/$m.ko || echo "kiln-test-host: insmod $m failed"; done
+[ -c /dev/kvm ] || echo "kiln-test-host: no /dev/kvm"
+ip link set lo up 2>/dev/null
+cd /payload; export HOME=/root PATH=/payload:/bin:/sbin:/usr/bin:/usr/sbin
+setsid -c sh /payload/.command; rc=$?
+echo "kiln-test-host: exit $rc"
+poweroff -f
+INIT
+chmod +x "$r/init"
+# Uncompressed: most of a payload (bzImage, initrd) is compressed already, and TCG decompresses slowly.
+(cd "$r" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet > "$w/initrd.cpio") || fail "cpio"
+
+# --- boot it ----------------------------------------------------------------------------------------
+qemu=(qemu-system-x86_64 -M microvm,pit=on,pic=on,rtc=on -accel tcg,thread=multi -cpu max
+	-smp "$cpus" -m "$mem" -nodefaults -no-user-config -nographic -no-reboot
+	-kernel "$guest/vmlinuz" -initrd "$w/initrd.cpio"
+	-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t")
+[ "$tmo" = 0 ] || qemu=(timeout "$tmo" "${qemu[@]}")
+if [ $interactive = 1 ]; then
+	# The terminal is the console; Ctrl-C goes to the test host, Ctrl-A x quits QEMU.
+	"${qemu[@]}" -chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con \
+		2>&1 | tee "$w/out"
+	q=${PIPESTATUS[0]}
+else
+	# Stream the console as it comes, less carriage returns and the status line.
+	"${qemu[@]}" -serial stdio < /dev/null 2>&1 | tee "$w/out" |
+		sed -u -e 's/\r$//' -e '/^kiln-test-host: exit [0-9]*$/d' \
+		-e '/^\[ *[0-9.]*\] reboot: Power down$/d'
+	q=${PIPESTATUS[0]}
+fi
+rc=$(tr -d '\r' < "$w/out" | sed -n 's/^kiln-test-host: exit \([0-9]*\)$/\1/p' | tail -n 1)
+[ "$q" = 124 ] && { echo "host/run.sh: timed out after $tmo s" >&2; exit 124; }
+[ -n "$rc" ] || fail "the test host did not report an exit status (QEMU exited $q)"
+exit "$rc"

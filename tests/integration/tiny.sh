@@ -1,0 +1,131 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Boots each tiny guest (tests/tiny, built by `make tiny`) under kiln and checks its exit status and
+# output. Usage: tiny.sh KILN_BINARY TINY_DIR
+# Prints "ok - NAME" or "not ok - NAME (why)" per guest, then "N passed, M failed"; exits 1 if any
+# failed, 77 (skip) without /dev/kvm, 2 on bad usage.
+
+set -u
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR" >&2
+	exit 2
+fi
+kiln=$1
+tiny_dir=$2
+if [ ! -x "$kiln" ]; then
+	echo "tiny.sh: $kiln is not an executable" >&2
+	exit 2
+fi
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "tiny.sh: SKIP: /dev/kvm is not usable here" >&2
+	exit 77
+fi
+
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+status=0
+out=$tmp/stdout
+err=$tmp/stderr
+
+# run_guest NAME [FLAG...]: boots TINY_DIR/NAME.elf; sets $status, leaves the output in $out, $err.
+# SIGKILL on timeout, with --preserve-status, gives 137: unlike timeout's own 124, it cannot be
+# mistaken for kiln's "guest kernel panicked" status.
+run_guest() {
+	name=$1
+	shift
+	timeout --preserve-status -s KILL 20 \
+		"$kiln" run --kernel "$tiny_dir/$name.elf" --mem 16M "$@" >"$out" 2>"$err"
+	status=$?
+}
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok - $1 ($2)"
+}
+
+# status_problem EXPECTED: prints why $status is wrong, or nothing when it is EXPECTED.
+status_problem() {
+	[ "$status" -eq "$1" ] && return
+	if [ "$status" -eq 137 ]; then
+		printf 'timed out after 20 s'
+	else
+		printf 'exit status %s, expected %s' "$status" "$1"
+	fi
+	if [ -s "$err" ]; then
+		printf ': %s' "$(head -n 1 "$err")"
+	fi
+}
+
+# check NAME EXPECTED_STATUS [FLAG...]: runs the guest and checks only its exit status.
+check() {
+	name=$1
+	expected=$2
+	shift 2
+	run_guest "$name" "$@"
+	why=$(status_problem "$expected")
+	if [ -n "$why" ]; then
+		not_ok "$name" "$why"
+	else
+		ok "$name"
+	fi
+}
+
+test_hello() {
+	run_guest hello
+	why=$(status_problem 0)
+	printf 'hello from a tiny guest\n' >"$tmp/expected"
+	if [ -z "$why" ] && ! cmp -s "$out" "$tmp/expected"; then
+		why="stdout is not exactly the guest's line: $(head -c 200 "$out" | od -An -c | tr -s ' \n' ' ')"
+	fi
+	if [ -n "$why" ]; then
+		not_ok hello "$why"
+	else
+		ok hello
+	fi
+}
+
+test_status() {
+	run_guest status --boot-time
+	why=$(status_problem 42)
+	if [ -z "$why" ] && ! grep -q '^kiln: boot-time:' "$err"; then
+		why="no 'kiln: boot-time:' line on stderr with --boot-time"
+	fi
+	if [ -n "$why" ]; then
+		not_ok status "$why"
+	else
+		ok status
+	fi
+}
+
+test_triplefault() {
+	run_guest triplefault
+	why=$(status_problem 123)
+	if [ -z "$why" ] && [ "$(wc -l <"$err")" -ne 1 ]; then
+		why="expected a one-line message on stderr, got $(wc -l <"$err") lines"
+	fi
+	if [ -n "$why" ]; then
+		not_ok triplefault "$why"
+	else
+		ok triplefault
+	fi
+}
+
+test_hello
+test_status
+check reset 0
+check unmapped 0
+test_triplefault
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

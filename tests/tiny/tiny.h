@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared by the tiny test guests (GNU assembler, through cpp). kiln enters each one through PVH:
+ * 32-bit protected mode, paging off, flat 4 GiB code and data segments, interrupts off, EBX =
+ * hvm_start_info. The guests use no stack and no memory of their own beyond their image.
+ */
+#ifndef KILN_TESTS_TINY_TINY_H
+#define KILN_TESTS_TINY_TINY_H
+
+#define PORT_COM1_THR 0x3f8 /* 16550 transmit holding register */
+#define PORT_COM1_LSR 0x3fd /* 16550 line status register */
+#define LSR_THR_EMPTY 0x20
+#define PORT_DEBUG_STATUS 0xf4 /* kiln's debug port: a byte written is the guest's exit status */
+#define PORT_DEBUG_READY 0xf5  /* byte 1: the boot-ready marker */
+#define BOOT_READY 1
+#define PORT_I8042_CMD 0x64
+#define I8042_CMD_RESET 0xfe /* pulse the reset line */
+
+/* The stack is not executable (no PT_GNU_STACK is emitted: tiny.ld lists the segments). */
+	.pushsection .note.GNU-stack, "", @progbits
+	.popsection
+
+/*
+ * XEN_ELFNOTE_PHYS32_ENTRY (type 18, name "Xen", xen/include/public/elfnote.h): the physical
+ * 32-bit entry point kiln's PVH loader looks for. The value is 8 bytes, as in Linux's vmlinux.
+ */
+.macro pvh_entry_note entry
+	.pushsection .note.pvh, "a", @note
+	.balign 4
+	.long .Lname_end\@ - .Lname\@
+	.long .Ldesc_end\@ - .Ldesc\@
+	.long 18
+.Lname\@:
+	.asciz "Xen"
+.Lname_end\@:
+	.balign 4
+.Ldesc\@:
+	.quad \entry
+.Ldesc_end\@:
+	.balign 4
+	.popsection
+.endm
+
+/* Reports an exit status (an immediate) on the debug port; the VM runs on until it resets. */
+.macro report_status status
+	movb $\status, %al
+	outb %al, $PORT_DEBUG_STATUS
+.endm
+
+/* Resets the machine through the i8042, and halts should the reset not come. */
+.macro i8042_reset
+	movb $I8042_CMD_RESET, %al
+	outb %al, $PORT_I8042_CMD
+.Lhalt\@:
+	hlt
+	jmp .Lhalt\@
+.endm
+
+#endif

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* devices/serial.c: the 16550A registers as Linux's 8250 driver probes and drives them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "devices/serial.h"
+
+struct fake_chip {
+	int level;
+	int edges;
+};
+
+static int fake_set_level(void *opaque, uint32_t gsi, int level)
+{
+	struct fake_chip *c = opaque;
+
+	assert_int_equal(gsi, 4);
+	if (level && !c->level)
+		c->edges++;
+	c->level = level;
+	return 0;
+}
+
+static const struct irq_chip_ops fake_ops = { .set_level = fake_set_level };
+
+struct fixture {
+	struct bus pio;
+	struct serial uart;
+	struct fake_chip chip_state;
+	struct irq_chip chip;
+	int out[2]; /* pipe: what the guest transmits */
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	f.chip = (struct irq_chip){ .ops = &fake_ops, .opaque = &f.chip_state };
+	bus_init(&f.pio, "pio", 0xff);
+	assert_int_equal(pipe(f.out), 0);
+	assert_int_equal(serial_init(&f.uart, &f.pio, 0x3f8, (struct irq_line){ &f.chip, 4 }, f.out[1]), 0);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	serial_destroy(&f->uart);
+	bus_free(&f->pio);
+	close(f->out[0]);
+	close(f->out[1]);
+	return 0;
+}
+
+static uint8_t inb(struct fixture *f, uint16_t port)
+{
+	uint8_t v;
+
+	bus_access(&f->pio, port, &v, 1, false);
+	return v;
+}
+
+static void outb(struct fixture *f, uint16_t port, uint8_t v)
+{
+	bus_access(&f->pio, port, &v, 1, true);
+}
+
+static void test_transmit_reaches_fd(void **state)
+{
+	struct fixture *f = *state;
+	char got[3];
+
+	outb(f, 0x3f8, 'o');
+	outb(f, 0x3f8, 'k');
+	assert_int_equal(read(f->out[0], got, 2), 2);
+	assert_memory_equal(got, "ok", 2);
+	assert_int_equal(inb(f, 0x3fd) & 0x60, 0x60); /* THRE and TEMT: always ready */
+}
+
+static void test_probe_like_linux(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Scratch register, IER readback, FIFO bits in IIR: how autoconfig tells a 16550A. */
+	outb(f, 0x3ff, 0xa5);
+	assert_int_equal(inb(f, 0x3ff), 0xa5);
+	outb(f, 0x3f9, 0x0f);
+	assert_int_equal(inb(f, 0x3f9), 0x0f);
+	outb(f, 0x3f9, 0);
+	outb(f, 0x3fa, 0x01);
+	assert_int_equal(inb(f, 0x3fa) & 0xc0, 0xc0);
+	/* Loopback: MCR outputs come back as MSR inputs, transmitted bytes come back as received. */
+	outb(f, 0x3fc, 0x10 | 0x0a);
+	assert_int_equal(inb(f, 0x3fe) & 0xf0, 0x90);
+	outb(f, 0x3f8, 'x');
+	assert_int_equal(inb(f, 0x3fd) & 0x01, 0x01);
+	assert_int_equal(inb(f, 0x3f8), 'x');
+	outb(f, 0x3fc, 0x0b);
+	assert_int_equal(inb(f, 0x3fe), 0xb0);
+}
+
+static void test_divisor_latch(void **state)
+{
+	struct fixture *f = *state;
+
+	outb(f, 0x3fb, 0x83); /* DLAB on */
+	outb(f, 0x3f8, 0x01);
+	outb(f, 0x3f9, 0x02);
+	assert_int_equal(inb(f, 0x3f8), 0x01);
+	assert_int_equal(inb(f, 0x3f9), 0x02);
+	outb(f, 0x3fb, 0x03); /* DLAB off: the same ports are data and IER again */
+	assert_int_equal(inb(f, 0x3f9), 0x00);
+}
+
+static void test_receive_interrupts(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t input[] = "hi";
+
+	outb(f, 0x3f9, 0x01); /* receive-data interrupt */
+	assert_int_equal(f->chip_state.level, 0);
+	assert_int_equal(serial_receive(&f->uart, input, 2), 2);
+	assert_int_equal(f->chip_state.level, 1);
+	assert_int_equal(inb(f, 0x3fa) & 0x0f, 0x04);
+	assert_int_equal(inb(f, 0x3f8), 'h');
+	assert_int_equal(f->chip_state.level, 1);
+	assert_int_equal(inb(f, 0x3f8), 'i');
+	assert_int_equal(f->chip_state.level, 0);
+	assert_int_equal(inb(f, 0x3fa) & 0x0f, 0x01);
+}
+
+static void test_thre_interrupt_acked_by_iir(void **state)
+{
+	struct fixture *f = *state;
+
+	outb(f, 0x3f9, 0x02); /* enabling THRI with an empty THR raises it */
+	assert_int_equal(f->chip_state.level, 1);
+	assert_int_equal(inb(f, 0x3fa) & 0x0f, 0x02);
+	assert_int_equal(f->chip_state.level, 0); /* reading IIR acknowledged it */
+	outb(f, 0x3f8, 'z');
+	assert_int_equal(f->chip_state.level, 1); /* transmitted at once: empty again */
+	assert_int_equal(f->chip_state.edges, 2);
+}
+
+static void test_receive_full(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t big[SERIAL_RX_CAPACITY + 100];
+
+	assert_int_equal(serial_receive(&f->uart, big, sizeof(big)), SERIAL_RX_CAPACITY);
+	assert_int_equal(serial_receive(&f->uart, big, 1), 0);
+	inb(f, 0x3f8);
+	assert_int_equal(serial_receive(&f->uart, big, 5), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_transmit_reaches_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_like_linux, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_divisor_latch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_interrupts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thre_interrupt_acked_by_iir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_full, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
+}
