@@ -24,6 +24,19 @@ extern "C" {
 
 /* Limits the configuration is checked against. */
 #define KILN_MAX_CMDLINE 2048 /* x86 COMMAND_LINE_SIZE of the guest kernel */
+#define KILN_MAX_DISKS 16
+#define KILN_MAX_SERIAL 20 /* virtio-blk GET_ID: 20 bytes */
+
+struct kiln_disk {
+	const char *path;
+	bool read_only;
+	const char *serial; /* NULL: none; at most KILN_MAX_SERIAL bytes */
+};
+
+enum kiln_console {
+	KILN_CONSOLE_SERIAL, /* the 16550 UART, ttyS0 */
+	KILN_CONSOLE_VIRTIO, /* virtio-console, hvc0; the UART stays, unconnected */
+};
 
 struct kiln_config {
 	const char *kernel_path; /* bzImage, or an ELF vmlinux with a PVH note */
@@ -31,8 +44,12 @@ struct kiln_config {
 	const char *cmdline;     /* the guest kernel command line, complete */
 	unsigned int vcpus;      /* 1 .. the KVM limit */
 	uint64_t mem_bytes;      /* guest RAM, a multiple of 4 KiB */
-	int console_in_fd;       /* UART input (-1: none) */
-	int console_out_fd;      /* UART output (-1: discard) */
+	int console_in_fd;       /* console input (-1: none) */
+	int console_out_fd;      /* console output (-1: discard) */
+	enum kiln_console console;
+	struct kiln_disk disks[KILN_MAX_DISKS]; /* virtio-blk, in this order */
+	unsigned int ndisks;
+	bool rng;                /* virtio-rng fed from getrandom() */
 };
 
 /* The reasons a VM ends, from kiln_vm_wait(). */

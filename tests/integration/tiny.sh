@@ -54,6 +54,11 @@ not_ok() {
 	echo "not ok - $1 ($2)"
 }
 
+# messages: stderr without kiln's warnings (on a PVM host, every run warns about it).
+messages() {
+	grep -v '^kiln: warning:' "$err"
+}
+
 # status_problem EXPECTED: prints why $status is wrong, or nothing when it is EXPECTED.
 status_problem() {
 	[ "$status" -eq "$1" ] && return
@@ -62,8 +67,9 @@ status_problem() {
 	else
 		printf 'exit status %s, expected %s' "$status" "$1"
 	fi
-	if [ -s "$err" ]; then
-		printf ': %s' "$(head -n 1 "$err")"
+	first=$(messages | head -n 1)
+	if [ -n "$first" ]; then
+		printf ': %s' "$first"
 	fi
 }
 
@@ -111,8 +117,9 @@ test_status() {
 test_triplefault() {
 	run_guest triplefault
 	why=$(status_problem 123)
-	if [ -z "$why" ] && [ "$(wc -l <"$err")" -ne 1 ]; then
-		why="expected a one-line message on stderr, got $(wc -l <"$err") lines"
+	lines=$(messages | wc -l)
+	if [ -z "$why" ] && [ "$lines" -ne 1 ]; then
+		why="expected a one-line message on stderr besides warnings, got $lines lines"
 	fi
 	if [ -n "$why" ]; then
 		not_ok triplefault "$why"

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The contract between a virtio device (blk, console, rng, ...) and its transport (virtio/mmio.c).
+ * A device knows nothing of MMIO, KVM or eventfds: it declares its id, features, queues and config
+ * space, and is told when the driver is ready, resets it, or kicks a queue. It tells the transport
+ * when it has used buffers, and when the driver broke the rules.
+ *
+ * Threads: config_read/config_write run on vCPU threads; activate and reset run on the vCPU thread
+ * that wrote the status register; queue_notify runs on the I/O thread. A device guards the state
+ * those share with its own lock.
+ */
+#ifndef KILN_VIRTIO_DEVICE_H
+#define KILN_VIRTIO_DEVICE_H
+
+#include <stdint.h>
+
+#include "io/loop.h"
+#include "mem/gmem.h"
+#include "virtio/queue.h"
+
+/* Feature bits, virtio 1.2 §6. */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+
+/* Device ids, virtio 1.2 §5. */
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_ENTROPY 4
+#define VIRTIO_ID_VSOCK 19
+
+#define VIRTIO_MAX_QUEUES 8
+
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	/* Device config space (from MMIO offset 0x100); reads outside it are zero-filled by the caller. */
+	void (*config_read)(struct virtio_dev *d, uint64_t offset, void *data, unsigned int len);
+	void (*config_write)(struct virtio_dev *d, uint64_t offset, const void *data, unsigned int len);
+	/* DRIVER_OK: d->queues[] hold the driver's rings. 0, or -errno to fail the device. */
+	int (*activate)(struct virtio_dev *d);
+	/* The driver reset the device: stop using the queues, forget negotiated state. */
+	void (*reset)(struct virtio_dev *d);
+	/* The driver kicked queue q (I/O thread). */
+	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
+};
+
+/* What the transport offers a device. */
+struct virtio_transport_ops {
+	/* Buffers were used on queue q: interrupt the driver if the queue asks for it. */
+	void (*used)(struct virtio_dev *d, unsigned int q);
+	/* The driver broke the rules: set DEVICE_NEEDS_RESET and raise a config interrupt. */
+	void (*needs_reset)(struct virtio_dev *d);
+	/* Config space changed: raise a config interrupt. */
+	void (*config_changed)(struct virtio_dev *d);
+};
+
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	const char *name;               /* for logs: "virtio-blk0" */
+	uint32_t device_id;
+	uint64_t device_features;       /* offered; VIRTIO_F_VERSION_1 is added by the transport */
+	uint64_t driver_features;       /* accepted, valid from activate() on */
+	unsigned int num_queues;
+	uint16_t queue_max_size;
+	struct virtq queues[VIRTIO_MAX_QUEUES];
+	const struct gmem *mem;
+	struct io_loop *io;             /* where the device adds its backend fds */
+
+	const struct virtio_transport_ops *transport;
+	void *transport_data;
+};
+
+static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int bit)
+{
+	return (d->driver_features >> bit) & 1;
+}
+
+#endif
