@@ -15,7 +15,7 @@ BASE_CFLAGS := -std=gnu11 $(WARNINGS) -Isrc -Iinclude -Itests -MMD -MP -fvisibil
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
 	-fstack-clash-protection -fPIE
 RELEASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
-SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
 LIBS := -lseccomp

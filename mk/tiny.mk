@@ -18,9 +18,11 @@ $(BUILD)/tiny/%.elf: $(BUILD)/tiny/%.o $(TINY_LDS)
 
 tiny: $(TINY_ELFS)
 
-# Boots every tiny guest under build/kiln.
-check-tiny: $(BUILD)/kiln tiny
+# Boots every tiny guest under build/kiln, then under the ASan/UBSan build of kiln.
+check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny
 	$(Q)tests/integration/tiny.sh $(BUILD)/kiln $(BUILD)/tiny
+	$(Q)tests/integration/tiny.sh $(BUILD)/san/kiln $(BUILD)/tiny
+	$(Q)tests/integration/seccomp.sh $(BUILD)/san/kiln $(BUILD)/tiny
 
 .PRECIOUS: $(BUILD)/tiny/%.o
 .PHONY: tiny check-tiny

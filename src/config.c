@@ -49,6 +49,19 @@ int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err)
 	if (cfg->mem_bytes > host_ram)
 		return vm_error(err, EINVAL, "mem %llu MiB: more than this host's %llu MiB of RAM",
 				(unsigned long long)(cfg->mem_bytes >> 20), (unsigned long long)(host_ram >> 20));
+	if (cfg->ndisks > KILN_MAX_DISKS)
+		return vm_error(err, EINVAL, "%u disks: at most %d", cfg->ndisks, KILN_MAX_DISKS);
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		const struct kiln_disk *d = &cfg->disks[i];
+
+		if (d->path == NULL || d->path[0] == '\0')
+			return vm_error(err, EINVAL, "disk %u: no path", i);
+		if (d->serial && strlen(d->serial) > KILN_MAX_SERIAL)
+			return vm_error(err, EINVAL, "disk %s: serial '%s' is longer than %d bytes", d->path,
+					d->serial, KILN_MAX_SERIAL);
+	}
+	if (cfg->console != KILN_CONSOLE_SERIAL && cfg->console != KILN_CONSOLE_VIRTIO)
+		return vm_error(err, EINVAL, "console %d: unknown", (int)cfg->console);
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KILN_MAX_CMDLINE)
 		return vm_error(err, EINVAL, "kernel command line of %zu bytes: at most %d fit",
 				strlen(cfg->cmdline), KILN_MAX_CMDLINE - 1);

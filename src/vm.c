@@ -80,8 +80,10 @@ int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct k
 int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
 {
 	struct vm *vm = (struct vm *)handle;
-	int rc = io_loop_start(&vm->io);
+	int rc;
 
+	vm->io.sandbox = true;
+	rc = io_loop_start(&vm->io);
 	if (rc < 0)
 		return vm_error(err, -rc, "starting the I/O thread: %s", strerror(-rc));
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {

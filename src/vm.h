@@ -20,6 +20,19 @@
 #include "irq/irq.h"
 #include "mem/gmem.h"
 #include "vcpu/vcpu.h"
+#include "virtio/mmio.h"
+
+#define VM_MAX_VIRTIO (KILN_MAX_DISKS + 2) /* disks, console, rng */
+
+/* One virtio device: its backend, the generic view of it, and its MMIO transport. */
+struct vm_virtio {
+	struct virtio_mmio transport;
+	struct virtio_dev *dev;
+	void *backend;
+	void (*destroy)(void *backend);
+	gpa_t base;
+	uint32_t gsi;
+};
 
 struct vm {
 	int kvm_fd;
@@ -39,6 +52,9 @@ struct vm {
 	int console_in_fd;
 	struct ev_handler console_in;
 
+	struct vm_virtio virtio[VM_MAX_VIRTIO];
+	unsigned int nvirtio;
+
 	struct io_loop io;
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
@@ -55,6 +71,12 @@ struct vm {
 
 /* Ends the VM for reason; async-signal-safe when detail is NULL. */
 void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *detail);
+
+/* The virtio devices of cfg on their MMIO transports (vm_virtio.c). */
+int vm_create_virtio(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;
+void vm_destroy_virtio(struct vm *vm);
+/* "virtio_mmio.device=4K@0xADDR:GSI" for each device, for kernels without ACPI discovery. */
+int vm_virtio_cmdline(const struct vm *vm, char *out, size_t outlen) MUST_CHECK;
 
 /* Building and tearing down (vm_build.c). */
 int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;

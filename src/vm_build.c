@@ -127,10 +127,12 @@ static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
 	return 0;
 }
 
-static int create_devices(struct vm *vm, int console_out_fd, struct kiln_error *err)
+static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
 	struct irq_line com1_irq = { .chip = &vm->irqchip, .gsi = X86_IRQ_COM1 };
-	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq, console_out_fd);
+	bool uart_is_console = cfg->console == KILN_CONSOLE_SERIAL;
+	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq,
+			     uart_is_console ? cfg->console_out_fd : -1);
 
 	if (rc == 0)
 		rc = i8042_init(&vm->i8042, &vm->pio, &vm->events);
@@ -143,11 +145,17 @@ static int create_devices(struct vm *vm, int console_out_fd, struct kiln_error *
 				  X86_PORT_ACPI_SLEEP_STATUS, ACPI_S5_SLP_TYP, &vm->events);
 	if (rc < 0)
 		return vm_error(err, -rc, "registering devices: %s", strerror(-rc));
-	return 0;
+	return vm_create_virtio(vm, cfg, err);
 }
 
 static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 {
+	struct acpi_virtio_mmio virtio[VM_MAX_VIRTIO];
+
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		virtio[i] = (struct acpi_virtio_mmio){ .base = vm->virtio[i].base,
+						       .size = X86_VIRTIO_MMIO_SIZE,
+						       .gsi = vm->virtio[i].gsi };
 	struct acpi_machine machine = {
 		.vcpus = vm->nvcpus,
 		.ioapic_addr = X86_IOAPIC_ADDR,
@@ -157,6 +165,8 @@ static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 		.sleep_control_port = X86_PORT_ACPI_SLEEP_CONTROL,
 		.sleep_status_port = X86_PORT_ACPI_SLEEP_STATUS,
 		.pvpanic_port = X86_PORT_PVPANIC,
+		.virtio = virtio,
+		.nvirtio = vm->nvirtio,
 	};
 	void *area = gmem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
 	int rc = area ? acpi_build(&machine, area, X86_ACPI_SIZE, X86_ACPI_ADDR, rsdp) : -ENOSPC;
@@ -187,13 +197,34 @@ static int map_file(const char *what, const char *path, const uint8_t **data, si
 	return 0;
 }
 
+/* The command line the guest gets: cfg's, plus the virtio devices when asked for. */
+static int guest_cmdline(const struct vm *vm, const struct kiln_config *cfg, char *out, size_t outlen,
+			 struct kiln_error *err)
+{
+	char devices[VM_MAX_VIRTIO * 48];
+	int n;
+
+	if (!cfg->virtio_cmdline)
+		devices[0] = '\0';
+	else if (vm_virtio_cmdline(vm, devices, sizeof(devices)) < 0)
+		return vm_error(err, E2BIG, "the virtio devices do not fit on the command line");
+	n = snprintf(out, outlen, "%s%s", cfg->cmdline ? cfg->cmdline : "", devices);
+	if (n < 0 || (size_t)n >= outlen)
+		return vm_error(err, E2BIG, "kernel command line of %d bytes: at most %zu fit", n, outlen - 1);
+	return 0;
+}
+
 static int load_guest(struct vm *vm, const struct kiln_config *cfg, struct x86_boot_cpu *boot,
 		      struct kiln_error *err)
 {
-	struct x86_boot_input in = { .cmdline = cfg->cmdline ? cfg->cmdline : "", .ram_bytes = vm->ram_size };
+	char cmdline[KILN_MAX_CMDLINE];
+	struct x86_boot_input in = { .cmdline = cmdline, .ram_bytes = vm->ram_size };
 	struct x86_entry entry;
 	char why[200] = "";
-	int rc = map_file("kernel", cfg->kernel_path, &in.kernel, &in.kernel_size, err);
+	int rc = guest_cmdline(vm, cfg, cmdline, sizeof(cmdline), err);
+
+	if (rc == 0)
+		rc = map_file("kernel", cfg->kernel_path, &in.kernel, &in.kernel_size, err);
 
 	if (rc == 0 && cfg->initrd_path)
 		rc = map_file("initrd", cfg->initrd_path, &in.initrd, &in.initrd_size, err);
@@ -256,13 +287,12 @@ static void console_input_ready(struct ev_handler *h, uint32_t events)
 			  n - (ssize_t)taken);
 }
 
-static int watch_console_input(struct vm *vm, struct kiln_error *err)
+/* UART input, when the UART is the console. */
+static int watch_console_input(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
-	int rc = io_loop_init(&vm->io);
+	int rc;
 
-	if (rc < 0)
-		return vm_error(err, -rc, "creating the I/O loop: %s", strerror(-rc));
-	if (vm->console_in_fd < 0)
+	if (vm->console_in_fd < 0 || cfg->console != KILN_CONSOLE_SERIAL)
 		return 0;
 	vm->console_in.ready = console_input_ready;
 	rc = io_loop_add(&vm->io, vm->console_in_fd, EPOLLIN, &vm->console_in);
@@ -290,20 +320,26 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 		rc = create_vm(vm, err);
 	if (rc == 0)
 		rc = create_ram(vm, cfg->mem_bytes, err);
+	if (rc == 0) {
+		rc = io_loop_init(&vm->io);
+		if (rc < 0)
+			vm_error(err, -rc, "creating the I/O loop: %s", strerror(-rc));
+	}
 	if (rc == 0)
-		rc = create_devices(vm, cfg->console_out_fd, err);
+		rc = create_devices(vm, cfg, err);
 	if (rc == 0)
 		rc = load_guest(vm, cfg, &boot, err);
 	if (rc == 0)
 		rc = create_vcpus(vm, &boot, err);
 	if (rc == 0)
-		rc = watch_console_input(vm, err);
+		rc = watch_console_input(vm, cfg, err);
 	return rc;
 }
 
 void vm_teardown(struct vm *vm)
 {
 	io_loop_destroy(&vm->io);
+	vm_destroy_virtio(vm);
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < vm->nvcpus; i++)
 			vcpu_destroy(&vm->vcpus[i]);

@@ -50,6 +50,7 @@ struct kiln_config {
 	struct kiln_disk disks[KILN_MAX_DISKS]; /* virtio-blk, in this order */
 	unsigned int ndisks;
 	bool rng;                /* virtio-rng fed from getrandom() */
+	bool virtio_cmdline;     /* also name the virtio devices on the kernel command line */
 };
 
 /* The reasons a VM ends, from kiln_vm_wait(). */

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_BOOT_TIME = 256, OPT_LOG_LEVEL, OPT_CPUS, OPT_VERSION };
+enum { OPT_BOOT_TIME = 256, OPT_LOG_LEVEL, OPT_CPUS, OPT_VERSION, OPT_DISK, OPT_CONSOLE, OPT_RNG,
+       OPT_VIRTIO_CMDLINE };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -17,6 +18,10 @@ static const struct option run_options[] = {
 	{ "cmdline", required_argument, NULL, 'c' },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mem", required_argument, NULL, 'm' },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "virtio-cmdline", no_argument, NULL, OPT_VIRTIO_CMDLINE },
 	{ "boot-time", no_argument, NULL, OPT_BOOT_TIME },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, 'h' },
@@ -27,7 +32,8 @@ static const struct option run_options[] = {
 void cli_usage(FILE *f)
 {
 	fputs("usage: kiln run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--mem SIZE]\n"
-	      "                [--boot-time] [--log-level LEVEL] [-- CMD [ARGS...]]\n"
+	      "                [--disk PATH[,ro][,serial=ID]]... [--console serial|virtio] [--rng]\n"
+	      "                [--virtio-cmdline] [--boot-time] [--log-level LEVEL] [-- CMD [ARGS...]]\n"
 	      "       kiln --help | --version\n"
 	      "\n"
 	      "Boots a Linux guest under KVM with its console on this terminal.\n"
@@ -37,6 +43,11 @@ void cli_usage(FILE *f)
 	      "  -c, --cmdline STR    guest kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
 	      "      --cpus N         vCPUs (default 1)\n"
 	      "  -m, --mem SIZE       guest RAM: 512M, 2G, ... ; a bare number is MiB (default 512M)\n"
+	      "      --disk SPEC      a virtio-blk disk backed by a file: PATH[,ro][,serial=ID]; repeatable\n"
+	      "      --console C      serial (ttyS0, default) or virtio (hvc0)\n"
+	      "      --rng            a virtio-rng device fed from the host's getrandom()\n"
+	      "      --virtio-cmdline also name the virtio devices on the kernel command line\n"
+	      "                       (virtio_mmio.device=), for kernels without ACPI discovery\n"
 	      "      --boot-time      print on stderr the ms from start to the guest's boot-ready marker\n"
 	      "                       and to the VM's exit\n"
 	      "      --log-level L    error, warn (default), info or debug\n"
@@ -124,6 +135,44 @@ static int parse_log_level(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
+int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen)
+{
+	char *save = NULL;
+
+	if (spec[0] == '\0' || spec[0] == ',')
+		return fail(err, errlen, "--disk '%s': no file path", spec);
+	char *path = strtok_r(spec, ",", &save);
+	*d = (struct kiln_disk){ .path = path };
+	for (char *opt = strtok_r(NULL, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		if (strcmp(opt, "ro") == 0) {
+			d->read_only = true;
+		} else if (strncmp(opt, "serial=", 7) == 0) {
+			d->serial = opt + 7;
+			if (strlen(d->serial) > KILN_MAX_SERIAL)
+				return fail(err, errlen, "--disk %s: serial=%s is longer than %d bytes", path,
+					    d->serial, KILN_MAX_SERIAL);
+		} else {
+			return fail(err, errlen, "--disk %s: unknown option '%s' (use ro or serial=ID)", path, opt);
+		}
+	}
+	return 0;
+}
+
+static int parse_disk_option(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+	unsigned int i = o->cfg.ndisks;
+
+	if (i == KILN_MAX_DISKS)
+		return fail(err, errlen, "--disk %s: at most %d disks", arg, KILN_MAX_DISKS);
+	if (strlen(arg) >= sizeof(o->disk_specs[i]))
+		return fail(err, errlen, "--disk: value of %zu bytes is too long", strlen(arg));
+	strcpy(o->disk_specs[i], arg);
+	int rc = cli_parse_disk(o->disk_specs[i], &o->cfg.disks[i], err, errlen);
+	if (rc == 0)
+		o->cfg.ndisks++;
+	return rc;
+}
+
 static int parse_option(int opt, const char *arg, struct cli_options *o, char *err, size_t errlen)
 {
 	switch (opt) {
@@ -147,6 +196,22 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 			return fail(err, errlen, "--mem %s: not a size (examples: 512M, 2G, 1024)", arg);
 		if (o->cfg.mem_bytes == 0)
 			return fail(err, errlen, "--mem %s: a VM needs some memory", arg);
+		return 0;
+	case OPT_DISK:
+		return parse_disk_option(arg, o, err, errlen);
+	case OPT_CONSOLE:
+		if (strcmp(arg, "serial") == 0)
+			o->cfg.console = KILN_CONSOLE_SERIAL;
+		else if (strcmp(arg, "virtio") == 0)
+			o->cfg.console = KILN_CONSOLE_VIRTIO;
+		else
+			return fail(err, errlen, "--console %s: use serial or virtio", arg);
+		return 0;
+	case OPT_RNG:
+		o->cfg.rng = true;
+		return 0;
+	case OPT_VIRTIO_CMDLINE:
+		o->cfg.virtio_cmdline = true;
 		return 0;
 	case OPT_BOOT_TIME:
 		o->boot_time = true;

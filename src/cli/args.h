@@ -20,6 +20,7 @@
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
 #define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet" /* with `-- CMD`: only the command speaks */
+#define DEFAULT_CMDLINE_VIRTIO_CONSOLE "console=hvc0 reboot=k panic=-1 pci=off"
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
@@ -32,10 +33,14 @@ struct cli_options {
 	char **guest_argv;        /* the command after `--`, or NULL */
 	int guest_argc;
 	char cmdline[KILN_MAX_CMDLINE];
+	char disk_specs[KILN_MAX_DISKS][4096]; /* copies of the --disk values, split in place */
 };
 
 /* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */
 int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen) MUST_CHECK;
+
+/* "PATH[,ro][,serial=ID]" into d; spec is split in place. On error, one line in err. */
+int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen) MUST_CHECK;
 
 /*
  * Sizes: a number with an optional binary suffix K, M, G or T (optionally followed by "iB" or

@@ -82,9 +82,10 @@ static int run(struct cli_options *o, uint64_t start_ns)
 	struct kiln_error err = { "" };
 	struct kiln_exit e;
 	struct kiln_vm *vm;
-	const char *base = o->user_cmdline ? o->user_cmdline
-			   : o->guest_argv  ? DEFAULT_CMDLINE_QUIET
-					    : DEFAULT_CMDLINE;
+	const char *base = o->user_cmdline			    ? o->user_cmdline
+			   : o->cfg.console == KILN_CONSOLE_VIRTIO ? DEFAULT_CMDLINE_VIRTIO_CONSOLE
+			   : o->guest_argv			    ? DEFAULT_CMDLINE_QUIET
+								    : DEFAULT_CMDLINE;
 
 	if (cli_build_cmdline(base, o->guest_argv, o->guest_argc, o->cmdline, sizeof(o->cmdline)) < 0) {
 		fprintf(stderr, "kiln: the guest command does not fit in the kernel command line (%d bytes)\n",

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "io/seccomp.h"
 #include "log.h"
 
 #define MAX_EVENTS 32
@@ -45,10 +46,25 @@ int io_loop_remove(struct io_loop *l, int fd)
 	return epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
+static void report_start(struct io_loop *l, int result)
+{
+	pthread_mutex_lock(&l->lock);
+	l->start_result = result;
+	pthread_cond_signal(&l->started);
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void *io_loop_main(void *arg)
 {
 	struct io_loop *l = arg;
 	struct epoll_event events[MAX_EVENTS];
+	int rc = l->sandbox ? seccomp_install(SECCOMP_THREAD_IO) : 0;
+
+	report_start(l, rc);
+	if (rc < 0)
+		return NULL;
+	if (l->sandbox)
+		seccomp_test_violation(SECCOMP_THREAD_IO);
 
 	for (;;) {
 		int n = epoll_wait(l->epoll_fd, events, MAX_EVENTS, -1);
@@ -71,12 +87,21 @@ static void *io_loop_main(void *arg)
 
 int io_loop_start(struct io_loop *l)
 {
-	int rc = pthread_create(&l->thread, NULL, io_loop_main, l);
+	int rc;
 
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->started, NULL);
+	l->start_result = 1;
+	rc = pthread_create(&l->thread, NULL, io_loop_main, l);
 	if (rc != 0)
 		return -rc;
 	l->running = true;
-	return 0;
+	pthread_mutex_lock(&l->lock);
+	while (l->start_result == 1)
+		pthread_cond_wait(&l->started, &l->lock);
+	rc = l->start_result;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
 }
 
 void io_loop_stop(struct io_loop *l)

@@ -21,12 +21,17 @@ struct io_loop {
 	int wake_fd; /* eventfd: a write ends the loop */
 	pthread_t thread;
 	bool running;
+	bool sandbox;         /* install the I/O thread's seccomp filter before looping */
+	pthread_mutex_t lock; /* start_result handshake */
+	pthread_cond_t started;
+	int start_result;     /* 1 while starting, then 0 or -errno from the thread's set-up */
 };
 
 int io_loop_init(struct io_loop *l) MUST_CHECK;
 /* Watches fd for events (EPOLLIN, ...); -EPERM for fds epoll cannot watch (regular files). */
 int io_loop_add(struct io_loop *l, int fd, uint32_t events, struct ev_handler *h) MUST_CHECK;
 int io_loop_remove(struct io_loop *l, int fd);
+/* Starts the thread; returns once it runs its loop (with its seccomp filter if l->sandbox). */
 int io_loop_start(struct io_loop *l) MUST_CHECK;
 /* Asks the loop to end; async-signal-safe. */
 void io_loop_stop(struct io_loop *l);

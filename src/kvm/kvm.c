@@ -142,6 +142,26 @@ int kvm_create_vcpu(int vm_fd, unsigned int id)
 	return rc;
 }
 
+int kvm_add_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd)
+{
+	struct kvm_ioeventfd ioev = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_IOEVENTFD, &ioev);
+}
+
+int kvm_add_irqfd(int vm_fd, uint32_t gsi, int fd)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_IRQFD, &irqfd);
+}
+
 int kvm_run(int vcpu_fd)
 {
 	return KVM_IOCTL_VAL(vcpu_fd, KVM_RUN, 0);

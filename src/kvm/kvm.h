@@ -29,6 +29,10 @@ int kvm_create_pit2(int vm_fd) MUST_CHECK;
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host) MUST_CHECK;
 int kvm_irq_line(int vm_fd, uint32_t gsi, int level) MUST_CHECK;
 int kvm_create_vcpu(int vm_fd, unsigned int id) MUST_CHECK;
+/* A guest write of datamatch (len bytes) at the MMIO address addr signals fd, with no vCPU exit. */
+int kvm_add_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd) MUST_CHECK;
+/* A write to fd raises the GSI. */
+int kvm_add_irqfd(int vm_fd, uint32_t gsi, int fd) MUST_CHECK;
 
 /* vCPU. */
 int kvm_run(int vcpu_fd); /* -EINTR when kicked */

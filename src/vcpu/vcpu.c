@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/seccomp.h"
 #include "kvm/kvm.h"
 #include "log.h"
 #include "vm.h"
@@ -80,10 +81,15 @@ static void *vcpu_main(void *arg)
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
+	int rc = seccomp_install(SECCOMP_THREAD_VCPU);
+	if (rc < 0) {
+		vm_request_stop(v->vm, KILN_EXIT_ERROR, "cannot install the vCPU seccomp filter");
+		return NULL;
+	}
+	seccomp_test_violation(SECCOMP_THREAD_VCPU);
 	note_first_run(v->vm);
 	while (atomic_load(&v->vm->exit_reason) == 0) {
-		int rc = kvm_run(v->fd);
-
+		rc = kvm_run(v->fd);
 		if (rc == -EINTR || rc == -EAGAIN) {
 			v->run->immediate_exit = 0;
 			continue;

@@ -79,7 +79,8 @@ struct virtq_elem {
 
 /*
  * Checks and maps the three rings: size a power of two in 1..VIRTQ_MAX_SIZE, desc 16-byte, avail
- * 2-byte and used 4-byte aligned (§2.7), each wholly inside guest RAM. 0 or -EINVAL.
+ * 2-byte and used 4-byte aligned (§2.7), each wholly inside guest RAM. 0 or -EINVAL; on failure
+ * the queue is left broken (pops fail) and the other calls must not be made on it.
  */
 int virtq_init(struct virtq *q, const struct gmem *mem, uint16_t size, gpa_t desc, gpa_t avail,
 	       gpa_t used, bool event_idx) MUST_CHECK;
@@ -106,7 +107,7 @@ bool virtq_enable_kicks(struct virtq *q);
 /* While busy: the driver need not kick (sets NO_NOTIFY; with EVENT_IDX nothing to do). */
 void virtq_disable_kicks(struct virtq *q);
 
-/* Whether the avail ring holds chains not taken yet. */
+/* Whether the avail ring holds chains not taken yet (never, once the queue is broken). */
 bool virtq_has_avail(const struct virtq *q);
 
 #endif

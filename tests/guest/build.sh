@@ -112,7 +112,7 @@ add_module() {
 	n=$(norm "$1")
 	case ${state[$n]:-} in done) return 0 ;; busy) die "module dependency loop at $1" ;; esac
 	if [ -n "${builtin[$n]:-}" ]; then
-		state[$n]=done; inkernel+=("$1"); return 0
+		state[$n]="done"; inkernel+=("$1"); return 0
 	fi
 	[ -n "${modpath[$n]:-}" ] || return 1
 	state[$n]=busy
@@ -120,7 +120,7 @@ add_module() {
 	for dep in $(tr '\0' '\n' < "$ko" | sed -n 's/^depends=//p' | tr ',' ' '); do
 		add_module "$dep" || die "$1 needs $dep, which $kpkg does not have"
 	done
-	state[$n]=done
+	state[$n]="done"
 	order+=("/lib/modules/$(basename "$ko")"); loaded+=("$1")
 }
 while read -r name flag; do

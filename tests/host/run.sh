@@ -24,7 +24,7 @@ set -u
 fail() { echo "host/run.sh: $*" >&2; exit 125; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-mem=6144 cpus=2 tmo= interactive=0 files=()
+mem=6144 cpus=2 tmo="" interactive=0 files=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-m) mem=$2; shift 2 ;;
@@ -87,6 +87,7 @@ chmod +x "$r/init"
 (cd "$r" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet > "$w/initrd.cpio") || fail "cpio"
 
 # --- boot it ----------------------------------------------------------------------------------------
+# shellcheck disable=SC2054 # commas inside QEMU options
 qemu=(qemu-system-x86_64 -M microvm,pit=on,pic=on,rtc=on -accel tcg,thread=multi -cpu max
 	-smp "$cpus" -m "$mem" -nodefaults -no-user-config -nographic -no-reboot
 	-kernel "$guest/vmlinuz" -initrd "$w/initrd.cpio"

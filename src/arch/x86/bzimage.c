@@ -94,7 +94,8 @@ struct bzimage_boot_params {
 	uint8_t e820_entries;
 	uint8_t pad2[0x1f1 - 0x1e9];
 	struct bzimage_setup_header hdr;
-	uint8_t pad3[0x2d0 - 0x26c]; /* room for setup header fields newer than kernel_info_offset */
+	uint8_t hdr_room[0x290 - 0x26c]; /* for setup header fields newer than kernel_info_offset */
+	uint8_t edd_mbr_sig_buffer[0x2d0 - 0x290];
 	struct bzimage_e820_entry e820_table[BZIMAGE_E820_MAX];
 	uint8_t pad4[0x1000 - 0xcd0];
 } __attribute__((packed));
@@ -121,6 +122,7 @@ BP_AT(hdr.cmdline_size, 0x238);
 BP_AT(hdr.pref_address, 0x258);
 BP_AT(hdr.init_size, 0x260);
 BP_AT(hdr.kernel_info_offset, 0x268);
+BP_AT(edd_mbr_sig_buffer, 0x290);
 BP_AT(e820_table, 0x2d0);
 _Static_assert(sizeof(struct bzimage_boot_params) == 0x1000, "boot_params is one page");
 _Static_assert(sizeof(struct bzimage_e820_entry) == 20, "e820 entries are 20 bytes");
@@ -157,8 +159,8 @@ static int bzimage_copy_header(const struct x86_boot_ctx *ctx, struct bzimage_bo
 	if (hdr_end < BZIMAGE_HDR_MIN_END)
 		return x86_boot_err(ctx, -ENOEXEC, "corrupt bzImage: setup header ends at 0x%" PRIx64,
 				    hdr_end);
-	if (hdr_end > offsetof(struct bzimage_boot_params, e820_table))
-		hdr_end = offsetof(struct bzimage_boot_params, e820_table);
+	if (hdr_end > offsetof(struct bzimage_boot_params, edd_mbr_sig_buffer))
+		hdr_end = offsetof(struct bzimage_boot_params, edd_mbr_sig_buffer);
 	if (!x86_boot_file_has(size, BZIMAGE_HDR_OFFSET, hdr_end - BZIMAGE_HDR_OFFSET))
 		return x86_boot_err(ctx, -ENOEXEC, "truncated bzImage: setup header ends at 0x%" PRIx64,
 				    hdr_end);

@@ -1,0 +1,24 @@
+# check-linux: boots the Linux test guest under kiln (tests/integration/linux.sh). With hardware KVM
+# (kvm_intel or kvm_amd loaded) the tests run here; otherwise (PVM or no /dev/kvm) inside the KVM test
+# host (tests/host/run.sh). It never skips: where neither works it fails. The whole output goes to
+# $(BUILD)/check-linux.log, the boot-time lines of 10 boots to $(BUILD)/boot-times.txt.
+LINUX_TEST_ENV = KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300)
+
+check-linux: $(BUILD)/kiln guest
+	$(Q)rm -f $(BUILD)/boot-times.txt $(BUILD)/check-linux.status
+	$(Q){ if [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; then \
+		echo "check-linux: hardware KVM: running the guests here"; \
+		KILN=$(BUILD)/kiln GUEST=$(BUILD)/guest KILN_BOOT_TIMES=$(BUILD)/boot-times.txt \
+			$(LINUX_TEST_ENV) sh tests/integration/linux.sh; \
+	else \
+		echo "check-linux: no hardware KVM here: running the guests inside the KVM test host"; \
+		tests/host/run.sh -f $(BUILD)/kiln -f $(BUILD)/guest/vmlinuz:/payload/guest/vmlinuz \
+			-f $(BUILD)/guest/initrd.img:/payload/guest/initrd.img -f tests/integration/linux.sh \
+			-- '$(LINUX_TEST_ENV) KILN=/payload/kiln GUEST=/payload/guest sh /payload/linux.sh'; \
+	fi; echo $$? > $(BUILD)/check-linux.status; } 2>&1 | tee $(BUILD)/check-linux.log
+	$(Q)[ -f $(BUILD)/boot-times.txt ] || sed -n 's/^# \(kiln: boot-time:.*\)/\1/p' \
+		$(BUILD)/check-linux.log > $(BUILD)/boot-times.txt
+	$(Q)rc=$$(cat $(BUILD)/check-linux.status); [ "$$rc" = 0 ] || \
+		{ echo "check-linux: FAILED (status $$rc; log: $(BUILD)/check-linux.log)" >&2; exit 1; }
+
+.PHONY: check-linux

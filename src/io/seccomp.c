@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "io/seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct syscall_rule {
+	int nr;
+	const char *why;
+};
+
+/* Allowed by every thread: what libc, the allocator and thread exit need. */
+static const struct syscall_rule common_rules[] = {
+	{ SCMP_SYS(futex), "mutexes, condition variables, pthread_join" },
+	{ SCMP_SYS(mmap), "malloc of large blocks" },
+	{ SCMP_SYS(munmap), "free of large blocks, thread stack release" },
+	{ SCMP_SYS(madvise), "glibc trims freed thread stacks and heaps" },
+	{ SCMP_SYS(mprotect), "glibc arenas grow by changing protection" },
+	{ SCMP_SYS(brk), "malloc of small blocks" },
+	{ SCMP_SYS(write), "logs on stderr; console output; eventfd signals" },
+	{ SCMP_SYS(clock_gettime), "timestamps (when the vDSO falls back to the syscall)" },
+	{ SCMP_SYS(rt_sigprocmask), "thread start and exit" },
+	{ SCMP_SYS(rt_sigreturn), "return from the vCPU kick signal handler" },
+	{ SCMP_SYS(exit), "thread exit" },
+	{ SCMP_SYS(sched_yield), "spinning locks in glibc" },
+	{ SCMP_SYS(getpid), "pthread_kill" },
+	{ SCMP_SYS(gettid), "logs and pthread internals" },
+	{ SCMP_SYS(tgkill), "pthread_kill: kicking vCPUs out of KVM_RUN when the VM stops" },
+	{ SCMP_SYS(sigaltstack), "the sanitizers' per-thread signal stack, released at thread exit" },
+};
+
+/* The I/O thread: epoll, eventfds and the device backends. */
+static const struct syscall_rule io_rules[] = {
+	{ SCMP_SYS(epoll_wait), "the loop" },
+	{ SCMP_SYS(epoll_pwait), "the loop (libc may use the p variant)" },
+	{ SCMP_SYS(epoll_ctl), "backends pause and resume their fds" },
+	{ SCMP_SYS(read), "eventfds, console input" },
+	{ SCMP_SYS(readv), "console input straight into guest buffers" },
+	{ SCMP_SYS(writev), "console output straight from guest buffers" },
+	{ SCMP_SYS(preadv), "virtio-blk reads" },
+	{ SCMP_SYS(pwritev), "virtio-blk writes" },
+	{ SCMP_SYS(pread64), "virtio-blk reads" },
+	{ SCMP_SYS(pwrite64), "virtio-blk writes" },
+	{ SCMP_SYS(fdatasync), "virtio-blk FLUSH" },
+	{ SCMP_SYS(fsync), "virtio-blk FLUSH fallback" },
+	{ SCMP_SYS(fallocate), "virtio-blk DISCARD and WRITE_ZEROES" },
+	{ SCMP_SYS(getrandom), "virtio-rng" },
+};
+
+/* vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. */
+static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
+/* The I/O thread: KVM_IRQ_LINE when console input reaches the UART. */
+static const unsigned long io_ioctls[] = { KVM_IRQ_LINE };
+
+static int add_rules(scmp_filter_ctx ctx, const struct syscall_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rules[i].nr, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *requests, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+					  SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)requests[i]));
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int build(enum seccomp_thread t, scmp_filter_ctx *out)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int rc;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	rc = add_rules(ctx, common_rules, ARRAY_SIZE(common_rules));
+	if (rc == 0 && t == SECCOMP_THREAD_VCPU)
+		rc = add_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
+	if (rc == 0 && t == SECCOMP_THREAD_IO) {
+		rc = add_rules(ctx, io_rules, ARRAY_SIZE(io_rules));
+		if (rc == 0)
+			rc = add_ioctls(ctx, io_ioctls, ARRAY_SIZE(io_ioctls));
+	}
+	if (rc < 0) {
+		seccomp_release(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+int seccomp_install(enum seccomp_thread t)
+{
+	scmp_filter_ctx ctx;
+	int rc = build(t, &ctx);
+
+	if (rc < 0)
+		return rc;
+	rc = seccomp_load(ctx); /* this thread only: no SCMP_FLTATR_CTL_TSYNC */
+	seccomp_release(ctx);
+	return rc;
+}
+
+int seccomp_check(enum seccomp_thread t)
+{
+	scmp_filter_ctx ctx;
+	int rc = build(t, &ctx);
+
+	if (rc < 0)
+		return rc;
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	rc = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return rc;
+}
+
+void seccomp_test_violation(enum seccomp_thread t)
+{
+#ifdef KILN_TEST_HOOKS
+	static const char *const names[] = { [SECCOMP_THREAD_VCPU] = "vcpu", [SECCOMP_THREAD_IO] = "io" };
+	const char *wanted = getenv("KILN_TEST_SECCOMP_VIOLATION");
+
+	if (wanted && strcmp(wanted, names[t]) == 0)
+		syscall(SYS_getppid); /* on no allowlist: the process dies with SIGSYS here */
+#else
+	(void)t;
+#endif
+}

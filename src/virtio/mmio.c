@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "virtio/mmio.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Register offsets, virtio 1.2 §4.2.2. */
+enum {
+	REG_MAGIC = 0x000,
+	REG_VERSION = 0x004,
+	REG_DEVICE_ID = 0x008,
+	REG_VENDOR_ID = 0x00c,
+	REG_DEVICE_FEATURES = 0x010,
+	REG_DEVICE_FEATURES_SEL = 0x014,
+	REG_DRIVER_FEATURES = 0x020,
+	REG_DRIVER_FEATURES_SEL = 0x024,
+	REG_QUEUE_SEL = 0x030,
+	REG_QUEUE_NUM_MAX = 0x034,
+	REG_QUEUE_NUM = 0x038,
+	REG_QUEUE_READY = 0x044,
+	REG_QUEUE_NOTIFY = 0x050,
+	REG_INTERRUPT_STATUS = 0x060,
+	REG_INTERRUPT_ACK = 0x064,
+	REG_STATUS = 0x070,
+	REG_QUEUE_DESC_LOW = 0x080,
+	REG_QUEUE_DESC_HIGH = 0x084,
+	REG_QUEUE_DRIVER_LOW = 0x090,
+	REG_QUEUE_DRIVER_HIGH = 0x094,
+	REG_QUEUE_DEVICE_LOW = 0x0a0,
+	REG_QUEUE_DEVICE_HIGH = 0x0a4,
+	REG_SHM_LEN_LOW = 0x0b0,
+	REG_SHM_LEN_HIGH = 0x0b4,
+	REG_CONFIG_GENERATION = 0x0fc,
+	REG_CONFIG = 0x100,
+};
+
+#define MMIO_MAGIC 0x74726976 /* "virt" */
+#define MMIO_VERSION_MODERN 2
+#define MMIO_VENDOR_ID 0x4e4c494b /* "KILN" */
+
+/* Device status bits, virtio 1.2 §2.1. */
+#define STATUS_ACKNOWLEDGE 1u
+#define STATUS_DRIVER 2u
+#define STATUS_DRIVER_OK 4u
+#define STATUS_FEATURES_OK 8u
+#define STATUS_NEEDS_RESET 64u
+#define STATUS_FAILED 128u
+
+#define INT_USED_BUFFER 1u
+#define INT_CONFIG_CHANGE 2u
+
+static struct virtio_mmio *transport_of(struct virtio_dev *d)
+{
+	return d->transport_data;
+}
+
+static void raise_interrupt(struct virtio_mmio *m, unsigned int reason)
+{
+	uint64_t one = 1;
+
+	atomic_fetch_or(&m->interrupt_status, reason);
+	if (write(m->irq_fd, &one, sizeof(one)) < 0)
+		log_guest(LOG_WARN, "virtio-mmio", "%s: cannot raise the interrupt: %s", m->dev->name,
+			  strerror(errno));
+}
+
+static void transport_used(struct virtio_dev *d, unsigned int q)
+{
+	if (virtq_should_interrupt(&d->queues[q]))
+		raise_interrupt(transport_of(d), INT_USED_BUFFER);
+}
+
+static void transport_needs_reset(struct virtio_dev *d)
+{
+	struct virtio_mmio *m = transport_of(d);
+
+	log_guest(LOG_WARN, "virtio-mmio", "%s: the driver broke the rules; device needs reset", d->name);
+	atomic_fetch_or(&m->status, STATUS_NEEDS_RESET);
+	m->config_generation++;
+	raise_interrupt(m, INT_CONFIG_CHANGE);
+}
+
+static void transport_config_changed(struct virtio_dev *d)
+{
+	struct virtio_mmio *m = transport_of(d);
+
+	m->config_generation++;
+	raise_interrupt(m, INT_CONFIG_CHANGE);
+}
+
+static const struct virtio_transport_ops transport_ops = {
+	.used = transport_used,
+	.needs_reset = transport_needs_reset,
+	.config_changed = transport_config_changed,
+};
+
+static uint64_t offered_features(const struct virtio_mmio *m)
+{
+	return m->dev->device_features | (1ull << VIRTIO_F_VERSION_1);
+}
+
+static void reset_device(struct virtio_mmio *m)
+{
+	if (atomic_load(&m->status) & STATUS_DRIVER_OK)
+		m->dev->ops->reset(m->dev);
+	atomic_store(&m->status, 0);
+	atomic_store(&m->interrupt_status, 0);
+	m->driver_features = 0;
+	m->device_features_sel = m->driver_features_sel = m->queue_sel = 0;
+	memset(m->queue_regs, 0, sizeof(m->queue_regs));
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		m->dev->queues[i] = (struct virtq){ .broken = true };
+	m->dev->driver_features = 0;
+}
+
+/* DRIVER_OK: map each ready queue's rings (checked against guest RAM) and start the device. */
+static int activate_device(struct virtio_mmio *m)
+{
+	struct virtio_dev *d = m->dev;
+	bool event_idx = (m->driver_features >> VIRTIO_F_EVENT_IDX) & 1;
+
+	d->driver_features = m->driver_features;
+	for (unsigned int i = 0; i < d->num_queues; i++) {
+		const struct virtio_mmio_queue_regs *r = &m->queue_regs[i];
+
+		if (!r->ready) {
+			/* A queue the driver left unused: every pop on it fails instead of touching NULL. */
+			d->queues[i] = (struct virtq){ .broken = true };
+			continue;
+		}
+		int rc = virtq_init(&d->queues[i], d->mem, r->num, r->desc, r->driver, r->device, event_idx);
+		if (rc < 0) {
+			log_guest(LOG_WARN, "virtio-mmio", "%s: queue %u rings are invalid", d->name, i);
+			return rc;
+		}
+	}
+	return d->ops->activate(d);
+}
+
+/* The driver may only add status bits, in the order of §3.1.1, or write 0 to reset. */
+static void write_status(struct virtio_mmio *m, uint32_t value)
+{
+	uint32_t old = atomic_load(&m->status);
+	uint32_t added = value & ~old;
+
+	if (value == 0) {
+		reset_device(m);
+		return;
+	}
+	if (added & STATUS_FEATURES_OK) {
+		uint64_t offered = offered_features(m);
+		bool acceptable = (m->driver_features & ~offered) == 0 &&
+				  ((m->driver_features >> VIRTIO_F_VERSION_1) & 1);
+		if (!acceptable)
+			value &= ~STATUS_FEATURES_OK; /* the driver sees it did not stick (§3.1.1 step 6) */
+	}
+	if ((added & STATUS_DRIVER_OK) && !(old & STATUS_DRIVER_OK)) {
+		if (!(value & STATUS_FEATURES_OK) || activate_device(m) < 0) {
+			value &= ~STATUS_DRIVER_OK;
+			value |= STATUS_NEEDS_RESET;
+		}
+	}
+	atomic_store(&m->status, value | (old & STATUS_NEEDS_RESET));
+}
+
+static struct virtio_mmio_queue_regs *selected_queue(struct virtio_mmio *m)
+{
+	return m->queue_sel < m->dev->num_queues ? &m->queue_regs[m->queue_sel] : NULL;
+}
+
+static uint32_t read_register(struct virtio_mmio *m, uint64_t reg)
+{
+	struct virtio_mmio_queue_regs *q = selected_queue(m);
+
+	switch (reg) {
+	case REG_MAGIC:
+		return MMIO_MAGIC;
+	case REG_VERSION:
+		return MMIO_VERSION_MODERN;
+	case REG_DEVICE_ID:
+		return m->dev->device_id;
+	case REG_VENDOR_ID:
+		return MMIO_VENDOR_ID;
+	case REG_DEVICE_FEATURES:
+		return m->device_features_sel > 1 ? 0
+						  : (uint32_t)(offered_features(m) >> (32 * m->device_features_sel));
+	case REG_QUEUE_NUM_MAX:
+		return q ? m->dev->queue_max_size : 0;
+	case REG_QUEUE_READY:
+		return q ? q->ready : 0;
+	case REG_INTERRUPT_STATUS:
+		return atomic_load(&m->interrupt_status);
+	case REG_STATUS:
+		return atomic_load(&m->status);
+	case REG_SHM_LEN_LOW:
+	case REG_SHM_LEN_HIGH:
+		return 0xffffffff; /* no shared memory regions (§4.2.2: length -1) */
+	case REG_CONFIG_GENERATION:
+		return m->config_generation;
+	default:
+		return 0;
+	}
+}
+
+static void set_half(uint64_t *field, bool high, uint32_t value)
+{
+	if (high)
+		*field = (*field & 0xffffffffull) | ((uint64_t)value << 32);
+	else
+		*field = (*field & ~0xffffffffull) | value;
+}
+
+/* Queue registers change only while the queue is not ready and the driver is not running (§4.2.3.2). */
+static void write_queue_register(struct virtio_mmio *m, uint64_t reg, uint32_t value)
+{
+	struct virtio_mmio_queue_regs *q = selected_queue(m);
+
+	if (q == NULL || (atomic_load(&m->status) & STATUS_DRIVER_OK))
+		return;
+	if (reg == REG_QUEUE_READY) {
+		q->ready = value & 1;
+		return;
+	}
+	if (q->ready)
+		return;
+	switch (reg) {
+	case REG_QUEUE_NUM:
+		q->num = value <= m->dev->queue_max_size ? (uint16_t)value : 0;
+		break;
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+		set_half(&q->desc, reg == REG_QUEUE_DESC_HIGH, value);
+		break;
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+		set_half(&q->driver, reg == REG_QUEUE_DRIVER_HIGH, value);
+		break;
+	default:
+		set_half(&q->device, reg == REG_QUEUE_DEVICE_HIGH, value);
+		break;
+	}
+}
+
+/* A QueueNotify that reached userspace (the ioeventfd did not match): hand it to the I/O thread. */
+static void notify_from_exit(struct virtio_mmio *m, uint32_t queue)
+{
+	uint64_t one = 1;
+
+	if (queue >= m->dev->num_queues)
+		return;
+	if (write(m->kicks[queue].fd, &one, sizeof(one)) < 0)
+		log_guest(LOG_WARN, "virtio-mmio", "%s: lost a kick: %s", m->dev->name, strerror(errno));
+}
+
+static void write_register(struct virtio_mmio *m, uint64_t reg, uint32_t value)
+{
+	switch (reg) {
+	case REG_DEVICE_FEATURES_SEL:
+		m->device_features_sel = value;
+		break;
+	case REG_DRIVER_FEATURES:
+		if (m->driver_features_sel <= 1 && !(atomic_load(&m->status) & STATUS_FEATURES_OK))
+			set_half(&m->driver_features, m->driver_features_sel == 1, value);
+		break;
+	case REG_DRIVER_FEATURES_SEL:
+		m->driver_features_sel = value;
+		break;
+	case REG_QUEUE_SEL:
+		m->queue_sel = value;
+		break;
+	case REG_QUEUE_NOTIFY:
+		notify_from_exit(m, value);
+		break;
+	case REG_INTERRUPT_ACK:
+		atomic_fetch_and(&m->interrupt_status, ~value);
+		break;
+	case REG_STATUS:
+		write_status(m, value);
+		break;
+	case REG_QUEUE_NUM:
+	case REG_QUEUE_READY:
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH:
+		write_queue_register(m, reg, value);
+		break;
+	default:
+		log_guest(LOG_DEBUG, "virtio-mmio", "%s: write to read-only or unknown register %#llx",
+			  m->dev->name, (unsigned long long)reg);
+		break;
+	}
+}
+
+static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned int len)
+{
+	struct virtio_mmio *m = opaque;
+
+	memset(data, 0, len);
+	if (offset >= REG_CONFIG) {
+		m->dev->ops->config_read(m->dev, offset - REG_CONFIG, data, len);
+		return;
+	}
+	if (len != 4 || offset % 4) /* §4.2.2: registers are read as aligned 32-bit words */
+		return;
+	pthread_mutex_lock(&m->lock);
+	uint32_t value = read_register(m, offset);
+	pthread_mutex_unlock(&m->lock);
+	memcpy(data, &value, 4);
+}
+
+static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
+{
+	struct virtio_mmio *m = opaque;
+	uint32_t value;
+
+	if (offset >= REG_CONFIG) {
+		if (m->dev->ops->config_write)
+			m->dev->ops->config_write(m->dev, offset - REG_CONFIG, data, len);
+		return;
+	}
+	if (len != 4 || offset % 4)
+		return;
+	memcpy(&value, data, 4);
+	pthread_mutex_lock(&m->lock);
+	write_register(m, offset, value);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static const struct bus_ops mmio_ops = { .read = mmio_read, .write = mmio_write };
+
+/* I/O thread: the guest kicked a queue. */
+static void kick_ready(struct ev_handler *h, uint32_t events)
+{
+	struct virtio_mmio_kick *k = container_of(h, struct virtio_mmio_kick, handler);
+	struct virtio_mmio *m = k->transport;
+	uint64_t count;
+
+	(void)events;
+	if (read(k->fd, &count, sizeof(count)) < 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	uint32_t status = atomic_load(&m->status);
+	if ((status & STATUS_DRIVER_OK) && !(status & STATUS_NEEDS_RESET) && m->queue_regs[k->queue].ready)
+		m->dev->ops->queue_notify(m->dev, k->queue);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int wire_kicks(struct virtio_mmio *m, struct io_loop *io, const struct virtio_mmio_host *host)
+{
+	for (unsigned int q = 0; q < m->dev->num_queues; q++) {
+		struct virtio_mmio_kick *k = &m->kicks[q];
+		int rc;
+
+		k->transport = m;
+		k->queue = q;
+		k->handler.ready = kick_ready;
+		k->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (k->fd < 0)
+			return -errno;
+		rc = host->add_ioeventfd(host->opaque, m->base + REG_QUEUE_NOTIFY, q, k->fd);
+		if (rc == 0)
+			rc = io_loop_add(io, k->fd, EPOLLIN, &k->handler);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int virtio_mmio_init(struct virtio_mmio *m, struct virtio_dev *dev, struct bus *mmio, gpa_t base,
+		     uint32_t gsi, const struct gmem *mem, struct io_loop *io,
+		     const struct virtio_mmio_host *host)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->dev = dev;
+	m->base = base;
+	m->irq_fd = -1;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		m->kicks[q].fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	if (dev->num_queues == 0 || dev->num_queues > VIRTIO_MAX_QUEUES)
+		return -EINVAL;
+	dev->mem = mem;
+	dev->io = io;
+	dev->transport = &transport_ops;
+	dev->transport_data = m;
+	m->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->irq_fd < 0)
+		return -errno;
+	rc = host->add_irqfd(host->opaque, gsi, m->irq_fd);
+	if (rc == 0)
+		rc = wire_kicks(m, io, host);
+	if (rc == 0)
+		rc = bus_register(mmio, base, VIRTIO_MMIO_WINDOW, &mmio_ops, m);
+	return rc;
+}
+
+void virtio_mmio_destroy(struct virtio_mmio *m)
+{
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (m->kicks[q].fd >= 0)
+			close(m->kicks[q].fd);
+	if (m->irq_fd >= 0)
+		close(m->irq_fd);
+	pthread_mutex_destroy(&m->lock);
+}

@@ -1,0 +1,129 @@
+#!/bin/sh
+# tests/integration/linux.sh — boots kiln's Linux test guest (tests/guest) under kiln and checks what
+# the guest did. Runs under busybox sh inside the KVM test host (tests/host/run.sh), or directly on a
+# machine with hardware KVM (make check-linux decides).
+#
+# env: KILN             the kiln binary
+#      GUEST            directory with vmlinuz and initrd.img
+#      KILN_TEST_TIMEOUT seconds one boot may take (default 300)
+#      KILN_BOOT_TIMES  file that receives the boot-time lines of 10 boots (default ./boot-times.txt)
+# Prints `ok - NAME` or `not ok - NAME (detail)` per test, then `N passed, M failed`; exits 1 if any
+# test failed.
+# SPDX-License-Identifier: Apache-2.0
+
+: "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
+tmo=${KILN_TEST_TIMEOUT:-300}
+times=${KILN_BOOT_TIMES:-boot-times.txt}
+w=$(mktemp -d) || exit 1
+trap 'rm -rf "$w"' EXIT
+pass=0 failed=0
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
+not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed
+	echo "not ok - $1 ($2)"
+	took
+	failed=$((failed + 1))
+	tail -n 15 "$w/out" 2>/dev/null | sed 's/^/#   stdout: /'
+	tail -n 15 "$w/err" 2>/dev/null | sed 's/^/#   stderr: /'
+}
+
+took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
+
+# boot [KILN OPTIONS] -- CMD...: runs kiln; $rc is its status ("timeout" past $tmo s), its stdout
+# (less carriage returns: the UART driver turns \n into \r\n) in $w/out, its stderr in $w/err.
+boot() {
+	start=$(date +%s)
+	timeout -s KILL "$tmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" "$@" \
+		< /dev/null > "$w/raw" 2> "$w/err"
+	rc=$?
+	secs=$(($(date +%s) - start))
+	[ "$secs" -ge "$tmo" ] && rc=timeout
+	tr -d '\r' < "$w/raw" > "$w/out"
+}
+
+# expect_status NAME STATUS [KILN OPTIONS] -- CMD...
+expect_status() {
+	name=$1 want=$2
+	shift 2
+	boot "$@"
+	if [ "$rc" = "$want" ]; then ok "$name"; else not_ok "$name" "exit status $rc, expected $want"; fi
+}
+
+# meminfo_total: MemTotal in kB from the guest's `cat /proc/meminfo` ($w/out), empty if absent.
+meminfo_total() { sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$w/out" | head -n 1; }
+
+if [ ! -c /dev/kvm ]; then
+	echo "not ok - /dev/kvm (missing: these tests need KVM; see tests/host/README.md)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+for f in "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"; do
+	[ -f "$f" ] || { echo "not ok - inputs ($f missing)"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+expect_status "true exits 0" 0 -- true
+expect_status "exit status 7 comes back" 7 -- sh -c 'exit 7'
+expect_status "a missing command exits 127" 127 -- no-such-command
+
+# Arguments with spaces, commas, percent signs, quotes and UTF-8 survive kiln.run's encoding.
+boot -- printf '<%s>\n' 'a b' 'c,d' '100%' "it's" 'é=+@^' ''
+want=$(printf '<%s>\n' 'a b' 'c,d' '100%' "it's" 'é=+@^' '')
+got=$(grep '^<' "$w/out")
+if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then ok "arguments arrive intact"
+else not_ok "arguments arrive intact" "status $rc, got: $(echo "$got" | tr '\n' ' ')"; fi
+
+boot --cpus 4 -- nproc
+if [ "$rc" = 0 ] && grep -qx 4 "$w/out"; then ok "--cpus 4: nproc prints 4"
+else not_ok "--cpus 4: nproc prints 4" "status $rc, nproc: $(grep -x '[0-9]*' "$w/out" | head -n 1)"; fi
+
+# MemTotal is RAM less what the kernel keeps for itself: the cloud kernel's image and bss, struct
+# pages, early allocations. With 300 MiB that is ~13% (QEMU microvm: MemTotal 266388 kB), so the
+# bounds are 85-100% of 307200 kB.
+boot --mem 300M -- cat /proc/meminfo
+kb=$(meminfo_total)
+if [ "$rc" = 0 ] && [ -n "$kb" ] && [ "$kb" -le 307200 ] && [ "$kb" -ge 261120 ]; then
+	ok "--mem 300M: MemTotal $kb kB"
+else not_ok "--mem 300M: MemTotal within 255-300 MiB" "status $rc, MemTotal ${kb:-none} kB"; fi
+
+boot --mem 5G -- cat /proc/meminfo
+kb=$(meminfo_total)
+if [ "$rc" = 0 ] && [ -n "$kb" ] && [ "$kb" -gt 4194304 ]; then ok "--mem 5G: MemTotal $kb kB"
+else not_ok "--mem 5G: MemTotal above 4 GiB" "status $rc, MemTotal ${kb:-none} kB"; fi
+
+# 1 MiB of console output arrives intact: the command's lines (digits only: kernel messages may
+# share the console) hashed against the same text made here.
+n=170000
+boot -- seq 1 $n
+want=$(seq 1 $n | sha256sum | cut -d' ' -f1)
+got=$(grep -x '[0-9][0-9]*' "$w/out" | sha256sum | cut -d' ' -f1)
+size=$(seq 1 $n | wc -c)
+if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then ok "$size bytes of guest output arrive intact"
+else not_ok "$size bytes of guest output arrive intact" "status $rc, $(grep -cx '[0-9][0-9]*' "$w/out") of $n lines, sha256 differs: $([ "$got" != "$want" ] && echo yes || echo no)"; fi
+
+boot --boot-time -- true
+if [ "$rc" = 0 ] && grep -q '^kiln: boot-time:' "$w/err"; then ok "--boot-time prints its line"
+else not_ok "--boot-time prints its line" "status $rc"; fi
+
+# A guest kernel panic reaches kiln through pvpanic (QEMU0001 in the DSDT): status 124.
+expect_status "a guest kernel panic exits 124" 124 -- sh -c 'echo c > /proc/sysrq-trigger'
+
+# Boot times for the figures: 10 boots, the lines kept in $times, the medians printed.
+: > "$times"
+bad=0 t0=$(date +%s)
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	boot --boot-time -- true
+	line=$(grep '^kiln: boot-time:' "$w/err")
+	if [ "$rc" != 0 ] || [ -z "$line" ]; then bad=$((bad + 1)); continue; fi
+	echo "$line" >> "$times"
+	echo "# $line"
+done
+secs=$(($(date +%s) - t0))
+median() {  # FIELD: the median of "FIELD=<ms>" over the lines of $times
+	sed -n "s/.*$1=\([0-9.]*\).*/\1/p" "$times" | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+if [ $bad = 0 ]; then ok "10 boots: median ready=$(median ready) ms exit=$(median exit) ms"
+else not_ok "10 boots with --boot-time" "$bad of 10 failed or printed no boot-time line, last status $rc"; fi
+
+echo "$pass passed, $failed failed"
+[ $failed = 0 ]
