@@ -4,7 +4,13 @@
 check-unit: $(UNIT_TESTS_REL) $(UNIT_TESTS_SAN)
 	$(Q)scripts/run-unit-tests.sh $^
 
-check: deps-test
-	$(Q)$(MAKE) --no-print-directory check-unit check-tiny check-linux
+# The layer rule (DESIGN.md): devices and virtio never see the VM, KVM or vCPUs.
+check-layers:
+	$(Q)if grep -nE '#include "(vm|kvm/kvm|vcpu/vcpu)\.h"' src/devices/*.[ch] src/virtio/*.[ch]; then \
+		echo "check-layers: devices/ and virtio/ must not include vm.h, kvm.h or vcpu.h" >&2; exit 1; \
+	else echo "check-layers: ok"; fi
 
-.PHONY: check check-unit
+check: deps-test
+	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-tiny check-fuzz check-linux
+
+.PHONY: check check-unit check-layers

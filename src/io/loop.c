@@ -2,6 +2,7 @@
 #include "io/loop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -46,6 +47,15 @@ int io_loop_remove(struct io_loop *l, int fd)
 	return epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
+void block_sigpipe(void)
+{
+	sigset_t pipe_set;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+}
+
 static void report_start(struct io_loop *l, int result)
 {
 	pthread_mutex_lock(&l->lock);
@@ -58,7 +68,10 @@ static void *io_loop_main(void *arg)
 {
 	struct io_loop *l = arg;
 	struct epoll_event events[MAX_EVENTS];
-	int rc = l->sandbox ? seccomp_install(SECCOMP_THREAD_IO) : 0;
+	int rc;
+
+	block_sigpipe();
+	rc = l->sandbox ? seccomp_install(SECCOMP_THREAD_IO) : 0;
 
 	report_start(l, rc);
 	if (rc < 0)

@@ -33,6 +33,12 @@ int io_loop_add(struct io_loop *l, int fd, uint32_t events, struct ev_handler *h
 int io_loop_remove(struct io_loop *l, int fd);
 /* Starts the thread; returns once it runs its loop (with its seccomp filter if l->sandbox). */
 int io_loop_start(struct io_loop *l) MUST_CHECK;
+/*
+ * Blocks SIGPIPE on the calling thread: a console reader that went away must give EPIPE, not end
+ * the process. kiln's own threads call it; the embedding process's signal handling stays its own.
+ */
+void block_sigpipe(void);
+
 /* Asks the loop to end; async-signal-safe. */
 void io_loop_stop(struct io_loop *l);
 /* Stops the thread if it runs, joins it, closes the fds. */

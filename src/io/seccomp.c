@@ -32,6 +32,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(getpid), "pthread_kill" },
 	{ SCMP_SYS(gettid), "logs and pthread internals" },
 	{ SCMP_SYS(tgkill), "pthread_kill: kicking vCPUs out of KVM_RUN when the VM stops" },
+	{ SCMP_SYS(epoll_ctl), "virtio backends watch or unwatch their fds when the driver (vCPU) "
+			       "activates or resets them; the I/O thread pauses and resumes them" },
 	{ SCMP_SYS(sigaltstack), "the sanitizers' per-thread signal stack, released at thread exit" },
 };
 
@@ -39,7 +41,6 @@ static const struct syscall_rule common_rules[] = {
 static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(epoll_wait), "the loop" },
 	{ SCMP_SYS(epoll_pwait), "the loop (libc may use the p variant)" },
-	{ SCMP_SYS(epoll_ctl), "backends pause and resume their fds" },
 	{ SCMP_SYS(read), "eventfds, console input" },
 	{ SCMP_SYS(readv), "console input straight into guest buffers" },
 	{ SCMP_SYS(writev), "console output straight from guest buffers" },

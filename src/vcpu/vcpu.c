@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/loop.h"
 #include "io/seccomp.h"
 #include "kvm/kvm.h"
 #include "log.h"
@@ -80,6 +81,7 @@ static void *vcpu_main(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	block_sigpipe();
 
 	int rc = seccomp_install(SECCOMP_THREAD_VCPU);
 	if (rc < 0) {

@@ -38,6 +38,7 @@
 #define VIRTIO_BLK_MAX_DWZ_SECTORS (1u << 21)        /* 1 GiB per DISCARD / WRITE_ZEROES */
 #define VIRTIO_BLK_MAX_DATA ((uint64_t)UINT32_MAX - 1) /* used length (data + status) is 32-bit */
 #define VIRTIO_BLK_MAX_ALIGNMENT 2048u               /* sectors: 1 MiB */
+#define VIRTIO_BLK_HDR_SIZE sizeof(struct virtio_blk_req_hdr)
 
 struct virtio_blk {
 	struct virtio_dev dev;
@@ -136,7 +137,8 @@ static void virtio_blk_iov_consume(struct iovec **iov, unsigned int *n, size_t b
  * Moves all of iov[0..n) (consumed) to or from the disk at off, resuming after partial transfers.
  * *done counts the bytes moved. 0, -EIO when the file ended early, or -errno.
  */
-static int virtio_blk_transfer(int fd, bool write, struct iovec *iov, unsigned int n, off_t off, uint64_t *done)
+static int virtio_blk_transfer(int fd, bool write, struct iovec *iov, unsigned int n, off_t off,
+			       uint64_t *done)
 {
 	*done = 0;
 	while (n > 0) {
@@ -214,6 +216,12 @@ static bool virtio_blk_range_ok(const struct virtio_blk *b, uint64_t sector, uin
 	return sector <= b->capacity && bytes / VIRTIO_BLK_SECTOR_SIZE <= b->capacity - sector;
 }
 
+/* The file offset of a sector the range check let through. */
+static off_t virtio_blk_offset(uint64_t sector)
+{
+	return (off_t)(sector * VIRTIO_BLK_SECTOR_SIZE);
+}
+
 /* A request the driver should not have made (§5.2.6.1): beyond the disk, or malformed. */
 static uint8_t virtio_blk_refuse(const struct virtio_blk *b, const struct virtio_blk_req *r, uint64_t bytes)
 {
@@ -241,8 +249,7 @@ static uint8_t virtio_blk_read(struct virtio_blk *b, struct virtio_blk_req *r)
 	if (!virtio_blk_range_ok(b, r->sector, len))
 		return virtio_blk_refuse(b, r, len);
 	unsigned int n = virtio_blk_iov_slice(b->iov + e->out_num, e->in_num, 0, len, b->data_iov);
-	int rc = virtio_blk_transfer(b->fd, false, b->data_iov, n, (off_t)(r->sector * VIRTIO_BLK_SECTOR_SIZE),
-				     &done);
+	int rc = virtio_blk_transfer(b->fd, false, b->data_iov, n, virtio_blk_offset(r->sector), &done);
 
 	r->written = (uint32_t)done;
 	return virtio_blk_io_status(b, r, rc);
@@ -251,16 +258,15 @@ static uint8_t virtio_blk_read(struct virtio_blk *b, struct virtio_blk_req *r)
 static uint8_t virtio_blk_write(struct virtio_blk *b, struct virtio_blk_req *r)
 {
 	const struct virtq_elem *e = r->e;
-	uint64_t len = e->out_len - sizeof(struct virtio_blk_req_hdr);
+	uint64_t len = e->out_len - VIRTIO_BLK_HDR_SIZE;
 	uint64_t done;
 
 	if (b->read_only) /* §5.2.6.2: IOERR, and no data written */
 		return VIRTIO_BLK_S_IOERR;
 	if (!virtio_blk_range_ok(b, r->sector, len))
 		return virtio_blk_refuse(b, r, len);
-	unsigned int n = virtio_blk_iov_slice(b->iov, e->out_num, sizeof(struct virtio_blk_req_hdr), len, b->data_iov);
-	int rc = virtio_blk_transfer(b->fd, true, b->data_iov, n, (off_t)(r->sector * VIRTIO_BLK_SECTOR_SIZE),
-				     &done);
+	unsigned int n = virtio_blk_iov_slice(b->iov, e->out_num, VIRTIO_BLK_HDR_SIZE, len, b->data_iov);
+	int rc = virtio_blk_transfer(b->fd, true, b->data_iov, n, virtio_blk_offset(r->sector), &done);
 
 	return virtio_blk_io_status(b, r, virtio_blk_make_stable(b, rc));
 }
@@ -284,9 +290,9 @@ static uint8_t virtio_blk_discard_or_zero(struct virtio_blk *b, struct virtio_bl
 
 	if (!(zero ? b->write_zeroes : b->discard))
 		return VIRTIO_BLK_S_UNSUPP;
-	if (e->out_len - sizeof(struct virtio_blk_req_hdr) != sizeof(seg))
-		return virtio_blk_refuse(b, r, e->out_len - sizeof(struct virtio_blk_req_hdr));
-	virtio_blk_iov_read(b->iov, e->out_num, sizeof(struct virtio_blk_req_hdr), &seg, sizeof(seg));
+	if (e->out_len - VIRTIO_BLK_HDR_SIZE != sizeof(seg))
+		return virtio_blk_refuse(b, r, e->out_len - VIRTIO_BLK_HDR_SIZE);
+	virtio_blk_iov_read(b->iov, e->out_num, VIRTIO_BLK_HDR_SIZE, &seg, sizeof(seg));
 	uint64_t sector = le64toh(seg.sector);
 	uint64_t bytes = (uint64_t)le32toh(seg.num_sectors) * VIRTIO_BLK_SECTOR_SIZE;
 	uint32_t flags = le32toh(seg.flags);
@@ -301,13 +307,13 @@ static uint8_t virtio_blk_discard_or_zero(struct virtio_blk *b, struct virtio_bl
 	    !virtio_blk_range_ok(b, sector, bytes))
 		return virtio_blk_refuse(b, r, bytes);
 
-	off_t off = (off_t)(sector * VIRTIO_BLK_SECTOR_SIZE);
+	off_t off = virtio_blk_offset(sector);
 	int rc;
 
 	if (zero) {
 		rc = virtio_blk_zero_range(b->fd, off, bytes, flags & VIRTIO_BLK_DWZ_FLAG_UNMAP);
 	} else {
-		/* A discard is a hint (§5.2.6.2 "MAY deallocate"): a host that cannot punch holes ignores it. */
+		/* A discard is a hint (§5.2.6.2 "MAY deallocate"): without hole punching, ignore it. */
 		rc = virtio_blk_fallocate(b->fd, FALLOC_FL_PUNCH_HOLE, off, bytes);
 		if (rc == -EOPNOTSUPP)
 			rc = 0;
@@ -344,7 +350,8 @@ static int virtio_blk_serve(struct virtio_blk *b, struct virtq *vq, const struct
 	struct iovec status;
 
 	if (e->out_len < sizeof(hdr) || e->in_len < 1) {
-		log_guest(LOG_WARN, "virtio-blk", "%s: a request without a header or a status byte", b->dev.name);
+		log_guest(LOG_WARN, "virtio-blk", "%s: a request without a header or a status byte",
+			  b->dev.name);
 		return -EBADMSG;
 	}
 	virtio_blk_iov_read(b->iov, e->out_num, 0, &hdr, sizeof(hdr));
@@ -480,8 +487,9 @@ static void virtio_blk_fill_config(struct virtio_blk *b, blksize_t blksize)
 
 static uint64_t virtio_blk_features(bool read_only)
 {
-	uint64_t f = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) |
-		     (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX);
+	uint64_t f = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+		     (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_F_INDIRECT_DESC) |
+		     (1ull << VIRTIO_F_EVENT_IDX);
 
 	if (read_only)
 		return f | (1ull << VIRTIO_BLK_F_RO);
@@ -499,16 +507,17 @@ static int virtio_blk_open(struct virtio_blk *b, const struct kiln_disk *disk, c
 	if (fstat(b->fd, &st) < 0)
 		return virtio_blk_fail(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		return virtio_blk_fail(err, errlen, -EISDIR, "%s: is a directory", disk->path);
+		return virtio_blk_fail(err, errlen, -EISDIR, "%s: %s", disk->path, strerror(EISDIR));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return virtio_blk_fail(err, errlen, -EINVAL, "%s: not a regular file or block device", disk->path);
+		return virtio_blk_fail(err, errlen, -EINVAL, "%s: not a regular file or block device",
+				       disk->path);
 
 	off_t size = lseek(b->fd, 0, SEEK_END); /* st_size is 0 for block devices */
 
 	if (size < 0)
 		return virtio_blk_fail(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
 	if (size % VIRTIO_BLK_SECTOR_SIZE)
-		log_warn("virtio-blk", "%s: size %lld is not a multiple of 512; the last %lld bytes are not visible",
+		log_warn("virtio-blk", "%s: size %lld is not a multiple of 512; the last %lld bytes are unused",
 			 disk->path, (long long)size, (long long)(size % VIRTIO_BLK_SECTOR_SIZE));
 	b->capacity = (uint64_t)size / VIRTIO_BLK_SECTOR_SIZE;
 	b->read_only = disk->read_only;
@@ -526,8 +535,8 @@ int virtio_blk_create(const struct kiln_disk *disk, unsigned int index, struct v
 	if (disk->path == NULL)
 		return virtio_blk_fail(err, errlen, -EINVAL, "disk %u: no path", index);
 	if (serial_len > VIRTIO_BLK_ID_BYTES)
-		return virtio_blk_fail(err, errlen, -EINVAL, "%s: serial \"%s\" is longer than %d bytes", disk->path,
-				       disk->serial, VIRTIO_BLK_ID_BYTES);
+		return virtio_blk_fail(err, errlen, -EINVAL, "%s: serial \"%s\" is longer than %d bytes",
+				       disk->path, disk->serial, VIRTIO_BLK_ID_BYTES);
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return virtio_blk_fail(err, errlen, -ENOMEM, "%s: out of memory", disk->path);

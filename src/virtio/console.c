@@ -150,7 +150,8 @@ static void virtio_console_iov_consume(struct iovec **iov, unsigned int *n, size
 }
 
 /* Writes iov[0..n) (consumed) to out_fd; what cannot be written is dropped with a warning. */
-static void virtio_console_write_out(struct virtio_console *c, struct iovec *iov, unsigned int n, uint64_t len)
+static void virtio_console_write_out(struct virtio_console *c, struct iovec *iov, unsigned int n,
+				     uint64_t len)
 {
 	while (len > 0) {
 		ssize_t r = writev(c->out_fd, iov, (int)n);
