@@ -22,7 +22,7 @@
 #include "vcpu/vcpu.h"
 #include "virtio/mmio.h"
 
-#define VM_MAX_VIRTIO (KILN_MAX_DISKS + 2) /* disks, console, rng */
+#define VM_MAX_VIRTIO (KILN_MAX_DISKS + KILN_MAX_NETS + 3) /* disks, nets, console, rng, vsock */
 
 /* One virtio device: its backend, the generic view of it, and its MMIO transport. */
 struct vm_virtio {

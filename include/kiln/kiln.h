@@ -24,13 +24,26 @@ extern "C" {
 
 /* Limits the configuration is checked against. */
 #define KILN_MAX_CMDLINE 2048 /* x86 COMMAND_LINE_SIZE of the guest kernel */
-#define KILN_MAX_DISKS 16
+#define KILN_MAX_DISKS 8
 #define KILN_MAX_SERIAL 20 /* virtio-blk GET_ID: 20 bytes */
 
 struct kiln_disk {
 	const char *path;
 	bool read_only;
 	const char *serial; /* NULL: none; at most KILN_MAX_SERIAL bytes */
+};
+
+#define KILN_MAX_NETS 4
+
+struct kiln_net {
+	const char *tap;    /* host tap device name (created beforehand, e.g. `ip tuntap add`) */
+	uint8_t mac[6];
+	bool mac_set;       /* false: a stable locally administered MAC derived from the tap name */
+};
+
+struct kiln_vsock {
+	uint32_t guest_cid; /* 0: no vsock device; else >= 3 */
+	const char *uds_path; /* host side: Firecracker's Unix socket model */
 };
 
 enum kiln_console {
@@ -49,6 +62,9 @@ struct kiln_config {
 	enum kiln_console console;
 	struct kiln_disk disks[KILN_MAX_DISKS]; /* virtio-blk, in this order */
 	unsigned int ndisks;
+	struct kiln_net nets[KILN_MAX_NETS]; /* virtio-net on tap devices, in this order */
+	unsigned int nnets;
+	struct kiln_vsock vsock;
 	bool rng;                /* virtio-rng fed from getrandom() */
 	bool virtio_cmdline;     /* also name the virtio devices on the kernel command line */
 };
