@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration's defaults and its one validator, shared by the CLI and every other front end. */
 #include <errno.h>
+#include <net/if.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -60,6 +61,18 @@ int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err)
 			return vm_error(err, EINVAL, "disk %s: serial '%s' is longer than %d bytes", d->path,
 					d->serial, KILN_MAX_SERIAL);
 	}
+	if (cfg->nnets > KILN_MAX_NETS)
+		return vm_error(err, EINVAL, "%u NICs: at most %d", cfg->nnets, KILN_MAX_NETS);
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		const char *tap = cfg->nets[i].tap;
+
+		if (tap == NULL || tap[0] == '\0' || strlen(tap) >= IFNAMSIZ)
+			return vm_error(err, EINVAL, "net %u: tap name '%s' is empty or longer than %d bytes", i,
+					tap ? tap : "", IFNAMSIZ - 1);
+	}
+	if (cfg->vsock.guest_cid != 0 && (cfg->vsock.guest_cid < 3 || cfg->vsock.uds_path == NULL))
+		return vm_error(err, EINVAL, "vsock cid %u: needs a CID of 3 or above and a uds path",
+				cfg->vsock.guest_cid);
 	if (cfg->console != KILN_CONSOLE_SERIAL && cfg->console != KILN_CONSOLE_VIRTIO)
 		return vm_error(err, EINVAL, "console %d: unknown", (int)cfg->console);
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KILN_MAX_CMDLINE)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 enum { OPT_BOOT_TIME = 256, OPT_LOG_LEVEL, OPT_CPUS, OPT_VERSION, OPT_DISK, OPT_CONSOLE, OPT_RNG,
-       OPT_VIRTIO_CMDLINE };
+       OPT_VIRTIO_CMDLINE, OPT_NET, OPT_VSOCK };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -19,6 +19,8 @@ static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mem", required_argument, NULL, 'm' },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "virtio-cmdline", no_argument, NULL, OPT_VIRTIO_CMDLINE },
@@ -32,7 +34,8 @@ static const struct option run_options[] = {
 void cli_usage(FILE *f)
 {
 	fputs("usage: kiln run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--mem SIZE]\n"
-	      "                [--disk PATH[,ro][,serial=ID]]... [--console serial|virtio] [--rng]\n"
+	      "                [--disk PATH[,ro][,serial=ID]]... [--net tap=NAME[,mac=MAC]]...\n"
+	      "                [--vsock cid=N,uds=PATH] [--console serial|virtio] [--rng]\n"
 	      "                [--virtio-cmdline] [--boot-time] [--log-level LEVEL] [-- CMD [ARGS...]]\n"
 	      "       kiln --help | --version\n"
 	      "\n"
@@ -44,6 +47,10 @@ void cli_usage(FILE *f)
 	      "      --cpus N         vCPUs (default 1)\n"
 	      "  -m, --mem SIZE       guest RAM: 512M, 2G, ... ; a bare number is MiB (default 512M)\n"
 	      "      --disk SPEC      a virtio-blk disk backed by a file: PATH[,ro][,serial=ID]; repeatable\n"
+	      "      --net SPEC       a virtio-net NIC on an existing tap device: tap=NAME[,mac=MAC];\n"
+	      "                       repeatable\n"
+	      "      --vsock SPEC     a virtio-vsock device: cid=N (>= 3),uds=PATH (host side, as in\n"
+	      "                       Firecracker: CONNECT <port> on PATH; guest connects reach PATH_<port>)\n"
 	      "      --console C      serial (ttyS0, default) or virtio (hvc0)\n"
 	      "      --rng            a virtio-rng device fed from the host's getrandom()\n"
 	      "      --virtio-cmdline also name the virtio devices on the kernel command line\n"
@@ -173,6 +180,81 @@ static int parse_disk_option(const char *arg, struct cli_options *o, char *err, 
 	return rc;
 }
 
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
+	    strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return (mac[0] & 1) ? -EINVAL : 0; /* a multicast address cannot be a NIC's */
+}
+
+int cli_parse_net(char *spec, struct kiln_net *n, char *err, size_t errlen)
+{
+	char *save = NULL;
+
+	*n = (struct kiln_net){ 0 };
+	for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		if (strncmp(opt, "tap=", 4) == 0 && opt[4]) {
+			n->tap = opt + 4;
+		} else if (strncmp(opt, "mac=", 4) == 0) {
+			if (parse_mac(opt + 4, n->mac) < 0)
+				return fail(err, errlen, "--net %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)", opt);
+			n->mac_set = true;
+		} else {
+			return fail(err, errlen, "--net: unknown option '%s' (use tap=NAME[,mac=MAC])", opt);
+		}
+	}
+	if (n->tap == NULL)
+		return fail(err, errlen, "--net: tap=NAME is required");
+	return 0;
+}
+
+static int parse_net_option(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+	unsigned int i = o->cfg.nnets;
+
+	if (i == KILN_MAX_NETS)
+		return fail(err, errlen, "--net %s: at most %d NICs", arg, KILN_MAX_NETS);
+	if (strlen(arg) >= sizeof(o->net_specs[i]))
+		return fail(err, errlen, "--net: value of %zu bytes is too long", strlen(arg));
+	strcpy(o->net_specs[i], arg);
+	int rc = cli_parse_net(o->net_specs[i], &o->cfg.nets[i], err, errlen);
+	if (rc == 0)
+		o->cfg.nnets++;
+	return rc;
+}
+
+int cli_parse_vsock(char *spec, struct kiln_vsock *v, char *err, size_t errlen)
+{
+	char *save = NULL;
+	bool have_cid = false;
+
+	*v = (struct kiln_vsock){ 0 };
+	for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		if (strncmp(opt, "cid=", 4) == 0) {
+			if (parse_uint(opt + 4, &v->guest_cid) < 0)
+				return fail(err, errlen, "--vsock %s: not a number", opt);
+			have_cid = true;
+		} else if (strncmp(opt, "uds=", 4) == 0 && opt[4]) {
+			v->uds_path = opt + 4;
+		} else {
+			return fail(err, errlen, "--vsock: unknown option '%s' (use cid=N,uds=PATH)", opt);
+		}
+	}
+	if (!have_cid || v->uds_path == NULL)
+		return fail(err, errlen, "--vsock: both cid=N and uds=PATH are required");
+	/* CIDs 0-2 are reserved: the hypervisor, local and the host (virtio 1.2 §5.10.4). */
+	if (v->guest_cid < 3 || v->guest_cid == UINT32_MAX)
+		return fail(err, errlen, "--vsock cid=%u: a guest CID is 3 or above (0-2 are reserved)",
+			    v->guest_cid);
+	return 0;
+}
+
 static int parse_option(int opt, const char *arg, struct cli_options *o, char *err, size_t errlen)
 {
 	switch (opt) {
@@ -199,6 +281,13 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		return 0;
 	case OPT_DISK:
 		return parse_disk_option(arg, o, err, errlen);
+	case OPT_NET:
+		return parse_net_option(arg, o, err, errlen);
+	case OPT_VSOCK:
+		if (strlen(arg) >= sizeof(o->vsock_spec))
+			return fail(err, errlen, "--vsock: value of %zu bytes is too long", strlen(arg));
+		strcpy(o->vsock_spec, arg);
+		return cli_parse_vsock(o->vsock_spec, &o->cfg.vsock, err, errlen);
 	case OPT_CONSOLE:
 		if (strcmp(arg, "serial") == 0)
 			o->cfg.console = KILN_CONSOLE_SERIAL;

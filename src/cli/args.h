@@ -34,6 +34,8 @@ struct cli_options {
 	int guest_argc;
 	char cmdline[KILN_MAX_CMDLINE];
 	char disk_specs[KILN_MAX_DISKS][4096]; /* copies of the --disk values, split in place */
+	char net_specs[KILN_MAX_NETS][256];    /* copies of the --net values */
+	char vsock_spec[4096];                 /* copy of the --vsock value */
 };
 
 /* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */
@@ -41,6 +43,12 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 
 /* "PATH[,ro][,serial=ID]" into d; spec is split in place. On error, one line in err. */
 int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen) MUST_CHECK;
+
+/* "tap=NAME[,mac=XX:XX:XX:XX:XX:XX]" into n; spec is split in place. */
+int cli_parse_net(char *spec, struct kiln_net *n, char *err, size_t errlen) MUST_CHECK;
+
+/* "cid=N,uds=PATH" into v; spec is split in place. */
+int cli_parse_vsock(char *spec, struct kiln_vsock *v, char *err, size_t errlen) MUST_CHECK;
 
 /*
  * Sizes: a number with an optional binary suffix K, M, G or T (optionally followed by "iB" or

@@ -155,6 +155,7 @@ mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
 # --- 5. the initramfs: newc cpio, owned by root, reproducible, lz4 (legacy framing, as the kernel
 # wants): the kernel unpacks it faster than gzip ----------------------------------------------------
+find "$root" -mindepth 1 -exec touch -h -d @0 {} +
 (cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 	cpio -o -0 -H newc -R 0:0 --reproducible --quiet) | lz4 -l -9 -q > "$w/initrd.img"
 

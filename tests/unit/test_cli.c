@@ -158,6 +158,51 @@ static void test_cmdline_too_long(void **state)
 	assert_int_equal(cli_build_cmdline("b", space, 1, exact, sizeof(exact)), -E2BIG);
 }
 
+static void test_disk_net_vsock_specs(void **state)
+{
+	struct cli_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "run", "-k", "k", "--disk", "a.img", "--disk", "b.img,ro,serial=SN1",
+			       "--net", "tap=tap0", "--net", "tap=tap1,mac=02:00:00:00:00:01", "--vsock",
+			       "cid=3,uds=/tmp/v.sock", "--rng", "--console", "virtio"),
+			 0);
+	assert_int_equal(o.cfg.ndisks, 2);
+	assert_string_equal(o.cfg.disks[0].path, "a.img");
+	assert_false(o.cfg.disks[0].read_only);
+	assert_string_equal(o.cfg.disks[1].path, "b.img");
+	assert_true(o.cfg.disks[1].read_only);
+	assert_string_equal(o.cfg.disks[1].serial, "SN1");
+	assert_int_equal(o.cfg.nnets, 2);
+	assert_string_equal(o.cfg.nets[0].tap, "tap0");
+	assert_false(o.cfg.nets[0].mac_set);
+	assert_true(o.cfg.nets[1].mac_set);
+	assert_int_equal(o.cfg.nets[1].mac[5], 1);
+	assert_int_equal(o.cfg.vsock.guest_cid, 3);
+	assert_string_equal(o.cfg.vsock.uds_path, "/tmp/v.sock");
+	assert_true(o.cfg.rng);
+	assert_int_equal(o.cfg.console, KILN_CONSOLE_VIRTIO);
+}
+
+static void test_bad_device_specs(void **state)
+{
+	struct cli_options o;
+	char err[256];
+
+	(void)state;
+	expect_error("'rw'", PARSE(&o, err, "run", "-k", "k", "--disk", "a.img,rw"), err);
+	expect_error("serial=", PARSE(&o, err, "run", "-k", "k", "--disk", "a.img,serial=012345678901234567890"), err);
+	expect_error("no file path", PARSE(&o, err, "run", "-k", "k", "--disk", ",ro"), err);
+	expect_error("mac=02:00", PARSE(&o, err, "run", "-k", "k", "--net", "tap=t,mac=02:00"), err);
+	expect_error("mac=01:00:00:00:00:00", PARSE(&o, err, "run", "-k", "k", "--net", "tap=t,mac=01:00:00:00:00:00"), err);
+	expect_error("tap=NAME", PARSE(&o, err, "run", "-k", "k", "--net", "mac=02:00:00:00:00:01"), err);
+	expect_error("cid=2", PARSE(&o, err, "run", "-k", "k", "--vsock", "cid=2,uds=/tmp/x"), err);
+	expect_error("cid=x", PARSE(&o, err, "run", "-k", "k", "--vsock", "cid=x,uds=/tmp/x"), err);
+	expect_error("uds=PATH", PARSE(&o, err, "run", "-k", "k", "--vsock", "cid=3"), err);
+	expect_error("--console tty", PARSE(&o, err, "run", "-k", "k", "--console", "tty"), err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +213,8 @@ int main(void)
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_cmdline_encoding),
 		cmocka_unit_test(test_cmdline_too_long),
+		cmocka_unit_test(test_disk_net_vsock_specs),
+		cmocka_unit_test(test_bad_device_specs),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
