@@ -11,6 +11,6 @@ check-layers:
 	else echo "check-layers: ok"; fi
 
 check: deps-test
-	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-tiny check-fuzz check-linux
+	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-tiny check-embed check-fuzz check-linux
 
 .PHONY: check check-unit check-layers

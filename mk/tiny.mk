@@ -26,3 +26,14 @@ check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny
 
 .PRECIOUS: $(BUILD)/tiny/%.o
 .PHONY: tiny check-tiny
+
+# Programs that embed libkiln through kiln.h only, run against tiny guests.
+$(BUILD)/%/tests/integration/test_pause: $(BUILD)/%/tests/integration/test_pause.o $(BUILD)/%/libkiln.a
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
+
+check-embed: $(BUILD)/rel/tests/integration/test_pause $(BUILD)/san/tests/integration/test_pause tiny
+	$(Q)$(BUILD)/rel/tests/integration/test_pause $(BUILD)/tiny/counter.elf
+	$(Q)$(BUILD)/san/tests/integration/test_pause $(BUILD)/tiny/counter.elf
+
+.PHONY: check-embed

@@ -60,6 +60,8 @@ int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct k
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->io.epoll_fd = vm->io.wake_fd = -1;
 	atomic_init(&vm->guest_status, -1);
+	pthread_mutex_init(&vm->park_lock, NULL);
+	pthread_cond_init(&vm->park_cond, NULL);
 	vm->events = (struct machine_events){
 		.stop = on_stop, .guest_status = on_guest_status, .boot_ready = on_boot_ready
 	};

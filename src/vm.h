@@ -60,6 +60,13 @@ struct vm {
 	unsigned int nvcpus;
 	bool started;
 
+	/* Pause: vCPUs park outside KVM_RUN while pause_requested (vm_pause.c). */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	atomic_bool pause_requested;
+	unsigned int parked_vcpus;
+	struct kvm_clock_data paused_clock;
+
 	/* How the VM ended: the first stop request wins (0 while running). */
 	atomic_int exit_reason;
 	atomic_int guest_status; /* -1 until the guest reports one */
@@ -68,6 +75,9 @@ struct vm {
 	atomic_ullong setup_cpu_ns;
 	char exit_detail[256];
 };
+
+/* A vCPU thread parks here while a pause is requested; returns on resume or stop. */
+void vm_park_vcpu(struct vm *vm);
 
 /* Ends the VM for reason; async-signal-safe when detail is NULL. */
 void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *detail);

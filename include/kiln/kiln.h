@@ -91,6 +91,13 @@ struct kiln_exit {
 	char detail[256];        /* one line for CRASH and ERROR, empty otherwise */
 };
 
+enum kiln_vm_state {
+	KILN_VM_NOT_STARTED,
+	KILN_VM_RUNNING,
+	KILN_VM_PAUSED,
+	KILN_VM_STOPPED, /* ended; kiln_vm_wait() tells how */
+};
+
 struct kiln_error {
 	char msg[256];
 };
@@ -114,6 +121,17 @@ KILN_API int kiln_vm_wait(struct kiln_vm *vm, struct kiln_exit *exit_info);
 
 /* Asks a running VM to end (reason KILN_EXIT_STOPPED); safe from any thread or a signal handler. */
 KILN_API void kiln_vm_stop(struct kiln_vm *vm);
+
+/*
+ * Stops every vCPU in a known state (outside KVM_RUN) and saves the guest's kvmclock; returns once
+ * all are parked. -EINVAL unless the VM is running.
+ */
+KILN_API int kiln_vm_pause(struct kiln_vm *vm);
+
+/* Restores the kvmclock saved at pause, so guest time continues from there, and runs the vCPUs. */
+KILN_API int kiln_vm_resume(struct kiln_vm *vm);
+
+KILN_API enum kiln_vm_state kiln_vm_get_state(struct kiln_vm *vm);
 
 /* Stops the VM if it runs and frees everything. NULL is allowed. */
 KILN_API void kiln_vm_destroy(struct kiln_vm *vm);

@@ -162,6 +162,18 @@ int kvm_add_irqfd(int vm_fd, uint32_t gsi, int fd)
 	return KVM_IOCTL_PTR(vm_fd, KVM_IRQFD, &irqfd);
 }
 
+int kvm_get_clock(int vm_fd, struct kvm_clock_data *clock)
+{
+	return KVM_IOCTL_PTR(vm_fd, KVM_GET_CLOCK, clock);
+}
+
+int kvm_set_clock(int vm_fd, const struct kvm_clock_data *clock)
+{
+	struct kvm_clock_data c = { .clock = clock->clock }; /* flags must be 0 on set */
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_SET_CLOCK, &c);
+}
+
 int kvm_run(int vcpu_fd)
 {
 	return KVM_IOCTL_VAL(vcpu_fd, KVM_RUN, 0);

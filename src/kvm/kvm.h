@@ -29,6 +29,8 @@ int kvm_create_pit2(int vm_fd) MUST_CHECK;
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host) MUST_CHECK;
 int kvm_irq_line(int vm_fd, uint32_t gsi, int level) MUST_CHECK;
 int kvm_create_vcpu(int vm_fd, unsigned int id) MUST_CHECK;
+int kvm_get_clock(int vm_fd, struct kvm_clock_data *clock) MUST_CHECK;
+int kvm_set_clock(int vm_fd, const struct kvm_clock_data *clock) MUST_CHECK;
 /* A guest write of datamatch (len bytes) at the MMIO address addr signals fd, with no vCPU exit. */
 int kvm_add_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd) MUST_CHECK;
 /* A write to fd raises the GSI. */

@@ -91,6 +91,10 @@ static void *vcpu_main(void *arg)
 	seccomp_test_violation(SECCOMP_THREAD_VCPU);
 	note_first_run(v->vm);
 	while (atomic_load(&v->vm->exit_reason) == 0) {
+		if (atomic_load(&v->vm->pause_requested)) {
+			vm_park_vcpu(v->vm);
+			continue;
+		}
 		rc = kvm_run(v->fd);
 		if (rc == -EINTR || rc == -EAGAIN) {
 			v->run->immediate_exit = 0;

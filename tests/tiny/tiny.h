@@ -41,7 +41,7 @@
 	.popsection
 .endm
 
-/* Reports an exit status (an immediate) on the debug port; the VM runs on until it resets. */
+/* Reports an exit status (an immediate) on the debug port, which ends the VM. */
 .macro report_status status
 	movb $\status, %al
 	outb %al, $PORT_DEBUG_STATUS
