@@ -133,6 +133,25 @@ KILN_API int kiln_vm_resume(struct kiln_vm *vm);
 
 KILN_API enum kiln_vm_state kiln_vm_get_state(struct kiln_vm *vm);
 
+/*
+ * Presses Ctrl-Alt-Del on the VM's i8042 keyboard: a Linux guest's init (kiln's, or any that set
+ * reboot(RB_DISABLE_CAD)) gets SIGINT and reboots cleanly. -EINVAL unless running.
+ */
+KILN_API int kiln_vm_send_ctrl_alt_del(struct kiln_vm *vm);
+
+/*
+ * Points disk `index` (the order of cfg.disks) at another host file, keeping its read-only flag;
+ * the guest is told the capacity changed. On failure the old file stays and err says why.
+ */
+KILN_API int kiln_vm_update_disk(struct kiln_vm *vm, unsigned int index, const char *path,
+				 struct kiln_error *err);
+
+/*
+ * Writes one JSON object and a newline to fd: a timestamp, vCPU exits by reason, and per-device
+ * counters (virtio-blk: reads, writes, bytes, flushes, errors, kicks; the same shape for others).
+ */
+KILN_API int kiln_vm_write_metrics(struct kiln_vm *vm, int fd);
+
 /* Stops the VM if it runs and frees everything. NULL is allowed. */
 KILN_API void kiln_vm_destroy(struct kiln_vm *vm);
 
