@@ -10,8 +10,9 @@
  *
  * kiln's debug port: a byte written to 0xf5 says "booted, about to run the command" (the boot-ready
  * marker); a byte written to 0xf4 is the command's exit status (shell-style: 128+signal when killed,
- * 127 not found, 126 not executable). Then init syncs and resets the machine (kiln passes
- * `reboot=k panic=-1`). Every failure prints one line `kiln-init: ...` on the console.
+ * 127 not found, 126 not executable); kiln ends the VM there, so init drains the console and
+ * syncs the disks first, and resets the machine only in case the port went unheard. Every
+ * failure prints one line `kiln-init: ...` on the console.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -276,11 +277,14 @@ int main(void)
 		status = run(argv);
 	}
 
-	/* Let every byte leave the UART before kiln may stop the machine on the status byte. */
+	/*
+	 * kiln ends the VM at the status byte: first let every byte leave the console and every
+	 * written block reach the disks.
+	 */
 	if (tcdrain(STDOUT_FILENO) < 0 && errno != ENOTTY)
 		say("tcdrain: %s", strerror(errno));
-	debug_port_write(DEBUG_PORT_STATUS, (unsigned char)status);
 	sync();
+	debug_port_write(DEBUG_PORT_STATUS, (unsigned char)status);
 	reboot(RB_AUTOBOOT);
 	say("reboot: %s", strerror(errno));
 	for (;;)

@@ -1,0 +1,144 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# bench/linux.sh — the Linux-guest half of `make bench`. Runs INSIDE the KVM test host (busybox sh),
+# started by bench/bench.sh through tests/host/run.sh; boots the same kernel, initramfs and command
+# line under kiln and under QEMU's microvm, interleaved A B A B, and prints one line per measurement:
+#   SAMPLE <figure> <kiln|qemu> <value>
+# plus "NOTE <text>" lines that bench.sh carries into the report. Nothing here judges a figure.
+#
+# Environment (paths inside the test host):
+#   KILN STOPWATCH QEMU QEMU_FW   the monitors, the timer, QEMU's firmware directory (-L)
+#   KERNEL INITRD                 the test guest (INITRD includes /bench/bench-io and /bench/idle.sh)
+#   TINY                          bench/tiny/ready.elf, to probe QEMU's -cpu choice cheaply
+#   RUNS MEM_RUNS IO_RUNS IO_SECS how many boots per side, and seconds per block job
+#   MIN_KERNEL                    the minimal bench kernel, when built (else empty)
+#   QEMU_MACHINE                  QEMU's -M value
+set -u
+
+: "${RUNS:=3}" "${MEM_RUNS:=1}" "${IO_RUNS:=1}" "${IO_SECS:=2}" "${MIN_KERNEL:=}"
+MEM_MIB=128
+GUEST_KB=$((MEM_MIB * 1024))
+LIMIT_MS=180000	# per boot: TCG is slow, and slower still when the machine is busy
+# kiln's default command line for `-- CMD` (src/cli/args.h DEFAULT_CMDLINE_QUIET); QEMU gets the same.
+BASE_CMDLINE="console=ttyS0 reboot=k panic=-1 pci=off quiet"
+DISK=/tmp/bench-disk.img
+w=/tmp/bench
+mkdir -p "$w"
+
+note() { echo "NOTE $*"; }
+say() { echo "bench/linux.sh: $*" >&2; }
+
+# field NAME LINE: the value of NAME=... in a stopwatch result line.
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# --- QEMU's -cpu: `host` unless this KVM refuses it (PVM refuses MSR 0x10a) ---------------------------
+qemu_base() {
+	echo "$QEMU -L $QEMU_FW -M $QEMU_MACHINE -enable-kvm -cpu $QEMU_CPU -smp 1 -m $MEM_MIB" \
+		"-nodefaults -no-user-config -nographic -no-reboot -serial stdio" \
+		"-device isa-debug-exit,iobase=0xf4,iosize=1"
+}
+QEMU_CPU=host
+r=$($STOPWATCH -m READY -t 60000 -- $(qemu_base) -kernel "$TINY")
+if [ "$(field status "$r")" != 1 ]; then
+	QEMU_CPU=host,-arch-capabilities
+	r=$($STOPWATCH -m READY -t 60000 -- $(qemu_base) -kernel "$TINY")
+	[ "$(field status "$r")" = 1 ] || { say "QEMU does not boot the tiny guest here: $r"; exit 1; }
+fi
+note "test host: QEMU -cpu $QEMU_CPU"
+
+# --- one boot ---------------------------------------------------------------------------------------
+# boot SIDE KERNEL OUTFILE STOPWATCH-OPTS -- KILN.RUN-ARGS... : prints the stopwatch line.
+# The command's argv is passed to kiln after `--` (kiln encodes it into kiln.run=); QEMU gets the
+# same command line, built here (the arguments used below need no percent-encoding).
+boot() {
+	side=$1 kernel=$2 out=$3
+	shift 3
+	opts=""
+	while [ "$1" != "--" ]; do opts="$opts $1"; shift; done
+	shift
+	disk_kiln="" disk_qemu=""
+	if [ -n "${WITH_DISK:-}" ]; then
+		disk_kiln="--disk $DISK"
+		disk_qemu="-drive file=$DISK,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0"
+	fi
+	if [ "$side" = kiln ]; then
+		# shellcheck disable=SC2086
+		$STOPWATCH $opts -t $LIMIT_MS -o "$out" -- "$KILN" run --kernel "$kernel" --initrd "$INITRD" \
+			--cpus 1 --mem ${MEM_MIB}M --boot-time $disk_kiln -- "$@"
+	else
+		runarg=$(echo "$*" | tr ' ' ',')
+		# shellcheck disable=SC2086
+		$STOPWATCH $opts -t $LIMIT_MS -o "$out" -- $(qemu_base) $disk_qemu -kernel "$kernel" \
+			-initrd "$INITRD" -append "$BASE_CMDLINE kiln.run=$runarg"
+	fi
+}
+
+# The guest command's status as each monitor reports it: kiln exits with it; QEMU's isa-debug-exit
+# exits with (status << 1) | 1.
+ok_status() { [ "$1" = kiln ] && echo 0 || echo 1; }
+
+# --- boot: exec -> READY, exec -> exit, CPU ---------------------------------------------------------
+# boots PREFIX KERNEL
+boots() {
+	prefix=$1 kernel=$2
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		i=$((i + 1))
+		for side in kiln qemu; do
+			r=$(boot $side "$kernel" "$w/out" -m READY -- echo READY)
+			say "$prefix boot $i $side: $r"
+			if [ "$(field status "$r")" != "$(ok_status $side)" ] || [ "$(field m1_ms "$r")" = NA ]; then
+				say "$prefix boot $i $side failed; its output:"; tail -n 20 "$w/out" >&2
+				continue
+			fi
+			echo "SAMPLE $prefix.ready_ms $side $(field m1_ms "$r")"
+			echo "SAMPLE $prefix.exit_ms $side $(field exit_ms "$r")"
+			echo "SAMPLE $prefix.cpu_ms $side $(field cpu_ms "$r")"
+			if [ $side = kiln ]; then
+				s=$(sed -n 's/.*kiln: boot-time:.* setup-cpu=\([0-9.]*\) ms.*/\1/p' "$w/out" | tail -n 1)
+				[ -n "$s" ] && echo "SAMPLE $prefix.setup_cpu_ms kiln $s"
+			fi
+		done
+	done
+	# memory: the guest prints READY and sleeps; sample the monitor, then kill it.
+	i=0
+	while [ $i -lt "$MEM_RUNS" ]; do
+		i=$((i + 1))
+		for side in kiln qemu; do
+			r=$(boot $side "$kernel" "$w/out" -m READY -s -k -g $GUEST_KB -- /bench/idle.sh)
+			say "$prefix memory $i $side: $r"
+			h=$(field hwm_kb "$r") g=$(field guest_kb "$r")
+			if [ -z "$h" ] || [ "$h" = NA ]; then
+				say "$prefix memory $i $side failed; its output:"; tail -n 20 "$w/out" >&2
+				continue
+			fi
+			echo "SAMPLE $prefix.overhead_mib $side $(awk -v h="$h" -v g="$g" 'BEGIN { printf "%.2f", (h - g) / 1024 }')"
+			echo "SAMPLE $prefix.guest_touched_mib $side $(awk -v g="$g" 'BEGIN { printf "%.2f", g / 1024 }')"
+		done
+	done
+}
+
+boots linux "$KERNEL"
+
+# --- block: virtio-blk on a 64 MiB file in the test host's tmpfs ------------------------------------
+dd if=/dev/zero of=$DISK bs=1M count=64 2>/dev/null || { say "cannot make $DISK"; exit 1; }
+i=0
+while [ $i -lt "$IO_RUNS" ]; do
+	i=$((i + 1))
+	for side in kiln qemu; do
+		r=$(WITH_DISK=1 boot $side "$KERNEL" "$w/out" -m BENCH-IO -- /bench/bench-io /dev/vda "$IO_SECS")
+		say "block $i $side: $r"
+		if [ "$(field status "$r")" != "$(ok_status $side)" ]; then
+			say "block $i $side failed; its output:"; tail -n 20 "$w/out" >&2
+			continue
+		fi
+		tr -d '\r' < "$w/out" | sed -n 's/^BENCH-IO \([a-z_]*\)=\([0-9.]*\)$/\1 \2/p' |
+			while read -r k v; do echo "SAMPLE blk.$k $side $v"; done
+	done
+done
+
+if [ -n "$MIN_KERNEL" ]; then
+	boots linux-min "$MIN_KERNEL"
+fi
+exit 0
