@@ -28,12 +28,12 @@ check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny
 .PHONY: tiny check-tiny
 
 # Programs that embed libkiln through kiln.h only, run against tiny guests.
-$(BUILD)/%/tests/integration/test_pause: $(BUILD)/%/tests/integration/test_pause.o $(BUILD)/%/libkiln.a
+$(BUILD)/%/tests/integration/test_embed: $(BUILD)/%/tests/integration/test_embed.o $(BUILD)/%/libkiln.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
 
-check-embed: $(BUILD)/rel/tests/integration/test_pause $(BUILD)/san/tests/integration/test_pause tiny
-	$(Q)$(BUILD)/rel/tests/integration/test_pause $(BUILD)/tiny/counter.elf
-	$(Q)$(BUILD)/san/tests/integration/test_pause $(BUILD)/tiny/counter.elf
+check-embed: $(BUILD)/rel/tests/integration/test_embed $(BUILD)/san/tests/integration/test_embed tiny
+	$(Q)$(BUILD)/rel/tests/integration/test_embed $(BUILD)/tiny/counter.elf
+	$(Q)$(BUILD)/san/tests/integration/test_embed $(BUILD)/tiny/counter.elf
 
 .PHONY: check-embed

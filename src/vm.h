@@ -54,6 +54,8 @@ struct vm {
 
 	struct vm_virtio virtio[VM_MAX_VIRTIO];
 	unsigned int nvirtio;
+	struct virtio_blk *disks[KILN_MAX_DISKS]; /* the virtio-blk backends, in cfg.disks order */
+	unsigned int ndisks;
 
 	struct io_loop io;
 	struct vcpu *vcpus;

@@ -79,6 +79,7 @@ static int create_disks(struct vm *vm, const struct kiln_config *cfg, struct kil
 		rc = attach(vm, virtio_blk_dev(blk), blk, destroy_blk, err);
 		if (rc < 0)
 			return rc;
+		vm->disks[vm->ndisks++] = blk;
 	}
 	return 0;
 }

@@ -66,6 +66,8 @@ bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 
+	atomic_fetch_add_explicit(&v->exits[run->exit_reason < VCPU_EXIT_REASONS ? run->exit_reason : 0], 1,
+				  memory_order_relaxed);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_pio(v);

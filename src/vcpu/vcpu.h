@@ -5,11 +5,14 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "util.h"
 
 struct vm;
+
+#define VCPU_EXIT_REASONS 64 /* KVM_EXIT_* values below this are counted one by one */
 
 struct vcpu {
 	struct vm *vm;
@@ -19,6 +22,8 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;
+	/* Exits by KVM exit reason, for metrics; only this vCPU's thread writes them. */
+	atomic_ullong exits[VCPU_EXIT_REASONS];
 };
 
 int vcpu_create(struct vcpu *v, struct vm *vm, unsigned int id, size_t run_size) MUST_CHECK;

@@ -342,6 +342,19 @@ static uint8_t virtio_blk_execute(struct virtio_blk *b, struct virtio_blk_req *r
 	}
 }
 
+static void virtio_blk_count(struct virtio_blk *b, const struct virtio_blk_req *r, uint8_t result)
+{
+	struct virtio_stats *s = &b->dev.stats;
+
+	virtio_stat_add(&s->requests, 1);
+	if (result != VIRTIO_BLK_S_OK)
+		virtio_stat_add(&s->errors, 1);
+	else if (r->type == VIRTIO_BLK_T_IN)
+		virtio_stat_add(&s->bytes_to_guest, r->written);
+	else if (r->type == VIRTIO_BLK_T_OUT)
+		virtio_stat_add(&s->bytes_from_guest, r->e->out_len - VIRTIO_BLK_HDR_SIZE);
+}
+
 /* Serves one chain and pushes it; -EBADMSG when it has no header or no status byte. */
 static int virtio_blk_serve(struct virtio_blk *b, struct virtq *vq, const struct virtq_elem *e)
 {
@@ -358,8 +371,10 @@ static int virtio_blk_serve(struct virtio_blk *b, struct virtq *vq, const struct
 	r.type = le32toh(hdr.type);
 	r.sector = le64toh(hdr.sector);
 	virtio_blk_iov_slice(b->iov + e->out_num, e->in_num, e->in_len - 1, 1, &status);
-	*(uint8_t *)status.iov_base = virtio_blk_execute(b, &r);
+	uint8_t result = virtio_blk_execute(b, &r);
+	*(uint8_t *)status.iov_base = result;
 	virtq_push(vq, e->head, r.written + 1);
+	virtio_blk_count(b, &r, result);
 	return 0;
 }
 
@@ -404,7 +419,7 @@ static void virtio_blk_queue_notify(struct virtio_dev *d, unsigned int q)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* The config space is fixed at create; reads beyond it were zero-filled by the transport. */
+/* The config space changes only when the backing file is replaced; reads beyond it were zero-filled. */
 static void virtio_blk_config_read(struct virtio_dev *d, uint64_t offset, void *data, unsigned int len)
 {
 	struct virtio_blk *b = virtio_blk_of(d);
@@ -413,7 +428,9 @@ static void virtio_blk_config_read(struct virtio_dev *d, uint64_t offset, void *
 		return;
 	if (len > sizeof(b->config) - offset)
 		len = (unsigned int)(sizeof(b->config) - offset);
+	pthread_mutex_lock(&b->lock);
 	memcpy(data, (const uint8_t *)&b->config + offset, len);
+	pthread_mutex_unlock(&b->lock);
 }
 
 static int virtio_blk_activate(struct virtio_dev *d)
@@ -568,6 +585,38 @@ close_fd:
 	free(b->path);
 free_blk:
 	free(b);
+	return rc;
+}
+
+int virtio_blk_replace(struct virtio_blk *b, const char *path, char *err, size_t errlen)
+{
+	struct virtio_blk *fresh = calloc(1, sizeof(*fresh));
+	if (fresh)
+		fresh->fd = -1;
+	const struct kiln_disk disk = { .path = path, .read_only = b->read_only };
+	char *new_path = strdup(path);
+	int rc = fresh && new_path ? virtio_blk_open(fresh, &disk, err, errlen)
+				   : virtio_blk_fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+
+	if (rc == 0) {
+		pthread_mutex_lock(&b->lock);
+		if (!b->read_only && fdatasync(b->fd) < 0)
+			log_warn("virtio-blk", "%s: fdatasync: %s", b->path, strerror(errno));
+		close(b->fd);
+		b->fd = fresh->fd;
+		b->capacity = fresh->capacity;
+		b->config = fresh->config;
+		free(b->path);
+		b->path = new_path;
+		new_path = NULL;
+		pthread_mutex_unlock(&b->lock);
+		if (b->dev.transport)
+			b->dev.transport->config_changed(&b->dev); /* the driver re-reads the capacity */
+	} else if (fresh && fresh->fd >= 0) {
+		close(fresh->fd);
+	}
+	free(new_path);
+	free(fresh);
 	return rc;
 }
 

@@ -97,6 +97,13 @@ struct virtio_blk;
 int virtio_blk_create(const struct kiln_disk *disk, unsigned int index, struct virtio_blk **out, char *err,
 		      size_t errlen) MUST_CHECK;
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
+
+/*
+ * Serves the disk from another file from now on (same read-only flag); the old file is synced and
+ * closed, and the driver gets a config-change interrupt to re-read the capacity. On failure
+ * (err names the path) the old file stays.
+ */
+int virtio_blk_replace(struct virtio_blk *b, const char *path, char *err, size_t errlen) MUST_CHECK;
 /* Flushes (fdatasync) what was written and closes the disk; NULL is a no-op. */
 void virtio_blk_destroy(struct virtio_blk *b);
 

@@ -12,6 +12,8 @@
 #ifndef KILN_VIRTIO_DEVICE_H
 #define KILN_VIRTIO_DEVICE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "io/loop.h"
@@ -57,6 +59,20 @@ struct virtio_transport_ops {
 	void (*config_changed)(struct virtio_dev *d);
 };
 
+/* Counters for metrics: written by the device's threads, read at any time (relaxed). */
+struct virtio_stats {
+	atomic_ullong kicks;            /* queue notifications from the driver */
+	atomic_ullong requests;         /* chains served */
+	atomic_ullong bytes_to_guest;   /* backend -> guest buffers (disk reads, received frames) */
+	atomic_ullong bytes_from_guest; /* guest buffers -> backend (disk writes, sent frames) */
+	atomic_ullong errors;           /* requests that failed: host I/O errors, refused requests */
+};
+
+static inline void virtio_stat_add(atomic_ullong *counter, unsigned long long n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
 	const char *name;               /* for logs: "virtio-blk0" */
@@ -71,6 +87,7 @@ struct virtio_dev {
 
 	const struct virtio_transport_ops *transport;
 	void *transport_data;
+	struct virtio_stats stats;
 };
 
 static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int bit)

@@ -346,6 +346,7 @@ static void kick_ready(struct ev_handler *h, uint32_t events)
 	(void)events;
 	if (read(k->fd, &count, sizeof(count)) < 0)
 		return;
+	virtio_stat_add(&m->dev->stats.kicks, 1);
 	pthread_mutex_lock(&m->lock);
 	uint32_t status = atomic_load(&m->status);
 	if ((status & STATUS_DRIVER_OK) && !(status & STATUS_NEEDS_RESET) && m->queue_regs[k->queue].ready)

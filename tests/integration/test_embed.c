@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_pause KERNEL: drives libkiln through kiln.h only, as an embedding program would. The tiny
+ * test_embed KERNEL: drives libkiln through kiln.h only, as an embedding program would. The tiny
  * guest KERNEL (tests/tiny/counter.S) prints a..z in a loop; pausing must stop its output, resuming
- * must continue the sequence exactly where it stopped, and kiln_vm_stop must end it.
+ * must continue the sequence exactly where it stopped, and kiln_vm_stop must end it. Metrics and
+ * disk updates are exercised on the same VM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +54,50 @@ static int letters_continue(const char *buf, size_t len)
 	return len > 0;
 }
 
+/* Writes a 1 MiB file and returns its path (static storage). */
+static const char *make_disk(const char *name)
+{
+	static char paths[2][64];
+	static int n;
+	char *path = paths[n++ % 2];
+	snprintf(path, sizeof(paths[0]), "/tmp/kiln-embed-%d-%s.img", (int)getpid(), name);
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
+		return NULL;
+	close(fd);
+	return path;
+}
+
+static void check_metrics(struct kiln_vm *vm)
+{
+	char buf[4096] = "";
+	FILE *f = tmpfile();
+
+	check(f && kiln_vm_write_metrics(vm, fileno(f)) == 0, "metrics are written");
+	if (f) {
+		rewind(f);
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+	}
+	unsigned long long io = 0;
+	const char *p = strstr(buf, "\"io\":");
+	check(buf[0] == '{' && strstr(buf, "}\n") != NULL, "metrics are one JSON object and a newline");
+	check(p && sscanf(p, "\"io\":%llu", &io) == 1 && io > 0, "metrics count the guest's port I/O exits");
+	check(strstr(buf, "\"virtio-blk0\":{\"kicks\":") != NULL, "metrics list the disk's counters");
+}
+
+static void check_disk_update(struct kiln_vm *vm, const char *next)
+{
+	struct kiln_error err = { "" };
+
+	check(kiln_vm_update_disk(vm, 0, next, &err) == 0, "the disk can be pointed at another file");
+	check(kiln_vm_update_disk(vm, 0, "/nonexistent/disk.img", &err) < 0 &&
+		      strstr(err.msg, "/nonexistent/disk.img") != NULL,
+	      "a missing file is refused, naming it");
+	check(kiln_vm_update_disk(vm, 5, next, &err) == -EINVAL, "an unknown disk index is refused");
+}
+
 int main(int argc, char **argv)
 {
 	static char out[1 << 20];
@@ -64,7 +109,7 @@ int main(int argc, char **argv)
 	int pipefd[2];
 
 	if (argc != 2 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
-		fprintf(stderr, "usage: test_pause COUNTER_KERNEL\n");
+		fprintf(stderr, "usage: test_embed COUNTER_KERNEL\n");
 		return 2;
 	}
 	kiln_config_init(&cfg);
@@ -72,6 +117,9 @@ int main(int argc, char **argv)
 	cfg.mem_bytes = 16 << 20;
 	cfg.console_in_fd = -1;
 	cfg.console_out_fd = pipefd[1];
+	const char *first = make_disk("a"), *second = make_disk("b");
+	cfg.disks[0] = (struct kiln_disk){ .path = first };
+	cfg.ndisks = 1;
 	if (kiln_vm_create(&cfg, &vm, &err) < 0 || kiln_vm_start(vm, &err) < 0) {
 		printf("not ok - the counter guest starts (%s)\n0 passed, 1 failed\n", err.msg);
 		return 1;
@@ -91,11 +139,16 @@ int main(int argc, char **argv)
 	check(letters_continue(out, len), "the output continues where it stopped, no byte lost");
 	check(kiln_vm_resume(vm) == -EINVAL, "resuming a running VM is refused");
 
+	check_metrics(vm);
+	check_disk_update(vm, second);
+
 	kiln_vm_pause(vm);
 	kiln_vm_stop(vm);
 	check(kiln_vm_wait(vm, &e) == 0 && e.reason == KILN_EXIT_STOPPED, "a paused VM stops");
 	check(kiln_vm_get_state(vm) == KILN_VM_STOPPED, "state is Stopped");
 	kiln_vm_destroy(vm);
+	unlink(first);
+	unlink(second);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,294 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# bench/bench.sh — `make bench`: kiln against QEMU's microvm on the same guests, in one run, as ratios.
+# usage: bench/bench.sh [--quick]        (make bench [QUICK=1]; see bench/README.md)
+#
+# 1. Monitor-only figures, directly on this machine's /dev/kvm, with the tiny guests of bench/tiny/.
+# 2. Linux-guest figures (the Debian cloud kernel + kiln's initramfs), both monitors in ONE KVM test
+#    host boot (tests/host/run.sh) where this machine's KVM cannot run Linux (PVM, or none), or
+#    directly on hardware KVM.
+# Every figure is measured for both monitors the same way, interleaved A B A B. Prints one table
+# (median, min-max, kiln/QEMU ratio) and writes build/bench/results.json. Nothing here asserts a time.
+#
+# Inputs (make bench builds them): build/kiln, build/bench/{stopwatch,bench-io,tiny/*.elf},
+# build/guest/{vmlinuz,initrd.img}. Environment: BENCH_LINUX=auto|host|direct|off (where the Linux
+# half runs), BENCH_QEMU_MACHINE (QEMU's -M value), KILN_CACHE (where `make bench-kernel` put the
+# minimal kernel).
+set -u
+
+quick=0
+case ${1:-} in
+--quick) quick=1 ;;
+'') ;;
+*) echo "usage: bench/bench.sh [--quick]" >&2; exit 2 ;;
+esac
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+B=build
+OUT=$B/bench
+KILN=$B/kiln
+SW=$OUT/stopwatch
+TINY=$OUT/tiny
+GUEST=$B/guest
+MIN_KERNEL_DIR=${KILN_CACHE:-$HOME/.cache/kiln}/bench-kernel
+QEMU_BIN=$(command -v qemu-system-x86_64 || true)
+QEMU_MACHINE=${BENCH_QEMU_MACHINE:-microvm,x-option-roms=off,rtc=off,pic=off,pit=off,isa-serial=on,auto-kernel-cmdline=off}
+MEM_MIB=128
+
+if [ $quick = 1 ]; then
+	N_TINY=5 N_EXIT=3 RATE_CHUNKS=2 RATE_CHUNK_S=2.5 IDLE_RUNS=1 N_IDLE=20
+	RUNS=3 MEM_RUNS=1 IO_RUNS=1 IO_SECS=2
+else
+	N_TINY=20 N_EXIT=10 RATE_CHUNKS=6 RATE_CHUNK_S=5 IDLE_RUNS=3 N_IDLE=20
+	RUNS=10 MEM_RUNS=3 IO_RUNS=3 IO_SECS=5
+fi
+
+mkdir -p "$OUT" || exit 2
+samples=$OUT/samples.txt notes=$OUT/notes.txt log=$OUT/bench.log
+: > "$samples"; : > "$notes"; : > "$log"
+started=$(date +%s)
+
+say() { echo "bench: $*" >&2; echo "bench: $*" >> "$log"; }
+note() { echo "$*" >> "$notes"; }
+sample() { echo "$1 $2 $3" >> "$samples"; }
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+fail() { say "$*"; exit 1; }
+
+for f in "$KILN" "$SW" "$OUT/bench-io" "$TINY/ready.elf" "$TINY/idle.elf" "$TINY/pio.elf" \
+	"$TINY/mmio.elf"; do
+	[ -e "$f" ] || fail "$f is missing (run: make bench)"
+done
+[ -n "$QEMU_BIN" ] || fail "qemu-system-x86_64 is missing (run: make bench, or scripts/install-deps.sh qemu-system-x86)"
+
+# --- what was measured, on what -------------------------------------------------------------------
+kvm_kind=none
+if [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; then kvm_kind=hardware
+elif [ -d /sys/module/kvm_pvm ]; then kvm_kind=pvm
+elif [ -e /dev/kvm ]; then kvm_kind=unknown
+fi
+note "mode: $([ $quick = 1 ] && echo QUICK || echo full); host: $(nproc) CPUs, Linux $(uname -r), /dev/kvm: $kvm_kind"
+note "kiln: $($KILN --version 2>&1 | head -n 1) ($(git describe --always --dirty 2>/dev/null || echo no git))"
+note "QEMU: $($QEMU_BIN --version | head -n 1) -M $QEMU_MACHINE"
+note "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- 1. monitor-only figures with tiny guests, directly on /dev/kvm -------------------------------
+kiln_tiny() { echo "$KILN run --kernel $1 --cpus 1 --mem ${MEM_MIB}M ${KILN_EXTRA:-}"; }
+qemu_tiny() {
+	echo "$QEMU_BIN -M $QEMU_MACHINE -enable-kvm -cpu $QEMU_CPU -smp 1 -m $MEM_MIB -nodefaults" \
+		"-no-user-config -nographic -no-reboot -serial stdio" \
+		"-device isa-debug-exit,iobase=0xf4,iosize=1 -kernel $1"
+}
+# The status each monitor exits with when the guest reports 0: QEMU's isa-debug-exit gives (0<<1)|1.
+ok_status() { [ "$1" = kiln ] && echo 0 || echo 1; }
+cmd_for() { if [ "$1" = kiln ]; then kiln_tiny "$2"; else qemu_tiny "$2"; fi; }
+
+# run1 SIDE GUEST STOPWATCH-OPTS...: one stopwatch run of a tiny guest; prints its result line.
+run1() {
+	local side=$1 guest=$2
+	shift 2
+	# shellcheck disable=SC2046
+	$SW "$@" -t 30000 -o "$OUT/tiny.out" -- $(cmd_for "$side" "$TINY/$guest.elf")
+}
+
+tiny_figures() {
+	local i side r st
+	# QEMU's -cpu: `host`, unless this KVM refuses it (PVM refuses MSR 0x10a, ARCH_CAPABILITIES).
+	QEMU_CPU=host
+	r=$(run1 qemu ready -m READY)
+	if [ "$(field status "$r")" != 1 ]; then
+		QEMU_CPU=host,-arch-capabilities
+		r=$(run1 qemu ready -m READY)
+		[ "$(field status "$r")" = 1 ] || { say "QEMU cannot boot the tiny guest: $r"; return 1; }
+	fi
+	note "tiny guests: QEMU -cpu $QEMU_CPU; both boot bench/tiny/*.elf through PVH"
+
+	say "tiny guests: boot, CPU and memory, $N_TINY runs each, interleaved"
+	for i in $(seq "$N_TINY"); do
+		for side in kiln qemu; do
+			# kiln also prints its own --boot-time line (setup-cpu: CPU before the first KVM_RUN).
+			r=$(KILN_EXTRA=--boot-time run1 $side ready -m READY)
+			echo "ready $side $r" >> "$log"
+			st=$(field status "$r")
+			if [ "$st" = "$(ok_status $side)" ] && [ "$(field m1_ms "$r")" != NA ]; then
+				sample tiny.ready_ms $side "$(field m1_ms "$r")"
+				sample tiny.exit_ms $side "$(field exit_ms "$r")"
+				sample tiny.cpu_ms $side "$(field cpu_ms "$r")"
+				sample tiny.peak_rss_mib $side "$(awk -v k="$(field maxrss_kb "$r")" 'BEGIN { printf "%.2f", k / 1024 }')"
+				if [ $side = kiln ]; then
+					st=$(sed -n 's/.*kiln: boot-time:.* setup-cpu=\([0-9.]*\) ms.*/\1/p' "$OUT/tiny.out")
+					[ -n "$st" ] && sample tiny.setup_cpu_ms kiln "$st"
+				fi
+			else
+				say "tiny ready run $i under $side failed: $r"
+			fi
+			r=$(run1 $side idle -m READY -s -k -g $((MEM_MIB * 1024)))
+			echo "idle $side $r" >> "$log"
+			if [ "$(field hwm_kb "$r")" != NA ] && [ -n "$(field hwm_kb "$r")" ]; then
+				sample tiny.cpu_ready_ms $side "$(field cpu_ready_ms "$r")"
+				sample tiny.overhead_mib $side "$(awk -v h="$(field hwm_kb "$r")" -v g="$(field guest_kb "$r")" 'BEGIN { printf "%.2f", (h - g) / 1024 }')"
+			else
+				say "tiny idle run $i under $side failed: $r"
+			fi
+		done
+	done
+
+	say "tiny guests: exit round trips, $N_EXIT runs each"
+	local kind n
+	n=$(sed -n 's/^#define BENCH_EXITS \([0-9]*\).*/\1/p' bench/tiny/bench.h)
+	for i in $(seq "$N_EXIT"); do
+		for kind in pio mmio; do
+			for side in kiln qemu; do
+				r=$(run1 $side $kind -m READY -m DONE)
+				echo "$kind $side $r" >> "$log"
+				if [ "$(field status "$r")" = "$(ok_status $side)" ] && [ "$(field m2_ms "$r")" != NA ]; then
+					sample tiny.${kind}_exit_us $side "$(awk -v a="$(field m1_ms "$r")" -v b="$(field m2_ms "$r")" -v n="$n" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')"
+				else
+					say "tiny $kind run $i under $side failed: $r"
+				fi
+			done
+		done
+	done
+
+	say "tiny guests: VMs per second, 2 at a time, $RATE_CHUNKS x ${RATE_CHUNK_S} s each, alternating"
+	for i in $(seq "$RATE_CHUNKS"); do
+		for side in kiln qemu; do
+			# shellcheck disable=SC2046
+			r=$($SW rate -j 2 -d "$RATE_CHUNK_S" -e "$(ok_status $side)" -- $(cmd_for $side "$TINY/ready.elf"))
+			echo "rate $side $r" >> "$log"
+			[ "$(field failed "$r")" = 0 ] || say "VMs/s chunk $i under $side: some runs failed: $r"
+			sample tiny.vms_per_s $side "$(field vms_per_s "$r")"
+		done
+	done
+
+	say "tiny guests: $N_IDLE idle VMs at once, $IDLE_RUNS time(s) each"
+	for i in $(seq "$IDLE_RUNS"); do
+		for side in kiln qemu; do
+			# shellcheck disable=SC2046
+			r=$($SW idle -n "$N_IDLE" -m READY -g $((MEM_MIB * 1024)) -t 60000 -- \
+				$(cmd_for $side "$TINY/idle.elf"))
+			echo "idle$N_IDLE $side $r" >> "$log"
+			if [ "$(field ready "$r")" = "$N_IDLE" ]; then
+				sample tiny.idle_rss_mib $side "$(awk -v k="$(field rss_kb "$r")" 'BEGIN { printf "%.1f", k / 1024 }')"
+				sample tiny.idle_pss_mib $side "$(awk -v k="$(field pss_kb "$r")" 'BEGIN { printf "%.1f", k / 1024 }')"
+			else
+				say "$N_IDLE idle VMs under $side: only $(field ready "$r") became ready"
+			fi
+		done
+	done
+}
+
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	tiny_figures || note "tiny guests: QEMU could not boot them here; see $log"
+else
+	note "tiny guests: not measured: /dev/kvm is not usable here"
+fi
+
+# --- 2. Linux-guest figures -------------------------------------------------------------------------
+where=${BENCH_LINUX:-auto}
+if [ "$where" = auto ]; then
+	if [ $kvm_kind = hardware ]; then where=direct; else where=host; fi
+fi
+min_kernel=""
+for k in vmlinux bzImage; do
+	[ -s "$MIN_KERNEL_DIR/$k" ] && { min_kernel=$MIN_KERNEL_DIR/$k; break; }
+done
+[ -n "$min_kernel" ] || note "minimal bench kernel: not built, its rows are skipped (make bench-kernel builds it into $MIN_KERNEL_DIR)"
+
+linux_figures() {
+	local extra=$OUT/initrd-extra
+	# The bench initramfs: kiln's test initramfs with /bench/bench-io and /bench/idle.sh added as a
+	# second, uncompressed cpio archive in front (the kernel unpacks concatenated archives in order).
+	rm -rf "$extra" && mkdir -p "$extra/bench" || return 1
+	cp "$OUT/bench-io" "$extra/bench/bench-io" || return 1
+	printf '#!/bin/sh\necho READY\nexec sleep 100000\n' > "$extra/bench/idle.sh"
+	chmod +x "$extra/bench/idle.sh"
+	(cd "$extra" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) > "$OUT/bench.cpio" || return 1
+	cat "$OUT/bench.cpio" "$GUEST/initrd.img" > "$OUT/initrd-bench.img" || return 1
+	rm -rf "$OUT/qemu-fw" && mkdir -p "$OUT/qemu-fw" || return 1
+	cp -L /usr/share/qemu/bios-microvm.bin "$OUT/qemu-fw/bios-microvm.bin" || return 1
+
+	local env="RUNS=$RUNS MEM_RUNS=$MEM_RUNS IO_RUNS=$IO_RUNS IO_SECS=$IO_SECS QEMU_MACHINE=$QEMU_MACHINE"
+	local rc
+	if [ "$where" = direct ]; then
+		note "Linux guests: run directly on this machine's KVM"
+		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" \
+			KERNEL="$GUEST/vmlinuz" INITRD="$OUT/initrd-bench.img" TINY="$TINY/ready.elf" \
+			MIN_KERNEL="$min_kernel" $env sh bench/linux.sh > "$OUT/linux.out" 2>> "$log"
+		rc=$?
+	else
+		note "Linux guests: inside one KVM test host (tests/host/run.sh, QEMU TCG + nested KVM): compare ratios, not absolute figures"
+		local files=(-f "$KILN:/payload/kiln" -f "$SW:/payload/stopwatch"
+			-f "$QEMU_BIN:/payload/qemu-system-x86_64" -f "$OUT/qemu-fw:/payload/qemu-fw"
+			-f "$GUEST/vmlinuz:/payload/guest/vmlinuz" -f "$OUT/initrd-bench.img:/payload/guest/initrd.img"
+			-f "$TINY/ready.elf:/payload/ready.elf" -f bench/linux.sh:/payload/linux.sh)
+		local mk=""
+		if [ -n "$min_kernel" ]; then
+			files+=(-f "$min_kernel:/payload/guest/min-kernel")
+			mk=/payload/guest/min-kernel
+		fi
+		tests/host/run.sh -m 2048 -c 2 -t 1500 "${files[@]}" -- \
+			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
+			> "$OUT/linux.out" 2>> "$log"
+		rc=$?
+	fi
+	grep -v '^SAMPLE \|^NOTE ' "$OUT/linux.out" >> "$log"
+	sed -n 's/^SAMPLE //p' "$OUT/linux.out" | tr -d '\r' >> "$samples"
+	sed -n 's/^NOTE //p' "$OUT/linux.out" | tr -d '\r' >> "$notes"
+	[ $rc = 0 ] || { say "the Linux-guest half failed (status $rc); see $log"; return 1; }
+}
+
+if [ "$where" = off ]; then
+	note "Linux guests: not measured (BENCH_LINUX=off)"
+else
+	say "Linux guests ($where): $RUNS boots per monitor, $IO_RUNS block run(s) of 3 x $IO_SECS s"
+	linux_figures || note "Linux guests: the run failed part-way; rows without samples are empty (see $log)"
+fi
+[ -f src/virtio/net.c ] && net_why="not in make bench yet" || net_why="kiln has no virtio-net yet"
+note "network rows: n/a: $net_why (QEMU's are left out too: same devices on both sides)"
+note "elapsed: $(($(date +%s) - started)) s; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- 3. the table and results.json ---------------------------------------------------------------
+# id|label|unit|better. A row with no samples on either side prints "-"; "n/a:" rows are not measured.
+cat > "$OUT/figures.txt" <<EOF
+tiny.ready_ms|tiny: exec -> READY line|ms|lower
+tiny.exit_ms|tiny: exec -> exit|ms|lower
+tiny.cpu_ms|tiny: CPU per VM (user+sys)|ms|lower
+tiny.cpu_ready_ms|tiny: CPU until READY|ms|lower
+tiny.setup_cpu_ms|tiny: CPU before 1st KVM_RUN (kiln --boot-time)|ms|lower
+tiny.peak_rss_mib|tiny: peak RSS|MiB|lower
+tiny.overhead_mib|tiny: peak RSS - guest RAM touched|MiB|lower
+tiny.vms_per_s|tiny: VMs/s, 2 at a time|VMs/s|higher
+tiny.idle_rss_mib|tiny: $N_IDLE idle VMs, total RSS|MiB|lower
+tiny.idle_pss_mib|tiny: $N_IDLE idle VMs, total PSS|MiB|lower
+tiny.pio_exit_us|tiny: exit round trip, PIO write|us|lower
+tiny.mmio_exit_us|tiny: exit round trip, MMIO write|us|lower
+linux.ready_ms|linux: exec -> READY line|ms|lower
+linux.exit_ms|linux: exec -> exit (-- echo READY)|ms|lower
+linux.cpu_ms|linux: CPU per VM (monitor + vCPU)|ms|lower
+linux.setup_cpu_ms|linux: CPU before 1st KVM_RUN (kiln --boot-time)|ms|lower
+linux.overhead_mib|linux: peak RSS - guest RAM touched|MiB|lower
+linux.guest_touched_mib|linux: guest RAM touched at READY|MiB|lower
+blk.seq_write_mbs|block: sequential write, 1 MiB O_DIRECT|MB/s|higher
+blk.seq_read_mbs|block: sequential read, 1 MiB O_DIRECT|MB/s|higher
+blk.randread_iops|block: 4 KiB random read, QD1 O_DIRECT|IOPS|higher
+net.tcp_g2h|net: TCP guest -> host|MB/s|n/a: $net_why
+net.tcp_h2g|net: TCP host -> guest|MB/s|n/a: $net_why
+net.ping|net: ping round trip|ms|n/a: $net_why
+EOF
+if [ -n "$min_kernel" ]; then
+	cat >> "$OUT/figures.txt" <<EOF
+linux-min.ready_ms|minimal kernel: exec -> READY line|ms|lower
+linux-min.exit_ms|minimal kernel: exec -> exit|ms|lower
+linux-min.cpu_ms|minimal kernel: CPU per VM|ms|lower
+linux-min.setup_cpu_ms|minimal kernel: CPU before 1st KVM_RUN (kiln)|ms|lower
+linux-min.overhead_mib|minimal kernel: peak RSS - guest RAM touched|MiB|lower
+EOF
+else
+	echo "linux-min.ready_ms|minimal kernel: exec -> READY line|ms|n/a: not built (make bench-kernel)" >> "$OUT/figures.txt"
+fi
+
+awk -f bench/report.awk -v quick=$quick -v json="$OUT/results.json" -v notes="$notes" \
+	"$OUT/figures.txt" "$samples"
+say "results: $OUT/results.json; samples: $samples; log: $log"

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Operations on a running VM for a control plane (kiln.h): disk updates and metrics. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "virtio/blk.h"
+#include "vm.h"
+
+int kiln_vm_update_disk(struct kiln_vm *handle, unsigned int index, const char *path,
+			struct kiln_error *err)
+{
+	struct vm *vm = (struct vm *)handle;
+
+	if (index >= vm->ndisks)
+		return vm_error(err, EINVAL, "disk %u: the VM has %u disks", index, vm->ndisks);
+	if (path == NULL || path[0] == '\0')
+		return vm_error(err, EINVAL, "disk %u: no path", index);
+	return virtio_blk_replace(vm->disks[index], path, err ? err->msg : NULL, err ? sizeof(err->msg) : 0);
+}
+
+/* KVM exit reasons worth a name in metrics; the rest add up under "other". */
+static const struct {
+	unsigned int reason;
+	const char *name;
+} named_exits[] = {
+	{ KVM_EXIT_IO, "io" },
+	{ KVM_EXIT_MMIO, "mmio" },
+	{ KVM_EXIT_HLT, "hlt" },
+	{ KVM_EXIT_INTR, "interrupted" },
+	{ KVM_EXIT_SHUTDOWN, "shutdown" },
+	{ KVM_EXIT_SYSTEM_EVENT, "system_event" },
+	{ KVM_EXIT_INTERNAL_ERROR, "internal_error" },
+	{ KVM_EXIT_FAIL_ENTRY, "fail_entry" },
+};
+
+static unsigned long long exits_of(const struct vm *vm, unsigned int reason)
+{
+	unsigned long long total = 0;
+
+	for (unsigned int i = 0; i < vm->nvcpus; i++)
+		total += atomic_load_explicit(&vm->vcpus[i].exits[reason], memory_order_relaxed);
+	return total;
+}
+
+static bool is_named(unsigned int reason)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(named_exits); i++)
+		if (named_exits[i].reason == reason)
+			return true;
+	return false;
+}
+
+static void write_exits(FILE *f, const struct vm *vm)
+{
+	unsigned long long other = 0;
+
+	fputs("\"vcpu_exits\":{", f);
+	for (size_t i = 0; i < ARRAY_SIZE(named_exits); i++)
+		fprintf(f, "\"%s\":%llu,", named_exits[i].name, exits_of(vm, named_exits[i].reason));
+	for (unsigned int r = 0; r < VCPU_EXIT_REASONS; r++)
+		if (!is_named(r))
+			other += exits_of(vm, r);
+	fprintf(f, "\"other\":%llu}", other);
+}
+
+static void write_device(FILE *f, const struct virtio_dev *d)
+{
+	const struct virtio_stats *s = &d->stats;
+
+	fprintf(f, "\"%s\":{\"kicks\":%llu,\"requests\":%llu,\"bytes_to_guest\":%llu,"
+		   "\"bytes_from_guest\":%llu,\"errors\":%llu}",
+		d->name, (unsigned long long)atomic_load(&s->kicks), (unsigned long long)atomic_load(&s->requests),
+		(unsigned long long)atomic_load(&s->bytes_to_guest),
+		(unsigned long long)atomic_load(&s->bytes_from_guest), (unsigned long long)atomic_load(&s->errors));
+}
+
+int kiln_vm_write_metrics(struct kiln_vm *handle, int fd)
+{
+	struct vm *vm = (struct vm *)handle;
+	char *json = NULL;
+	size_t len = 0;
+	struct timespec now;
+	FILE *f = open_memstream(&json, &len);
+
+	if (f == NULL)
+		return -errno;
+	clock_gettime(CLOCK_REALTIME, &now);
+	fprintf(f, "{\"utc_timestamp_ms\":%lld,", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	write_exits(f, vm);
+	fputs(",\"devices\":{", f);
+	for (unsigned int i = 0; i < vm->nvirtio; i++) {
+		if (i > 0)
+			fputc(',', f);
+		write_device(f, vm->virtio[i].dev);
+	}
+	fputs("}}\n", f);
+	if (fclose(f) != 0) {
+		free(json);
+		return -ENOMEM;
+	}
+	ssize_t n = write(fd, json, len);
+	int rc = n < 0 ? -errno : (size_t)n < len ? -EIO : 0;
+	free(json);
+	return rc;
+}
