@@ -86,8 +86,9 @@ END {
 		if (na) {
 			printf "\"note\": %s, \"kiln\": null, \"qemu\": null, \"ratio\": null}", jstr(fbetter[i]) > json
 		} else {
+			jratio = (ratio == "-") ? "null" : ratio
 			printf "\"better\": %s, \"kiln\": %s, \"qemu\": %s, \"ratio\": %s}", jstr(fbetter[i]),
-				jside(id, "kiln"), jside(id, "qemu"), (ratio == "-") ? "null" : ratio > json
+				jside(id, "kiln"), jside(id, "qemu"), jratio > json
 		}
 	}
 	printf "\n  ],\n  \"notes\": [" > json

@@ -1,0 +1,45 @@
+# make bench [QUICK=1]: kiln against QEMU's microvm on the same guests, as ratios (bench/README.md).
+# make bench-kernel: the minimal guest kernel for the benchmark (long: a kernel build), cached outside
+# the tree in $${KILN_CACHE:-$$HOME/.cache/kiln}/bench-kernel/; bench uses it when it is there.
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_TINY_ELFS := $(patsubst bench/tiny/%.S,$(BENCH_DIR)/tiny/%.elf,$(sort $(wildcard bench/tiny/*.S)))
+BENCH_TOOLS := $(BENCH_DIR)/stopwatch $(BENCH_DIR)/bench-io
+BENCH_PKGS := qemu-system-x86 cpio libc6-dev
+BENCH_KERNEL_PKGS := linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev xz-utils cpio \
+	kmod
+BENCH_CFLAGS := -std=gnu11 $(WARNINGS) -O2 -g -MMD -MP
+
+$(BENCH_DIR)/tiny/%.o: bench/tiny/%.S
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  AS      $<")
+	$(Q)$(CC) $(TINY_ASFLAGS) -Itests -Ibench/tiny -c $< -o $@
+
+$(BENCH_DIR)/tiny/%.elf: $(BENCH_DIR)/tiny/%.o $(TINY_LDS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(LD) $(TINY_LDFLAGS) -T $(TINY_LDS) -o $@ $<
+
+# The timer runs on this machine and inside the test host (run.sh brings its libraries along).
+$(BENCH_DIR)/stopwatch: bench/tools/stopwatch.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# bench-io runs inside the guest, whose initramfs has no C library: static.
+$(BENCH_DIR)/bench-io: bench/guest/bench-io.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(BENCH_CFLAGS) -static -o $@ $<
+
+bench-deps:
+	$(Q)scripts/install-deps.sh $(BENCH_PKGS)
+
+bench: bench-deps $(BUILD)/kiln tiny guest $(BENCH_TINY_ELFS) $(BENCH_TOOLS)
+	$(Q)bench/bench.sh $(if $(filter-out 0,$(QUICK)),--quick)
+
+bench-kernel:
+	$(Q)scripts/install-deps.sh $(BENCH_KERNEL_PKGS)
+	$(Q)bench/kernel.sh
+
+.PRECIOUS: $(BENCH_DIR)/tiny/%.o
+.PHONY: bench bench-deps bench-kernel
