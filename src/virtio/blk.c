@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "virtio/iov.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE 256
 #define VIRTIO_BLK_MAX_DWZ_SECTORS (1u << 21)        /* 1 GiB per DISCARD / WRITE_ZEROES */
@@ -73,64 +74,6 @@ static struct virtio_blk *virtio_blk_of(struct virtio_dev *d)
 	return container_of(d, struct virtio_blk, dev);
 }
 
-/* --- iovecs ------------------------------------------------------------------------------------ */
-
-/* dst = bytes [skip, skip + len) of iov[0..n) as at most n iovecs; returns how many. */
-static unsigned int virtio_blk_iov_slice(const struct iovec *iov, unsigned int n, uint64_t skip, uint64_t len,
-					 struct iovec *dst)
-{
-	unsigned int count = 0;
-
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		size_t chunk = iov[i].iov_len - skip < len ? iov[i].iov_len - skip : len;
-
-		dst[count++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, chunk };
-		len -= chunk;
-		skip = 0;
-	}
-	return count;
-}
-
-/* Copies bytes [skip, skip + len) of iov[0..n) into dst; the caller checked they exist. */
-static void virtio_blk_iov_read(const struct iovec *iov, unsigned int n, uint64_t skip, void *dst, size_t len)
-{
-	struct iovec part[VIRTIO_BLK_QUEUE_SIZE];
-	unsigned int count = virtio_blk_iov_slice(iov, n, skip, len, part);
-	uint8_t *p = dst;
-
-	for (unsigned int i = 0; i < count; i++) {
-		memcpy(p, part[i].iov_base, part[i].iov_len);
-		p += part[i].iov_len;
-	}
-}
-
-/* Fills iov[0..n) from src, which holds at least their total length. */
-static void virtio_blk_iov_fill(const struct iovec *iov, unsigned int n, const uint8_t *src)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		memcpy(iov[i].iov_base, src, iov[i].iov_len);
-		src += iov[i].iov_len;
-	}
-}
-
-/* Drops the first `bytes` bytes of the iovecs *iov[0..*n). */
-static void virtio_blk_iov_consume(struct iovec **iov, unsigned int *n, size_t bytes)
-{
-	while (*n > 0 && bytes >= (*iov)->iov_len) {
-		bytes -= (*iov)->iov_len;
-		(*iov)++;
-		(*n)--;
-	}
-	if (bytes > 0) {
-		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + bytes;
-		(*iov)->iov_len -= bytes;
-	}
-}
-
 /* --- host I/O ---------------------------------------------------------------------------------- */
 
 /*
@@ -152,7 +95,7 @@ static int virtio_blk_transfer(int fd, bool write, struct iovec *iov, unsigned i
 			return -EIO; /* the image shrank under us */
 		*done += (uint64_t)r;
 		off += r;
-		virtio_blk_iov_consume(&iov, &n, (size_t)r);
+		iov_consume(&iov, &n, (size_t)r);
 	}
 	return 0;
 }
@@ -248,7 +191,7 @@ static uint8_t virtio_blk_read(struct virtio_blk *b, struct virtio_blk_req *r)
 
 	if (!virtio_blk_range_ok(b, r->sector, len))
 		return virtio_blk_refuse(b, r, len);
-	unsigned int n = virtio_blk_iov_slice(b->iov + e->out_num, e->in_num, 0, len, b->data_iov);
+	unsigned int n = iov_slice(b->iov + e->out_num, e->in_num, 0, len, b->data_iov);
 	int rc = virtio_blk_transfer(b->fd, false, b->data_iov, n, virtio_blk_offset(r->sector), &done);
 
 	r->written = (uint32_t)done;
@@ -265,7 +208,7 @@ static uint8_t virtio_blk_write(struct virtio_blk *b, struct virtio_blk_req *r)
 		return VIRTIO_BLK_S_IOERR;
 	if (!virtio_blk_range_ok(b, r->sector, len))
 		return virtio_blk_refuse(b, r, len);
-	unsigned int n = virtio_blk_iov_slice(b->iov, e->out_num, VIRTIO_BLK_HDR_SIZE, len, b->data_iov);
+	unsigned int n = iov_slice(b->iov, e->out_num, VIRTIO_BLK_HDR_SIZE, len, b->data_iov);
 	int rc = virtio_blk_transfer(b->fd, true, b->data_iov, n, virtio_blk_offset(r->sector), &done);
 
 	return virtio_blk_io_status(b, r, virtio_blk_make_stable(b, rc));
@@ -275,9 +218,9 @@ static uint8_t virtio_blk_get_id(struct virtio_blk *b, struct virtio_blk_req *r)
 {
 	const struct virtq_elem *e = r->e;
 	uint64_t len = e->in_len - 1 < VIRTIO_BLK_ID_BYTES ? e->in_len - 1 : VIRTIO_BLK_ID_BYTES;
-	unsigned int n = virtio_blk_iov_slice(b->iov + e->out_num, e->in_num, 0, len, b->data_iov);
+	unsigned int n = iov_slice(b->iov + e->out_num, e->in_num, 0, len, b->data_iov);
 
-	virtio_blk_iov_fill(b->data_iov, n, b->id);
+	iov_from_buf(b->data_iov, n, b->id);
 	r->written = (uint32_t)len;
 	return VIRTIO_BLK_S_OK;
 }
@@ -292,7 +235,7 @@ static uint8_t virtio_blk_discard_or_zero(struct virtio_blk *b, struct virtio_bl
 		return VIRTIO_BLK_S_UNSUPP;
 	if (e->out_len - VIRTIO_BLK_HDR_SIZE != sizeof(seg))
 		return virtio_blk_refuse(b, r, e->out_len - VIRTIO_BLK_HDR_SIZE);
-	virtio_blk_iov_read(b->iov, e->out_num, VIRTIO_BLK_HDR_SIZE, &seg, sizeof(seg));
+	iov_to_buf(b->iov, e->out_num, VIRTIO_BLK_HDR_SIZE, &seg, sizeof(seg));
 	uint64_t sector = le64toh(seg.sector);
 	uint64_t bytes = (uint64_t)le32toh(seg.num_sectors) * VIRTIO_BLK_SECTOR_SIZE;
 	uint32_t flags = le32toh(seg.flags);
@@ -367,10 +310,10 @@ static int virtio_blk_serve(struct virtio_blk *b, struct virtq *vq, const struct
 			  b->dev.name);
 		return -EBADMSG;
 	}
-	virtio_blk_iov_read(b->iov, e->out_num, 0, &hdr, sizeof(hdr));
+	iov_to_buf(b->iov, e->out_num, 0, &hdr, sizeof(hdr));
 	r.type = le32toh(hdr.type);
 	r.sector = le64toh(hdr.sector);
-	virtio_blk_iov_slice(b->iov + e->out_num, e->in_num, e->in_len - 1, 1, &status);
+	iov_slice(b->iov + e->out_num, e->in_num, e->in_len - 1, 1, &status);
 	uint8_t result = virtio_blk_execute(b, &r);
 	*(uint8_t *)status.iov_base = result;
 	virtq_push(vq, e->head, r.written + 1);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "virtio/iov.h"
 
 #define VIRTIO_CONSOLE_QUEUE_SIZE 256
 
@@ -135,20 +136,6 @@ static void virtio_console_input_ready(struct ev_handler *h, uint32_t events)
 
 /* --- output: guest -> host --------------------------------------------------------------------- */
 
-/* Drops the first `bytes` bytes of the iovecs *iov[0..*n). */
-static void virtio_console_iov_consume(struct iovec **iov, unsigned int *n, size_t bytes)
-{
-	while (*n > 0 && bytes >= (*iov)->iov_len) {
-		bytes -= (*iov)->iov_len;
-		(*iov)++;
-		(*n)--;
-	}
-	if (bytes > 0) {
-		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + bytes;
-		(*iov)->iov_len -= bytes;
-	}
-}
-
 /* Writes iov[0..n) (consumed) to out_fd; what cannot be written is dropped with a warning. */
 static void virtio_console_write_out(struct virtio_console *c, struct iovec *iov, unsigned int n,
 				     uint64_t len)
@@ -164,7 +151,7 @@ static void virtio_console_write_out(struct virtio_console *c, struct iovec *iov
 			return;
 		}
 		len -= (uint64_t)r;
-		virtio_console_iov_consume(&iov, &n, (size_t)r);
+		iov_consume(&iov, &n, (size_t)r);
 	}
 }
 

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "support/fake_transport.h"
 #include "support/virtq_builder.h"
 #include "virtio/blk.h"
 
@@ -25,28 +26,6 @@
 #define QSIZE 256
 #define DISK_SECTORS 2048 /* 1 MiB */
 #define SERIAL "kiln-disk-serial-001" /* exactly 20 bytes: no NUL */
-
-struct fake_transport {
-	unsigned int used;
-	unsigned int needs_reset;
-};
-
-static void fake_used(struct virtio_dev *d, unsigned int q)
-{
-	struct fake_transport *t = d->transport_data;
-
-	assert_int_equal(q, 0);
-	t->used++;
-}
-
-static void fake_needs_reset(struct virtio_dev *d)
-{
-	struct fake_transport *t = d->transport_data;
-
-	t->needs_reset++;
-}
-
-static const struct virtio_transport_ops fake_ops = { .used = fake_used, .needs_reset = fake_needs_reset };
 
 struct fx {
 	char path[64];
@@ -80,8 +59,7 @@ static void start_device(struct fx *f, uint64_t features)
 	f->dev->mem = &f->vqb.mem;
 	assert_int_equal(vqb_queue(&f->vqb, &f->dev->queues[0], false), 0);
 	f->dev->driver_features = features;
-	f->dev->transport = &fake_ops;
-	f->dev->transport_data = &f->t;
+	fake_transport_attach(&f->t, f->dev);
 	assert_int_equal(f->dev->ops->activate(f->dev), 0);
 }
 
@@ -236,7 +214,7 @@ static void write_then_read_back_multi_segment(void **state)
 
 	assert_int_equal(status_of(f, st), VIRTIO_BLK_S_OK);
 	assert_int_equal(last_used_len(f), 1);
-	assert_int_equal(f->t.used, 1);
+	assert_int_equal(f->t.used[0], 1);
 	assert_host_bytes(f, 3 * 512, data, sizeof(data));
 	assert_host_filled(f, 2 * 512, 0xaa, 512); /* neighbours untouched */
 	assert_host_filled(f, 7 * 512, 0xaa, 512);

@@ -19,33 +19,12 @@
 #include <cmocka.h>
 
 #include "io/loop.h"
+#include "support/fake_transport.h"
 #include "support/virtq_builder.h"
 #include "virtio/console.h"
 
 #define RAM_SIZE KiB(256)
 #define QSIZE 16
-
-struct fake_transport {
-	unsigned int used[2];
-	unsigned int needs_reset;
-};
-
-static void fake_used(struct virtio_dev *d, unsigned int q)
-{
-	struct fake_transport *t = d->transport_data;
-
-	assert_true(q < 2);
-	t->used[q]++;
-}
-
-static void fake_needs_reset(struct virtio_dev *d)
-{
-	struct fake_transport *t = d->transport_data;
-
-	t->needs_reset++;
-}
-
-static const struct virtio_transport_ops fake_ops = { .used = fake_used, .needs_reset = fake_needs_reset };
 
 struct fx {
 	int in[2];  /* the host types into in[1] */
@@ -71,8 +50,7 @@ static int start(void **state, int in_fd, int out_fd, struct fx *f)
 	    vqb_queue(&f->tx, &f->dev->queues[VIRTIO_CONSOLE_TRANSMITQ], f->event_idx) != 0)
 		return -1;
 	f->dev->driver_features = f->dev->device_features;
-	f->dev->transport = &fake_ops;
-	f->dev->transport_data = &f->t;
+	fake_transport_attach(&f->t, f->dev);
 	if (f->dev->ops->activate(f->dev) != 0)
 		return -1;
 	*state = f;

@@ -9,33 +9,12 @@
 
 #include <cmocka.h>
 
+#include "support/fake_transport.h"
 #include "support/virtq_builder.h"
 #include "virtio/rng.h"
 
 #define RAM_SIZE MiB(1)
 #define QSIZE 16
-
-struct fake_transport {
-	unsigned int used;
-	unsigned int needs_reset;
-};
-
-static void fake_used(struct virtio_dev *d, unsigned int q)
-{
-	struct fake_transport *t = d->transport_data;
-
-	assert_int_equal(q, 0);
-	t->used++;
-}
-
-static void fake_needs_reset(struct virtio_dev *d)
-{
-	struct fake_transport *t = d->transport_data;
-
-	t->needs_reset++;
-}
-
-static const struct virtio_transport_ops fake_ops = { .used = fake_used, .needs_reset = fake_needs_reset };
 
 struct fx {
 	struct virtio_rng *rng;
@@ -56,8 +35,7 @@ static int setup(void **state)
 	if (vqb_queue(&f->vqb, &f->dev->queues[0], false) != 0)
 		return -1;
 	f->dev->driver_features = f->dev->device_features;
-	f->dev->transport = &fake_ops;
-	f->dev->transport_data = &f->t;
+	fake_transport_attach(&f->t, f->dev);
 	if (f->dev->ops->activate(f->dev) != 0)
 		return -1;
 	*state = f;
@@ -99,7 +77,7 @@ static void fills_64k_request(void **state)
 	assert_int_equal(vqb_used(&f->vqb, 0).len, KiB(64));
 	assert_false(all_zero(vqb_host(&f->vqb, buf), KiB(16)));
 	assert_false(all_zero(vqb_host(&f->vqb, buf + KiB(16)), KiB(48)));
-	assert_int_equal(f->t.used, 1);
+	assert_int_equal(f->t.used[0], 1);
 }
 
 static void large_request_gets_the_limit(void **state)
@@ -141,7 +119,7 @@ static void several_requests_one_kick(void **state)
 	f->dev->ops->queue_notify(f->dev, 0);
 	assert_int_equal(vqb_used_idx(&f->vqb), 3);
 	assert_int_equal(vqb_used(&f->vqb, 2).len, 32);
-	assert_int_equal(f->t.used, 1); /* one completion call for the batch */
+	assert_int_equal(f->t.used[0], 1); /* one completion call for the batch */
 }
 
 static void broken_ring_needs_reset(void **state)
