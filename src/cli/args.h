@@ -19,7 +19,8 @@
 #define EXIT_KILN_ERROR 125      /* bad input, or kiln itself failed */
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
-#define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet" /* with `-- CMD`: only the command speaks */
+/* With `-- CMD` only the command speaks: no kernel messages below KERN_CRIT (a panic still shows). */
+#define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet loglevel=2"
 #define DEFAULT_CMDLINE_VIRTIO_CONSOLE "console=hvc0 reboot=k panic=-1 pci=off"
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
