@@ -14,6 +14,8 @@
 #   RUNS MEM_RUNS IO_RUNS IO_SECS how many boots per side, and seconds per block job
 #   MIN_KERNEL                    the minimal bench kernel, when built (else empty)
 #   QEMU_MACHINE                  QEMU's -M value
+# Command lines are built as words on purpose (paths here have no spaces): SC2046, SC2086.
+# shellcheck disable=SC2046,SC2086,SC2153
 set -u
 
 : "${RUNS:=3}" "${MEM_RUNS:=1}" "${IO_RUNS:=1}" "${IO_SECS:=2}" "${MIN_KERNEL:=}"
@@ -26,8 +28,15 @@ DISK=/tmp/bench-disk.img
 w=/tmp/bench
 mkdir -p "$w"
 
+bad=0	# runs that failed: the exit status says so
 note() { echo "NOTE $*"; }
 say() { echo "bench/linux.sh: $*" >&2; }
+# failed WHAT: a run went wrong; its output goes to the log.
+failed() { bad=$((bad + 1)); say "$1 failed; its output:"; tail -n 20 "$w/out" >&2; }
+
+# The guest command's status 0 as each monitor reports it: kiln exits with it; QEMU's isa-debug-exit
+# exits with (status << 1) | 1.
+ok_status() { [ "$1" = kiln ] && echo 0 || echo 1; }
 
 # field NAME LINE: the value of NAME=... in a stopwatch result line.
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -63,20 +72,15 @@ boot() {
 		disk_qemu="-drive file=$DISK,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0"
 	fi
 	if [ "$side" = kiln ]; then
-		# shellcheck disable=SC2086
 		$STOPWATCH $opts -t $LIMIT_MS -o "$out" -- "$KILN" run --kernel "$kernel" --initrd "$INITRD" \
 			--cpus 1 --mem ${MEM_MIB}M --boot-time $disk_kiln -- "$@"
 	else
 		runarg=$(echo "$*" | tr ' ' ',')
-		# shellcheck disable=SC2086
 		$STOPWATCH $opts -t $LIMIT_MS -o "$out" -- $(qemu_base) $disk_qemu -kernel "$kernel" \
 			-initrd "$INITRD" -append "$BASE_CMDLINE kiln.run=$runarg"
 	fi
 }
 
-# The guest command's status as each monitor reports it: kiln exits with it; QEMU's isa-debug-exit
-# exits with (status << 1) | 1.
-ok_status() { [ "$1" = kiln ] && echo 0 || echo 1; }
 
 # --- boot: exec -> READY, exec -> exit, CPU ---------------------------------------------------------
 # boots PREFIX KERNEL
@@ -89,7 +93,7 @@ boots() {
 			r=$(boot $side "$kernel" "$w/out" -m READY -- echo READY)
 			say "$prefix boot $i $side: $r"
 			if [ "$(field status "$r")" != "$(ok_status $side)" ] || [ "$(field m1_ms "$r")" = NA ]; then
-				say "$prefix boot $i $side failed; its output:"; tail -n 20 "$w/out" >&2
+				failed "$prefix boot $i $side"
 				continue
 			fi
 			echo "SAMPLE $prefix.ready_ms $side $(field m1_ms "$r")"
@@ -110,7 +114,7 @@ boots() {
 			say "$prefix memory $i $side: $r"
 			h=$(field hwm_kb "$r") g=$(field guest_kb "$r")
 			if [ -z "$h" ] || [ "$h" = NA ]; then
-				say "$prefix memory $i $side failed; its output:"; tail -n 20 "$w/out" >&2
+				failed "$prefix memory $i $side"
 				continue
 			fi
 			echo "SAMPLE $prefix.overhead_mib $side $(awk -v h="$h" -v g="$g" 'BEGIN { printf "%.2f", (h - g) / 1024 }')"
@@ -118,6 +122,26 @@ boots() {
 		done
 	done
 }
+
+# --- the monitors alone in the test host: the tiny guest, exec -> READY and exit ------------------
+i=0
+while [ $i -lt "$RUNS" ]; do
+	i=$((i + 1))
+	for side in kiln qemu; do
+		if [ $side = kiln ]; then
+			r=$($STOPWATCH -m READY -t 60000 -- "$KILN" run --kernel "$TINY" --cpus 1 --mem ${MEM_MIB}M)
+		else
+			r=$($STOPWATCH -m READY -t 60000 -- $(qemu_base) -kernel "$TINY")
+		fi
+		say "tiny $i $side: $r"
+		if [ "$(field status "$r")" = "$(ok_status $side)" ] && [ "$(field m1_ms "$r")" != NA ]; then
+			echo "SAMPLE host-tiny.ready_ms $side $(field m1_ms "$r")"
+			echo "SAMPLE host-tiny.exit_ms $side $(field exit_ms "$r")"
+		else
+			bad=$((bad + 1))
+		fi
+	done
+done
 
 boots linux "$KERNEL"
 
@@ -130,7 +154,7 @@ while [ $i -lt "$IO_RUNS" ]; do
 		r=$(WITH_DISK=1 boot $side "$KERNEL" "$w/out" -m BENCH-IO -- /bench/bench-io /dev/vda "$IO_SECS")
 		say "block $i $side: $r"
 		if [ "$(field status "$r")" != "$(ok_status $side)" ]; then
-			say "block $i $side failed; its output:"; tail -n 20 "$w/out" >&2
+			failed "block $i $side"
 			continue
 		fi
 		tr -d '\r' < "$w/out" | sed -n 's/^BENCH-IO \([a-z_]*\)=\([0-9.]*\)$/\1 \2/p' |
@@ -141,4 +165,5 @@ done
 if [ -n "$MIN_KERNEL" ]; then
 	boots linux-min "$MIN_KERNEL"
 fi
+[ $bad = 0 ] || { say "$bad run(s) failed"; exit 1; }
 exit 0

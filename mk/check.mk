@@ -10,7 +10,12 @@ check-layers:
 		echo "check-layers: devices/ and virtio/ must not include vm.h, kvm.h or vcpu.h" >&2; exit 1; \
 	else echo "check-layers: ok"; fi
 
-check: deps-test
-	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-tiny check-embed check-fuzz check-linux
+# Bad input on the command line: no guest needs to run (tiny kernels stand in).
+check-cli: $(BUILD)/kiln tiny
+	$(Q)tests/integration/cli_errors.sh $(BUILD)/kiln $(BUILD)/tiny
+	$(Q)$(if $(wildcard tests/integration/disk_errors.sh),sh tests/integration/disk_errors.sh $(BUILD)/kiln $(BUILD)/tiny/hello.elf)
 
-.PHONY: check check-unit check-layers
+check: deps-test
+	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-cli check-tiny check-embed check-fuzz check-linux
+
+.PHONY: check check-unit check-layers check-cli

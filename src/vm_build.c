@@ -130,12 +130,13 @@ static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
 static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
 	struct irq_line com1_irq = { .chip = &vm->irqchip, .gsi = X86_IRQ_COM1 };
+	struct irq_line kbd_irq = { .chip = &vm->irqchip, .gsi = I8042_IRQ_KEYBOARD };
 	bool uart_is_console = cfg->console == KILN_CONSOLE_SERIAL;
 	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq,
 			     uart_is_console ? cfg->console_out_fd : -1);
 
 	if (rc == 0)
-		rc = i8042_init(&vm->i8042, &vm->pio, &vm->events);
+		rc = i8042_init(&vm->i8042, &vm->pio, kbd_irq, &vm->events);
 	if (rc == 0)
 		rc = debug_port_init(&vm->pio, X86_PORT_DEBUG, &vm->events);
 	if (rc == 0)
@@ -162,6 +163,9 @@ static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 		.lapic_addr = X86_LAPIC_ADDR,
 		.uart_port = X86_PORT_COM1,
 		.uart_irq = X86_IRQ_COM1,
+		.kbd_data_port = X86_PORT_I8042_DATA,
+		.kbd_cmd_port = X86_PORT_I8042_CMD,
+		.kbd_irq = I8042_IRQ_KEYBOARD,
 		.sleep_control_port = X86_PORT_ACPI_SLEEP_CONTROL,
 		.sleep_status_port = X86_PORT_ACPI_SLEEP_STATUS,
 		.pvpanic_port = X86_PORT_PVPANIC,
@@ -214,20 +218,47 @@ static int guest_cmdline(const struct vm *vm, const struct kiln_config *cfg, cha
 	return 0;
 }
 
-static int load_guest(struct vm *vm, const struct kiln_config *cfg, struct x86_boot_cpu *boot,
-		      struct kiln_error *err)
+/* The kernel and initrd files, mapped before anything else so that a bad path is the first error. */
+struct guest_files {
+	const uint8_t *kernel;
+	size_t kernel_size;
+	const uint8_t *initrd;
+	size_t initrd_size;
+};
+
+static int map_guest_files(const struct kiln_config *cfg, struct guest_files *files, struct kiln_error *err)
+{
+	int rc = map_file("kernel", cfg->kernel_path, &files->kernel, &files->kernel_size, err);
+
+	if (rc == 0 && cfg->initrd_path)
+		rc = map_file("initrd", cfg->initrd_path, &files->initrd, &files->initrd_size, err);
+	return rc;
+}
+
+static void unmap_guest_files(struct guest_files *files)
+{
+	if (files->kernel)
+		munmap((void *)files->kernel, files->kernel_size);
+	if (files->initrd)
+		munmap((void *)files->initrd, files->initrd_size);
+}
+
+static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct guest_files *files,
+		      struct x86_boot_cpu *boot, struct kiln_error *err)
 {
 	char cmdline[KILN_MAX_CMDLINE];
-	struct x86_boot_input in = { .cmdline = cmdline, .ram_bytes = vm->ram_size };
+	struct x86_boot_input in = {
+		.kernel = files->kernel,
+		.kernel_size = files->kernel_size,
+		.initrd = files->initrd,
+		.initrd_size = files->initrd_size,
+		.cmdline = cmdline,
+		.ram_bytes = vm->ram_size,
+	};
 	struct x86_entry entry;
 	char why[200] = "";
 	int rc = guest_cmdline(vm, cfg, cmdline, sizeof(cmdline), err);
 
-	if (rc == 0)
-		rc = map_file("kernel", cfg->kernel_path, &in.kernel, &in.kernel_size, err);
-
-	if (rc == 0 && cfg->initrd_path)
-		rc = map_file("initrd", cfg->initrd_path, &in.initrd, &in.initrd_size, err);
 	if (rc == 0)
 		rc = write_acpi(vm, &in.rsdp_gpa, err);
 	if (rc == 0) {
@@ -242,10 +273,6 @@ static int load_guest(struct vm *vm, const struct kiln_config *cfg, struct x86_b
 		if (rc < 0)
 			vm_error(err, -rc, "writing the boot page tables: %s", strerror(-rc));
 	}
-	if (in.kernel)
-		munmap((void *)in.kernel, in.kernel_size);
-	if (in.initrd)
-		munmap((void *)in.initrd, in.initrd_size);
 	return rc;
 }
 
@@ -309,11 +336,15 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	struct x86_boot_cpu boot;
 	int rc;
 
+	struct guest_files files = { 0 };
+
 	vm->nvcpus = cfg->vcpus;
 	vm->console_in_fd = cfg->console_in_fd;
 	bus_init(&vm->pio, "pio", 0xff);
 	bus_init(&vm->mmio, "mmio", 0x00);
-	rc = open_kvm(vm, err);
+	rc = map_guest_files(cfg, &files, err);
+	if (rc == 0)
+		rc = open_kvm(vm, err);
 	if (rc == 0)
 		rc = check_vcpu_limit(vm, cfg->vcpus, err);
 	if (rc == 0)
@@ -328,7 +359,8 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	if (rc == 0)
 		rc = create_devices(vm, cfg, err);
 	if (rc == 0)
-		rc = load_guest(vm, cfg, &boot, err);
+		rc = load_guest(vm, cfg, &files, &boot, err);
+	unmap_guest_files(&files);
 	if (rc == 0)
 		rc = create_vcpus(vm, &boot, err);
 	if (rc == 0)

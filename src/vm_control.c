@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Operations on a running VM for a control plane (kiln.h): disk updates and metrics. */
+/* Operations on a running VM for a control plane (kiln.h): Ctrl-Alt-Del, disk updates and metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +10,19 @@
 #include "error.h"
 #include "virtio/blk.h"
 #include "vm.h"
+
+/*
+ * Only while running: a paused guest would not read the keystrokes, and they would arrive, stale,
+ * on resume. The i8042 says -EAGAIN while the guest's keyboard driver is not listening yet.
+ */
+int kiln_vm_send_ctrl_alt_del(struct kiln_vm *handle)
+{
+	struct vm *vm = (struct vm *)handle;
+
+	if (kiln_vm_get_state(handle) != KILN_VM_RUNNING)
+		return -EINVAL;
+	return i8042_send_ctrl_alt_del(&vm->i8042);
+}
 
 int kiln_vm_update_disk(struct kiln_vm *handle, unsigned int index, const char *path,
 			struct kiln_error *err)

@@ -8,7 +8,7 @@
  *       Runs CMD once (stdin /dev/null, stdout and stderr into one pipe). Prints one line:
  *         status=N exit_ms=X cpu_ms=X maxrss_kb=N m1_ms=X ... [sample fields]
  *       exit_ms: from just before fork to the child's exit. m<i>_ms: to the first output line that
- *       contains the i-th -m string (NA when none did). cpu_ms, maxrss_kb: the child's rusage.
+ *       starts with the i-th -m string (NA when none did). cpu_ms, maxrss_kb: the child's rusage.
  *       -s: when the first marker arrives, samples the child: cpu_ready_ms (its CPU clock, dead
  *       threads included), hwm_kb and rss_kb (/proc/PID/status), pss_kb (smaps_rollup), guest_kb
  *       (Rss of the mappings whose size is exactly -g KIB: the guest's RAM).
@@ -113,11 +113,17 @@ static void spawn(struct child *c, char **argv, bool pipe_out)
 		c->mark_ms[i] = -1;
 }
 
+/* A marker matches a line that starts with it (after any carriage returns): a kernel that echoes
+ * its command line ("... kiln.run=echo,READY") must not pass for the command's own output. */
 static void check_line(struct child *c, double t)
 {
+	const char *l = c->line;
+
 	c->line[c->len] = '\0';
+	while (*l == '\r')
+		l++;
 	for (int i = 0; i < nmarks; i++)
-		if (c->mark_ms[i] < 0 && strstr(c->line, marks[i]))
+		if (c->mark_ms[i] < 0 && strncmp(l, marks[i], strlen(marks[i])) == 0)
 			c->mark_ms[i] = t;
 	c->len = 0;
 }

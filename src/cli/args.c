@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/api_cmd.h"
+
 enum { OPT_BOOT_TIME = 256, OPT_LOG_LEVEL, OPT_CPUS, OPT_VERSION, OPT_DISK, OPT_CONSOLE, OPT_RNG,
        OPT_VIRTIO_CMDLINE, OPT_NET, OPT_VSOCK };
 
@@ -37,6 +39,9 @@ void cli_usage(FILE *f)
 	      "                [--disk PATH[,ro][,serial=ID]]... [--net tap=NAME[,mac=MAC]]...\n"
 	      "                [--vsock cid=N,uds=PATH] [--console serial|virtio] [--rng]\n"
 	      "                [--virtio-cmdline] [--boot-time] [--log-level LEVEL] [-- CMD [ARGS...]]\n"
+	      "       kiln --api-sock PATH [--config-file FILE] [--id ID] [--http-api-max-payload-size N]\n"
+	      "            [--boot-time] [--log-level LEVEL]\n"
+	      "       kiln --config-file FILE [--no-api] [--id ID] [--boot-time] [--log-level LEVEL]\n"
 	      "       kiln --help | --version\n"
 	      "\n"
 	      "Boots a Linux guest under KVM with its console on this terminal.\n"
@@ -59,6 +64,11 @@ void cli_usage(FILE *f)
 	      "                       and to the VM's exit\n"
 	      "      --log-level L    error, warn (default), info or debug\n"
 	      "  -- CMD [ARGS...]     run CMD in the guest (kiln's guest init) and exit with its status\n"
+	      "\n"
+	      "With --api-sock, kiln answers Firecracker's REST API (HTTP on that Unix socket) and boots\n"
+	      "the guest on PUT /actions InstanceStart; with --config-file it boots from Firecracker's\n"
+	      "JSON config file (and serves the API too if --api-sock is also given). The console is\n"
+	      "this terminal either way, and kiln exits when the guest ends.\n"
 	      "\n"
 	      "Exit status: the guest command's status (0 if the guest ended without one and no CMD was\n"
 	      "given); 122 CMD given but no status reported; 123 the guest crashed; 124 the guest kernel\n"
@@ -130,7 +140,7 @@ static int parse_uint(const char *s, unsigned int *out)
 	return 0;
 }
 
-static int parse_log_level(const char *s, enum log_level *out)
+int cli_parse_log_level(const char *s, enum log_level *out)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
 
@@ -306,7 +316,7 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		o->boot_time = true;
 		return 0;
 	case OPT_LOG_LEVEL:
-		if (parse_log_level(arg, &o->log_level) < 0)
+		if (cli_parse_log_level(arg, &o->log_level) < 0)
 			return fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
 		return 0;
 	case 'h':
@@ -366,6 +376,8 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 		o->action = CLI_VERSION;
 		return 0;
 	}
+	if (strncmp(argv[1], "--", 2) == 0)
+		return api_cmd_parse(argc, argv, o, err, errlen); /* Firecracker's command line */
 	if (strcmp(argv[1], "run") != 0)
 		return fail(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
 	return parse_run(argc - 1, argv + 1, o, err, errlen);

@@ -23,7 +23,7 @@
 #define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet loglevel=2"
 #define DEFAULT_CMDLINE_VIRTIO_CONSOLE "console=hvc0 reboot=k panic=-1 pci=off"
 
-enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_API };
 
 struct cli_options {
 	enum cli_action action;
@@ -37,6 +37,11 @@ struct cli_options {
 	char disk_specs[KILN_MAX_DISKS][4096]; /* copies of the --disk values, split in place */
 	char net_specs[KILN_MAX_NETS][256];    /* copies of the --net values */
 	char vsock_spec[4096];                 /* copy of the --vsock value */
+	/* Firecracker's command line (CLI_API, cli/api_cmd.c). */
+	const char *api_sock;    /* --api-sock: serve Firecracker's API on this Unix socket */
+	const char *config_file; /* --config-file: boot from Firecracker's JSON config file */
+	const char *instance_id; /* --id: the instance id GET / reports */
+	size_t api_max_payload;  /* --http-api-max-payload-size */
 };
 
 /* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */
@@ -62,6 +67,9 @@ int cli_parse_size(const char *s, uint64_t *bytes) MUST_CHECK;
  * argument percent-encoded and joined with ','. -E2BIG when it does not fit in outlen.
  */
 int cli_build_cmdline(const char *base, char *const *argv, int argc, char *out, size_t outlen) MUST_CHECK;
+
+/* "error", "warn", "info" or "debug". */
+int cli_parse_log_level(const char *s, enum log_level *out) MUST_CHECK;
 
 void cli_usage(FILE *f);
 

@@ -9,6 +9,7 @@
 
 #include <kiln/kiln.h>
 
+#include "cli/api_cmd.h"
 #include "cli/args.h"
 #include "cli/terminal.h"
 #include "log.h"
@@ -115,6 +116,21 @@ static int run(struct cli_options *o, uint64_t start_ns)
 	return exit_status(o, &e);
 }
 
+/* Firecracker's command line (cli/api_cmd.c): the same exit statuses once a VM has run. */
+static int run_api(const struct cli_options *o, uint64_t start_ns)
+{
+	struct kiln_exit e;
+	int sig = 0;
+	int rc = api_cmd_run(o, &e, &sig);
+
+	if (rc != 0)
+		return rc;
+	stop_signal = sig;
+	if (o->boot_time)
+		print_boot_time(start_ns, &e);
+	return exit_status(o, &e);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t start_ns = now_ns();
@@ -137,5 +153,7 @@ int main(int argc, char **argv)
 	const char *warning = kiln_host_warning();
 	if (warning)
 		fprintf(stderr, "kiln: warning: %s\n", warning);
+	if (o.action == CLI_API)
+		return run_api(&o, start_ns);
 	return run(&o, start_ns);
 }

@@ -54,6 +54,26 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(getrandom), "virtio-rng" },
 };
 
+/*
+ * The API thread: libmicrohttpd on the API socket, and eventfds to the main thread. It never opens
+ * a file or touches KVM: requests that do are applied by the main thread.
+ */
+static const struct syscall_rule api_rules[] = {
+	{ SCMP_SYS(poll), "the API thread's loop: libmicrohttpd's epoll fd and the stop eventfd" },
+	{ SCMP_SYS(ppoll), "the same (libc may use the p variant)" },
+	{ SCMP_SYS(epoll_wait), "libmicrohttpd's MHD_run" },
+	{ SCMP_SYS(epoll_pwait), "libmicrohttpd's MHD_run (libc may use the p variant)" },
+	{ SCMP_SYS(accept4), "accepting API clients" },
+	{ SCMP_SYS(read), "the stop eventfd" },
+	{ SCMP_SYS(recvfrom), "requests (recv)" },
+	{ SCMP_SYS(sendto), "replies (send)" },
+	{ SCMP_SYS(sendmsg), "replies (libmicrohttpd sends header and body together)" },
+	{ SCMP_SYS(shutdown), "closing a client's connection" },
+	{ SCMP_SYS(close), "closing a client's connection" },
+	{ SCMP_SYS(setsockopt), "libmicrohttpd's per-connection socket options" },
+	{ SCMP_SYS(fcntl), "libmicrohttpd's per-connection flags" },
+};
+
 /* vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. */
 static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
 /* The I/O thread: KVM_IRQ_LINE when console input reaches the UART. */
@@ -95,6 +115,8 @@ static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 		if (rc == 0)
 			rc = add_ioctls(ctx, io_ioctls, ARRAY_SIZE(io_ioctls));
 	}
+	if (rc == 0 && t == SECCOMP_THREAD_API)
+		rc = add_rules(ctx, api_rules, ARRAY_SIZE(api_rules));
 	if (rc < 0) {
 		seccomp_release(ctx);
 		return rc;
@@ -133,7 +155,8 @@ int seccomp_check(enum seccomp_thread t)
 void seccomp_test_violation(enum seccomp_thread t)
 {
 #ifdef KILN_TEST_HOOKS
-	static const char *const names[] = { [SECCOMP_THREAD_VCPU] = "vcpu", [SECCOMP_THREAD_IO] = "io" };
+	static const char *const names[] = { [SECCOMP_THREAD_VCPU] = "vcpu", [SECCOMP_THREAD_IO] = "io",
+					     [SECCOMP_THREAD_API] = "api" };
 	const char *wanted = getenv("KILN_TEST_SECCOMP_VIOLATION");
 
 	if (wanted && strcmp(wanted, names[t]) == 0)

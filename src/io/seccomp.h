@@ -11,6 +11,7 @@
 enum seccomp_thread {
 	SECCOMP_THREAD_VCPU,
 	SECCOMP_THREAD_IO,
+	SECCOMP_THREAD_API, /* the control plane's HTTP thread (api/server.c) */
 };
 
 /* Loads the filter of class t on the calling thread. 0 or -errno. */
@@ -21,7 +22,7 @@ int seccomp_check(enum seccomp_thread t) MUST_CHECK;
 
 /*
  * Test builds only (KILN_TEST_HOOKS): when the environment variable KILN_TEST_SECCOMP_VIOLATION
- * names this thread class ("vcpu" or "io"), make a syscall outside its allowlist, which must kill
+ * names this thread class ("vcpu", "io" or "api"), make a syscall outside its allowlist, which must kill
  * the process with SIGSYS. A no-op in release builds.
  */
 void seccomp_test_violation(enum seccomp_thread t);

@@ -314,6 +314,15 @@ static struct acpi_machine machine(unsigned int vcpus, unsigned int nvirtio, uin
 	};
 }
 
+/* The i8042 keyboard as kiln describes it: PNP0303 at 0x60/0x64, ISA IRQ 1. */
+static struct acpi_machine with_keyboard(struct acpi_machine m)
+{
+	m.kbd_data_port = 0x60;
+	m.kbd_cmd_port = 0x64;
+	m.kbd_irq = 1;
+	return m;
+}
+
 struct tables {
 	uint8_t buf[BUF_SIZE];
 	int len;
@@ -378,6 +387,7 @@ static void check_fadt(const uint8_t *f, const struct acpi_machine *m)
 	assert_int_equal(rd32(f + 4), 276);
 	assert_true(rd32(f + 112) & (1u << 20)); /* HW_REDUCED_ACPI */
 	assert_true(rd16(f + 109) & (1u << 2));  /* VGA not present */
+	assert_int_equal(!!(rd16(f + 109) & (1u << 1)), m->kbd_data_port != 0); /* 8042 */
 	assert_int_equal(f[131], 5);             /* FADT minor version */
 	assert_int_equal(rd32(f + 40), 0);       /* DSDT: X_DSDT is used */
 	check_gas_io8(f + 244, m->sleep_control_port);
@@ -469,6 +479,35 @@ static void test_four_vcpus_two_virtio(void **state)
 	free(t);
 }
 
+/* Device (PS2K) { _HID EISAID("PNP0303"), _CRS { IO 0x60, IO 0x64, IRQNoFlags {1} }, _STA 0x0f } */
+static void test_keyboard_device(void **state)
+{
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x03, 0x03 };
+	static const uint8_t crs[] = {
+		0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, /* IO (Decode16, 0x60, 0x60, 1, 1) */
+		0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01, /* IO (Decode16, 0x64, 0x64, 1, 1) */
+		0x22, 0x02, 0x00,                               /* IRQNoFlags {1} */
+		0x79, 0x00,                                     /* End Tag */
+	};
+	struct acpi_machine m = with_keyboard(machine(1, 0, 0));
+	struct tables *t = calloc(1, sizeof(*t));
+
+	(void)state;
+	assert_non_null(t);
+	build_and_walk(t, &m);
+	check_fadt(t->fadt, &m);
+	assert_true(dsdt_has(t->dsdt, "PS2K", 4));
+	assert_true(dsdt_has(t->dsdt, hid, sizeof(hid)));
+	assert_true(dsdt_has(t->dsdt, crs, sizeof(crs)));
+
+	m = machine(1, 0, 0); /* without it: no device, and the FADT says no 8042 */
+	build_and_walk(t, &m);
+	check_fadt(t->fadt, &m);
+	assert_false(dsdt_has(t->dsdt, "PS2K", 4));
+	assert_false(dsdt_has(t->dsdt, hid + 6, 4));
+	free(t);
+}
+
 /* Every buffer size short of the full build gives -ENOSPC and leaves the guard behind it alone. */
 static void test_too_small_buffer(void **state)
 {
@@ -509,6 +548,8 @@ static void test_bad_machines(void **state)
 	EXPECT_EINVAL(m.vcpus = ACPI_MAX_VCPUS + 1);
 	EXPECT_EINVAL(m.uart_irq = 16);
 	EXPECT_EINVAL(m.uart_port = 0);
+	EXPECT_EINVAL((m = with_keyboard(m), m.kbd_irq = 16));
+	EXPECT_EINVAL((m = with_keyboard(m), m.kbd_cmd_port = 0));
 	EXPECT_EINVAL(m.sleep_control_port = 0);
 	EXPECT_EINVAL(m.sleep_status_port = 0);
 	EXPECT_EINVAL(m.ioapic_addr = 0x100000000ull);
@@ -614,6 +655,8 @@ static void iasl_check(const struct acpi_machine *m)
 	assert_non_null(strstr(madt, lapics));
 	assert_non_null(strstr(xsdt, "ACPI Table Address   1"));
 	assert_non_null(strstr(dsdt, "PNP0501"));
+	assert_int_equal(count_of(dsdt, "PNP0303"), m->kbd_data_port ? 1 : 0);
+	assert_int_equal(count_of(fadt, "8042 Present on ports 60/64 (V2) : 1"), m->kbd_data_port ? 1 : 0);
 	assert_non_null(strstr(dsdt, "_S5_"));
 	assert_int_equal(count_of(dsdt, "LNRO0005"), m->nvirtio);
 	assert_int_equal(count_of(dsdt, "QEMU0001"), m->pvpanic_port ? 1 : 0);
@@ -643,7 +686,7 @@ static void test_iasl_one_vcpu(void **state)
 
 static void test_iasl_four_vcpus_two_virtio(void **state)
 {
-	struct acpi_machine m = machine(4, 2, 0x505);
+	struct acpi_machine m = with_keyboard(machine(4, 2, 0x505));
 
 	(void)state;
 	iasl_check(&m);
@@ -662,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_aml_overflow_stays_in_bounds),
 		cmocka_unit_test(test_one_vcpu_no_virtio),
 		cmocka_unit_test(test_four_vcpus_two_virtio),
+		cmocka_unit_test(test_keyboard_device),
 		cmocka_unit_test(test_too_small_buffer),
 		cmocka_unit_test(test_bad_machines),
 		cmocka_unit_test(test_iasl_one_vcpu),

@@ -134,6 +134,7 @@ _Static_assert(offsetof(struct acpi_fadt, sleep_control_reg) == 244, "FADT SLEEP
 #define ACPI_FADT_MINOR_VERSION 5 /* ACPI 6.5 */
 
 /* §5.2.9.3 IA-PC Boot Architecture Flags. */
+#define ACPI_IAPC_8042 (1u << 1)
 #define ACPI_IAPC_VGA_NOT_PRESENT (1u << 2)
 #define ACPI_IAPC_MSI_NOT_SUPPORTED (1u << 3)
 #define ACPI_IAPC_PCIE_ASPM_CONTROLS (1u << 4)
@@ -295,6 +296,27 @@ static void acpi_dsdt_com1(struct aml_buf *b, const struct acpi_machine *m)
 	aml_pkg_end(b, dev);
 }
 
+/*
+ * The i8042's keyboard port. Linux's i8042 driver matches PNP0303 and takes the data port (the first
+ * 1-byte IO), the command port (the second) and the keyboard IRQ from _CRS; with no PNP0F13 mouse
+ * device beside it, it leaves the AUX port alone ("AUX port disabled"), which kiln does not emulate.
+ */
+static void acpi_dsdt_keyboard(struct aml_buf *b, const struct acpi_machine *m)
+{
+	size_t dev = aml_device_begin(b, "PS2K");
+	size_t crs;
+
+	aml_name_eisaid(b, "_HID", "PNP0303");
+	aml_name(b, "_CRS");
+	crs = aml_restemplate_begin(b);
+	aml_io16(b, m->kbd_data_port, 1);
+	aml_io16(b, m->kbd_cmd_port, 1);
+	aml_irq_noflags(b, m->kbd_irq);
+	aml_restemplate_end(b, crs);
+	aml_name_integer(b, "_STA", 0x0f); /* present, enabled, shown, functioning (§6.3.7) */
+	aml_pkg_end(b, dev);
+}
+
 /* QEMU's pvpanic ISA device: Linux's pvpanic driver binds to "QEMU0001" with an I/O resource. */
 static void acpi_dsdt_pvpanic(struct aml_buf *b, const struct acpi_machine *m)
 {
@@ -345,6 +367,8 @@ static void acpi_dsdt_body(struct aml_buf *b, const struct acpi_machine *m)
 	size_t sb = aml_scope_begin(b, "\\_SB_");
 
 	acpi_dsdt_com1(b, m);
+	if (m->kbd_data_port)
+		acpi_dsdt_keyboard(b, m);
 	if (m->pvpanic_port)
 		acpi_dsdt_pvpanic(b, m);
 	for (unsigned int i = 0; i < m->nvirtio; i++)
@@ -397,14 +421,17 @@ static struct acpi_gas acpi_gas_io8(uint16_t port)
  *
  * IAPC_BOOT_ARCH: no VGA, no MSI (there is no PCI), no OS ASPM control, and no CMOS RTC, so Linux
  * neither probes VGA memory nor registers an rtc_cmos device for ports kiln does not emulate. The
- * 8042 flag stays clear: Linux then leaves the i8042 driver off, while its reboot=k path still
- * writes 0xfe to port 0x64, which kiln's i8042 turns into a reset.
+ * 8042 flag is set when the DSDT describes the keyboard (PNP0303), as the machine then has one;
+ * Linux's i8042 driver finds it through that device either way (with the flag clear it trusts only
+ * PNP, with it set it would also probe the ports directly). reboot=k writes 0xfe to port 0x64,
+ * which kiln's i8042 turns into a reset, with or without the driver.
  */
 static size_t acpi_write_fadt(struct acpi_writer *w, const struct acpi_machine *m, gpa_t dsdt)
 {
 	struct acpi_fadt f = {
 		.iapc_boot_arch = ACPI_IAPC_VGA_NOT_PRESENT | ACPI_IAPC_MSI_NOT_SUPPORTED |
-				  ACPI_IAPC_PCIE_ASPM_CONTROLS | ACPI_IAPC_CMOS_RTC_NOT_PRESENT,
+				  ACPI_IAPC_PCIE_ASPM_CONTROLS | ACPI_IAPC_CMOS_RTC_NOT_PRESENT |
+				  (m->kbd_data_port ? ACPI_IAPC_8042 : 0),
 		.flags = ACPI_FADT_HW_REDUCED | ACPI_FADT_PWR_BUTTON | ACPI_FADT_SLP_BUTTON,
 		.minor_version = ACPI_FADT_MINOR_VERSION,
 		.x_dsdt = dsdt,
@@ -530,6 +557,8 @@ static bool acpi_machine_valid(const struct acpi_machine *m)
 	if (m->ioapic_addr > UINT32_MAX || m->lapic_addr > UINT32_MAX)
 		return false;
 	if (m->uart_port == 0 || m->uart_irq > 15)
+		return false;
+	if (m->kbd_data_port && (m->kbd_cmd_port == 0 || m->kbd_irq > 15))
 		return false;
 	if (m->sleep_control_port == 0 || m->sleep_status_port == 0)
 		return false;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ACPI tables kiln gives an x86 guest: RSDP, XSDT, FADT (hardware-reduced), MADT and a DSDT
- * describing COM1, pvpanic, the virtio-mmio devices and \_S5_ (ACPI 6.5).
+ * describing COM1, the i8042 keyboard, pvpanic, the virtio-mmio devices and \_S5_ (ACPI 6.5).
  */
 #ifndef KILN_ARCH_X86_ACPI_H
 #define KILN_ARCH_X86_ACPI_H
@@ -36,6 +36,9 @@ struct acpi_machine {
 	gpa_t lapic_addr;
 	uint16_t uart_port;          /* 16550 COM1: _HID PNP0501, IO port, 8 ports, IRQ uart_irq */
 	uint8_t uart_irq;            /* an ISA IRQ, 0-15 */
+	uint16_t kbd_data_port;      /* i8042 keyboard: _HID PNP0303, IO data and command ports (1 */
+	uint16_t kbd_cmd_port;       /* byte each), IRQ kbd_irq (ISA, 0-15); data port 0 = none */
+	uint8_t kbd_irq;
 	uint16_t sleep_control_port; /* FADT SLEEP_CONTROL_REG (1 byte, system I/O) */
 	uint16_t sleep_status_port;  /* FADT SLEEP_STATUS_REG (1 byte, system I/O) */
 	uint16_t pvpanic_port;       /* pvpanic: _HID "QEMU0001", IO port, 1 byte; 0 = none */

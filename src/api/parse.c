@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "api/parse.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/json.h"
+#include "log.h"
+
+#define CHECK(o, what, fields, err, errlen) api_json_check(o, what, fields, ARRAY_SIZE(fields), err, errlen)
+#define MAX_MEM_MIB ((int64_t)1 << 40)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* A field of Firecracker's schema that kiln has no use for: refused unless absent or null. */
+static int refuse(struct json_object *o, const char *name, const char *why, char *err, size_t errlen)
+{
+	if (api_json_member(o, name) == NULL)
+		return 0;
+	return fail(err, errlen, "`%s`: %s", name, why);
+}
+
+/*
+ * The string member `name` is absent or one of values (compared ignoring case when icase); *index is
+ * its position, unchanged when absent.
+ */
+static int parse_enum(struct json_object *o, const char *name, const char *const *values, size_t n, bool icase,
+		      int *index, char *err, size_t errlen)
+{
+	char s[32] = "";
+	bool present;
+
+	if (api_json_string(o, name, s, sizeof(s), true, &present, err, errlen) < 0)
+		return fail(err, errlen, "unknown variant for `%s`", name);
+	if (!present)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((icase ? strcasecmp(s, values[i]) : strcmp(s, values[i])) == 0) {
+			*index = (int)i;
+			return 0;
+		}
+	return fail(err, errlen, "unknown variant `%s` for `%s`", s, name);
+}
+
+int api_parse_boot_source(struct json_object *o, struct api_boot_source *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "kernel_image_path", API_JSON_STRING, true },
+		{ "initrd_path", API_JSON_STRING, false },
+		{ "boot_args", API_JSON_STRING, false },
+	};
+	int rc = CHECK(o, "BootSource", fields, err, errlen);
+
+	*out = (struct api_boot_source){ .kernel = "" };
+	if (rc == 0)
+		rc = api_json_string(o, "kernel_image_path", out->kernel, sizeof(out->kernel), false, NULL,
+				     err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "initrd_path", out->initrd, sizeof(out->initrd), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "boot_args", out->boot_args, sizeof(out->boot_args), true,
+				     &out->has_boot_args, err, errlen);
+	return rc;
+}
+
+/* The members kiln takes only at their default value: smt, track_dirty_pages, cpu_template, huge_pages. */
+static int machine_defaults_only(struct json_object *o, char *err, size_t errlen)
+{
+	static const char *const none[] = { "None" };
+	int ignored;
+
+	if (api_json_bool(o, "smt", false))
+		return fail(err, errlen, "`smt`: kiln does not support SMT (simultaneous multithreading)");
+	if (api_json_bool(o, "track_dirty_pages", false))
+		return fail(err, errlen, "`track_dirty_pages`: kiln has no snapshots, so no dirty page tracking");
+	if (parse_enum(o, "cpu_template", none, 1, false, &ignored, err, errlen) < 0)
+		return fail(err, errlen, "`cpu_template`: kiln supports only \"None\" (no CPU templates)");
+	if (parse_enum(o, "huge_pages", none, 1, false, &ignored, err, errlen) < 0)
+		return fail(err, errlen, "`huge_pages`: kiln supports only \"None\" (4 KiB pages)");
+	return 0;
+}
+
+int api_parse_machine(struct json_object *o, bool partial, struct api_machine *out, char *err, size_t errlen)
+{
+	const struct api_field fields[] = {
+		{ "vcpu_count", API_JSON_INT, !partial },   { "mem_size_mib", API_JSON_INT, !partial },
+		{ "smt", API_JSON_BOOL, false },             { "track_dirty_pages", API_JSON_BOOL, false },
+		{ "cpu_template", API_JSON_STRING, false }, { "huge_pages", API_JSON_STRING, false },
+	};
+	int64_t vcpus = 0, mem = 0;
+	int rc = CHECK(o, "MachineConfiguration", fields, err, errlen);
+
+	if (rc == 0)
+		rc = api_json_int(o, "vcpu_count", 1, API_MAX_VCPUS, &vcpus, err, errlen);
+	if (rc == 0)
+		rc = api_json_int(o, "mem_size_mib", 1, MAX_MEM_MIB, &mem, err, errlen);
+	if (rc == 0)
+		rc = machine_defaults_only(o, err, errlen);
+	if (rc == 0 && partial && json_object_object_length(o) == 0)
+		rc = fail(err, errlen, "an empty machine configuration update changes nothing");
+	*out = (struct api_machine){ .vcpus = (unsigned int)vcpus, .mem_mib = (uint64_t)mem };
+	return rc;
+}
+
+static int drive_options(struct json_object *o, char *err, size_t errlen)
+{
+	static const char *const cache_types[] = { "Unsafe", "Writeback" };
+	static const char *const engines[] = { "Sync", "Async" };
+	int cache = 0, engine = 0;
+	int rc = parse_enum(o, "cache_type", cache_types, ARRAY_SIZE(cache_types), false, &cache, err, errlen);
+
+	if (rc == 0)
+		rc = parse_enum(o, "io_engine", engines, ARRAY_SIZE(engines), false, &engine, err, errlen);
+	if (rc == 0 && engine != 0)
+		rc = fail(err, errlen, "`io_engine`: kiln has only the \"Sync\" engine");
+	if (rc == 0)
+		rc = refuse(o, "rate_limiter", "rate limiters are not supported by kiln", err, errlen);
+	if (rc == 0)
+		rc = refuse(o, "socket", "vhost-user block devices are not supported by kiln", err, errlen);
+	return rc;
+}
+
+int api_parse_drive(struct json_object *o, struct api_drive *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "drive_id", API_JSON_STRING, true },      { "is_root_device", API_JSON_BOOL, true },
+		{ "path_on_host", API_JSON_STRING, true },  { "is_read_only", API_JSON_BOOL, false },
+		{ "partuuid", API_JSON_STRING, false },     { "cache_type", API_JSON_STRING, false },
+		{ "io_engine", API_JSON_STRING, false },    { "rate_limiter", API_JSON_OBJECT, false },
+		{ "socket", API_JSON_STRING, false },
+	};
+	int rc = CHECK(o, "Drive", fields, err, errlen);
+
+	*out = (struct api_drive){ .id = "" };
+	if (rc == 0)
+		rc = api_json_string(o, "drive_id", out->id, sizeof(out->id), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "path_on_host", out->path, sizeof(out->path), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "partuuid", out->partuuid, sizeof(out->partuuid), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = drive_options(o, err, errlen);
+	out->root = api_json_bool(o, "is_root_device", false);
+	out->read_only = api_json_bool(o, "is_read_only", false);
+	return rc;
+}
+
+int api_parse_drive_update(struct json_object *o, struct api_drive_update *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "drive_id", API_JSON_STRING, true },
+		{ "path_on_host", API_JSON_STRING, false },
+		{ "rate_limiter", API_JSON_OBJECT, false },
+	};
+	int rc = CHECK(o, "PartialDrive", fields, err, errlen);
+
+	*out = (struct api_drive_update){ .id = "" };
+	if (rc == 0)
+		rc = api_json_string(o, "drive_id", out->id, sizeof(out->id), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "path_on_host", out->path, sizeof(out->path), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = refuse(o, "rate_limiter", "rate limiters are not supported by kiln", err, errlen);
+	return rc;
+}
+
+int api_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		/* sscanf's %x takes a sign and "0x": insist on two hex digits and a colon per byte. */
+		const char *p = s + 3 * i;
+		if (!strchr("0123456789abcdefABCDEF", p[0]) || !strchr("0123456789abcdefABCDEF", p[1]) ||
+		    (i < 5 && p[2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return (mac[0] & 1) ? -EINVAL : 0; /* a multicast address cannot be a NIC's */
+}
+
+int api_parse_net(struct json_object *o, struct api_net *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "iface_id", API_JSON_STRING, true },          { "host_dev_name", API_JSON_STRING, true },
+		{ "guest_mac", API_JSON_STRING, false },        { "mtu", API_JSON_INT, false },
+		{ "rx_rate_limiter", API_JSON_OBJECT, false },  { "tx_rate_limiter", API_JSON_OBJECT, false },
+	};
+	char mac[32] = "";
+	bool has_mac = false;
+	int rc = CHECK(o, "NetworkInterface", fields, err, errlen);
+
+	*out = (struct api_net){ .id = "" };
+	if (rc == 0)
+		rc = api_json_string(o, "iface_id", out->id, sizeof(out->id), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "host_dev_name", out->tap, sizeof(out->tap), false, NULL, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "guest_mac", mac, sizeof(mac), true, &has_mac, err, errlen);
+	if (rc == 0 && has_mac && api_parse_mac(mac, out->mac) < 0)
+		rc = fail(err, errlen, "`guest_mac` %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)", mac);
+	out->mac_set = has_mac;
+	if (rc == 0)
+		rc = refuse(o, "mtu", "kiln's virtio-net does not advertise an MTU", err, errlen);
+	if (rc == 0)
+		rc = refuse(o, "rx_rate_limiter", "rate limiters are not supported by kiln", err, errlen);
+	if (rc == 0)
+		rc = refuse(o, "tx_rate_limiter", "rate limiters are not supported by kiln", err, errlen);
+	return rc;
+}
+
+int api_parse_vsock(struct json_object *o, struct api_vsock *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "guest_cid", API_JSON_INT, true },
+		{ "uds_path", API_JSON_STRING, true },
+		{ "vsock_id", API_JSON_STRING, false }, /* deprecated by Firecracker; accepted, unused */
+	};
+	int64_t cid = 0;
+	int rc = CHECK(o, "Vsock", fields, err, errlen);
+
+	*out = (struct api_vsock){ .guest_cid = 0 };
+	/* CIDs 0-2 are reserved (virtio 1.2 §5.10.4); 0xffffffff is VMADDR_CID_ANY. */
+	if (rc == 0)
+		rc = api_json_int(o, "guest_cid", 3, UINT32_MAX - 1, &cid, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "uds_path", out->uds_path, sizeof(out->uds_path), false, NULL, err, errlen);
+	out->guest_cid = (uint32_t)cid;
+	return rc;
+}
+
+int api_parse_entropy(struct json_object *o, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = { { "rate_limiter", API_JSON_OBJECT, false } };
+	int rc = CHECK(o, "EntropyDevice", fields, err, errlen);
+
+	if (rc == 0)
+		rc = refuse(o, "rate_limiter", "rate limiters are not supported by kiln", err, errlen);
+	return rc;
+}
+
+int api_parse_logger(struct json_object *o, struct api_logger *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "level", API_JSON_STRING, false },        { "log_path", API_JSON_STRING, false },
+		{ "show_level", API_JSON_BOOL, false },     { "show_log_origin", API_JSON_BOOL, false },
+		{ "module", API_JSON_STRING, false },
+	};
+	/* kiln's levels; "Off" keeps errors (kiln always reports them), "Trace" is "Debug". */
+	static const char *const names[] = { "Error", "Warning", "Info", "Debug", "Trace", "Off", "Warn" };
+	static const int levels[] = { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_DEBUG, LOG_ERROR, LOG_WARN };
+	int level = -1;
+	int rc = CHECK(o, "Logger", fields, err, errlen);
+
+	*out = (struct api_logger){ .level = -1 };
+	if (rc == 0)
+		rc = parse_enum(o, "level", names, ARRAY_SIZE(names), true, &level, err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "log_path", out->path, sizeof(out->path), false, NULL, err, errlen);
+	out->level = level < 0 ? -1 : levels[level];
+	return rc;
+}
+
+int api_parse_metrics(struct json_object *o, struct api_metrics *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "metrics_path", API_JSON_STRING, true },
+		{ "emit_id", API_JSON_BOOL, false },
+		{ "properties", API_JSON_OBJECT, false },
+	};
+	int rc = CHECK(o, "Metrics", fields, err, errlen);
+
+	*out = (struct api_metrics){ .path = "" };
+	if (rc == 0)
+		rc = api_json_string(o, "metrics_path", out->path, sizeof(out->path), false, NULL, err, errlen);
+	if (rc == 0 && api_json_bool(o, "emit_id", false))
+		rc = fail(err, errlen, "`emit_id`: kiln's metrics lines carry no instance id");
+	if (rc == 0)
+		rc = refuse(o, "properties", "kiln's metrics lines carry no properties", err, errlen);
+	return rc;
+}
+
+int api_parse_vm_state(struct json_object *o, bool *pause, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = { { "state", API_JSON_STRING, true } };
+	static const char *const states[] = { "Paused", "Resumed" };
+	int state = 0;
+	int rc = CHECK(o, "Vm", fields, err, errlen);
+
+	if (rc == 0)
+		rc = parse_enum(o, "state", states, ARRAY_SIZE(states), false, &state, err, errlen);
+	*pause = state == 0;
+	return rc;
+}
+
+int api_parse_instance_action(struct json_object *o, enum api_kind *kind, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = { { "action_type", API_JSON_STRING, true } };
+	static const char *const names[] = { "FlushMetrics", "InstanceStart", "SendCtrlAltDel" };
+	static const enum api_kind kinds[] = { API_FLUSH_METRICS, API_INSTANCE_START, API_SEND_CTRL_ALT_DEL };
+	int i = 0;
+	int rc = CHECK(o, "InstanceActionInfo", fields, err, errlen);
+
+	if (rc == 0)
+		rc = parse_enum(o, "action_type", names, ARRAY_SIZE(names), false, &i, err, errlen);
+	*kind = kinds[i];
+	return rc;
+}

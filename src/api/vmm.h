@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The control plane's VM side: the configuration built up by requests (or a config file), the VM
+ * it starts, and every action applied to them, answered as Firecracker answers. It runs on the
+ * main thread only (the API thread hands it actions), so it needs no locks; it reaches the VM only
+ * through kiln.h.
+ */
+#ifndef KILN_API_VMM_H
+#define KILN_API_VMM_H
+
+#include <kiln/kiln.h>
+#include <stdint.h>
+
+#include "api/action.h"
+#include "api/json.h"
+
+#define API_APP_NAME "kiln"
+#define API_DEFAULT_MEM_MIB 128 /* Firecracker's default, as GET /machine-config reports before a PUT */
+#define API_METRICS_PERIOD_NS (60ull * 1000000000ull) /* Firecracker flushes metrics every 60 s */
+
+/* The VM as configured so far. Drives keep the root device first (the order the guest sees). */
+struct api_spec {
+	struct api_boot_source boot;
+	bool has_boot;
+	struct api_machine machine;
+	struct api_drive drives[KILN_MAX_DISKS];
+	unsigned int ndrives;
+	struct api_net nets[KILN_MAX_NETS];
+	unsigned int nnets;
+	struct api_vsock vsock;
+	bool has_vsock;
+	bool entropy;
+};
+
+struct api_vmm_options {
+	const char *id;                /* the instance id GET / reports */
+	const char *default_boot_args; /* the kernel command line when boot_args is not given */
+	int console_in_fd;             /* the guest console, as kiln_config has it */
+	int console_out_fd;
+};
+
+struct api_vmm {
+	struct api_vmm_options opt;
+	struct api_spec spec;
+	struct api_spec next; /* scratch: a change is tried here and kept only if it validates */
+	struct api_logger logger;
+	bool has_logger;
+	struct api_metrics metrics;
+	int metrics_fd; /* -1 until PUT /metrics */
+	uint64_t metrics_flushed_ns;
+	struct kiln_vm *vm; /* NULL until InstanceStart */
+	/* What the VM was built from: cfg points into spec, cmdline and serials. */
+	struct kiln_config cfg;
+	char cmdline[KILN_MAX_CMDLINE + 128];
+	char serials[KILN_MAX_DISKS][KILN_MAX_SERIAL + 1];
+};
+
+void api_vmm_init(struct api_vmm *v, const struct api_vmm_options *opt);
+
+/* Applies one action and fills the reply (free it with api_reply_free). */
+void api_vmm_apply(struct api_vmm *v, const struct api_action *a, struct api_reply *r);
+
+/* Flushes metrics when API_METRICS_PERIOD_NS has passed since the last flush (a running VM only). */
+void api_vmm_tick(struct api_vmm *v, uint64_t now);
+
+/* Flushes metrics a last time, destroys the VM if there is one, closes the metrics file. */
+void api_vmm_destroy(struct api_vmm *v);
+
+/* GET /, GET /version, GET /machine-config and GET /vm/config (describe.c). */
+struct json_object *api_describe_instance(const struct api_vmm *v);
+struct json_object *api_describe_version(void);
+struct json_object *api_describe_machine(const struct api_spec *s);
+struct json_object *api_describe_vm_config(const struct api_vmm *v);
+
+#endif

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cli/api_cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "api/config_file.h"
+#include "api/server.h"
+#include "api/vmm.h"
+#include "cli/terminal.h"
+
+#define CONFIG_FILE_MAX (1 << 20)
+#define MAX_PAYLOAD_LIMIT (16u << 20)
+/* How often the main thread looks whether the guest has ended (kiln.h has no fd for that yet). */
+#define VM_POLL_MS 20
+
+enum { OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_MAX_PAYLOAD, OPT_BOOT_TIME, OPT_LOG_LEVEL };
+
+static const struct option api_options[] = {
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "boot-time", no_argument, NULL, OPT_BOOT_TIME },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Firecracker's instance ids: 1 to 64 alphanumeric characters or '-'. */
+static bool valid_id(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '-')
+			return false;
+	return true;
+}
+
+static int parse_payload_size(const char *s, size_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long n = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end || errno || n == 0 || n > MAX_PAYLOAD_LIMIT)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+static int parse_api_option(int opt, const char *arg, bool *no_api, struct cli_options *o, char *err, size_t errlen)
+{
+	switch (opt) {
+	case OPT_API_SOCK:
+		o->api_sock = arg;
+		return 0;
+	case OPT_CONFIG_FILE:
+		o->config_file = arg;
+		return 0;
+	case OPT_NO_API:
+		*no_api = true;
+		return 0;
+	case OPT_ID:
+		o->instance_id = arg;
+		return valid_id(arg) ? 0 : fail(err, errlen, "--id %s: 1 to 64 letters, digits or '-'", arg);
+	case OPT_MAX_PAYLOAD:
+		if (parse_payload_size(arg, &o->api_max_payload) < 0)
+			return fail(err, errlen, "--http-api-max-payload-size %s: a byte count from 1 to %u", arg,
+				    MAX_PAYLOAD_LIMIT);
+		return 0;
+	case OPT_BOOT_TIME:
+		o->boot_time = true;
+		return 0;
+	case OPT_LOG_LEVEL:
+		if (cli_parse_log_level(arg, &o->log_level) < 0)
+			return fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
+		return 0;
+	default: /* 'h' */
+		o->action = CLI_HELP;
+		return 0;
+	}
+}
+
+int api_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
+{
+	bool no_api = false;
+	int opt;
+
+	o->action = CLI_API;
+	o->instance_id = API_DEFAULT_ID;
+	o->api_max_payload = API_MAX_PAYLOAD;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", api_options, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return fail(err, errlen, "%s: unknown option or missing value (see kiln --help)",
+				    argv[optind - 1]);
+		int rc = parse_api_option(opt, optarg, &no_api, o, err, errlen);
+		if (rc < 0 || o->action == CLI_HELP)
+			return rc;
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s' (see kiln --help)", argv[optind]);
+	if (no_api && o->api_sock)
+		return fail(err, errlen, "--no-api and --api-sock contradict each other");
+	if (!o->api_sock && !o->config_file)
+		return fail(err, errlen, "--api-sock PATH or --config-file FILE is required (see kiln --help)");
+	return 0;
+}
+
+/* The main thread's state in this mode. */
+struct api_cmd {
+	struct api_vmm vmm;
+	struct api_server server;
+	bool serving;
+	int signal_fd;
+	int stop_signal;
+	bool raw_terminal;
+};
+
+static void apply(void *ctx, const struct api_action *a, struct api_reply *r)
+{
+	struct api_cmd *c = ctx;
+
+	api_vmm_apply(&c->vmm, a, r);
+	/* The guest owns the console once it runs: the terminal goes raw, as with `kiln run`. */
+	if (c->vmm.vm && !c->raw_terminal) {
+		terminal_make_raw(STDIN_FILENO);
+		c->raw_terminal = true;
+	}
+}
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = malloc(CONFIG_FILE_MAX + 1);
+	ssize_t n = 0, got = 0;
+
+	if (fd >= 0 && buf) {
+		while ((n = read(fd, buf + got, (size_t)(CONFIG_FILE_MAX + 1 - got))) > 0)
+			got += n;
+	}
+	int rc = fd < 0 || n < 0 ? -errno : buf == NULL ? -ENOMEM : got > CONFIG_FILE_MAX ? -EFBIG : 0;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*text = buf;
+	*len = (size_t)got;
+	return 0;
+}
+
+/* Applies the config file's actions, InstanceStart last, as a client would send them. */
+static int boot_config_file(struct api_cmd *c, const char *path)
+{
+	struct api_action *actions = calloc(API_CONFIG_MAX_ACTIONS, sizeof(*actions));
+	char err[API_ERR_LEN];
+	char *text = NULL;
+	size_t len, n = 0;
+	int rc = actions ? read_file(path, &text, &len) : -ENOMEM;
+
+	if (rc < 0)
+		snprintf(err, sizeof(err), "%s", rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
+	else
+		rc = api_config_file_parse(text, len, actions, &n, err, sizeof(err));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct api_reply r;
+
+		apply(c, &actions[i], &r);
+		if (r.status >= 400) {
+			snprintf(err, sizeof(err), "%s", r.fault);
+			rc = -EINVAL;
+		}
+		api_reply_free(&r);
+	}
+	if (rc < 0)
+		fprintf(stderr, "kiln: %s: %s\n", path, err);
+	free(text);
+	free(actions);
+	return rc;
+}
+
+static int open_signals(struct api_cmd *c)
+{
+	sigset_t set;
+
+	/* Blocked in every thread (kiln's threads start later and inherit it), read from a signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	c->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return c->signal_fd < 0 ? -errno : 0;
+}
+
+static int take_signal(struct api_cmd *c)
+{
+	struct signalfd_siginfo si;
+
+	if (read(c->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+/* Serves until the guest ends (0) or a signal comes before it runs (128 + n). */
+static int main_loop(struct api_cmd *c)
+{
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = c->signal_fd, .events = POLLIN },
+			{ .fd = c->serving ? api_server_request_fd(&c->server) : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 2, c->vmm.vm ? VM_POLL_MS : -1) < 0 && errno != EINTR) {
+			fprintf(stderr, "kiln: poll: %s\n", strerror(errno));
+			return EXIT_KILN_ERROR;
+		}
+		int sig = p[0].revents ? take_signal(c) : 0;
+		if (sig && c->vmm.vm == NULL)
+			return 128 + sig;
+		if (sig) {
+			c->stop_signal = sig;
+			kiln_vm_stop(c->vmm.vm);
+		}
+		if (p[1].revents)
+			api_server_serve(&c->server, apply, c);
+		if (c->vmm.vm && kiln_vm_get_state(c->vmm.vm) == KILN_VM_STOPPED)
+			return 0;
+		api_vmm_tick(&c->vmm, now_ns());
+	}
+}
+
+static int start(struct api_cmd *c, const struct cli_options *o)
+{
+	char err[API_ERR_LEN];
+	int rc = open_signals(c);
+
+	if (rc < 0) {
+		fprintf(stderr, "kiln: signalfd: %s\n", strerror(-rc));
+		return EXIT_KILN_ERROR;
+	}
+	if (o->api_sock) {
+		rc = api_server_open(&c->server, o->api_sock, o->api_max_payload, err, sizeof(err));
+		c->serving = true; /* api_server_close undoes even a partial open */
+		if (rc == 0)
+			rc = api_server_start(&c->server, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "kiln: --api-sock %s\n", err);
+			return EXIT_KILN_ERROR;
+		}
+	}
+	if (o->config_file && boot_config_file(c, o->config_file) < 0)
+		return EXIT_KILN_ERROR;
+	return 0;
+}
+
+int api_cmd_run(const struct cli_options *o, struct kiln_exit *e, int *stop_signal)
+{
+	struct api_cmd *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		fprintf(stderr, "kiln: out of memory\n");
+		return EXIT_KILN_ERROR;
+	}
+	c->signal_fd = -1;
+	api_vmm_init(&c->vmm, &(struct api_vmm_options){ .id = o->instance_id, .default_boot_args = DEFAULT_CMDLINE,
+							 .console_in_fd = STDIN_FILENO,
+							 .console_out_fd = STDOUT_FILENO });
+	int rc = start(c, o);
+	if (rc == 0)
+		rc = main_loop(c);
+	if (rc == 0)
+		kiln_vm_wait(c->vmm.vm, e);
+	if (c->serving)
+		api_server_close(&c->server);
+	if (c->raw_terminal)
+		terminal_restore();
+	api_vmm_destroy(&c->vmm);
+	if (c->signal_fd >= 0)
+		close(c->signal_fd);
+	*stop_signal = c->stop_signal;
+	free(c);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-vsock (virtio 1.2 §5.10), stream sockets only, with Firecracker's Unix-socket host side:
+ * - host-initiated: a host process connects to uds_path and writes "CONNECT <port>\n"; once the
+ *   guest's listener on <port> accepts, it reads "OK <host port>\n", then the stream is joined;
+ * - guest-initiated: a guest connect to (CID 2, port P) reaches a host listener at "<uds_path>_P".
+ */
+#ifndef KILN_VIRTIO_VSOCK_H
+#define KILN_VIRTIO_VSOCK_H
+
+#include <stddef.h>
+
+#include "kiln/kiln.h"
+#include "util.h"
+#include "virtio/device.h"
+
+/* Virtqueues, §5.10.2. */
+#define VIRTIO_VSOCK_RXQ 0   /* device -> driver packets */
+#define VIRTIO_VSOCK_TXQ 1   /* driver -> device packets */
+#define VIRTIO_VSOCK_EVENTQ 2
+
+#define VIRTIO_VSOCK_HOST_CID 2
+
+struct virtio_vsock;
+
+/*
+ * Binds and listens on cfg->uds_path (a stale socket file there is replaced; anything else there is
+ * an error). cfg->guest_cid must be 3 or above. 0 or -errno with a message naming the path in err.
+ * The listener is served on the device's I/O loop from activate on.
+ */
+int virtio_vsock_create(const struct kiln_vsock *cfg, struct virtio_vsock **out, char *err,
+			size_t errlen) MUST_CHECK;
+struct virtio_dev *virtio_vsock_dev(struct virtio_vsock *v);
+/*
+ * Closes every connection (the host ends see EOF) and the listener, and unlinks uds_path. Call once
+ * the I/O thread no longer runs. NULL is a no-op.
+ */
+void virtio_vsock_destroy(struct virtio_vsock *v);
+
+#endif

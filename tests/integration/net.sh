@@ -1,0 +1,232 @@
+#!/bin/sh
+# tests/integration/net.sh — kiln's virtio-net on tap devices, seen from a Linux guest (tests/guest).
+# Runs under busybox sh inside the KVM test host (tests/host/run.sh), or directly on a machine with
+# hardware KVM, as root. Every tap and address lives in a network namespace made here (kilnnet<PID>)
+# and deleted at the end, also on failure: nothing touches the host's own network.
+#
+#   namespace kilnnet<PID>                         guest (kiln runs inside the namespace)
+#   kn0 10.0.2.1/24, MTU 1500  <-- tap -->  eth0 10.0.2.15/24, MAC derived from "kn0"
+#   kn1 10.0.3.1/24, MTU 9000  <-- tap -->  eth1 10.0.3.15/24, mac=02:00:00:00:01:01
+#
+# env: KILN              the kiln binary
+#      GUEST             directory with vmlinuz and initrd.img
+#      IP                iproute2's ip (busybox ip has no netns or tuntap); default: ip
+#      KILN_TEST_TIMEOUT seconds a plain boot may take (default 300); the transfer boot gets 6 times it
+# Prints `ok - NAME` or `not ok - NAME (detail)` per test, `# measure: ...` lines for TCP throughput,
+# then `N passed, M failed`; exits 1 if any test failed.
+# SPDX-License-Identifier: Apache-2.0
+
+: "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
+IP=${IP:-ip}
+tmo=${KILN_TEST_TIMEOUT:-300}
+ns=kilnnet$$
+MiB=1048576
+SIZE=$((64 * MiB))
+MAC1=02:00:00:00:01:01
+w=$(mktemp -d) || exit 1
+pass=0 failed=0 t_start=$(date +%s) ctl=
+
+cleanup() {
+	[ -n "$ctl" ] && kill "$ctl" 2> /dev/null
+	# Whatever still runs in the namespace (kiln, nc) would keep its taps alive: end it first.
+	for p in $("$IP" netns pids "$ns" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
+	"$IP" netns del "$ns" 2> /dev/null
+	rm -rf "$w"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
+not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed
+	echo "not ok - $1 ($2)"
+	took
+	failed=$((failed + 1))
+	tail -n 15 "$w/out" 2> /dev/null | sed 's/^/#   stdout: /'
+	tail -n 15 "$w/err" 2> /dev/null | sed 's/^/#   stderr: /'
+}
+took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
+note() { echo "#   $*"; }
+fatal() { echo "not ok - $1"; failed=$((failed + 1)); finish; }
+finish() {
+	echo "# total $(($(date +%s) - t_start)) s"
+	echo "$pass passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit
+}
+
+nsx() { "$IP" netns exec "$ns" "$@"; }  # runs a command inside the namespace
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# reasm: IP datagrams that arrived in fragments (ReasmReqds of /proc/net/snmp) where this runs.
+REASM='/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["ReasmReqds"] }'
+
+# boot SECONDS [KILN OPTIONS] -- CMD...: kiln inside the namespace; $rc is its status ("timeout"
+# past SECONDS), its stdout (less carriage returns) in $w/out, its stderr in $w/err.
+boot() {
+	btmo=$1
+	shift
+	start=$(date +%s)
+	nsx timeout -s KILL "$btmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" "$@" \
+		< /dev/null > "$w/raw" 2> "$w/err"
+	rc=$?
+	secs=$(($(date +%s) - start))
+	[ "$secs" -ge "$btmo" ] && rc=timeout
+	tr -d '\r' < "$w/raw" > "$w/out"
+}
+
+# value KEY: the value of the first `KEY=VALUE` word printed (by the guest or host.sh), empty if none.
+value() { awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "$w/out"; }
+
+if [ ! -c /dev/kvm ] || [ ! -c /dev/net/tun ]; then
+	fatal "/dev/kvm and /dev/net/tun (missing: these tests need KVM and tun; see tests/host/README.md)"
+fi
+for f in "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"; do
+	[ -f "$f" ] || fatal "inputs ($f missing)"
+done
+if ! "$IP" netns add "$ns" 2> "$w/err" || ! "$IP" netns exec "$ns" true 2>> "$w/err"; then
+	fatal "network namespace $ns ($IP netns: $(head -n 1 "$w/err"); IP must be iproute2's ip)"
+fi
+
+# tap NAME ADDRESS MTU: a tap in the namespace, up, with the host side's address.
+tap() {
+	nsx "$IP" tuntap add "$1" mode tap && nsx "$IP" link set "$1" mtu "$3" &&
+		nsx "$IP" addr add "$2/24" dev "$1" && nsx "$IP" link set "$1" up
+}
+nsx "$IP" link set lo up
+if ! tap kn0 10.0.2.1 1500 || ! tap kn1 10.0.3.1 9000; then
+	fatal "taps kn0 and kn1 in $ns"
+fi
+
+# --- 1. bad input: refused before the guest runs --------------------------------------------------
+# (The --net flag is checked first: a kiln without it skips these with a note.)
+if ! "$KILN" run --help 2>&1 | grep -q -- '--net'; then
+	note "kiln has no --net flag yet: bad-input tests not run"
+else
+	boot "$tmo" --net tap=nosuch0 -- true
+	made=no
+	nsx "$IP" link show nosuch0 > /dev/null 2>&1 && made=yes
+	if [ "$rc" = 125 ] && grep -q 'tap nosuch0: no such device' "$w/err" && [ $made = no ]; then
+		ok "a missing tap is refused (exit 125), named, and not created"
+	else not_ok "a missing tap is refused" "status $rc, tap created: $made"; fi
+
+	for mac in zz:00:00:00:00:01 02:00:00:00:01 02:00:00:00:00:01:02 01:00:5e:00:00:01; do
+		boot "$tmo" --net "tap=kn0,mac=$mac" -- true
+		if [ "$rc" = 125 ] && grep -q "mac=$mac" "$w/err"; then ok "mac=$mac is refused (exit 125) and named"
+		else not_ok "mac=$mac is refused" "status $rc"; fi
+	done
+
+	boot "$tmo" --net tap=kn0 --net tap=kn0 -- true
+	if [ "$rc" = 125 ] && grep -q 'tap kn0: busy' "$w/err"; then ok "the same tap twice is refused: busy"
+	else not_ok "the same tap twice is refused" "status $rc"; fi
+fi
+
+# --- 2. one boot: two NICs, pings, MTU-sized and jumbo frames, 64 MiB each way over TCP ------------
+# The guest's script comes on a small read-only disk (kiln.run= must fit the kernel command line).
+cat > "$w/guest.sh" << EOF
+set -u
+u() { cut -d' ' -f1 /proc/uptime; }
+reasm() { awk '$REASM' /proc/net/snmp; }
+n0= n1=
+for d in /sys/class/net/eth*; do
+	if [ "\$(cat \$d/address)" = $MAC1 ]; then n1=\${d##*/}; else n0=\${d##*/}; fi
+done
+echo "nics=\$(ls /sys/class/net | tr '\n' ,) n0=\$n0 n1=\$n1"
+ip link set lo up
+ip addr add 10.0.2.15/24 dev \$n0 && ip link set \$n0 up
+ip addr add 10.0.3.15/24 dev \$n1 && ip link set \$n1 up
+echo "mac0=\$(cat /sys/class/net/\$n0/address) mtu0=\$(cat /sys/class/net/\$n0/mtu) mtu1=\$(cat /sys/class/net/\$n1/mtu)"
+ping -c 3 -W 10 10.0.2.1 > /dev/null && echo gping0=ok
+ping -c 3 -W 10 10.0.3.1 > /dev/null && echo gping1=ok
+ping -c 3 -W 10 -s 1472 10.0.2.1 > /dev/null && echo gping1500=ok
+ping -c 3 -W 10 -s 8972 10.0.3.1 > /dev/null && echo gping9000=ok
+nc -l -p 5002 -e sh -c 'cat > /tmp/in' &
+l=\$!
+head -c $SIZE /dev/urandom > /tmp/out
+echo "out_sha=\$(sha256sum /tmp/out | cut -d' ' -f1)"
+t0=\$(u)
+nc 10.0.2.1 5001 < /tmp/out
+echo "send_rc=\$? g2h_t0=\$t0 g2h_t1=\$(u)"
+rm -f /tmp/out
+wait \$l
+echo "in_sha=\$(sha256sum /tmp/in | cut -d' ' -f1) in_bytes=\$(wc -c < /tmp/in)"
+echo "guest_reasm=\$(reasm)"
+EOF
+# Pad to whole sectors with newlines (virtio-blk shows whole 512-byte sectors only).
+size=$(wc -c < "$w/guest.sh")
+{ cat "$w/guest.sh"; head -c $((511 - (size + 511) % 512)) /dev/zero | tr '\0' '\n'; } > "$w/guest.img"
+
+head -c $SIZE /dev/urandom > "$w/toguest"
+to_sha=$(sha "$w/toguest")
+
+# The namespace's side, in the background: receive the guest's 64 MiB, ping the guest once that is
+# done (it then waits for ours), then send it 64 MiB (the guest listens before it starts sending).
+cat > "$w/host.sh" << EOF
+u() { cut -d' ' -f1 /proc/uptime; }
+nc -l -p 5001 -e sh -c 'cat > $w/fromguest'
+ping -c 3 -W 10 10.0.2.15 > /dev/null && echo hping0=ok
+ping -c 3 -W 10 10.0.3.15 > /dev/null && echo hping1=ok
+ping -c 3 -W 10 -s 1472 10.0.2.15 > /dev/null && echo hping1500=ok
+ping -c 3 -W 10 -s 8972 10.0.3.15 > /dev/null && echo hping9000=ok
+i=0
+while [ \$i -lt 60 ]; do
+	t0=\$(u)
+	nc 10.0.2.15 5002 < $w/toguest 2> /dev/null && { echo "h2g_t0=\$t0 h2g_t1=\$(u)"; break; }
+	i=\$((i + 1))
+	sleep 1
+done
+EOF
+reasm0=$(nsx awk "$REASM" /proc/net/snmp)
+nsx sh "$w/host.sh" > "$w/host.out" 2>&1 &
+ctl=$!
+boot $((tmo * 6)) --mem 1G --disk "$w/guest.img,ro" --net tap=kn0 --net "tap=kn1,mac=$MAC1" -- sh /dev/vda
+# It ends with its transfer to the guest, which the guest waits for; if the guest failed, it waits
+# for a connection that never comes: 10 s, then it is ended.
+i=0
+while kill -0 "$ctl" 2> /dev/null && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
+for p in $("$IP" netns pids "$ns" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
+ctl=
+cat "$w/host.out" >> "$w/out"
+host_reasm=$(($(nsx awk "$REASM" /proc/net/snmp) - reasm0))
+
+n0=$(value n0) n1=$(value n1) mac0=$(value mac0) mtu0=$(value mtu0) mtu1=$(value mtu1)
+if [ -n "$n0" ] && [ -n "$n1" ] && [ "$n0" != "$n1" ] && [ "$mtu0" = 1500 ] && [ "$mtu1" = 9000 ] &&
+	[ "${mac0#02:}" != "$mac0" ] && [ "$mac0" != "$MAC1" ]; then
+	ok "two NICs: $n0 (kn0, default MAC $mac0, MTU 1500) and $n1 (kn1, mac=$MAC1, MTU 9000 from the tap)"
+else not_ok "two NICs with their MACs and the taps' MTUs" \
+	"status $rc, guest saw: $(value nics), $n0 mac $mac0 mtu $mtu0, $n1 mtu $mtu1"; fi
+
+pings="$(value gping0) $(value gping1) $(value hping0) $(value hping1)"
+if [ "$pings" = "ok ok ok ok" ]; then ok "pings: guest -> namespace and namespace -> guest, on both NICs"
+else not_ok "pings both ways on both NICs" "guest->kn0, ->kn1, kn0->guest, kn1->guest: $pings"; fi
+
+# Frames of exactly the MTU, both ways, and nothing reassembled on either side: none were fragmented.
+g_reasm=$(value guest_reasm)
+for m in 1500 9000; do
+	got="$(value gping$m) $(value hping$m)"
+	if [ "$got" = "ok ok" ] && [ "$g_reasm" = 0 ] && [ "$host_reasm" = 0 ]; then
+		ok "$m-byte frames (ping -s $((m - 28))) both ways, unfragmented (no reassembly on either side)"
+	else not_ok "$m-byte frames both ways" "guest->ns, ns->guest: $got; reassembled: guest ${g_reasm:-?}, namespace $host_reasm"; fi
+done
+
+out_sha=$(value out_sha)
+from_sha=$(sha "$w/fromguest" 2> /dev/null)
+from_bytes=$(wc -c < "$w/fromguest" 2> /dev/null)
+if [ "$(value send_rc)" = 0 ] && [ -n "$out_sha" ] && [ "$from_sha" = "$out_sha" ] && [ "$from_bytes" = $SIZE ]; then
+	ok "TCP guest -> namespace: 64 MiB, sha256 matches"
+else not_ok "TCP guest -> namespace, 64 MiB" "nc status $(value send_rc), ${from_bytes:-0} bytes, sha256 ${from_sha:-none}, guest's ${out_sha:-none}"; fi
+
+if [ "$(value in_sha)" = "$to_sha" ] && [ "$(value in_bytes)" = $SIZE ]; then
+	ok "TCP namespace -> guest: 64 MiB, sha256 matches"
+else not_ok "TCP namespace -> guest, 64 MiB" "guest got $(value in_bytes) bytes, sha256 $(value in_sha), want $to_sha"; fi
+
+if [ "$rc" = 0 ]; then ok "the guest's script ended with status 0"; else not_ok "the guest's script ends" "status $rc"; fi
+
+# --- 3. measure --------------------------------------------------------------------------------------
+# Sender-side clocks (/proc/uptime, 10 ms): the guest's for guest -> namespace, this host's for the
+# other way; each from connect to the receiver's close. In the KVM test host only ratios mean anything.
+awk -v a="$(value g2h_t0)" -v b="$(value g2h_t1)" -v c="$(value h2g_t0)" -v d="$(value h2g_t1)" -v s=$SIZE '
+function rate(t0, t1) { return (t0 != "" && t1 > t0) ? sprintf("%.1f MB/s (%.2f s)", s / 1e6 / (t1 - t0), t1 - t0) : "n/a" }
+BEGIN {
+	printf "# measure: TCP guest -> namespace (busybox nc, 64 MiB): %s\n", rate(a, b)
+	printf "# measure: TCP namespace -> guest (busybox nc, 64 MiB): %s\n", rate(c, d)
+}'
+finish
