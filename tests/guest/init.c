@@ -13,10 +13,21 @@
  * 127 not found, 126 not executable); kiln ends the VM there, so init drains the console and
  * syncs the disks first, and resets the machine only in case the port went unheard. Every
  * failure prints one line `kiln-init: ...` on the console.
+ *
+ * Ctrl-Alt-Del (kiln_vm_send_ctrl_alt_del, Firecracker's SendCtrlAltDel action) is a clean reboot.
+ * init calls reboot(RB_DISABLE_CAD) first of all, so the kernel sends it SIGINT instead of
+ * restarting on the spot. init then sends SIGTERM to every process (the command first of all),
+ * SIGKILL to what is left after CAD_GRACE_SECONDS, waits for the command, syncs the disks, prints
+ * `kiln-init: Ctrl-Alt-Del: ... rebooting` and resets the machine WITHOUT writing a status byte:
+ * the command did not finish on its own, so there is no status of its to report, and a made-up one
+ * (130) could not be told from a status the command exits with itself. kiln sees a reset
+ * (KILN_EXIT_RESET, no status reported; the CLI exits 122 with `-- CMD`, 0 without), and the VM
+ * ends there, as a Firecracker VM does when its guest reboots.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +46,10 @@
 #define DEBUG_PORT_READY 0xf5	/* the boot-ready marker */
 #define MODULE_LIST "/etc/kiln/modules"
 #define CMDLINE_KEY "kiln.run="
+#define CAD_GRACE_SECONDS 5	/* after Ctrl-Alt-Del, how long processes have to end on SIGTERM */
 
 static int have_ports;	/* ioperm() succeeded: the debug port can be written */
+static volatile sig_atomic_t cad_pressed;	/* the kernel sent SIGINT: Ctrl-Alt-Del */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -199,6 +212,40 @@ static int parse_cmdline(char ***argv)
 	return 0;
 }
 
+/* SIGINT from the kernel's ctrl_alt_del(): ask every process but init to end (kill(-1) spares it). */
+static void on_ctrl_alt_del(int sig)
+{
+	(void)sig;
+	if (cad_pressed)
+		return;
+	cad_pressed = 1;
+	kill(-1, SIGTERM);
+	alarm(CAD_GRACE_SECONDS);
+}
+
+/* The grace period ran out: what is still running ends now. */
+static void on_cad_grace_over(int sig)
+{
+	(void)sig;
+	kill(-1, SIGKILL);
+}
+
+/* Ctrl-Alt-Del goes to init as SIGINT from now on, instead of restarting the machine at once. */
+static void take_ctrl_alt_del(void)
+{
+	struct sigaction sa = { .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_ctrl_alt_del;
+	if (sigaction(SIGINT, &sa, NULL) < 0)
+		say("sigaction SIGINT: %s", strerror(errno));
+	sa.sa_handler = on_cad_grace_over;
+	if (sigaction(SIGALRM, &sa, NULL) < 0)
+		say("sigaction SIGALRM: %s", strerror(errno));
+	if (reboot(RB_DISABLE_CAD) < 0)
+		say("reboot(RB_DISABLE_CAD): %s", strerror(errno));
+}
+
 static void debug_port_write(unsigned short port, unsigned char value)
 {
 	if (have_ports)
@@ -250,11 +297,32 @@ static int run(char **argv)
 	return WEXITSTATUS(status);
 }
 
+/* Every byte out on the console and every written block on the disks. */
+static void drain_and_sync(void)
+{
+	if (tcdrain(STDOUT_FILENO) < 0 && errno != ENOTTY)
+		say("tcdrain: %s", strerror(errno));
+	sync();
+}
+
+/* The end after Ctrl-Alt-Del: a clean reboot, no status (see the top of this file). */
+static void reboot_for_ctrl_alt_del(int ran, int status)
+{
+	alarm(0);
+	drain_and_sync();
+	if (ran)
+		say("Ctrl-Alt-Del: the command ended (status %d), disks synced, rebooting", status);
+	else
+		say("Ctrl-Alt-Del: disks synced, rebooting");
+	drain_and_sync();
+}
+
 int main(void)
 {
 	char **argv;
-	int status;
+	int status = 0, ran = 0;
 
+	take_ctrl_alt_del();
 	open_console();
 	mount_all();
 	open_console();
@@ -272,19 +340,19 @@ int main(void)
 
 	if (parse_cmdline(&argv) < 0) {
 		status = 127;
-	} else {
+	} else if (!cad_pressed) {
 		debug_port_write(DEBUG_PORT_READY, 1);
 		status = run(argv);
+		ran = 1;
 	}
 
-	/*
-	 * kiln ends the VM at the status byte: first let every byte leave the console and every
-	 * written block reach the disks.
-	 */
-	if (tcdrain(STDOUT_FILENO) < 0 && errno != ENOTTY)
-		say("tcdrain: %s", strerror(errno));
-	sync();
-	debug_port_write(DEBUG_PORT_STATUS, (unsigned char)status);
+	if (cad_pressed) {
+		reboot_for_ctrl_alt_del(ran, status);
+	} else {
+		/* kiln ends the VM at the status byte: the console and the disks come first. */
+		drain_and_sync();
+		debug_port_write(DEBUG_PORT_STATUS, (unsigned char)status);
+	}
 	reboot(RB_AUTOBOOT);
 	say("reboot: %s", strerror(errno));
 	for (;;)
