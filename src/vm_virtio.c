@@ -12,7 +12,9 @@
 #include "kvm/kvm.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 #include "vm.h"
 
 static int host_add_ioeventfd(void *opaque, uint64_t addr, uint64_t datamatch, int fd)
@@ -42,6 +44,16 @@ static void destroy_console(void *backend)
 static void destroy_rng(void *backend)
 {
 	virtio_rng_destroy(backend);
+}
+
+static void destroy_net(void *backend)
+{
+	virtio_net_destroy(backend);
+}
+
+static void destroy_vsock(void *backend)
+{
+	virtio_vsock_destroy(backend);
 }
 
 /* Gives the next window and GSI to dev and wires its transport. */
@@ -84,10 +96,42 @@ static int create_disks(struct vm *vm, const struct kiln_config *cfg, struct kil
 	return 0;
 }
 
+static int create_nics(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
+{
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		struct virtio_net *net;
+		int rc = virtio_net_create(&cfg->nets[i], i, &net, err->msg, sizeof(err->msg));
+
+		if (rc < 0)
+			return rc;
+		rc = attach(vm, virtio_net_dev(net), net, destroy_net, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int create_vsock(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
+{
+	struct virtio_vsock *vsock;
+	int rc;
+
+	if (cfg->vsock.guest_cid == 0)
+		return 0;
+	rc = virtio_vsock_create(&cfg->vsock, &vsock, err->msg, sizeof(err->msg));
+	if (rc < 0)
+		return rc;
+	return attach(vm, virtio_vsock_dev(vsock), vsock, destroy_vsock, err);
+}
+
 int vm_create_virtio(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
 	int rc = create_disks(vm, cfg, err);
 
+	if (rc == 0)
+		rc = create_nics(vm, cfg, err);
+	if (rc == 0)
+		rc = create_vsock(vm, cfg, err);
 	if (rc == 0 && cfg->console == KILN_CONSOLE_VIRTIO) {
 		struct virtio_console *console;
 

@@ -35,15 +35,20 @@ struct json_object *api_json_parse(const char *text, size_t len, char *err, size
 	/* json-c takes an int length; bodies are far below that (the server's payload limit). */
 	obj = len > INT32_MAX ? NULL : json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	if (obj == NULL || jerr != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
-		if (jerr == json_tokener_continue || jerr == json_tokener_success)
-			fail(err, errlen, "EOF while parsing (the JSON document is incomplete or followed by "
-					  "more bytes)");
-		else
-			fail(err, errlen, "%s at byte %zu", json_tokener_error_desc(jerr),
-			     json_tokener_get_parse_end(tok));
+	size_t at = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue && at == len) {
+		/* A top-level literal (null, 5) ends only at the end of input: say it has ended. */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+	} else if (jerr == json_tokener_success && at < len) {
+		jerr = json_tokener_error_parse_unexpected; /* more after the document */
+	}
+	if (jerr != json_tokener_success) {
+		fail(err, errlen, "%s at byte %zu", json_tokener_error_desc(jerr), at);
 		json_object_put(obj);
 		obj = NULL;
+	} else if (obj == NULL) {
+		fail(err, errlen, "invalid type: null, expected an object"); /* the document `null` */
 	}
 	json_tokener_free(tok);
 	return obj;

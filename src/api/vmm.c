@@ -361,7 +361,10 @@ static void ctrl_alt_del(struct api_vmm *v, struct api_reply *r)
 {
 	int rc = kiln_vm_send_ctrl_alt_del(v->vm);
 
-	if (rc < 0)
+	if (rc == -EAGAIN)
+		api_reply_fault(r, "Internal VMM error: Ctrl-Alt-Del not sent: the guest's i8042 keyboard "
+				   "driver is not listening, or has not read the keys sent before.");
+	else if (rc < 0)
 		api_reply_fault(r, "Internal VMM error: sending Ctrl-Alt-Del: %s", strerror(-rc));
 	else
 		api_reply_ok(r);

@@ -356,7 +356,7 @@ static void vsock_reset(struct virtio_dev *d)
 	pthread_mutex_lock(&v->lock);
 	v->active = false;
 	vsock_listen_stop(v);
-	vsock_conns_close_all(v);
+	vsock_conns_drop_all(v);
 	v->rx_held = false;
 	pthread_mutex_unlock(&v->lock);
 }

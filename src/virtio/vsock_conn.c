@@ -74,12 +74,6 @@ static struct vsock_conn **vsock_bucket(struct virtio_vsock *v, uint32_t local_p
 	return &v->hash[(local_port * 2654435761u ^ peer_port) % VSOCK_HASH_SIZE];
 }
 
-/* HANDSHAKE connections have no ports yet; every later state is in the table. */
-static bool vsock_hashed(const struct vsock_conn *c)
-{
-	return c->state != VSOCK_CONN_FREE && c->state != VSOCK_CONN_HANDSHAKE;
-}
-
 struct vsock_conn *vsock_conn_find(struct virtio_vsock *v, uint32_t local_port, uint32_t peer_port)
 {
 	struct vsock_conn *c = *vsock_bucket(v, local_port, peer_port);
@@ -147,7 +141,7 @@ void vsock_conn_free(struct vsock_conn *c)
 	vsock_conn_close_fd(c);
 	vsock_list_del(&c->ctl_link);
 	vsock_list_del(&c->wait_link);
-	if (vsock_hashed(c))
+	if (vsock_conn_has_ports(c))
 		vsock_hash_del(c);
 	free(c->buf);
 	c->buf = NULL;
@@ -163,6 +157,37 @@ void vsock_conns_close_all(struct virtio_vsock *v)
 	for (unsigned int i = 0; i < v->conns_made; i++) {
 		if (v->conns[i].state != VSOCK_CONN_FREE)
 			vsock_conn_free(&v->conns[i]);
+	}
+	v->orphans_len = 0;
+}
+
+/*
+ * The vCPU thread may not close fds (its seccomp table): each socket is watched for EPOLLIN or
+ * EPOLLOUT instead, which an open socket reports at once, and the I/O thread closes it then.
+ */
+void vsock_conns_drop_all(struct virtio_vsock *v)
+{
+	for (unsigned int i = 0; i < v->conns_made; i++) {
+		struct vsock_conn *c = &v->conns[i];
+
+		if (c->state == VSOCK_CONN_FREE || c->state == VSOCK_CONN_DROPPED)
+			continue;
+		if (c->fd < 0) {
+			vsock_conn_free(c);
+			continue;
+		}
+		vsock_list_del(&c->ctl_link);
+		vsock_list_del(&c->wait_link);
+		if (vsock_conn_has_ports(c))
+			vsock_hash_del(c);
+		c->state = VSOCK_CONN_DROPPED;
+		if (c->events != 0)
+			io_loop_remove(v->dev.io, c->fd);
+		c->events = 0;
+		if (io_loop_add(v->dev.io, c->fd, EPOLLIN | EPOLLOUT, &c->handler) == 0)
+			c->events = EPOLLIN | EPOLLOUT;
+		else
+			log_warn("virtio-vsock", "a connection stays open until the VM ends");
 	}
 	v->orphans_len = 0;
 }
@@ -456,7 +481,9 @@ static void vsock_conn_ready(struct ev_handler *h, uint32_t events)
 
 	(void)events;
 	pthread_mutex_lock(&v->lock);
-	if (v->active && !v->broken) {
+	if (c->state == VSOCK_CONN_DROPPED) {
+		vsock_conn_free(c);
+	} else if (v->active && !v->broken) {
 		if (c->state == VSOCK_CONN_HANDSHAKE) {
 			vsock_conn_handshake(c);
 		} else if (c->state == VSOCK_CONN_ESTABLISHED) {

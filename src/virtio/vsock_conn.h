@@ -77,6 +77,7 @@ enum vsock_conn_state {
 	VSOCK_CONN_ACCEPTED,    /* the guest's OP_REQUEST reached a host listener; OP_RESPONSE owed */
 	VSOCK_CONN_ESTABLISHED,
 	VSOCK_CONN_CLOSING,     /* host socket closed; OP_RST owed, then the slot is freed */
+	VSOCK_CONN_DROPPED,     /* the driver reset the device: the I/O thread closes it (see vsock_reset) */
 };
 
 /* A doubly linked list node; a list is a node whose next and prev point at itself when empty. */
@@ -156,6 +157,12 @@ static inline const char *v_path(const struct virtio_vsock *v)
 	return v->addr.sun_path;
 }
 
+/* Whether c has its ports, and is in the lookup table. */
+static inline bool vsock_conn_has_ports(const struct vsock_conn *c)
+{
+	return c->state != VSOCK_CONN_FREE && c->state != VSOCK_CONN_HANDSHAKE && c->state != VSOCK_CONN_DROPPED;
+}
+
 /* --- vsock.c: the rx queue ----------------------------------------------------------------------- */
 
 /* Makes v->rx_elem a usable rx chain: 1, 0 when the guest has none, -EBADMSG (queue broken). */
@@ -207,8 +214,10 @@ void vsock_conn_ctl_sent(struct vsock_conn *c, uint16_t op);
 void vsock_conn_reset(struct vsock_conn *c);
 /* Closes the host socket and frees the slot, owing the guest nothing. */
 void vsock_conn_free(struct vsock_conn *c);
-/* Closes every connection: driver reset, a broken queue, destroy. */
+/* Closes every connection (I/O thread or destroy): a broken queue, destroy. */
 void vsock_conns_close_all(struct virtio_vsock *v);
+/* Driver reset (vCPU thread): forgets every connection and leaves the closing to the I/O thread. */
+void vsock_conns_drop_all(struct virtio_vsock *v);
 /* Brings c's I/O loop registration in line with what it can do now. */
 void vsock_conn_watch(struct vsock_conn *c);
 /* The guest added rx buffers: the connections that waited for them read again. */

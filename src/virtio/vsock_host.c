@@ -164,9 +164,7 @@ static int vsock_parse_connect(const char *line, size_t len, uint32_t *port)
 static bool vsock_port_in_use(const struct virtio_vsock *v, uint32_t port)
 {
 	for (unsigned int i = 0; i < v->conns_made; i++) {
-		const struct vsock_conn *c = &v->conns[i];
-
-		if (c->state != VSOCK_CONN_FREE && c->state != VSOCK_CONN_HANDSHAKE && c->local_port == port)
+		if (vsock_conn_has_ports(&v->conns[i]) && v->conns[i].local_port == port)
 			return true;
 	}
 	return false;

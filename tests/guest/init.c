@@ -322,10 +322,10 @@ int main(void)
 	char **argv;
 	int status = 0, ran = 0;
 
-	take_ctrl_alt_del();
 	open_console();
 	mount_all();
 	open_console();
+	take_ctrl_alt_del();
 	load_modules();
 
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);

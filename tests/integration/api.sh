@@ -1,0 +1,444 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Drives kiln's Firecracker-compatible API with curl --unix-socket, as Firecracker's getting-started
+# guide drives Firecracker, with the tiny guests (no Linux needed): configure counter.elf, boot it,
+# pause and resume it, send every kind of bad input (each must get 400 and a fault_message while the
+# VM keeps running), boot from config files, and check the exit statuses. Every exchange is then
+# held against firecracker.yaml's schemas by the contract checker (tests/api/).
+#
+# usage: api.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV
+#   KILN_TEST_HOOKS=1 when KILN_BINARY has test hooks (the sanitizer build): also checks that the
+#   API thread's seccomp filter kills a forbidden syscall.
+# Prints "ok - NAME" or "not ok - NAME (why)", then "N passed, M failed"; exits 1 if any failed,
+# 77 (skip) without /dev/kvm, 2 on bad usage.
+
+set -u
+
+if [ $# -ne 4 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV" >&2
+	exit 2
+fi
+kiln=$1 tiny=$2 contract=$3 schema=$4
+routes=$(dirname "$0")/../api/routes.txt
+for f in "$kiln" "$contract"; do
+	[ -x "$f" ] || { echo "api.sh: $f is not an executable" >&2; exit 2; }
+done
+command -v curl >/dev/null || { echo "api.sh: curl is missing (scripts/install-deps.sh curl)" >&2; exit 2; }
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "api.sh: SKIP: /dev/kvm is not usable here" >&2
+	exit 77
+fi
+
+tmp=$(mktemp -d) || exit 2
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+sock=$tmp/api.sock
+out=$tmp/out
+err=$tmp/err
+exchanges=$tmp/exchanges
+: >"$exchanges"
+passed=0
+failed=0
+n=0
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok - $1 ($2)"
+}
+
+# start_kiln [FLAG...]: kiln serving on $sock (console: stdin /dev/null, stdout $out); sets $pid.
+start_kiln() {
+	rm -f "$sock"
+	"$kiln" --api-sock "$sock" "$@" </dev/null >"$out" 2>"$err" &
+	pid=$!
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# kiln did not open $sock: $(grep -v '^kiln: warning:' "$err" | head -n 1)"
+	return 1
+}
+
+# reap: waits for kiln; $status is its exit status. A sanitizer report on its stderr is a failure.
+reap() {
+	wait "$pid" 2>/dev/null
+	status=$?
+	pid=
+	if grep -qE 'Sanitizer|runtime error:' "$err"; then
+		not_ok "no sanitizer report" "$(grep -m1 -E 'Sanitizer|runtime error:' "$err")"
+	fi
+}
+
+# run_kiln FLAG...: kiln in the foreground (20 s at most); $status is its exit status.
+run_kiln() {
+	timeout --preserve-status -s KILL 20 "$kiln" "$@" </dev/null >"$out" 2>"$err" &
+	pid=$!
+	reap
+}
+
+# stop_kiln: SIGKILL if still there, then reap.
+stop_kiln() {
+	kill -KILL "$pid" 2>/dev/null
+	reap
+}
+
+# wait_exit SECONDS: waits for kiln to end by itself; $status is its exit status (137: killed).
+wait_exit() {
+	for _ in $(seq $(($1 * 20))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	stop_kiln
+}
+
+# call METHOD PATH [BODY | @FILE]: one request; $code is the status, the reply is in $reply.
+call() {
+	n=$((n + 1))
+	req=$tmp/req.$n
+	reply=$tmp/reply.$n
+	method=$1 path=$2
+	if [ $# -lt 3 ]; then
+		req=-
+		set --
+	elif [ "${3#@}" != "$3" ]; then
+		req=${3#@}
+		set -- --data-binary "$3"
+	else
+		printf '%s' "$3" >"$req"
+		set -- --data-binary "@$req"
+	fi
+	code=$(curl -s -o "$reply" -w '%{http_code}' --max-time 20 --unix-socket "$sock" -X "$method" \
+		-H 'Accept: application/json' -H 'Content-Type: application/json' "$@" "http://localhost$path")
+	printf '%s\t%s\t%s\t%s\t%s\n' "$method" "$path" "$code" "$req" "$reply" >>"$exchanges"
+}
+
+# expect NAME STATUS [TEXT]: the last reply had STATUS and, when given, TEXT in its body.
+expect() {
+	if [ "$code" != "$2" ]; then
+		not_ok "$1" "status $code, expected $2: $(head -c 300 "$reply")"
+	elif [ $# -ge 3 ] && ! grep -qF -- "$3" "$reply"; then
+		not_ok "$1" "the reply lacks '$3': $(head -c 300 "$reply")"
+	else
+		ok "$1"
+	fi
+}
+
+# bad NAME METHOD PATH BODY TEXT: the request gets 400 with a fault_message containing TEXT.
+bad() {
+	name=$1
+	shift
+	text=$4
+	call "$1" "$2" "$3"
+	expect "$name" 400 "$text"
+}
+
+size() {
+	wc -c <"$out"
+}
+
+# grows: the console output grows within 3 s.
+grows() {
+	before=$(size)
+	for _ in $(seq 30); do
+		sleep 0.1
+		[ "$(size)" -gt "$before" ] && return 0
+	done
+	return 1
+}
+
+# running NAME: GET / says Running and the counter's output grows.
+running() {
+	call GET /
+	if ! grep -qF '"state":"Running"' "$reply"; then
+		not_ok "$1" "GET / says $(head -c 200 "$reply")"
+	elif ! grows; then
+		not_ok "$1" "the console output stopped growing at $(size) bytes"
+	else
+		ok "$1"
+	fi
+}
+
+# in_sequence: the console holds a, b, ..., z, a, ... with nothing lost or repeated.
+in_sequence() {
+	tr -d '\n' <"$out" | awk '{
+		for (i = 1; i <= length($0); i++)
+			if (substr($0, i, 1) != substr("abcdefghijklmnopqrstuvwxyz", (i - 1) % 26 + 1, 1)) exit 1
+	}'
+}
+
+test_pre_boot() {
+	call GET /
+	expect "GET / before boot: Not started" 200 '"state":"Not started"'
+	call GET /version
+	expect "GET /version" 200 firecracker_version
+	call GET /machine-config
+	expect "GET /machine-config: Firecracker's defaults" 200 '"vcpu_count":1,"mem_size_mib":128'
+	call GET /vm/config
+	expect "GET /vm/config before any PUT" 200 '"drives":[]'
+
+	bad "invalid JSON" PUT /machine-config '{"vcpu_count": 1,' "deserializing"
+	bad "wrong type" PUT /machine-config '{"vcpu_count": "two", "mem_size_mib": 16}' '`vcpu_count`'
+	bad "missing required field" PUT /machine-config '{"vcpu_count": 1}' 'missing field `mem_size_mib`'
+	bad "unknown field" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 16, "foo": 1}' \
+		'unknown field `foo`'
+	bad "vcpu_count out of range" PUT /machine-config '{"vcpu_count": 33, "mem_size_mib": 16}' '`vcpu_count`'
+	bad "smt must be false" PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 16, "smt": true}' '`smt`'
+	bad "more memory than the host" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 1073741824}' \
+		"Machine config error"
+	call GET /machine-config
+	expect "a rejected request changes nothing" 200 '"vcpu_count":1,"mem_size_mib":128'
+	head -c 1048576 /dev/zero | tr '\0' ' ' >"$tmp/big"
+	bad "a 1 MiB body" PUT /machine-config "@$tmp/big" "larger than the limit of 51200"
+	bad "empty PUT" PUT /boot-source "" "Empty PUT request."
+	bad "GET with a body" GET / '{}' "GET request cannot have a body."
+	bad "unknown route" GET /nonexistent "" "Invalid request method and/or path: GET /nonexistent."
+	bad "unknown method" DELETE /vm "" "Invalid request method and/or path: DELETE /vm."
+	bad "a Firecracker route kiln lacks" PUT /balloon '{"amount_mib": 1, "deflate_on_oom": false}' \
+		"not supported"
+	bad "kernel that does not exist" PUT /boot-source "{\"kernel_image_path\": \"$tmp/nokernel\"}" \
+		"No such file or directory"
+	bad "drive path that does not exist" PUT /drives/rootfs \
+		"{\"drive_id\": \"rootfs\", \"path_on_host\": \"$tmp/nodisk\", \"is_root_device\": false}" \
+		"No such file or directory"
+	bad "drive id differs from the path's" PUT /drives/a \
+		"{\"drive_id\": \"b\", \"path_on_host\": \"$tmp/disk1\", \"is_root_device\": false}" \
+		"does not match"
+	bad "drive id with a bad character" PUT /drives/a.b \
+		"{\"drive_id\": \"a.b\", \"path_on_host\": \"$tmp/disk1\", \"is_root_device\": false}" \
+		"alphanumeric"
+	bad "bad MAC address" PUT /network-interfaces/eth0 \
+		'{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "01:00:00:00:00:01"}' "guest_mac"
+	bad "vsock CID below 3" PUT /vsock "{\"guest_cid\": 2, \"uds_path\": \"$tmp/v.sock\"}" '`guest_cid`'
+	bad "PATCH /vm before boot" PATCH /vm '{"state": "Paused"}' "not supported before starting"
+	bad "FlushMetrics before boot" PUT /actions '{"action_type": "FlushMetrics"}' "not supported before"
+	bad "unknown action" PUT /actions '{"action_type": "Reboot"}' 'unknown variant `Reboot`'
+	bad "InstanceStart without a kernel" PUT /actions '{"action_type": "InstanceStart"}' "no kernel given"
+}
+
+# Configures counter.elf with a drive, entropy, metrics and a logger.
+test_configure() {
+	call PUT /logger "{\"log_path\": \"$tmp/log\", \"level\": \"Info\"}"
+	expect "PUT /logger" 204
+	call PUT /metrics "{\"metrics_path\": \"$tmp/metrics\"}"
+	expect "PUT /metrics" 204
+	bad "metrics twice" PUT /metrics "{\"metrics_path\": \"$tmp/metrics\"}" "Reinitialization"
+	call PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 16, "smt": false}'
+	expect "PUT /machine-config" 204
+	call PATCH /machine-config '{"vcpu_count": 1}'
+	expect "PATCH /machine-config" 204
+	call PUT /boot-source "{\"kernel_image_path\": \"$tiny/counter.elf\", \"boot_args\": \"console=ttyS0\"}"
+	expect "PUT /boot-source" 204
+	call PUT /drives/scratch \
+		"{\"drive_id\": \"scratch\", \"path_on_host\": \"$tmp/disk1\", \"is_root_device\": false, \"is_read_only\": true}"
+	expect "PUT /drives" 204
+	call PUT /entropy '{}'
+	expect "PUT /entropy" 204
+	call GET /vm/config
+	expect "GET /vm/config shows the drive" 200 "\"path_on_host\":\"$tmp/disk1\""
+	call GET /machine-config
+	expect "GET /machine-config after PATCH" 200 '"vcpu_count":1,"mem_size_mib":16'
+	if grep -q 'kiln: api: PUT /entropy: 204' "$tmp/log"; then
+		ok "the logger writes to log_path"
+	else
+		not_ok "the logger writes to log_path" "no request line in $tmp/log"
+	fi
+}
+
+test_running() {
+	call PUT /actions '{"action_type": "InstanceStart"}'
+	expect "InstanceStart" 204
+	running "GET / says Running and the guest prints"
+	call PATCH /vm '{"state": "Paused"}'
+	expect "PATCH /vm Paused" 204
+	call GET /
+	expect "GET / says Paused" 200 '"state":"Paused"'
+	a=$(size)
+	sleep 0.5
+	b=$(size)
+	if [ "$a" -eq "$b" ] && [ "$a" -gt 0 ]; then ok "paused: the output stops"; else not_ok "paused: the output stops" "$a then $b bytes"; fi
+	call PATCH /vm '{"state": "Paused"}'
+	expect "pausing a paused VM changes nothing" 204
+	call PATCH /vm '{"state": "Resumed"}'
+	expect "PATCH /vm Resumed" 204
+	if grows && in_sequence; then
+		ok "resumed: the output continues from where it stopped"
+	else
+		not_ok "resumed: the output continues from where it stopped" "$(size) bytes, in order: $(in_sequence && echo yes || echo no)"
+	fi
+
+	bad "InstanceStart twice" PUT /actions '{"action_type": "InstanceStart"}' "not supported after starting"
+	bad "pre-boot route after boot" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 16}' \
+		"not supported after starting"
+	bad "invalid JSON after boot" PATCH /vm '{"state":' "deserializing"
+	bad "unknown VM state" PATCH /vm '{"state": "Frozen"}' 'unknown variant `Frozen`'
+	bad "a 1 MiB body after boot" PATCH /vm "@$tmp/big" "larger than the limit"
+	bad "PATCH of an unknown drive" PATCH /drives/other '{"drive_id": "other", "path_on_host": "/dev/null"}' \
+		"Invalid block device ID"
+	bad "PATCH to a file that does not exist" PATCH /drives/scratch \
+		"{\"drive_id\": \"scratch\", \"path_on_host\": \"$tmp/nodisk\"}" "No such file"
+	running "after all the bad input the VM still runs"
+
+	call PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$tmp/disk2\"}"
+	expect "PATCH /drives swaps the backing file" 204
+	call GET /vm/config
+	expect "GET /vm/config shows the new file" 200 "\"path_on_host\":\"$tmp/disk2\""
+	call PUT /actions '{"action_type": "FlushMetrics"}'
+	expect "FlushMetrics" 204
+	if grep -q '^{.*}$' "$tmp/metrics"; then ok "metrics: one JSON line per flush"; else not_ok "metrics: one JSON line per flush" "$(head -c 200 "$tmp/metrics")"; fi
+	# counter.elf has no keyboard driver: Ctrl-Alt-Del reaches a Linux guest (api_guest.sh) only.
+	bad "SendCtrlAltDel to a guest without a keyboard driver" PUT /actions \
+		'{"action_type": "SendCtrlAltDel"}' "keyboard driver is not listening"
+	kill -TERM "$pid"
+	reap
+	if [ "$status" -eq 143 ]; then ok "SIGTERM ends kiln with 128+15"; else not_ok "SIGTERM ends kiln with 128+15" "status $status"; fi
+}
+
+# write_config FILE KERNEL: a config file in Firecracker's format.
+write_config() {
+	cat >"$1" <<EOF
+{
+  "boot-source": { "kernel_image_path": "$2", "boot_args": "console=ttyS0", "initrd_path": null },
+  "drives": [ { "drive_id": "rootfs", "path_on_host": "$tmp/disk1", "is_root_device": true,
+                "is_read_only": true, "partuuid": null, "cache_type": "Unsafe", "io_engine": "Sync",
+                "rate_limiter": null } ],
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 16, "smt": false, "track_dirty_pages": false },
+  "network-interfaces": [],
+  "balloon": null, "vsock": null, "logger": null, "metrics": null, "mmds-config": null,
+  "entropy": {}
+}
+EOF
+}
+
+# config_boot NAME KERNEL STATUS [FLAG...]: kiln --config-file boots KERNEL and exits with STATUS.
+config_boot() {
+	name=$1 kernel=$2 want=$3
+	shift 3
+	write_config "$tmp/vm.json" "$tiny/$kernel.elf"
+	"$kiln" --config-file "$tmp/vm.json" "$@" </dev/null >"$out" 2>"$err" &
+	pid=$!
+	wait_exit 20
+	if [ "$status" -eq "$want" ]; then ok "$name"; else not_ok "$name" "status $status, expected $want: $(grep -v '^kiln: warning:' "$err" | head -n 1)"; fi
+}
+
+test_config_file() {
+	config_boot "config file: hello.elf runs and kiln exits 0" hello 0
+	if [ "$(cat "$out")" = "hello from a tiny guest" ]; then ok "config file: the console is stdout"; else not_ok "config file: the console is stdout" "$(head -c 100 "$out")"; fi
+	config_boot "config file: the guest's status is kiln's (42)" status 42 --boot-time
+	if grep -q '^kiln: boot-time:' "$err"; then ok "config file: --boot-time"; else not_ok "config file: --boot-time" "no boot-time line"; fi
+	config_boot "config file: a crash exits 123 as with kiln run" triplefault 123
+
+	printf '{"boot-source": {"kernel_image_path": "%s"}, "balloon": {"amount_mib": 1}}' "$tiny/hello.elf" >"$tmp/bad.json"
+	run_kiln --config-file "$tmp/bad.json"
+	if [ "$status" -eq 125 ] && grep -q 'bad.json: balloon' "$err"; then
+		ok "config file: an unsupported key exits 125 naming it"
+	else
+		not_ok "config file: an unsupported key exits 125 naming it" "status $status: $(grep -v '^kiln: warning:' "$err" | head -n 1)"
+	fi
+
+	write_config "$tmp/vm.json" "$tiny/counter.elf"
+	if start_kiln --config-file "$tmp/vm.json"; then
+		running "config file + API: booted from the file, GET / says Running"
+		call GET /vm/config
+		expect "config file + API: GET /vm/config" 200 '"is_root_device":true'
+		sed "s|$tiny/counter.elf|$tiny/hello.elf|" "$reply" >"$tmp/again.json"
+		stop_kiln
+		run_kiln --config-file "$tmp/again.json"
+		if [ "$status" -eq 0 ]; then ok "GET /vm/config reads back as a config file"; else not_ok "GET /vm/config reads back as a config file" "status $status: $(grep -v '^kiln: warning:' "$err" | head -n 1)"; fi
+	else
+		not_ok "config file + API" "kiln did not start"
+	fi
+}
+
+test_api_exit() {
+	start_kiln || { not_ok "API boot of status.elf" "kiln did not start"; return; }
+	call PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 16}'
+	call PUT /boot-source "{\"kernel_image_path\": \"$tiny/status.elf\"}"
+	call PUT /actions '{"action_type": "InstanceStart"}'
+	wait_exit 20
+	if [ "$status" -eq 42 ]; then ok "API boot: kiln exits with the guest's status"; else not_ok "API boot: kiln exits with the guest's status" "status $status"; fi
+	if [ ! -e "$sock" ]; then ok "the socket is removed at exit"; else not_ok "the socket is removed at exit" "$sock remains"; fi
+}
+
+test_socket() {
+	: >"$tmp/file"
+	run_kiln --api-sock "$tmp/file"
+	if [ "$status" -eq 125 ] && [ -f "$tmp/file" ] && grep -q 'not a socket' "$err"; then
+		ok "a file in the socket's place is left alone"
+	else
+		not_ok "a file in the socket's place is left alone" "status $status: $(grep -v '^kiln: warning:' "$err" | head -n 1)"
+	fi
+	start_kiln && stop_kiln
+	if start_kiln; then ok "a stale socket is replaced"; else not_ok "a stale socket is replaced" "kiln did not start"; fi
+	first=$pid
+	err=$tmp/err.second
+	run_kiln --api-sock "$sock"
+	if [ "$status" -eq 125 ] && grep -q 'another process' "$err"; then ok "a socket in use is refused"; else not_ok "a socket in use is refused" "status $status"; fi
+	pid=$first
+	err=$tmp/err
+	kill -TERM "$pid"
+	reap
+	if [ "$status" -eq 143 ]; then ok "SIGTERM before boot ends kiln with 128+15"; else not_ok "SIGTERM before boot ends kiln with 128+15" "status $status"; fi
+}
+
+test_seccomp() {
+	[ "${KILN_TEST_HOOKS:-0}" = 1 ] || return 0
+	KILN_TEST_SECCOMP_VIOLATION=api "$kiln" --api-sock "$sock" </dev/null >/dev/null 2>&1 &
+	pid=$!
+	wait_exit 10
+	if [ "$status" -eq 159 ]; then ok "seccomp: a forbidden syscall on the API thread is killed with SIGSYS"; else not_ok "seccomp: a forbidden syscall on the API thread is killed with SIGSYS" "status $status"; fi
+}
+
+# The pre-boot configuration of devices the tiny guest cannot use (no tap device here).
+test_devices() {
+	call PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02"}'
+	expect "PUT /network-interfaces" 204
+	bad "the same tap twice" PUT /network-interfaces/eth1 '{"iface_id": "eth1", "host_dev_name": "tap0"}' \
+		"already in use"
+	call PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$tmp/v.sock\"}"
+	expect "PUT /vsock" 204
+	call GET /vm/config
+	expect "GET /vm/config shows them" 200 '"guest_mac":"06:00:ac:10:00:02"'
+}
+
+head -c 1048576 /dev/zero >"$tmp/disk1"
+head -c 1048576 /dev/zero >"$tmp/disk2"
+: >"$tmp/metrics"
+: >"$tmp/log"
+
+if start_kiln; then
+	test_pre_boot
+	test_devices
+	stop_kiln
+else
+	not_ok "kiln --api-sock" "kiln did not start"
+fi
+if start_kiln; then
+	test_configure
+	test_running
+else
+	not_ok "kiln --api-sock" "kiln did not start"
+fi
+test_config_file
+test_api_exit
+test_socket
+test_seccomp
+
+"$contract" "$schema" "$exchanges" "$routes" >"$tmp/contract" 2>&1
+cat "$tmp/contract"
+passed=$((passed + $(grep -c '^ok - ' "$tmp/contract")))
+failed=$((failed + $(grep -c '^not ok - ' "$tmp/contract")))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api/vmm.c and api/describe.c before boot (unit tests create no VM): each configuration action,
+ * its errors, the one validator, nothing changed by a rejected request, and the GET bodies.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "api/route.h"
+#include "api/vmm.h"
+
+#define assert_contains(hay, needle)                                                        \
+	do {                                                                                \
+		if (strstr((hay), (needle)) == NULL)                                        \
+			fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));         \
+	} while (0)
+
+static char dir[64];
+static struct api_vmm vmm;
+static struct api_reply reply;
+
+static const char *file(const char *name)
+{
+	static char paths[4][128];
+	static int next;
+	char *p = paths[next++ % 4];
+
+	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static void make_file(const char *name, size_t size)
+{
+	int fd = open(file(name), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+}
+
+/* Sends one request through the route table and the VM side; the reply is left in `reply`. */
+static unsigned int request(const char *method, const char *path, const char *fmt, ...)
+{
+	static struct api_action a;
+	char body[8192], fault[API_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	api_reply_free(&reply);
+	if (api_route(method, path, body, strlen(body), &a, fault, sizeof(fault)) < 0)
+		api_reply_fault(&reply, "%s", fault);
+	else
+		api_vmm_apply(&vmm, &a, &reply);
+	return reply.status;
+}
+
+#define GET(path) request("GET", path, "%s", "")
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kiln-test-api.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	make_file("kernel", 4096);
+	make_file("disk0", 1 << 20);
+	make_file("disk1", 1 << 20);
+	make_file("metrics", 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	static const char *const names[] = { "kernel", "disk0", "disk1", "metrics", "gone", "sub" };
+
+	(void)state;
+	api_reply_free(&reply);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		unlink(file(names[i]));
+		rmdir(file(names[i]));
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static int fresh(void **state)
+{
+	const struct api_vmm_options opt = { .id = "test-vm", .default_boot_args = "console=ttyS0 reboot=k",
+					     .console_in_fd = -1, .console_out_fd = -1 };
+
+	(void)state;
+	api_vmm_init(&vmm, &opt);
+	return 0;
+}
+
+static int done(void **state)
+{
+	(void)state;
+	api_vmm_destroy(&vmm);
+	return 0;
+}
+
+static void test_gets(void **state)
+{
+	(void)state;
+	assert_int_equal(GET("/"), 200);
+	assert_string_equal(reply.body, "{\"id\":\"test-vm\",\"state\":\"Not started\",\"vmm_version\":\"" KILN_VERSION
+					"\",\"app_name\":\"kiln\"}");
+	assert_int_equal(GET("/version"), 200);
+	assert_string_equal(reply.body, "{\"firecracker_version\":\"" KILN_VERSION "\"}");
+	assert_int_equal(GET("/machine-config"), 200);
+	assert_string_equal(reply.body, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,"
+					"\"track_dirty_pages\":false,\"huge_pages\":\"None\"}");
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_string_equal(reply.body, "{\"drives\":[],\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":128,"
+					"\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"},"
+					"\"network-interfaces\":[]}");
+}
+
+static void test_machine(void **state)
+{
+	(void)state;
+	assert_int_equal(request("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64}"), 204);
+	assert_null(reply.body);
+	assert_int_equal(request("PATCH", "/machine-config", "{\"mem_size_mib\": 32}"), 204);
+	GET("/machine-config");
+	assert_contains(reply.body, "\"vcpu_count\":2,\"mem_size_mib\":32");
+	/* kiln_config_validate's limits: below 8 MiB, above the host's RAM. */
+	assert_int_equal(request("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 4}"), 400);
+	assert_contains(reply.fault, "Machine config error: mem 4194304 bytes: a VM needs at least 8 MiB");
+	assert_int_equal(request("PATCH", "/machine-config", "{\"mem_size_mib\": 1073741824}"), 400);
+	assert_contains(reply.fault, "Machine config error: mem 1073741824 MiB: more than this host's");
+	GET("/machine-config");
+	assert_contains(reply.body, "\"vcpu_count\":2,\"mem_size_mib\":32"); /* unchanged */
+}
+
+static void test_boot_source(void **state)
+{
+	(void)state;
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", file("gone")), 400);
+	assert_contains(reply.fault, "Boot source error: kernel_image_path ");
+	assert_contains(reply.fault, "gone: No such file or directory");
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\", \"initrd_path\": \"%s\"}",
+				 file("kernel"), file("gone")), 400);
+	assert_contains(reply.fault, "initrd_path");
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", dir), 400);
+	assert_contains(reply.fault, "Is a directory");
+	GET("/vm/config");
+	assert_null(strstr(reply.body, "boot-source"));
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\", \"boot_args\": \"quiet\"}",
+				 file("kernel")), 204);
+	GET("/vm/config");
+	assert_contains(reply.body, "\"boot-source\":{\"kernel_image_path\":\"");
+	assert_contains(reply.body, "\"boot_args\":\"quiet\"}");
+}
+
+static void test_drives(void **state)
+{
+	const char *fmt = "{\"drive_id\": \"%s\", \"path_on_host\": \"%s\", \"is_root_device\": %s}";
+
+	(void)state;
+	assert_int_equal(request("PUT", "/drives/data", fmt, "data", file("disk0"), "false"), 204);
+	assert_int_equal(request("PUT", "/drives/root", fmt, "root", file("disk1"), "true"), 204);
+	GET("/vm/config");
+	/* The root device goes first, as the guest will see it (/dev/vda). */
+	const char *root = strstr(reply.body, "\"drive_id\":\"root\"");
+	const char *data = strstr(reply.body, "\"drive_id\":\"data\"");
+	assert_non_null(root);
+	assert_non_null(data);
+	assert_true(root < data);
+	assert_int_equal(request("PUT", "/drives/other", fmt, "other", file("disk0"), "true"), 400);
+	assert_string_equal(reply.fault, "Drive config error: A root block device already exists!");
+	assert_int_equal(request("PUT", "/drives/x", fmt, "x", file("gone"), "false"), 400);
+	assert_contains(reply.fault, "Drive config error: path_on_host ");
+	assert_contains(reply.fault, "No such file or directory");
+	/* The same id replaces the drive: the root stays root and first. */
+	assert_int_equal(request("PUT", "/drives/root", fmt, "root", file("disk0"), "true"), 204);
+	assert_int_equal(vmm.spec.ndrives, 2);
+	assert_string_equal(vmm.spec.drives[0].id, "root");
+	assert_string_equal(vmm.spec.drives[0].path, file("disk0"));
+	for (unsigned int i = 2; i < KILN_MAX_DISKS; i++) {
+		char id[16], path[32];
+		snprintf(id, sizeof(id), "d%u", i);
+		snprintf(path, sizeof(path), "/drives/%s", id);
+		assert_int_equal(request("PUT", path, fmt, id, file("disk1"), "false"), 204);
+	}
+	assert_int_equal(request("PUT", "/drives/nine", fmt, "nine", file("disk1"), "false"), 400);
+	assert_contains(reply.fault, "at most 8 drives");
+	assert_int_equal(vmm.spec.ndrives, KILN_MAX_DISKS);
+}
+
+static void test_nets_vsock_entropy(void **state)
+{
+	(void)state;
+	assert_int_equal(request("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": "
+				 "\"tap0\", \"guest_mac\": \"06:00:00:00:00:01\"}"), 204);
+	assert_int_equal(request("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": "
+				 "\"tap0\"}"), 400);
+	assert_string_equal(reply.fault, "Network config error: The host device name tap0 is already in use.");
+	assert_int_equal(request("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": "
+				 "\"tap1\", \"guest_mac\": \"06:00:00:00:00:01\"}"), 400);
+	assert_contains(reply.fault, "guest MAC address of eth1 is already in use");
+	/* kiln_config_validate's limit on tap names (IFNAMSIZ). */
+	assert_int_equal(request("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": "
+				 "\"a_name_longer_than_ifnamsiz\"}"), 400);
+	assert_contains(reply.fault, "Network config error: net 1: tap name");
+	assert_int_equal(request("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": "
+				 "\"tap9\"}"), 204); /* replaces eth0 */
+	for (unsigned int i = 1; i < KILN_MAX_NETS; i++) {
+		char path[48], body[128];
+		snprintf(path, sizeof(path), "/network-interfaces/eth%u", i);
+		snprintf(body, sizeof(body), "{\"iface_id\": \"eth%u\", \"host_dev_name\": \"tap%u\"}", i, i);
+		assert_int_equal(request("PUT", path, "%s", body), 204);
+	}
+	assert_int_equal(request("PUT", "/network-interfaces/eth9", "{\"iface_id\": \"eth9\", \"host_dev_name\": "
+				 "\"tap10\"}"), 400);
+	assert_contains(reply.fault, "at most 4 network interfaces");
+	assert_int_equal(vmm.spec.nnets, KILN_MAX_NETS);
+	assert_string_equal(vmm.spec.nets[0].tap, "tap9");
+
+	assert_int_equal(request("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"/tmp/v.sock\"}"), 204);
+	assert_int_equal(request("PUT", "/entropy", "{}"), 204);
+	GET("/vm/config");
+	assert_contains(reply.body, "\"vsock\":{\"guest_cid\":7,\"uds_path\":\"/tmp/v.sock\"}");
+	assert_contains(reply.body, "\"entropy\":{}");
+	assert_contains(reply.body, "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap9\"}");
+}
+
+static void test_metrics_logger(void **state)
+{
+	(void)state;
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("gone")), 400);
+	assert_contains(reply.fault, "Metrics error: metrics_path ");
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", dir), 400);
+	assert_contains(reply.fault, "not a file or a FIFO");
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("metrics")), 204);
+	assert_true(vmm.metrics_fd >= 0);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("metrics")), 400);
+	assert_string_equal(reply.fault, "Metrics error: Reinitialization of metrics not allowed.");
+	assert_int_equal(request("PUT", "/logger", "{\"log_path\": \"%s\"}", file("gone")), 400);
+	assert_contains(reply.fault, "Logger error: log_path ");
+	assert_int_equal(request("PUT", "/logger", "{\"level\": \"Warning\"}"), 204);
+	GET("/vm/config");
+	assert_contains(reply.body, "\"logger\":{\"level\":\"Warning\"}");
+	assert_contains(reply.body, "\"metrics\":{\"metrics_path\":\"");
+}
+
+static void test_not_before_boot(void **state)
+{
+	static const char *const requests[][3] = {
+		{ "PATCH", "/vm", "{\"state\": \"Paused\"}" },
+		{ "PATCH", "/vm", "{\"state\": \"Resumed\"}" },
+		{ "PATCH", "/drives/x", "{\"drive_id\": \"x\", \"path_on_host\": \"/d\"}" },
+		{ "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}" },
+		{ "PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		assert_int_equal(request(requests[i][0], requests[i][1], "%s", requests[i][2]), 400);
+		assert_string_equal(reply.fault, "The requested operation is not supported before starting the microVM.");
+	}
+}
+
+static void test_instance_start(void **state)
+{
+	(void)state;
+	assert_int_equal(request("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	assert_string_equal(reply.fault, "Start microvm error: no kernel given");
+	assert_null(vmm.vm);
+
+	/* A kernel that vanished after PUT /boot-source: kiln_vm_create fails before touching KVM. */
+	make_file("gone", 4096);
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", file("gone")), 204);
+	assert_int_equal(request("PUT", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"%s\", "
+				 "\"is_root_device\": false}", file("disk0")), 204);
+	assert_int_equal(request("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\", "
+				 "\"is_root_device\": true, \"is_read_only\": true, \"partuuid\": \"0eaa91a0-01\"}",
+				 file("disk1")), 204);
+	unlink(file("gone"));
+	assert_int_equal(request("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	assert_contains(reply.fault, "Start microvm error: kernel ");
+	assert_null(vmm.vm);
+	/* What it was to be built from: Firecracker's root device argument, drive ids as serials. */
+	assert_string_equal(vmm.cmdline, "console=ttyS0 reboot=k root=PARTUUID=0eaa91a0-01 ro");
+	assert_int_equal(vmm.cfg.ndisks, 2);
+	assert_string_equal(vmm.cfg.disks[0].path, file("disk1"));
+	assert_true(vmm.cfg.disks[0].read_only);
+	assert_string_equal(vmm.cfg.disks[0].serial, "rootfs");
+	assert_string_equal(vmm.cfg.disks[1].serial, "data");
+	assert_int_equal(vmm.cfg.mem_bytes, 128ull << 20);
+	/* Still before boot: the configuration can be fixed and started again. */
+	assert_int_equal(GET("/"), 200);
+	assert_contains(reply.body, "Not started");
+}
+
+static void test_root_cmdline(void **state)
+{
+	(void)state;
+	make_file("gone", 4096);
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\", \"boot_args\": \"a=1\"}",
+				 file("gone")), 204);
+	assert_int_equal(request("PUT", "/drives/r", "{\"drive_id\": \"a_drive_id_longer_than_20\", "
+				 "\"path_on_host\": \"%s\", \"is_root_device\": true}", file("disk0")), 400);
+	assert_int_equal(request("PUT", "/drives/a_drive_id_longer_than_20", "{\"drive_id\": "
+				 "\"a_drive_id_longer_than_20\", \"path_on_host\": \"%s\", \"is_root_device\": true}",
+				 file("disk0")), 204);
+	unlink(file("gone"));
+	assert_int_equal(request("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	assert_string_equal(vmm.cmdline, "a=1 root=/dev/vda rw");
+	assert_string_equal(vmm.cfg.disks[0].serial, "a_drive_id_longer_th"); /* 20 bytes of the id */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_gets, fresh, done),
+		cmocka_unit_test_setup_teardown(test_machine, fresh, done),
+		cmocka_unit_test_setup_teardown(test_boot_source, fresh, done),
+		cmocka_unit_test_setup_teardown(test_drives, fresh, done),
+		cmocka_unit_test_setup_teardown(test_nets_vsock_entropy, fresh, done),
+		cmocka_unit_test_setup_teardown(test_metrics_logger, fresh, done),
+		cmocka_unit_test_setup_teardown(test_not_before_boot, fresh, done),
+		cmocka_unit_test_setup_teardown(test_instance_start, fresh, done),
+		cmocka_unit_test_setup_teardown(test_root_cmdline, fresh, done),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
