@@ -22,8 +22,6 @@ set -u
 MEM_MIB=128
 GUEST_KB=$((MEM_MIB * 1024))
 LIMIT_MS=180000	# per boot: TCG is slow, and slower still when the machine is busy
-# kiln's default command line for `-- CMD` (src/cli/args.h DEFAULT_CMDLINE_QUIET); QEMU gets the same.
-BASE_CMDLINE="console=ttyS0 reboot=k panic=-1 pci=off quiet"
 DISK=/tmp/bench-disk.img
 w=/tmp/bench
 mkdir -p "$w"
@@ -55,6 +53,18 @@ if [ "$(field status "$r")" != 1 ]; then
 	[ "$(field status "$r")" = 1 ] || { say "QEMU does not boot the tiny guest here: $r"; exit 1; }
 fi
 note "test host: QEMU -cpu $QEMU_CPU"
+
+# --- the command line: kiln's own for `-- CMD`, read back from a guest -------------------------------
+# The first boot (a warm-up, not counted: it also brings the kernel and initramfs into the page cache)
+# prints the guest's /proc/cmdline; QEMU gets the same line with its own kiln.run=.
+r=$($STOPWATCH -m READY -t $LIMIT_MS -o "$w/out" -- "$KILN" run --kernel "$KERNEL" --initrd "$INITRD" \
+	--cpus 1 --mem ${MEM_MIB}M -- cat /proc/cmdline)
+BASE_CMDLINE=$(tr -d '\r' < "$w/out" | sed -n 's/^\(console=.*\) kiln\.run=cat,\/proc\/cmdline$/\1/p' | tail -n 1)
+if [ -z "$BASE_CMDLINE" ]; then
+	say "cannot read kiln's guest command line ($r); its output:"; tail -n 20 "$w/out" >&2
+	exit 1
+fi
+note "Linux guests: command line (both monitors): $BASE_CMDLINE kiln.run=..."
 
 # --- one boot ---------------------------------------------------------------------------------------
 # boot SIDE KERNEL OUTFILE STOPWATCH-OPTS -- KILN.RUN-ARGS... : prints the stopwatch line.

@@ -306,12 +306,6 @@ static int virtio_net_receive(struct virtio_net *n, bool *pushed)
 	return 0;
 }
 
-static void virtio_net_rx_forget(struct virtio_net_rx *rx)
-{
-	rx->first = rx->end = rx->iov_first = rx->iov_end = 0;
-	rx->bytes = 0;
-}
-
 /* --- transmit: guest -> tap -------------------------------------------------------------------- */
 
 /* Writes the pending chain's header and frame to the tap: 0 (written or dropped), or -EAGAIN. */
@@ -490,7 +484,8 @@ static void virtio_net_reset(struct virtio_dev *d)
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
 	n->rx_wanted = n->tx_blocked = n->tx_pending = false;
-	virtio_net_rx_forget(&n->rx);
+	n->rx.first = n->rx.end = n->rx.iov_first = n->rx.iov_end = 0;
+	n->rx.bytes = 0;
 	virtio_net_update_watch(n); /* only removes: nothing to fail */
 	pthread_mutex_unlock(&n->lock);
 }
@@ -507,10 +502,7 @@ static const struct virtio_dev_ops virtio_net_ops = {
 /* §5.1.3, §5.1.3.1: each offload the tap takes is offered both ways; all of them need CSUM. */
 static uint64_t virtio_net_features(unsigned int offloads)
 {
-	static const struct {
-		unsigned int tun;
-		unsigned int host, guest;
-	} map[] = {
+	static const unsigned int map[][3] = { /* TUN_F_*, host feature, guest feature */
 		{ TUN_F_CSUM, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM },
 		{ TUN_F_TSO4, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_GUEST_TSO4 },
 		{ TUN_F_TSO6, VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_GUEST_TSO6 },
@@ -521,11 +513,9 @@ static uint64_t virtio_net_features(unsigned int offloads)
 		     (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_F_INDIRECT_DESC) |
 		     (1ull << VIRTIO_F_EVENT_IDX);
 
-	if (!(offloads & TUN_F_CSUM))
-		return f;
-	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-		if (offloads & map[i].tun)
-			f |= (1ull << map[i].host) | (1ull << map[i].guest);
+	for (size_t i = 0; i < ARRAY_SIZE(map) && (offloads & TUN_F_CSUM); i++)
+		if (offloads & map[i][0])
+			f |= (1ull << map[i][1]) | (1ull << map[i][2]);
 	return f;
 }
 

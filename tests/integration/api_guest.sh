@@ -36,8 +36,8 @@ start() {
 	rm -f "$sock"
 	"$KILN" --api-sock "$sock" < /dev/null > "$w/raw" 2> "$w/err" &
 	pid=$!
-	i=0
-	while [ ! -S "$sock" ] && [ "$i" -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	deadline=
+	while [ ! -S "$sock" ] && before 20; do sleep 0.1; done
 	[ -S "$sock" ]
 }
 
@@ -64,10 +64,16 @@ configure() {
 		api PUT /entropy '{}' && [ "$code" = 204 ]
 }
 
+# before SECONDS: true until SECONDS from when it was first called with a fresh $deadline.
+before() {
+	[ -n "${deadline:-}" ] || deadline=$(($(date +%s) + $1))
+	[ "$(date +%s)" -lt "$deadline" ]
+}
+
 # finish: waits for kiln to end ($tmo s at most); $rc is its status ("timeout" if it did not end).
 finish() {
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt "$((tmo * 10))" ]; do sleep 0.1; i=$((i + 1)); done
+	deadline=
+	while kill -0 "$pid" 2>/dev/null && before "$tmo"; do sleep 0.2; done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid"
 		wait "$pid"
@@ -82,11 +88,10 @@ finish() {
 
 # wait_for TEXT: until the console shows TEXT ($tmo s at most).
 wait_for() {
-	i=0
-	while ! tr -d '\r' < "$w/raw" | grep -q "$1" && [ "$i" -lt "$((tmo * 10))" ]; do
+	deadline=
+	while ! tr -d '\r' < "$w/raw" | grep -q "$1" && before "$tmo"; do
 		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
+		sleep 0.2
 	done
 	tr -d '\r' < "$w/raw" | grep -q "$1"
 }
@@ -129,8 +134,8 @@ if start && configure 'sh,-c,echo%20ready%3B%20while%20:%3B%20do%20echo%20tick%3
 	if [ "$a" = "$b" ] && grep -q '"state":"Paused"' "$w/reply"; then ok "Linux guest paused: its output stops"
 	else not_ok "Linux guest paused: its output stops" "$a then $b bytes; $(cat "$w/reply")"; fi
 	api PATCH /vm '{"state": "Resumed"}'
-	i=0
-	while [ "$(size)" = "$b" ] && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	deadline=
+	while [ "$(size)" = "$b" ] && before 30; do sleep 0.2; done
 	if [ "$(size)" != "$b" ]; then ok "Linux guest resumed: it ticks again"
 	else not_ok "Linux guest resumed: it ticks again" "no output for 30 s"; fi
 	api PUT /actions '{"action_type": "SendCtrlAltDel"}'

@@ -27,7 +27,7 @@ kiln=$(realpath "$kiln") tiny=$(realpath "$tiny")	# the tests run in a scratch d
 w=$(mktemp -d) || exit 2
 trap 'chmod -R u+rwx "$w" 2>/dev/null; rm -rf "$w"' EXIT
 trap 'exit 130' INT TERM
-pass=0 failed=0
+pass=0 failed=0 skipped=0
 have_kvm=no
 [ -r /dev/kvm ] && [ -w /dev/kvm ] && have_kvm=yes
 
@@ -37,7 +37,7 @@ not_ok() {
 	failed=$((failed + 1))
 	sed 's/^/#   stderr: /' "$w/err"
 }
-skip() { echo "ok - $1 # SKIP $2"; pass=$((pass + 1)); }
+skip() { echo "ok - $1 # SKIP $2"; pass=$((pass + 1)) skipped=$((skipped + 1)); }
 
 # run [PREFIX...] -- KILN ARGS...: runs kiln on the tiny guest; $rc, stderr in $w/err, stdout in $w/out.
 run() {
@@ -138,5 +138,6 @@ accepted "control: --disk disk.img and --disk x.img,ro (empty file) boot" --disk
 	else not_ok "control: the mode-400 file with ro boots" "exit status $rc, expected 0"; fi
 }
 
+[ $skipped = 0 ] || echo "# $skipped of the passed tests were SKIPPED"
 echo "$pass passed, $failed failed"
 [ $failed = 0 ]

@@ -37,10 +37,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
-not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed
+not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed, once per boot
 	echo "not ok - $1 ($2)"
 	took
 	failed=$((failed + 1))
+	[ -n "${shown:-}" ] && return
+	shown=yes
 	tail -n 15 "$w/out" 2> /dev/null | sed 's/^/#   stdout: /'
 	tail -n 15 "$w/err" 2> /dev/null | sed 's/^/#   stderr: /'
 }
@@ -71,6 +73,7 @@ boot() {
 	secs=$(($(date +%s) - start))
 	[ "$secs" -ge "$btmo" ] && rc=timeout
 	tr -d '\r' < "$w/raw" > "$w/out"
+	shown=
 }
 
 # value KEY: the value of the first `KEY=VALUE` word printed (by the guest or host.sh), empty if none.
@@ -130,6 +133,7 @@ for d in /sys/class/net/eth*; do
 	if [ "\$(cat \$d/address)" = $MAC1 ]; then n1=\${d##*/}; else n0=\${d##*/}; fi
 done
 echo "nics=\$(ls /sys/class/net | tr '\n' ,) n0=\$n0 n1=\$n1"
+[ -e "/sys/class/net/\$n0" ] && [ -n "\$n1" ] || exit 1
 ip link set lo up
 ip addr add 10.0.2.15/24 dev \$n0 && ip link set \$n0 up
 ip addr add 10.0.3.15/24 dev \$n1 && ip link set \$n1 up
@@ -144,8 +148,10 @@ head -c $SIZE /dev/urandom > /tmp/out
 echo "out_sha=\$(sha256sum /tmp/out | cut -d' ' -f1)"
 t0=\$(u)
 nc 10.0.2.1 5001 < /tmp/out
-echo "send_rc=\$? g2h_t0=\$t0 g2h_t1=\$(u)"
+rc=\$?
+echo "send_rc=\$rc g2h_t0=\$t0 g2h_t1=\$(u)"
 rm -f /tmp/out
+[ \$rc = 0 ] || kill \$l  # the namespace sends only after it received
 wait \$l
 echo "in_sha=\$(sha256sum /tmp/in | cut -d' ' -f1) in_bytes=\$(wc -c < /tmp/in)"
 echo "guest_reasm=\$(reasm)"

@@ -210,6 +210,25 @@ static void test_config_file_limits(void **state)
 	assert_contains(err, "drives: 9 entries, kiln takes at most 8");
 }
 
+/* examples/vm.json (make runs the unit tests from the top of the tree) stays a valid config file. */
+static void test_example_config(void **state)
+{
+	static struct api_action out[API_CONFIG_MAX_ACTIONS];
+	static char text[65536];
+	char err[API_ERR_LEN];
+	size_t n;
+	FILE *f = fopen("examples/vm.json", "r");
+
+	(void)state;
+	if (f == NULL)
+		skip();
+	size_t len = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (api_config_file_parse(text, len, out, &n, err, sizeof(err)) < 0)
+		fail_msg("examples/vm.json: %s", err);
+	assert_int_equal(n, 4); /* machine-config, boot-source, entropy, InstanceStart */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_file_limits),
+		cmocka_unit_test(test_example_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
