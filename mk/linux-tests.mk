@@ -3,7 +3,7 @@
 # here; otherwise (PVM, or no /dev/kvm) inside ONE boot of the KVM test host (tests/host/run.sh). It
 # never skips: where neither works it fails. The whole output goes to $(BUILD)/check-linux.log, the
 # boot-time lines of 10 boots to $(BUILD)/boot-times.txt.
-GUEST_SUITES := tests/integration/linux.sh $(wildcard tests/integration/virtio.sh)
+GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh
 # Host-side tools the suites use, copied into the test host (run.sh brings their libraries).
 GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck
 LINUX_TEST_ENV = KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) MKFS_EXT4=$(1)mkfs.ext4 E2FSCK=$(1)e2fsck
@@ -18,6 +18,7 @@ check-linux: $(BUILD)/kiln guest
 		echo "check-linux: no hardware KVM here: running the guests inside the KVM test host"; \
 		tests/host/run.sh -f $(BUILD)/kiln -f $(BUILD)/guest/vmlinuz:/payload/guest/vmlinuz \
 			-f $(BUILD)/guest/initrd.img:/payload/guest/initrd.img \
+			-f $(BUILD)/guest/vsock-tool:/payload/guest/vsock-tool \
 			$(foreach f,tests/integration/guest_batch.sh $(GUEST_SUITES) $(GUEST_SUITE_TOOLS),-f $(f)) \
 			-- '$(call LINUX_TEST_ENV,/payload/) KILN=/payload/kiln GUEST=/payload/guest \
 			    sh /payload/guest_batch.sh $(foreach s,$(GUEST_SUITES),/payload/$(notdir $(s)))'; \

@@ -157,17 +157,21 @@ static void apply(void *ctx, const struct api_action *a, struct api_reply *r)
 	}
 }
 
+/* Reads a whole file of at most CONFIG_FILE_MAX bytes into a new buffer. */
 static int read_file(const char *path, char **text, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *buf = malloc(CONFIG_FILE_MAX + 1);
-	ssize_t n = 0, got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	ssize_t n = 0;
+	int rc = fd < 0 ? -errno : buf == NULL ? -ENOMEM : 0;
 
-	if (fd >= 0 && buf) {
-		while ((n = read(fd, buf + got, (size_t)(CONFIG_FILE_MAX + 1 - got))) > 0)
-			got += n;
-	}
-	int rc = fd < 0 || n < 0 ? -errno : buf == NULL ? -ENOMEM : got > CONFIG_FILE_MAX ? -EFBIG : 0;
+	while (rc == 0 && got <= CONFIG_FILE_MAX && (n = read(fd, buf + got, CONFIG_FILE_MAX + 1 - got)) > 0)
+		got += (size_t)n;
+	if (rc == 0 && n < 0)
+		rc = -errno;
+	else if (rc == 0 && got > CONFIG_FILE_MAX)
+		rc = -EFBIG;
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0) {
@@ -175,7 +179,7 @@ static int read_file(const char *path, char **text, size_t *len)
 		return rc;
 	}
 	*text = buf;
-	*len = (size_t)got;
+	*len = got;
 	return 0;
 }
 

@@ -22,8 +22,8 @@ int seccomp_check(enum seccomp_thread t) MUST_CHECK;
 
 /*
  * Test builds only (KILN_TEST_HOOKS): when the environment variable KILN_TEST_SECCOMP_VIOLATION
- * names this thread class ("vcpu", "io" or "api"), make a syscall outside its allowlist, which must kill
- * the process with SIGSYS. A no-op in release builds.
+ * names this thread class ("vcpu", "io" or "api"), make a syscall outside its allowlist, which must
+ * kill the process with SIGSYS. A no-op in release builds.
  */
 void seccomp_test_violation(enum seccomp_thread t);
 

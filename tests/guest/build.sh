@@ -6,6 +6,8 @@
 #                         ordered load list /etc/kiln/modules (dependencies first)
 #   OUTDIR/host-modules/  irqbypass, kvm, kvm-amd and tun of the same kernel, and
 #   OUTDIR/busybox        the same busybox: what the KVM test host (tests/host/run.sh) boots with
+#   OUTDIR/vsock-tool     tests/guest/vsock_tool.c, static: in the guest as /bin/vsock-tool, and for
+#                         the host side of the vsock tests
 #   OUTDIR/guest.txt      what was built: kernel version, modules loaded and built in
 # The .debs are cached in ${KILN_CACHE:-$HOME/.cache/kiln}/debs. Nothing is rebuilt unless an input
 # changed: the kernel or busybox version apt offers, init.c, modules.list or this script.
@@ -60,7 +62,7 @@ bb_deb=$(fetch busybox-static "$bb_ver")
 
 # --- 2. up to date? ---------------------------------------------------------------------------------
 inputs="$kpkg $kver busybox-static $bb_ver $CC
-$(cd "$here" && sha256sum init.c modules.list build.sh)"
+$(cd "$here" && sha256sum init.c vsock_tool.c modules.list build.sh)"
 if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$inputs" ] && [ -s "$out/vmlinuz" ] &&
 	[ -s "$out/initrd.img" ] && [ -s "$out/busybox" ] && [ -s "$out/host-modules/kvm-amd.ko" ]; then
 	exit 0
@@ -142,6 +144,9 @@ done
 # --- 4. init and busybox ----------------------------------------------------------------------------
 # shellcheck disable=SC2086
 $CC -static -Os -s $WARNINGS -o "$root/init" "$here/init.c" || die "cannot compile init.c"
+# shellcheck disable=SC2086
+$CC -static -Os -s $WARNINGS -o "$w/vsock-tool" "$here/vsock_tool.c" || die "cannot compile vsock_tool.c"
+cp "$w/vsock-tool" "$root/bin/vsock-tool"
 cp "$w/bb/bin/busybox" "$root/bin/busybox"
 # The applet links are made here, not at boot: one exec fewer on every boot.
 while read -r applet; do
@@ -173,6 +178,7 @@ rm -rf "$out/host-modules"
 cp "$vmlinuz" "$out/vmlinuz"
 cp "$w/initrd.img" "$out/initrd.img"
 cp "$w/bb/bin/busybox" "$out/busybox"
+cp "$w/vsock-tool" "$out/vsock-tool"
 cp -r "$w/host-modules" "$out/host-modules"
 cp "$w/guest.txt" "$out/guest.txt"
 echo "$inputs" > "$out/.inputs"

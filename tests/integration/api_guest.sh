@@ -44,12 +44,13 @@ start() {
 # api METHOD PATH [BODY]: one request; $code is its status, $w/reply its body.
 api() {
 	if [ $# -ge 3 ]; then
-		code=$("$curl" -s -o "$w/reply" -w '%{http_code}' --unix-socket "$sock" -X "$1" \
+		code=$("$curl" -s -o "$w/reply" -w '%{http_code}' --max-time 120 --unix-socket "$sock" -X "$1" \
 			-H 'Accept: application/json' -H 'Content-Type: application/json' -d "$3" "http://localhost$2")
 	else
-		code=$("$curl" -s -o "$w/reply" -w '%{http_code}' --unix-socket "$sock" -X "$1" \
+		code=$("$curl" -s -o "$w/reply" -w '%{http_code}' --max-time 120 --unix-socket "$sock" -X "$1" \
 			-H 'Accept: application/json' "http://localhost$2")
 	fi
+	echo "#   $1 $2: $code $(head -c 200 "$w/reply" 2>/dev/null)"
 }
 
 # configure KILN_RUN: machine, kernel, initrd and boot_args with kiln.run=KILN_RUN (percent-encoded
@@ -68,6 +69,12 @@ configure() {
 before() {
 	[ -n "${deadline:-}" ] || deadline=$(($(date +%s) + $1))
 	[ "$(date +%s)" -lt "$deadline" ]
+}
+
+# abandon: kills kiln (a test that failed before the guest could end).
+abandon() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait "$pid"
+	pid=
 }
 
 # finish: waits for kiln to end ($tmo s at most); $rc is its status ("timeout" if it did not end).
@@ -119,7 +126,7 @@ if start && configure 'sh,-c,cat%20/sys/block/vda/serial%3B%20echo%3B%20echo%20a
 	else not_ok "API boot: the drive's id is its virtio-blk serial" "no 'scratch' line"; fi
 else
 	not_ok "API boot" "configuration or InstanceStart failed: $code $(cat "$w/reply" 2>/dev/null)"
-	[ -n "$pid" ] && finish
+	abandon
 fi
 
 # 2. Pause and resume a guest printing a tick a second; then Ctrl-Alt-Del reboots it cleanly.
@@ -148,7 +155,7 @@ if start && configure 'sh,-c,echo%20ready%3B%20while%20:%3B%20do%20echo%20tick%3
 	fi
 else
 	not_ok "API boot of a ticking guest" "configuration, InstanceStart or the first tick failed: $code"
-	[ -n "$pid" ] && finish
+	abandon
 fi
 
 echo "$pass passed, $failed failed"
