@@ -16,6 +16,6 @@ check-cli: $(BUILD)/kiln tiny
 	$(Q)$(if $(wildcard tests/integration/disk_errors.sh),sh tests/integration/disk_errors.sh $(BUILD)/kiln $(BUILD)/tiny/hello.elf)
 
 check: deps-test
-	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-cli check-tiny check-embed check-fuzz check-linux
+	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-cli check-tiny check-embed check-api check-fuzz check-linux
 
 .PHONY: check check-unit check-layers check-cli

@@ -52,6 +52,13 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(fsync), "virtio-blk FLUSH fallback" },
 	{ SCMP_SYS(fallocate), "virtio-blk DISCARD and WRITE_ZEROES" },
 	{ SCMP_SYS(getrandom), "virtio-rng" },
+	{ SCMP_SYS(accept4), "virtio-vsock: host clients of the Unix socket" },
+	{ SCMP_SYS(recvfrom), "virtio-vsock: the CONNECT line (peeked, then read)" },
+	{ SCMP_SYS(sendmsg), "virtio-vsock: guest data and the OK line" },
+	{ SCMP_SYS(socket), "virtio-vsock: guest connections to <uds>_<port>" },
+	{ SCMP_SYS(connect), "virtio-vsock: guest connections to <uds>_<port>" },
+	{ SCMP_SYS(shutdown), "virtio-vsock: a half-closed connection" },
+	{ SCMP_SYS(close), "virtio-vsock: connections that ended" },
 };
 
 /*

@@ -209,8 +209,8 @@ static void vsock_tx_no_conn(struct virtio_vsock *v, uint16_t op, const struct v
 }
 
 /* One packet for an existing connection c. */
-static void vsock_tx_conn(struct virtio_vsock *v, struct vsock_conn *c, uint16_t op, const struct vsock_hdr *h,
-			  const struct virtq_elem *e)
+static void vsock_tx_conn(struct virtio_vsock *v, struct vsock_conn *c, uint16_t op,
+			  const struct vsock_hdr *h, const struct virtq_elem *e)
 {
 	uint32_t len = le32toh(h->len);
 	unsigned int n;
@@ -237,7 +237,8 @@ static void vsock_tx_conn(struct virtio_vsock *v, struct vsock_conn *c, uint16_t
 		break;
 	case VSOCK_OP_REQUEST: /* for a connection that exists: a confused driver */
 	default:
-		log_guest(LOG_DEBUG, "virtio-vsock", "port %u: unexpected op %u; resetting", c->local_port, op);
+		log_guest(LOG_DEBUG, "virtio-vsock", "port %u: unexpected op %u; resetting", c->local_port,
+			  op);
 		vsock_conn_reset(c);
 		break;
 	}
@@ -348,7 +349,7 @@ static int vsock_activate(struct virtio_dev *d)
 	return rc;
 }
 
-/* The driver reset the device: every connection goes (the host ends see EOF). */
+/* The driver reset the device: every connection goes (the I/O thread closes them; the host ends see EOF). */
 static void vsock_reset(struct virtio_dev *d)
 {
 	struct virtio_vsock *v = vsock_of(d);
@@ -384,8 +385,8 @@ static int vsock_check_config(const struct kiln_vsock *cfg, char *err, size_t er
 		return -EINVAL;
 	}
 	if (strlen(cfg->uds_path) > max) {
-		snprintf(err, errlen, "vsock: %s: path too long (%zu bytes; at most %zu, leaving room for _PORT)",
-			 cfg->uds_path, strlen(cfg->uds_path), max);
+		snprintf(err, errlen, "vsock: %s: path too long (%zu bytes; at most %zu, leaving room for "
+			 "_PORT)", cfg->uds_path, strlen(cfg->uds_path), max);
 		return -ENAMETOOLONG;
 	}
 	return 0;

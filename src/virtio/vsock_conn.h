@@ -160,7 +160,8 @@ static inline const char *v_path(const struct virtio_vsock *v)
 /* Whether c has its ports, and is in the lookup table. */
 static inline bool vsock_conn_has_ports(const struct vsock_conn *c)
 {
-	return c->state != VSOCK_CONN_FREE && c->state != VSOCK_CONN_HANDSHAKE && c->state != VSOCK_CONN_DROPPED;
+	return c->state != VSOCK_CONN_FREE && c->state != VSOCK_CONN_HANDSHAKE &&
+	       c->state != VSOCK_CONN_DROPPED;
 }
 
 /* --- vsock.c: the rx queue ----------------------------------------------------------------------- */

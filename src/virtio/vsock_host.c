@@ -28,20 +28,23 @@ static int vsock_remove_stale(const struct sockaddr_un *a, char *err, size_t err
 	int fd, live;
 
 	if (lstat(a->sun_path, &st) < 0) {
-		if (errno == ENOENT)
+		int e = errno;
+
+		if (e == ENOENT)
 			return 0;
-		snprintf(err, errlen, "vsock: %s: %s", a->sun_path, strerror(errno));
-		return -errno;
+		snprintf(err, errlen, "vsock: %s: %s", a->sun_path, strerror(e));
+		return -e;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "vsock: %s exists and is not a socket", a->sun_path);
 		return -EEXIST;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A listener that answers (or whose backlog is full) belongs to someone: leave it. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		live = -errno;
 	else
-		live = connect(fd, (const struct sockaddr *)a, sizeof(*a)) == 0;
+		live = connect(fd, (const struct sockaddr *)a, sizeof(*a)) == 0 || errno == EAGAIN;
 	if (fd >= 0)
 		close(fd);
 	if (live == 1) {
@@ -111,7 +114,8 @@ static void vsock_accept_some(struct virtio_vsock *v)
 			if (errno == EAGAIN)
 				return;
 			/* Out of fds or memory: the listener would stay readable; wait for a close. */
-			log_warn("virtio-vsock", "%s: accept: %s; pausing", v_path(v), strerror(errno));
+			log_guest(LOG_WARN, "virtio-vsock", "%s: accept: %s; pausing", v_path(v),
+				  strerror(errno));
 			vsock_listen_stop(v);
 			v->accept_paused = true;
 			return;
@@ -209,8 +213,8 @@ void vsock_conn_handshake(struct vsock_conn *c)
 	if (nl == NULL && c->line_len < sizeof(c->line))
 		return;
 	if (nl == NULL || vsock_parse_connect(c->line, c->line_len, &port) < 0) {
-		log_warn("virtio-vsock", "%s: a host client sent no \"CONNECT <port>\\n\"; closing it",
-			 v_path(c->v));
+		log_guest(LOG_WARN, "virtio-vsock", "%s: a host client sent no \"CONNECT <port>\\n\"; "
+			  "closing it", v_path(c->v));
 		vsock_conn_free(c);
 		return;
 	}

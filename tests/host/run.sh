@@ -87,11 +87,14 @@ chmod +x "$r/init"
 (cd "$r" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet > "$w/initrd.cpio") || fail "cpio"
 
 # --- boot it ----------------------------------------------------------------------------------------
+# Under TCG on a loaded machine the test host's kernel can fail to calibrate its TSC against the PIT,
+# mark it unstable and stall; telling it the host's TSC rate (cpu MHz) skips that calibration.
+tsc_khz=$(awk -F': *' '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 # shellcheck disable=SC2054 # commas inside QEMU options
 qemu=(qemu-system-x86_64 -M microvm,pit=on,pic=on,rtc=on -accel tcg,thread=multi -cpu max
 	-smp "$cpus" -m "$mem" -nodefaults -no-user-config -nographic -no-reboot
 	-kernel "$guest/vmlinuz" -initrd "$w/initrd.cpio"
-	-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t")
+	-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t${tsc_khz:+ tsc_early_khz=$tsc_khz}")
 [ "$tmo" = 0 ] || qemu=(timeout "$tmo" "${qemu[@]}")
 if [ $interactive = 1 ]; then
 	# The terminal is the console; Ctrl-C goes to the test host, Ctrl-A x quits QEMU.

@@ -4,14 +4,16 @@
 # Runs under busybox sh inside the KVM test host (tests/host/run.sh), or directly on a machine with
 # hardware KVM (make check-cad decides).
 #
-# env: TEST_CAD  the embedding test (tests/integration/test_cad.c, built against libkiln.a)
+# env: TEST_CAD  the embedding test (tests/integration/test_cad.c, built against libkiln.a);
+#                default: test_cad beside $KILN, so that guest_batch.sh can run this suite too
 #      GUEST     directory with vmlinuz and initrd.img
-#      KILN      optional: the kiln binary. When it has --api-sock and curl is here, the same press
-#                goes through the HTTP API too (PUT /actions {"action_type": "SendCtrlAltDel"}).
+#      KILN      the kiln binary, optional with TEST_CAD. When it has --api-sock and curl is here,
+#                the same press goes through the HTTP API too (PUT /actions SendCtrlAltDel).
 #      KILN_TEST_TIMEOUT  seconds the boot, and then the reboot, may each take (default 300)
 # Prints `ok - NAME` / `not ok - NAME` lines, then `N passed, M failed`; exits 1 if any failed.
 # SPDX-License-Identifier: Apache-2.0
 
+[ -n "${TEST_CAD:-}" ] || [ -z "${KILN:-}" ] || TEST_CAD=$(dirname "$KILN")/test_cad
 : "${TEST_CAD:?TEST_CAD=path/to/test_cad}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
 tmo=${KILN_TEST_TIMEOUT:-300}
 w=$(mktemp -d) || exit 1
@@ -46,7 +48,7 @@ if [ -z "${KILN:-}" ] || ! "$KILN" --help 2>&1 | grep -q -- --api-sock || ! comm
 	echo "# SKIP the API press: needs KILN with --api-sock and curl"
 else
 	name="the API's SendCtrlAltDel reboots the guest cleanly"
-	sock=$(mktemp -u /tmp/kiln-cad-XXXXXX.sock)
+	sock=$w/api.sock
 	"$KILN" --api-sock "$sock" > "$w/api.out" 2> "$w/api.err" &
 	kiln_pid=$!
 	i=0; while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

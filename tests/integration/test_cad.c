@@ -88,6 +88,18 @@ static int console_has(const char *s)
 	return found;
 }
 
+/* Prints the console line that contains s, as a comment. */
+static void console_print_line(const char *s)
+{
+	pthread_mutex_lock(&console.lock);
+	const char *p = strstr(console.buf, s);
+	if (p) {
+		size_t n = strcspn(p, "\r\n");
+		printf("#   %.*s\n", (int)n, p);
+	}
+	pthread_mutex_unlock(&console.lock);
+}
+
 static void console_dump_tail(void)
 {
 	pthread_mutex_lock(&console.lock);
@@ -233,14 +245,17 @@ int main(int argc, char **argv)
 	double took = now_s() - pressed;
 	check(rc == 0 && (e.reason == KILN_EXIT_RESET || e.reason == KILN_EXIT_STATUS),
 	      "the VM ends on its own (RESET or STATUS) after Ctrl-Alt-Del");
-	printf("#   reason %s, status %s%d, %.1f s after the press\n", rc == 0 ? reason_name(e.reason) : "?",
-	       rc == 0 && e.status_reported ? "" : "none/", rc == 0 ? e.guest_status : -1, took);
+	if (rc == 0 && e.status_reported)
+		printf("#   reason %s, status %d, %.1f s after the press\n", reason_name(e.reason), e.guest_status, took);
+	else
+		printf("#   reason %s, no status, %.1f s after the press\n", rc == 0 ? reason_name(e.reason) : "?", took);
 	check(rc == 0 && e.reason != KILN_EXIT_STOPPED && took < timeout, "within the bound");
 
 	close(pipefd[1]); /* the VM has ended: the reader sees the end of the console */
 	pthread_join(reader, NULL);
 	check(console_has(CLEAN_REBOOT_LINE) && console_has("rebooting"),
 	      "the guest's init rebooted cleanly (its Ctrl-Alt-Del line is on the console)");
+	console_print_line(CLEAN_REBOOT_LINE);
 	check(kiln_vm_send_ctrl_alt_del(vm) == -EINVAL, "refused once the VM has stopped");
 	if (failed)
 		console_dump_tail();

@@ -110,6 +110,25 @@ else not_ok "raw write: 64 MiB written by the guest are on the host file" \
 	"status $rc, sha256 matches: $([ "$got" = "$src_sha" ] && echo yes || echo no), tail still zero: $tail_ok, size $size"; fi
 rm -f "$w/dst.raw"
 
+# 2c. Two more exit paths, 4 MiB each: a write the guest never syncs itself (kiln's init syncs before
+# it reports the status), and a flushed write followed by a guest kernel panic (status 124).
+head -c $((4 * MiB)) "$w/src.raw" > "$w/src4.raw"
+src4_sha=$(sha "$w/src4.raw")
+for path in "no sync in the command, exit 0" "conv=fsync, then a kernel panic"; do
+	truncate -s $((4 * MiB)) "$w/dst4.raw"
+	case $path in
+	no*) want_rc=0
+		boot --disk "$w/src4.raw,ro" --disk "$w/dst4.raw" -- dd if=/dev/vda of=/dev/vdb bs=64k ;;
+	*) want_rc=124
+		boot --disk "$w/src4.raw,ro" --disk "$w/dst4.raw" -- \
+			sh -c 'dd if=/dev/vda of=/dev/vdb bs=64k conv=fsync && echo c > /proc/sysrq-trigger' ;;
+	esac
+	got=$(sha "$w/dst4.raw")
+	if [ "$rc" = $want_rc ] && [ "$got" = "$src4_sha" ]; then ok "raw write, $path: the 4 MiB are on the host file (status $rc)"
+	else not_ok "raw write, $path" "status $rc (want $want_rc), bytes match: $([ "$got" = "$src4_sha" ] && echo yes || echo no)"; fi
+done
+rm -f "$w/src4.raw" "$w/dst4.raw"
+
 # 2b. ext4: copy the same bytes into a file on a fresh ext4 image (which also holds keep.bin, used by
 # test 5), umount; e2fsck -fn must find the image clean, and debugfs reads the bytes back.
 mkdir "$w/tree" && head -c $MiB /dev/urandom > "$w/tree/keep.bin"
@@ -217,11 +236,12 @@ rm -f "$w/fs.img" "$w/src.raw"
 # --- 6. hvc0 console round trip ---------------------------------------------------------------
 # --console virtio: the guest's console (stdin and stdout of its command) is hvc0, fed from kiln's
 # stdin. The guest command prints a marker (computed, so that the kernel's echo of its command line
-# cannot match it), waits at most $rt s for two lines and prints them back.
+# cannot match it), reads two lines (each with a time limit) and prints them back.
 printf 'the quick brown fox, 42 %%s\nsecond line\n' > "$w/in.txt"
 want='got:the quick brown fox, 42 %s|second line'
-rt=60
-console_cmd="echo \$((6 * 7))-ready; read -t $rt -r a; read -t $rt -r b; echo \"got:\$a|\$b\""
+console_cmd() {  # SECONDS: the guest's command, waiting that long for each line
+	echo "echo \$((6 * 7))-ready; read -t $1 -r a && read -t $1 -r b; echo \"got:\$a|\$b\""
+}
 got_line() { grep '^got:' "$w/out" | head -n 1; }
 
 # 6a. Interactive, as a person at a terminal: kiln's stdin is a FIFO; the lines go in only after the
@@ -229,7 +249,7 @@ got_line() { grep '^got:' "$w/out" | head -n 1; }
 rm -f "$w/fifo" && mkfifo "$w/fifo"
 start=$(date +%s)
 timeout -s KILL "$tmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" \
-	--console virtio -- sh -c "$console_cmd" < "$w/fifo" > "$w/raw" 2> "$w/err" &
+	--console virtio -- sh -c "$(console_cmd 60)" < "$w/fifo" > "$w/raw" 2> "$w/err" &
 kpid=$!
 exec 3> "$w/fifo"	# opens when kiln's shell has opened the read end
 seen=no
@@ -254,13 +274,13 @@ else not_ok "hvc0 round trip (input after the guest's prompt)" \
 # (A FIFO rather than `cat | boot`: a pipeline would run boot in a subshell and lose $rc.)
 rm -f "$w/fifo" && mkfifo "$w/fifo"
 (cat "$w/in.txt" > "$w/fifo") 2> /dev/null &
-stdin=$w/fifo boot --console virtio -- sh -c "$console_cmd"
+stdin=$w/fifo boot --console virtio -- sh -c "$(console_cmd 20)"
 wait
 if [ "$rc" = 0 ] && grep -qxF "$want" "$w/out"; then ok "hvc0: input already waiting in a pipe reaches the guest"
 else todo "hvc0: input already waiting in a pipe reaches the guest" \
 	"status $rc, guest printed: $(got_line); kiln reads the pipe as soon as the guest posts receive buffers, and the guest driver drops what arrives before its console port is set up (virtio_console in_intr: !guest_connected -> discard_port_data); QEMU waits for the guest's PORT_OPEN (MULTIPORT)"; fi
 
-stdin=$w/in.txt boot --console virtio -- sh -c "$console_cmd"
+stdin=$w/in.txt boot --console virtio -- sh -c "$(console_cmd 20)"
 if [ "$rc" = 0 ] && grep -qxF "$want" "$w/out"; then ok "hvc0: input from a regular file reaches the guest"
 else todo "hvc0: input from a regular file reaches the guest" \
 	"status $rc, guest printed: $(got_line); kiln drops a stdin that epoll refuses (EPERM: regular files) instead of reading it"; fi
@@ -286,7 +306,8 @@ else not_ok "1 MiB from /dev/hwrng" "status $rc, source ${src:-?}, count ${count
 # Host: the same dd on the image file in this host. Only ratios mean anything (see tests/host/README).
 sz=128 n4k=8192
 truncate -s $MiB "$w/m0.img"
-truncate -s $((sz * MiB)) "$w/m1.img"
+# Allocated up front, so that guest and host both overwrite existing pages (no first-touch cost).
+dd if=/dev/zero of="$w/m1.img" bs=1M count=$sz 2> /dev/null
 boot --disk "$w/m0.img" --disk "$w/m1.img" -- sh -c "u() { echo \"T\$1 \$(cut -d' ' -f1 /proc/uptime)\"; }
 	u 0; dd if=/dev/zero of=/dev/vdb bs=1M count=$sz oflag=direct 2>/dev/null
 	u 1; dd if=/dev/vdb of=/dev/null bs=1M count=$sz iflag=direct 2>/dev/null

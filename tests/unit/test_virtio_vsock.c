@@ -41,6 +41,7 @@ struct fx {
 	struct virtio_dev *dev;
 	struct virtq_builder rx, tx, ev;
 	struct fake_transport t;
+	bool event_idx;
 	gpa_t rx_addr[QSIZE]; /* each posted rx chain's buffer, by head */
 	uint16_t rx_seen;     /* used rx entries read so far */
 };
@@ -53,13 +54,14 @@ struct pkt {
 
 /* --- set-up -------------------------------------------------------------------------------------- */
 
-static int setup(void **state)
+static int setup_fx(void **state, bool event_idx)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[256];
 
 	if (f == NULL)
 		return -1;
+	f->event_idx = event_idx;
 	strcpy(f->dir, "/tmp/kiln-vsock-XXXXXX");
 	if (mkdtemp(f->dir) == NULL || io_loop_init(&f->loop) < 0)
 		return -1;
@@ -76,9 +78,9 @@ static int setup(void **state)
 	vqb_init(&f->ev, QSIZE, KiB(64));
 	f->dev->mem = &f->rx.mem;
 	f->dev->io = &f->loop;
-	if (vqb_queue(&f->rx, &f->dev->queues[VIRTIO_VSOCK_RXQ], false) != 0 ||
-	    vqb_queue(&f->tx, &f->dev->queues[VIRTIO_VSOCK_TXQ], false) != 0 ||
-	    vqb_queue(&f->ev, &f->dev->queues[VIRTIO_VSOCK_EVENTQ], false) != 0)
+	if (vqb_queue(&f->rx, &f->dev->queues[VIRTIO_VSOCK_RXQ], event_idx) != 0 ||
+	    vqb_queue(&f->tx, &f->dev->queues[VIRTIO_VSOCK_TXQ], event_idx) != 0 ||
+	    vqb_queue(&f->ev, &f->dev->queues[VIRTIO_VSOCK_EVENTQ], event_idx) != 0)
 		return -1;
 	f->dev->driver_features = f->dev->device_features;
 	fake_transport_attach(&f->t, f->dev);
@@ -86,6 +88,16 @@ static int setup(void **state)
 		return -1;
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_fx(state, false);
+}
+
+static int setup_event_idx(void **state)
+{
+	return setup_fx(state, true);
 }
 
 static int teardown(void **state)
@@ -131,7 +143,8 @@ static void guest_post_rx(struct fx *f, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		gpa_t buf = vqb_alloc(&f->rx, VSOCK_HDR_SIZE + RXBUF);
-		struct vqb_seg segs[] = { { buf, VSOCK_HDR_SIZE, true }, { buf + VSOCK_HDR_SIZE, RXBUF, true } };
+		struct vqb_seg segs[] = { { buf, VSOCK_HDR_SIZE, true },
+					  { buf + VSOCK_HDR_SIZE, RXBUF, true } };
 		uint16_t head = vqb_chain(&f->rx, segs, 2);
 
 		f->rx_addr[head] = buf;
@@ -643,6 +656,27 @@ static void guest_connect_without_listener_gets_rst(void **state)
 	assert_false(guest_recv(f, &p));
 }
 
+static void connections_are_bounded(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	struct pkt p;
+
+	snprintf(path, sizeof(path), "%s_5005", f->uds);
+	int lfd = host_listen(path);
+
+	assert_int_equal(listen(lfd, VSOCK_MAX_CONNS + 16), 0);
+	/* No rx buffers: every OP_RESPONSE stays owed, every connection open. */
+	for (uint32_t i = 0; i < VSOCK_MAX_CONNS; i++)
+		guest_send(f, VSOCK_OP_REQUEST, 10000 + i, 5005, 0, KiB(64), 0, NULL, 0);
+	guest_send(f, VSOCK_OP_REQUEST, 9999, 5005, 0, KiB(64), 0, NULL, 0);
+	guest_post_rx(f, 1);
+	guest_expect(f, &p, VSOCK_OP_RST); /* the one too many, first: refusals are not held back */
+	assert_int_equal(p.h.dst_port, 9999);
+	assert_int_equal(f->t.needs_reset, 0);
+	close(lfd);
+}
+
 /* --- the VM ends, the driver resets ------------------------------------------------------------ */
 
 static void destroy_and_reset_close_host_sockets(void **state)
@@ -682,9 +716,10 @@ static void malformed_headers_break_the_queue(void **state)
 	struct fx *f = *state;
 	static const uint8_t big[VSOCK_MAX_PKT + 1];
 	struct gpkt cases[] = {
-		{ .op = VSOCK_OP_RW, .hdr_seg = 40 },                                  /* no whole header */
-		{ .op = VSOCK_OP_RW, .data = "abc", .len = 3, .set_hdr_len = true, .hdr_len = 4 }, /* len > chain */
-		{ .op = VSOCK_OP_RW, .data = big, .len = sizeof(big) },               /* len > max packet */
+		/* no whole header; len above what the chain carries; len above the largest packet */
+		{ .op = VSOCK_OP_RW, .hdr_seg = 40 },
+		{ .op = VSOCK_OP_RW, .data = "abc", .len = 3, .set_hdr_len = true, .hdr_len = 4 },
+		{ .op = VSOCK_OP_RW, .data = big, .len = sizeof(big) },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -743,6 +778,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(host_connect_handshake, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_data_respects_guest_credit, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_data_reaches_host_with_credit_updates, setup, teardown),
+		cmocka_unit_test_setup_teardown(host_data_respects_guest_credit, setup_event_idx, teardown),
+		cmocka_unit_test_setup_teardown(guest_data_reaches_host_with_credit_updates, setup_event_idx,
+						teardown),
 		cmocka_unit_test_setup_teardown(guest_beyond_credit_is_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_eof_and_orderly_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_shutdown_send_gives_host_eof, setup, teardown),
@@ -752,10 +790,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(handshake_keeps_bytes_after_the_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_connect_reaches_uds_port_listener, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_connect_without_listener_gets_rst, setup, teardown),
+		cmocka_unit_test_setup_teardown(connections_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(destroy_and_reset_close_host_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_headers_break_the_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(small_rx_buffer_breaks_the_queue, setup, teardown),
-		cmocka_unit_test_setup_teardown(foreign_cids_are_dropped_and_odd_packets_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(foreign_cids_are_dropped_and_odd_packets_reset, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
