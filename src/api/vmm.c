@@ -34,16 +34,23 @@ void api_vmm_init(struct api_vmm *v, const struct api_vmm_options *opt)
 	v->metrics_fd = -1;
 }
 
-/* Opens an existing file (appending) or FIFO (never blocking: a FIFO is opened read-write, so it
- * has a reader and a full one drops lines) for the logger or metrics, as Firecracker does. */
+/*
+ * Opens the logger's or metrics' file (appending; created 0600 if missing, as Firecracker creates
+ * it) or FIFO. A FIFO is opened read-write and non-blocking, as Firecracker does: it always has a
+ * reader, so the open neither fails nor blocks for want of one, and a full FIFO fails the write of
+ * a whole line (lines below PIPE_BUF are written whole or not at all).
+ */
 static int open_output(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
+	bool exists = stat(path, &st) == 0;
 	int fd;
 
-	if (stat(path, &st) < 0)
+	if (!exists && errno != ENOENT)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (S_ISFIFO(st.st_mode))
+	if (!exists)
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	else if (S_ISFIFO(st.st_mode))
 		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	else if (S_ISREG(st.st_mode))
 		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -97,7 +104,11 @@ static void spec_config(const struct api_vmm *v, const struct api_spec *s, struc
 	cfg->console_in_fd = v->opt.console_in_fd;
 	cfg->console_out_fd = v->opt.console_out_fd;
 	for (unsigned int i = 0; i < s->ndrives; i++) {
-		/* Firecracker's virtio-blk answers GET_ID with the drive id (at most 20 bytes). */
+		/*
+		 * The drive id (its first 20 bytes) is the disk's serial (virtio-blk GET_ID), so a guest
+		 * finds it as /dev/disk/by-id/virtio-ID. Firecracker serves an id made of the backing
+		 * file's device and inode numbers instead.
+		 */
 		snprintf(serials[i], KILN_MAX_SERIAL + 1, "%s", s->drives[i].id);
 		cfg->disks[i] = (struct kiln_disk){ .path = s->drives[i].path, .read_only = s->drives[i].read_only,
 						    .serial = serials[i] };

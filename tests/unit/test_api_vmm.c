@@ -77,13 +77,12 @@ static int setup(void **state)
 	make_file("kernel", 4096);
 	make_file("disk0", 1 << 20);
 	make_file("disk1", 1 << 20);
-	make_file("metrics", 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	static const char *const names[] = { "kernel", "disk0", "disk1", "metrics", "gone", "sub" };
+	static const char *const names[] = { "kernel", "disk0", "disk1", "gone", "new-metrics" };
 
 	(void)state;
 	api_reply_free(&reply);
@@ -241,15 +240,19 @@ static void test_nets_vsock_entropy(void **state)
 static void test_metrics_logger(void **state)
 {
 	(void)state;
-	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("gone")), 400);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("sub/m")), 400);
 	assert_contains(reply.fault, "Metrics error: metrics_path ");
+	assert_contains(reply.fault, "sub/m: No such file or directory");
 	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", dir), 400);
 	assert_contains(reply.fault, "not a file or a FIFO");
-	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("metrics")), 204);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("new-metrics")), 204);
 	assert_true(vmm.metrics_fd >= 0);
+	struct stat st;
+	assert_int_equal(stat(file("new-metrics"), &st), 0); /* created, as Firecracker creates it */
+	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("metrics")), 400);
 	assert_string_equal(reply.fault, "Metrics error: Reinitialization of metrics not allowed.");
-	assert_int_equal(request("PUT", "/logger", "{\"log_path\": \"%s\"}", file("gone")), 400);
+	assert_int_equal(request("PUT", "/logger", "{\"log_path\": \"%s\"}", file("sub/l")), 400);
 	assert_contains(reply.fault, "Logger error: log_path ");
 	assert_int_equal(request("PUT", "/logger", "{\"level\": \"Warning\"}"), 204);
 	GET("/vm/config");
