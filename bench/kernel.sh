@@ -8,6 +8,7 @@
 # Output, outside the tree: ${KILN_CACHE:-$HOME/.cache/kiln}/bench-kernel/{vmlinux,bzImage,config,stamp}
 # (vmlinux is the ELF with the PVH note; both monitors boot it through PVH). Rebuilt only when the
 # source package or the configuration changed. Needs the packages mk/bench.mk installs first.
+# BENCH_KERNEL_CONFIG_ONLY=1 stops after `make olddefconfig` and the option check (a quick test).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +31,16 @@ echo "bench/kernel.sh: unpacking $tarball"
 tar -xJf "$tarball" -C "$src" --strip-components=1
 cp "$cfg" "$src/.config"
 make -C "$src" -s olddefconfig
+# What the bench guest needs of it: PVH entry, the initramfs, the serial console, ACPI-discovered
+# virtio-mmio and virtio-blk, devtmpfs, and ioperm() for kiln's debug port.
+for opt in PVH BLK_DEV_INITRD RD_LZ4 SERIAL_8250_CONSOLE ACPI VIRTIO_MMIO VIRTIO_BLK DEVTMPFS \
+	X86_IOPL_IOPERM; do
+	grep -q "^CONFIG_$opt=y" "$src/.config" || { echo "bench/kernel.sh: CONFIG_$opt is not =y after olddefconfig" >&2; exit 1; }
+done
+if [ -n "${BENCH_KERNEL_CONFIG_ONLY:-}" ]; then
+	echo "bench/kernel.sh: configuration checked in $src/.config (BENCH_KERNEL_CONFIG_ONLY: not building)"
+	exit 0
+fi
 echo "bench/kernel.sh: building (make -j$(nproc) vmlinux bzImage); this takes long"
 make -C "$src" -s -j"$(nproc)" vmlinux bzImage
 cp "$src/vmlinux" "$out/vmlinux.new" && mv "$out/vmlinux.new" "$out/vmlinux"

@@ -1,6 +1,6 @@
 # make bench [QUICK=1]: kiln against QEMU's microvm on the same guests, as ratios (bench/README.md).
 # make bench-kernel: the minimal guest kernel for the benchmark (long: a kernel build), cached outside
-# the tree in $${KILN_CACHE:-$$HOME/.cache/kiln}/bench-kernel/; bench uses it when it is there.
+# the tree in ${KILN_CACHE:-$HOME/.cache/kiln}/bench-kernel/; bench uses it when it is there.
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_TINY_ELFS := $(patsubst bench/tiny/%.S,$(BENCH_DIR)/tiny/%.elf,$(sort $(wildcard bench/tiny/*.S)))
@@ -9,15 +9,18 @@ BENCH_PKGS := qemu-system-x86 cpio libc6-dev
 BENCH_KERNEL_PKGS := linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev xz-utils cpio \
 	kmod
 BENCH_CFLAGS := -std=gnu11 $(WARNINGS) -O2 -g -MMD -MP
+# The tiny guests reuse tests/tiny's linker script and flags (TINY_* come from mk/tiny.mk, which is read
+# after this file: they are used in recipes only, where make expands them late).
+BENCH_TINY_LDS := tests/tiny/tiny.ld
 
 $(BENCH_DIR)/tiny/%.o: bench/tiny/%.S
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  AS      $<")
 	$(Q)$(CC) $(TINY_ASFLAGS) -Itests -Ibench/tiny -c $< -o $@
 
-$(BENCH_DIR)/tiny/%.elf: $(BENCH_DIR)/tiny/%.o $(TINY_LDS)
+$(BENCH_DIR)/tiny/%.elf: $(BENCH_DIR)/tiny/%.o $(BENCH_TINY_LDS)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(LD) $(TINY_LDFLAGS) -T $(TINY_LDS) -o $@ $<
+	$(Q)$(LD) $(TINY_LDFLAGS) -T $(BENCH_TINY_LDS) -o $@ $<
 
 # The timer runs on this machine and inside the test host (run.sh brings its libraries along).
 $(BENCH_DIR)/stopwatch: bench/tools/stopwatch.c

@@ -3,12 +3,13 @@
 # here; otherwise (PVM, or no /dev/kvm) inside ONE boot of the KVM test host (tests/host/run.sh). It
 # never skips: where neither works it fails. The whole output goes to $(BUILD)/check-linux.log, the
 # boot-time lines of 10 boots to $(BUILD)/boot-times.txt.
-GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh
+GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh \
+	tests/integration/ctrl_alt_del.sh
 # Host-side tools the suites use, copied into the test host (run.sh brings their libraries).
 GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck
 LINUX_TEST_ENV = KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) MKFS_EXT4=$(1)mkfs.ext4 E2FSCK=$(1)e2fsck
 
-check-linux: $(BUILD)/kiln guest
+check-linux: $(BUILD)/kiln guest $(CAD_TEST)
 	$(Q)rm -f $(BUILD)/boot-times.txt $(BUILD)/check-linux.status
 	$(Q){ if [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; then \
 		echo "check-linux: hardware KVM: running the guests here"; \
@@ -18,7 +19,7 @@ check-linux: $(BUILD)/kiln guest
 		echo "check-linux: no hardware KVM here: running the guests inside the KVM test host"; \
 		tests/host/run.sh -f $(BUILD)/kiln -f $(BUILD)/guest/vmlinuz:/payload/guest/vmlinuz \
 			-f $(BUILD)/guest/initrd.img:/payload/guest/initrd.img \
-			-f $(BUILD)/guest/vsock-tool:/payload/guest/vsock-tool \
+			-f $(BUILD)/guest/vsock-tool:/payload/guest/vsock-tool -f $(CAD_TEST) \
 			$(foreach f,tests/integration/guest_batch.sh $(GUEST_SUITES) $(GUEST_SUITE_TOOLS),-f $(f)) \
 			-- '$(call LINUX_TEST_ENV,/payload/) KILN=/payload/kiln GUEST=/payload/guest \
 			    sh /payload/guest_batch.sh $(foreach s,$(GUEST_SUITES),/payload/$(notdir $(s)))'; \

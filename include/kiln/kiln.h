@@ -135,7 +135,8 @@ KILN_API enum kiln_vm_state kiln_vm_get_state(struct kiln_vm *vm);
 
 /*
  * Presses Ctrl-Alt-Del on the VM's i8042 keyboard: a Linux guest's init (kiln's, or any that set
- * reboot(RB_DISABLE_CAD)) gets SIGINT and reboots cleanly. -EINVAL unless running.
+ * reboot(RB_DISABLE_CAD)) gets SIGINT and reboots cleanly. -EINVAL unless running; -EAGAIN while
+ * the guest's keyboard driver has not enabled the keyboard yet (early boot) — try again later.
  */
 KILN_API int kiln_vm_send_ctrl_alt_del(struct kiln_vm *vm);
 
