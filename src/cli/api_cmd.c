@@ -38,17 +38,6 @@ static const struct option api_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 /* Firecracker's instance ids: 1 to 64 alphanumeric characters or '-'. */
 static bool valid_id(const char *id)
@@ -89,10 +78,10 @@ static int parse_api_option(int opt, const char *arg, bool *no_api, struct cli_o
 		return 0;
 	case OPT_ID:
 		o->instance_id = arg;
-		return valid_id(arg) ? 0 : fail(err, errlen, "--id %s: 1 to 64 letters, digits or '-'", arg);
+		return valid_id(arg) ? 0 : cli_fail(err, errlen, "--id %s: 1 to 64 letters, digits or '-'", arg);
 	case OPT_MAX_PAYLOAD:
 		if (parse_payload_size(arg, &o->api_max_payload) < 0)
-			return fail(err, errlen, "--http-api-max-payload-size %s: a byte count from 1 to %u", arg,
+			return cli_fail(err, errlen, "--http-api-max-payload-size %s: a byte count from 1 to %u", arg,
 				    MAX_PAYLOAD_LIMIT);
 		return 0;
 	case OPT_BOOT_TIME:
@@ -100,7 +89,7 @@ static int parse_api_option(int opt, const char *arg, bool *no_api, struct cli_o
 		return 0;
 	case OPT_LOG_LEVEL:
 		if (cli_parse_log_level(arg, &o->log_level) < 0)
-			return fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
+			return cli_fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
 		return 0;
 	default: /* 'h' */
 		o->action = CLI_HELP;
@@ -120,18 +109,18 @@ int api_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, size_
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", api_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
-			return fail(err, errlen, "%s: unknown option or missing value (see kiln --help)",
+			return cli_fail(err, errlen, "%s: unknown option or missing value (see kiln --help)",
 				    argv[optind - 1]);
 		int rc = parse_api_option(opt, optarg, &no_api, o, err, errlen);
 		if (rc < 0 || o->action == CLI_HELP)
 			return rc;
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s' (see kiln --help)", argv[optind]);
+		return cli_fail(err, errlen, "unexpected argument '%s' (see kiln --help)", argv[optind]);
 	if (no_api && o->api_sock)
-		return fail(err, errlen, "--no-api and --api-sock contradict each other");
+		return cli_fail(err, errlen, "--no-api and --api-sock contradict each other");
 	if (!o->api_sock && !o->config_file)
-		return fail(err, errlen, "--api-sock PATH or --config-file FILE is required (see kiln --help)");
+		return cli_fail(err, errlen, "--api-sock PATH or --config-file FILE is required (see kiln --help)");
 	return 0;
 }
 

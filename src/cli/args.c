@@ -76,9 +76,7 @@ void cli_usage(FILE *f)
 	      f);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int cli_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -157,7 +155,7 @@ int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen)
 	char *save = NULL;
 
 	if (spec[0] == '\0' || spec[0] == ',')
-		return fail(err, errlen, "--disk '%s': no file path", spec);
+		return cli_fail(err, errlen, "--disk '%s': no file path", spec);
 	char *path = strtok_r(spec, ",", &save);
 	*d = (struct kiln_disk){ .path = path };
 	for (char *opt = strtok_r(NULL, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
@@ -166,10 +164,10 @@ int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen)
 		} else if (strncmp(opt, "serial=", 7) == 0) {
 			d->serial = opt + 7;
 			if (strlen(d->serial) > KILN_MAX_SERIAL)
-				return fail(err, errlen, "--disk %s: serial=%s is longer than %d bytes", path,
+				return cli_fail(err, errlen, "--disk %s: serial=%s is longer than %d bytes", path,
 					    d->serial, KILN_MAX_SERIAL);
 		} else {
-			return fail(err, errlen, "--disk %s: unknown option '%s' (use ro or serial=ID)", path, opt);
+			return cli_fail(err, errlen, "--disk %s: unknown option '%s' (use ro or serial=ID)", path, opt);
 		}
 	}
 	return 0;
@@ -180,9 +178,9 @@ static int parse_disk_option(const char *arg, struct cli_options *o, char *err, 
 	unsigned int i = o->cfg.ndisks;
 
 	if (i == KILN_MAX_DISKS)
-		return fail(err, errlen, "--disk %s: at most %d disks", arg, KILN_MAX_DISKS);
+		return cli_fail(err, errlen, "--disk %s: at most %d disks", arg, KILN_MAX_DISKS);
 	if (strlen(arg) >= sizeof(o->disk_specs[i]))
-		return fail(err, errlen, "--disk: value of %zu bytes is too long", strlen(arg));
+		return cli_fail(err, errlen, "--disk: value of %zu bytes is too long", strlen(arg));
 	strcpy(o->disk_specs[i], arg);
 	int rc = cli_parse_disk(o->disk_specs[i], &o->cfg.disks[i], err, errlen);
 	if (rc == 0)
@@ -213,14 +211,14 @@ int cli_parse_net(char *spec, struct kiln_net *n, char *err, size_t errlen)
 			n->tap = opt + 4;
 		} else if (strncmp(opt, "mac=", 4) == 0) {
 			if (parse_mac(opt + 4, n->mac) < 0)
-				return fail(err, errlen, "--net %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)", opt);
+				return cli_fail(err, errlen, "--net %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)", opt);
 			n->mac_set = true;
 		} else {
-			return fail(err, errlen, "--net: unknown option '%s' (use tap=NAME[,mac=MAC])", opt);
+			return cli_fail(err, errlen, "--net: unknown option '%s' (use tap=NAME[,mac=MAC])", opt);
 		}
 	}
 	if (n->tap == NULL)
-		return fail(err, errlen, "--net: tap=NAME is required");
+		return cli_fail(err, errlen, "--net: tap=NAME is required");
 	return 0;
 }
 
@@ -229,9 +227,9 @@ static int parse_net_option(const char *arg, struct cli_options *o, char *err, s
 	unsigned int i = o->cfg.nnets;
 
 	if (i == KILN_MAX_NETS)
-		return fail(err, errlen, "--net %s: at most %d NICs", arg, KILN_MAX_NETS);
+		return cli_fail(err, errlen, "--net %s: at most %d NICs", arg, KILN_MAX_NETS);
 	if (strlen(arg) >= sizeof(o->net_specs[i]))
-		return fail(err, errlen, "--net: value of %zu bytes is too long", strlen(arg));
+		return cli_fail(err, errlen, "--net: value of %zu bytes is too long", strlen(arg));
 	strcpy(o->net_specs[i], arg);
 	int rc = cli_parse_net(o->net_specs[i], &o->cfg.nets[i], err, errlen);
 	if (rc == 0)
@@ -248,19 +246,19 @@ int cli_parse_vsock(char *spec, struct kiln_vsock *v, char *err, size_t errlen)
 	for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		if (strncmp(opt, "cid=", 4) == 0) {
 			if (parse_uint(opt + 4, &v->guest_cid) < 0)
-				return fail(err, errlen, "--vsock %s: not a number", opt);
+				return cli_fail(err, errlen, "--vsock %s: not a number", opt);
 			have_cid = true;
 		} else if (strncmp(opt, "uds=", 4) == 0 && opt[4]) {
 			v->uds_path = opt + 4;
 		} else {
-			return fail(err, errlen, "--vsock: unknown option '%s' (use cid=N,uds=PATH)", opt);
+			return cli_fail(err, errlen, "--vsock: unknown option '%s' (use cid=N,uds=PATH)", opt);
 		}
 	}
 	if (!have_cid || v->uds_path == NULL)
-		return fail(err, errlen, "--vsock: both cid=N and uds=PATH are required");
+		return cli_fail(err, errlen, "--vsock: both cid=N and uds=PATH are required");
 	/* CIDs 0-2 are reserved: the hypervisor, local and the host (virtio 1.2 §5.10.4). */
 	if (v->guest_cid < 3 || v->guest_cid == UINT32_MAX)
-		return fail(err, errlen, "--vsock cid=%u: a guest CID is 3 or above (0-2 are reserved)",
+		return cli_fail(err, errlen, "--vsock cid=%u: a guest CID is 3 or above (0-2 are reserved)",
 			    v->guest_cid);
 	return 0;
 }
@@ -279,15 +277,15 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		return 0;
 	case OPT_CPUS:
 		if (parse_uint(arg, &o->cfg.vcpus) < 0)
-			return fail(err, errlen, "--cpus %s: not a whole number", arg);
+			return cli_fail(err, errlen, "--cpus %s: not a whole number", arg);
 		if (o->cfg.vcpus == 0)
-			return fail(err, errlen, "--cpus 0: a VM needs at least one vCPU");
+			return cli_fail(err, errlen, "--cpus 0: a VM needs at least one vCPU");
 		return 0;
 	case 'm':
 		if (cli_parse_size(arg, &o->cfg.mem_bytes) < 0)
-			return fail(err, errlen, "--mem %s: not a size (examples: 512M, 2G, 1024)", arg);
+			return cli_fail(err, errlen, "--mem %s: not a size (examples: 512M, 2G, 1024)", arg);
 		if (o->cfg.mem_bytes == 0)
-			return fail(err, errlen, "--mem %s: a VM needs some memory", arg);
+			return cli_fail(err, errlen, "--mem %s: a VM needs some memory", arg);
 		return 0;
 	case OPT_DISK:
 		return parse_disk_option(arg, o, err, errlen);
@@ -295,7 +293,7 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		return parse_net_option(arg, o, err, errlen);
 	case OPT_VSOCK:
 		if (strlen(arg) >= sizeof(o->vsock_spec))
-			return fail(err, errlen, "--vsock: value of %zu bytes is too long", strlen(arg));
+			return cli_fail(err, errlen, "--vsock: value of %zu bytes is too long", strlen(arg));
 		strcpy(o->vsock_spec, arg);
 		return cli_parse_vsock(o->vsock_spec, &o->cfg.vsock, err, errlen);
 	case OPT_CONSOLE:
@@ -304,7 +302,7 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		else if (strcmp(arg, "virtio") == 0)
 			o->cfg.console = KILN_CONSOLE_VIRTIO;
 		else
-			return fail(err, errlen, "--console %s: use serial or virtio", arg);
+			return cli_fail(err, errlen, "--console %s: use serial or virtio", arg);
 		return 0;
 	case OPT_RNG:
 		o->cfg.rng = true;
@@ -317,7 +315,7 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		return 0;
 	case OPT_LOG_LEVEL:
 		if (cli_parse_log_level(arg, &o->log_level) < 0)
-			return fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
+			return cli_fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
 		return 0;
 	case 'h':
 		o->action = CLI_HELP;
@@ -340,8 +338,8 @@ static int parse_run(int argc, char **argv, struct cli_options *o, char *err, si
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
 			if (optopt && strchr("kicm", optopt))
-				return fail(err, errlen, "%s: needs a value", bad);
-			return fail(err, errlen, "unknown option '%s' (see kiln run --help)", bad);
+				return cli_fail(err, errlen, "%s: needs a value", bad);
+			return cli_fail(err, errlen, "unknown option '%s' (see kiln run --help)", bad);
 		}
 		int rc = parse_option(opt, optarg, o, err, errlen);
 		if (rc < 0)
@@ -350,14 +348,14 @@ static int parse_run(int argc, char **argv, struct cli_options *o, char *err, si
 			return 0;
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
-		return fail(err, errlen, "unexpected argument '%s' (a guest command goes after --)",
+		return cli_fail(err, errlen, "unexpected argument '%s' (a guest command goes after --)",
 			    argv[optind]);
 	if (optind < argc) {
 		o->guest_argv = &argv[optind];
 		o->guest_argc = argc - optind;
 	}
 	if (o->cfg.kernel_path == NULL)
-		return fail(err, errlen, "--kernel is required (see kiln run --help)");
+		return cli_fail(err, errlen, "--kernel is required (see kiln run --help)");
 	return 0;
 }
 
@@ -367,7 +365,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 	kiln_config_init(&o->cfg);
 	o->log_level = LOG_WARN;
 	if (argc < 2)
-		return fail(err, errlen, "no command (see kiln --help)");
+		return cli_fail(err, errlen, "no command (see kiln --help)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		o->action = CLI_HELP;
 		return 0;
@@ -379,7 +377,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 	if (strncmp(argv[1], "--", 2) == 0)
 		return api_cmd_parse(argc, argv, o, err, errlen); /* Firecracker's command line */
 	if (strcmp(argv[1], "run") != 0)
-		return fail(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
+		return cli_fail(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
 	return parse_run(argc - 1, argv + 1, o, err, errlen);
 }
 

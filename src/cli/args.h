@@ -44,6 +44,9 @@ struct cli_options {
 	size_t api_max_payload;  /* --http-api-max-payload-size */
 };
 
+/* Formats one line into err and returns -EINVAL: how every flag error is reported. */
+int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */
 int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen) MUST_CHECK;
 

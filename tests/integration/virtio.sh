@@ -33,7 +33,13 @@ not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed
 }
 took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
 # todo NAME DETAIL: a known kiln bug: printed as TAP's `not ok ... # TODO`, not counted as failed.
-todo() { echo "not ok - $1 # TODO known kiln bug ($2)"; took; todos=$((todos + 1)); }
+todo() {
+	echo "not ok - $1 # TODO known kiln bug ($2)"
+	took
+	todos=$((todos + 1))
+	tail -n 5 "$w/out" 2>/dev/null | sed 's/^/#   stdout: /'
+	tail -n 5 "$w/err" 2>/dev/null | sed 's/^/#   stderr: /'
+}
 note() { echo "#   $*"; }
 
 # boot [KILN OPTIONS] -- CMD...: runs kiln with stdin from $stdin (default /dev/null); $rc is its
