@@ -234,7 +234,7 @@ linux_figures() {
 			files+=(-f "$min_kernel:/payload/guest/min-kernel")
 			mk=/payload/guest/min-kernel
 		fi
-		tests/host/run.sh -m 2048 -c 2 -t 1500 "${files[@]}" -- \
+		tests/host/run.sh -m 3072 -c 2 -t 1500 "${files[@]}" -- \
 			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
 			> "$OUT/linux.out" 2>> "$log"
 		rc=$?
