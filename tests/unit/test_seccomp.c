@@ -47,9 +47,9 @@ static void allowed_then_exit(void)
 	syscall(SYS_exit, 42); /* exit (thread exit) is allowed; the only thread ends the process */
 }
 
-static void forbidden_socket(void)
+static void forbidden_ptrace(void)
 {
-	syscall(SYS_socket, 1, 1, 0);
+	syscall(SYS_ptrace, 0, 0, 0, 0); /* no thread of kiln's may ever ptrace */
 	syscall(SYS_exit, 0);
 }
 
@@ -70,7 +70,7 @@ static void test_allowed_syscalls_run(void **state)
 
 static void test_forbidden_syscall_kills(void **state)
 {
-	int status = run_filtered(SECCOMP_THREAD_IO, forbidden_socket);
+	int status = run_filtered(SECCOMP_THREAD_IO, forbidden_ptrace);
 
 	(void)state;
 	assert_true(WIFSIGNALED(status));
