@@ -49,6 +49,12 @@ else
 fi
 
 mkdir -p "$OUT" || exit 2
+# One bench at a time per tree: runs share build/bench/, and two would also skew each other's figures.
+exec 9> "$OUT/.lock"
+if ! flock -n 9; then
+	echo "bench: another make bench is running in this tree; waiting for it" >&2
+	flock 9
+fi
 samples=$OUT/samples.txt notes=$OUT/notes.txt log=$OUT/bench.log
 : > "$samples"; : > "$notes"; : > "$log"
 started=$(date +%s)
