@@ -16,7 +16,9 @@
 # half runs), BENCH_QEMU_MACHINE (QEMU's -M value), KILN_CACHE (where `make bench-kernel` put the
 # minimal kernel).
 set -u
-
+# The whole script is one compound command, read before it runs: editing this file cannot derail
+# a bench already running.
+{
 quick=0
 case ${1:-} in
 --quick) quick=1 ;;
@@ -307,3 +309,5 @@ awk -f bench/report.awk -v quick=$quick -v json="$OUT/results.json" -v notes="$n
 	"$OUT/figures.txt" "$samples"
 say "results: $OUT/results.json; samples: $samples; log: $log"
 [ $problems = 0 ] || { say "$problems problem(s): some runs failed (see $log)"; exit 1; }
+exit 0
+}
