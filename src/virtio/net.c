@@ -354,8 +354,10 @@ static int virtio_net_transmit(struct virtio_net *n, bool *pushed)
 		for (;;) {
 			int rc = n->tx_pending ? 1 : virtio_net_tx_take(n, q);
 
-			if (rc <= 0)
-				return rc < 0 ? rc : 0;
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				break;
 			if (virtio_net_tx_write(n) == -EAGAIN) {
 				n->tx_blocked = true; /* kicks stay off: the chain resumes on EPOLLOUT */
 				return 0;

@@ -191,6 +191,25 @@ static void tx_frame_reaches_the_tap_with_its_header(void **state)
 	assert_int_equal(f->t.needs_reset, 0);
 }
 
+/* After a drain the driver is asked to kick on its next chain (§2.7.10), with and without EVENT_IDX. */
+static void tx_drain_asks_for_the_next_kick(void **state)
+{
+	struct fx *f = *state;
+	bool event_idx = virtio_has_feature(f->dev, VIRTIO_F_EVENT_IDX);
+	uint8_t got[256];
+
+	for (uint16_t i = 1; i <= 3; i++) {
+		guest_queues_frame(f, 60, (uint8_t)i);
+		f->dev->ops->queue_notify(f->dev, VIRTIO_NET_TXQ);
+		assert_int_equal(recv(f->host, got, sizeof(got), MSG_DONTWAIT), HDR + 60);
+		assert_int_equal(vqb_used_idx(&f->tx), i);
+		if (event_idx)
+			assert_int_equal(vqb_avail_event(&f->tx), i);
+		else
+			assert_int_equal(vqb_used_flags(&f->tx) & VIRTQ_USED_F_NO_NOTIFY, 0);
+	}
+}
+
 /* A full tap: the chain waits (never dropped), EPOLLOUT resumes the queue without another kick. */
 static void tx_waits_for_a_full_tap(void **state)
 {
@@ -495,6 +514,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(tx_frame_reaches_the_tap_with_its_header, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(tx_drain_asks_for_the_next_kick, setup_mrg, teardown),
+		cmocka_unit_test_setup_teardown(tx_drain_asks_for_the_next_kick, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(tx_waits_for_a_full_tap, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(tx_chain_without_header_needs_reset, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(tx_looping_chain_needs_reset, setup_plain, teardown),
