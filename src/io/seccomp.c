@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -81,7 +82,10 @@ static const struct syscall_rule api_rules[] = {
 };
 
 /* vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. */
-static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_IRQ_LINE };
+static const unsigned long vcpu_ioctls[] = {
+	KVM_RUN, KVM_IRQ_LINE,
+	TUNSETOFFLOAD, /* virtio-net: the driver's features reach the tap when it sets DRIVER_OK */
+};
 /* The I/O thread: KVM_IRQ_LINE when console input reaches the UART. */
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE };
 
