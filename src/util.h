@@ -20,6 +20,10 @@
 /* Guest-physical address. */
 typedef uint64_t gpa_t;
 
+/* Writes a one-line message into err (when err is non-NULL and errlen > 0) and returns rc: the
+ * error path of functions that report to their caller in an (err, errlen) buffer. */
+int fail_with(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t now_ns(void);
 

@@ -14,24 +14,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int __attribute__((format(printf, 4, 5))) tap_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#include "util.h"
 
 int tap_set_offloads(int fd, unsigned int offloads)
 {
@@ -65,17 +54,17 @@ static int tap_attach_error(const char *name, int e, char *err, size_t errlen)
 {
 	switch (e) {
 	case EBUSY:
-		return tap_fail(err, errlen, -e, "tap %s: busy (already in use, by another process or NIC)", name);
+		return fail_with(err, errlen, -e, "tap %s: busy (already in use, by another process or NIC)", name);
 	case EPERM:
-		return tap_fail(err, errlen, -e,
+		return fail_with(err, errlen, -e,
 				"tap %s: permission denied (needs CAP_NET_ADMIN, or a tap made with "
 				"`ip tuntap add %s mode tap user USER`)", name, name);
 	case EINVAL:
-		return tap_fail(err, errlen, -e,
+		return fail_with(err, errlen, -e,
 				"tap %s: not a single-queue tap (a tun, a multi_queue tap, or another kind of "
 				"interface)", name);
 	default:
-		return tap_fail(err, errlen, -e, "tap %s: %s", name, strerror(e));
+		return fail_with(err, errlen, -e, "tap %s: %s", name, strerror(e));
 	}
 }
 
@@ -91,7 +80,7 @@ static int tap_attach(int fd, const char *name, char *err, size_t errlen)
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		return tap_attach_error(name, errno, err, errlen);
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0)
-		return tap_fail(err, errlen, -errno, "tap %s: cannot set a %d-byte vnet header: %s", name,
+		return fail_with(err, errlen, -errno, "tap %s: cannot set a %d-byte vnet header: %s", name,
 				hdr_size, strerror(errno));
 	return 0;
 }
@@ -101,24 +90,24 @@ int tap_open(const char *name, int *fd, unsigned int *offloads, char *err, size_
 	int tfd, rc;
 
 	if (name[0] == '\0' || strlen(name) >= IFNAMSIZ)
-		return tap_fail(err, errlen, -EINVAL, "tap '%s': the name is empty or longer than %d bytes", name,
+		return fail_with(err, errlen, -EINVAL, "tap '%s': the name is empty or longer than %d bytes", name,
 				IFNAMSIZ - 1);
 	if (if_nametoindex(name) == 0) {
 		if (errno == ENODEV)
-			return tap_fail(err, errlen, -ENODEV,
+			return fail_with(err, errlen, -ENODEV,
 					"tap %s: no such device (create it with `ip tuntap add %s mode tap`)", name,
 					name);
-		return tap_fail(err, errlen, -errno, "tap %s: %s", name, strerror(errno));
+		return fail_with(err, errlen, -errno, "tap %s: %s", name, strerror(errno));
 	}
 	tfd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (tfd < 0)
-		return tap_fail(err, errlen, -errno, "tap %s: /dev/net/tun: %s", name, strerror(errno));
+		return fail_with(err, errlen, -errno, "tap %s: /dev/net/tun: %s", name, strerror(errno));
 	rc = tap_attach(tfd, name, err, errlen);
 	if (rc == 0) {
 		*offloads = tap_probe_offloads(tfd);
 		rc = tap_set_offloads(tfd, 0); /* none until the guest says what it accepts */
 		if (rc < 0)
-			tap_fail(err, errlen, rc, "tap %s: TUNSETOFFLOAD: %s", name, strerror(-rc));
+			fail_with(err, errlen, rc, "tap %s: TUNSETOFFLOAD: %s", name, strerror(-rc));
 	}
 	if (rc < 0) {
 		close(tfd);

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 #include "virtio/iov.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE 256
@@ -407,19 +407,6 @@ static const struct virtio_dev_ops virtio_blk_ops = {
 
 /* --- create / destroy -------------------------------------------------------------------------- */
 
-static int __attribute__((format(printf, 4, 5))) virtio_blk_fail(char *err, size_t errlen, int rc,
-								   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* Sectors the host file system allocates in: discards are aligned to them. */
 static uint32_t virtio_blk_discard_alignment(blksize_t blksize)
 {
@@ -463,19 +450,19 @@ static int virtio_blk_open(struct virtio_blk *b, const struct kiln_disk *disk, c
 
 	b->fd = open(disk->path, (disk->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
-		return virtio_blk_fail(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
+		return fail_with(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
 	if (fstat(b->fd, &st) < 0)
-		return virtio_blk_fail(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
+		return fail_with(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		return virtio_blk_fail(err, errlen, -EISDIR, "%s: %s", disk->path, strerror(EISDIR));
+		return fail_with(err, errlen, -EISDIR, "%s: %s", disk->path, strerror(EISDIR));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return virtio_blk_fail(err, errlen, -EINVAL, "%s: not a regular file or block device",
+		return fail_with(err, errlen, -EINVAL, "%s: not a regular file or block device",
 				       disk->path);
 
 	off_t size = lseek(b->fd, 0, SEEK_END); /* st_size is 0 for block devices */
 
 	if (size < 0)
-		return virtio_blk_fail(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
+		return fail_with(err, errlen, -errno, "%s: %s", disk->path, strerror(errno));
 	if (size % VIRTIO_BLK_SECTOR_SIZE)
 		log_warn("virtio-blk", "%s: size %lld is not a multiple of 512; the last %lld bytes are unused",
 			 disk->path, (long long)size, (long long)(size % VIRTIO_BLK_SECTOR_SIZE));
@@ -493,16 +480,16 @@ int virtio_blk_create(const struct kiln_disk *disk, unsigned int index, struct v
 	int rc;
 
 	if (disk->path == NULL)
-		return virtio_blk_fail(err, errlen, -EINVAL, "disk %u: no path", index);
+		return fail_with(err, errlen, -EINVAL, "disk %u: no path", index);
 	if (serial_len > VIRTIO_BLK_ID_BYTES)
-		return virtio_blk_fail(err, errlen, -EINVAL, "%s: serial \"%s\" is longer than %d bytes",
+		return fail_with(err, errlen, -EINVAL, "%s: serial \"%s\" is longer than %d bytes",
 				       disk->path, disk->serial, VIRTIO_BLK_ID_BYTES);
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
-		return virtio_blk_fail(err, errlen, -ENOMEM, "%s: out of memory", disk->path);
+		return fail_with(err, errlen, -ENOMEM, "%s: out of memory", disk->path);
 	b->path = strdup(disk->path);
 	if (b->path == NULL) {
-		rc = virtio_blk_fail(err, errlen, -ENOMEM, "%s: out of memory", disk->path);
+		rc = fail_with(err, errlen, -ENOMEM, "%s: out of memory", disk->path);
 		goto free_blk;
 	}
 	rc = virtio_blk_open(b, disk, err, errlen);
@@ -539,7 +526,7 @@ int virtio_blk_replace(struct virtio_blk *b, const char *path, char *err, size_t
 	const struct kiln_disk disk = { .path = path, .read_only = b->read_only };
 	char *new_path = strdup(path);
 	int rc = fresh && new_path ? virtio_blk_open(fresh, &disk, err, errlen)
-				   : virtio_blk_fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+				   : fail_with(err, errlen, -ENOMEM, "%s: out of memory", path);
 
 	if (rc == 0) {
 		pthread_mutex_lock(&b->lock);

@@ -27,7 +27,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,7 @@
 
 #include "io/tap.h"
 #include "log.h"
+#include "util.h"
 #include "virtio/iov.h"
 
 #define VIRTIO_NET_QUEUE_SIZE 256
@@ -562,19 +562,6 @@ int virtio_net_create_on_fd(int fd, unsigned int offloads, const uint8_t mac[6],
 	return 0;
 }
 
-static int __attribute__((format(printf, 4, 5))) virtio_net_fail(char *err, size_t errlen, int rc,
-								   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 int virtio_net_create(const struct kiln_net *cfg, unsigned int index, struct virtio_net **out, char *err,
 		      size_t errlen)
 {
@@ -583,21 +570,21 @@ int virtio_net_create(const struct kiln_net *cfg, unsigned int index, struct vir
 	int fd, rc;
 
 	if (cfg->tap == NULL)
-		return virtio_net_fail(err, errlen, -EINVAL, "net %u: no tap device named", index);
+		return fail_with(err, errlen, -EINVAL, "net %u: no tap device named", index);
 	rc = tap_open(cfg->tap, &fd, &offloads, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = tap_get_mtu(cfg->tap, &mtu);
 	if (rc < 0) {
 		close(fd);
-		return virtio_net_fail(err, errlen, rc, "tap %s: cannot read its MTU: %s", cfg->tap, strerror(-rc));
+		return fail_with(err, errlen, rc, "tap %s: cannot read its MTU: %s", cfg->tap, strerror(-rc));
 	}
 	if (cfg->mac_set)
 		memcpy(mac, cfg->mac, sizeof(mac));
 	else
 		virtio_net_default_mac(cfg->tap, mac);
 	rc = virtio_net_create_on_fd(fd, offloads, mac, mtu > UINT16_MAX ? UINT16_MAX : (uint16_t)mtu, index, out);
-	return rc < 0 ? virtio_net_fail(err, errlen, rc, "tap %s: out of memory", cfg->tap) : 0;
+	return rc < 0 ? fail_with(err, errlen, rc, "tap %s: out of memory", cfg->tap) : 0;
 }
 
 struct virtio_dev *virtio_net_dev(struct virtio_net *n)
