@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "util.h"
@@ -9,11 +10,15 @@
 #define RATELIMIT_WINDOW_NS 1000000000ull
 #define RATELIMIT_BURST 5
 
-static enum log_level current_level = LOG_WARN;
+/*
+ * Set by the main thread (--log-level, PUT /logger) while vCPU and I/O threads log: an atomic, so
+ * the read is defined. Relaxed: a thread may log one more line at the old level, nothing depends on it.
+ */
+static atomic_int current_level = LOG_WARN;
 
 void log_set_level(enum log_level level)
 {
-	current_level = level;
+	atomic_store_explicit(&current_level, (int)level, memory_order_relaxed);
 }
 
 void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
@@ -21,7 +26,7 @@ void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	char line[512];
 	va_list ap;
 
-	if (level > current_level)
+	if ((int)level > atomic_load_explicit(&current_level, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
