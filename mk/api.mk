@@ -20,18 +20,4 @@ check-api: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(API_DIR)/contract $(API_DIR)/s
 	$(Q)KILN_TEST_HOOKS=1 tests/integration/api.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract \
 		$(API_DIR)/schema.tsv
 
-# check-api-guest: the Linux test guest booted through the API (tests/integration/api_guest.sh), run
-# as check-linux runs linux.sh: here with hardware KVM, else inside the KVM test host with curl copied
-# in (tests/host/run.sh brings its libraries).
-check-api-guest: $(BUILD)/kiln guest
-	$(Q)scripts/install-deps.sh curl
-	$(Q)if [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; then \
-		KILN=$(BUILD)/kiln GUEST=$(BUILD)/guest sh tests/integration/api_guest.sh; \
-	else \
-		tests/host/run.sh -f $(BUILD)/kiln -f $(BUILD)/guest/vmlinuz:/payload/guest/vmlinuz \
-			-f $(BUILD)/guest/initrd.img:/payload/guest/initrd.img -f tests/integration/api_guest.sh \
-			-f "$$(command -v curl)" \
-			-- 'KILN=/payload/kiln GUEST=/payload/guest CURL=/payload/curl sh /payload/api_guest.sh'; \
-	fi
-
-.PHONY: check-api check-api-guest
+.PHONY: check-api

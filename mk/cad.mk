@@ -16,7 +16,7 @@ check-cad: $(CAD_TEST) $(BUILD)/kiln guest
 	else \
 		tests/host/run.sh -f $(CAD_TEST) -f $(BUILD)/kiln -f $(GUEST_DIR)/vmlinuz:/payload/guest/vmlinuz \
 			-f $(GUEST_DIR)/initrd.img:/payload/guest/initrd.img -f tests/integration/ctrl_alt_del.sh \
-			$(if $(wildcard /usr/bin/curl),-f /usr/bin/curl) \
+			-f tests/integration/lib.sh -f /usr/bin/curl \
 			-- '$(CAD_ENV) TEST_CAD=/payload/test_cad KILN=/payload/kiln GUEST=/payload/guest \
 			    sh /payload/ctrl_alt_del.sh'; \
 	fi

@@ -2,26 +2,32 @@
 # (tests/integration/guest_batch.sh). With hardware KVM (kvm_intel or kvm_amd loaded) the batch runs
 # here; otherwise (PVM, or no /dev/kvm) inside ONE boot of the KVM test host (tests/host/run.sh). It
 # never skips: where neither works it fails. The whole output goes to $(BUILD)/check-linux.log, the
-# boot-time lines of 10 boots to $(BUILD)/boot-times.txt.
+# boot-time lines of 10 boots to $(BUILD)/boot-times.txt. One suite alone:
+#   make check-linux GUEST_SUITES=tests/integration/net.sh
 GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh \
-	tests/integration/ctrl_alt_del.sh
-# Host-side tools the suites use, copied into the test host (run.sh brings their libraries).
-GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck
-LINUX_TEST_ENV = KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) MKFS_EXT4=$(1)mkfs.ext4 E2FSCK=$(1)e2fsck
+	tests/integration/net.sh tests/integration/api_guest.sh tests/integration/ctrl_alt_del.sh
+# Host-side tools the suites use (iproute2's ip: busybox's has no netns or tuntap), copied into the
+# test host with the suites' shared helpers (run.sh brings the tools' libraries).
+GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck /usr/sbin/ip /usr/bin/curl
+GUEST_SUITE_FILES := tests/integration/guest_batch.sh tests/integration/lib.sh $(GUEST_SUITES) \
+	$(GUEST_SUITE_TOOLS)
+# $(1): where the sbin tools are, $(2): where curl is.
+LINUX_TEST_ENV = KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) MKFS_EXT4=$(1)mkfs.ext4 E2FSCK=$(1)e2fsck \
+	IP=$(1)ip CURL=$(2)curl
 
 check-linux: $(BUILD)/kiln guest $(CAD_TEST)
 	$(Q)rm -f $(BUILD)/boot-times.txt $(BUILD)/check-linux.status
 	$(Q){ if [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; then \
 		echo "check-linux: hardware KVM: running the guests here"; \
 		KILN=$(BUILD)/kiln GUEST=$(BUILD)/guest KILN_BOOT_TIMES=$(BUILD)/boot-times.txt \
-			$(call LINUX_TEST_ENV,/sbin/) sh tests/integration/guest_batch.sh $(GUEST_SUITES); \
+			$(call LINUX_TEST_ENV,/sbin/,/usr/bin/) sh tests/integration/guest_batch.sh $(GUEST_SUITES); \
 	else \
 		echo "check-linux: no hardware KVM here: running the guests inside the KVM test host"; \
 		tests/host/run.sh -f $(BUILD)/kiln -f $(BUILD)/guest/vmlinuz:/payload/guest/vmlinuz \
 			-f $(BUILD)/guest/initrd.img:/payload/guest/initrd.img \
 			-f $(BUILD)/guest/vsock-tool:/payload/guest/vsock-tool -f $(CAD_TEST) \
-			$(foreach f,tests/integration/guest_batch.sh $(GUEST_SUITES) $(GUEST_SUITE_TOOLS),-f $(f)) \
-			-- '$(call LINUX_TEST_ENV,/payload/) KILN=/payload/kiln GUEST=/payload/guest \
+			$(foreach f,$(GUEST_SUITE_FILES),-f $(f)) \
+			-- '$(call LINUX_TEST_ENV,/payload/,/payload/) KILN=/payload/kiln GUEST=/payload/guest \
 			    sh /payload/guest_batch.sh $(foreach s,$(GUEST_SUITES),/payload/$(notdir $(s)))'; \
 	fi; echo $$? > $(BUILD)/check-linux.status; } 2>&1 | tee $(BUILD)/check-linux.log
 	$(Q)[ -f $(BUILD)/boot-times.txt ] || sed -n 's/^# \(kiln: boot-time:.*\)/\1/p' \

@@ -14,22 +14,13 @@
 
 : "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
 curl=${CURL:-curl}
-tmo=${KILN_TEST_TIMEOUT:-300}
-w=$(mktemp -d) || exit 1
+. "$(dirname "$0")/lib.sh"
 sock=$w/api.sock
 pid=
-trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$w"' EXIT
-pass=0 failed=0
+kill_kiln() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; }
+cleanup_hook=kill_kiln
 # Firecracker's guide passes the whole command line; kiln.run= is kiln's guest init's command.
 base_args="console=ttyS0 reboot=k panic=-1 pci=off quiet"
-
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() {
-	echo "not ok - $1 ($2)"
-	failed=$((failed + 1))
-	tail -n 15 "$w/out" 2>/dev/null | sed 's/^/#   stdout: /'
-	tail -n 15 "$w/err" 2>/dev/null | sed 's/^/#   stderr: /'
-}
 
 # start: kiln serving the API on $sock, its console in $w/raw; $pid.
 start() {
@@ -77,8 +68,8 @@ abandon() {
 	pid=
 }
 
-# finish: waits for kiln to end ($tmo s at most); $rc is its status ("timeout" if it did not end).
-finish() {
+# wait_exit: waits for kiln to end ($tmo s at most); $rc is its status ("timeout" if it did not end).
+wait_exit() {
 	deadline=
 	while kill -0 "$pid" 2>/dev/null && before "$tmo"; do sleep 0.2; done
 	if kill -0 "$pid" 2>/dev/null; then
@@ -89,7 +80,7 @@ finish() {
 		wait "$pid"
 		rc=$?
 	fi
-	pid=
+	pid= shown=
 	tr -d '\r' < "$w/raw" > "$w/out"
 }
 
@@ -105,21 +96,14 @@ wait_for() {
 
 size() { wc -c < "$w/raw"; }
 
-if [ ! -c /dev/kvm ]; then
-	echo "not ok - /dev/kvm (missing: these tests need KVM; see tests/host/README.md)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for f in "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"; do
-	[ -f "$f" ] || { echo "not ok - inputs ($f missing)"; echo "0 passed, 1 failed"; exit 1; }
-done
+require_kvm "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"
 dd if=/dev/zero of="$w/disk" bs=1M count=16 2>/dev/null
 
 # 1. Boot through the API, run a command, read its output; kiln exits with the command's status.
 #    argv: sh -c 'cat /sys/block/vda/serial; echo; echo api-guest-ok; exit 7'
 if start && configure 'sh,-c,cat%20/sys/block/vda/serial%3B%20echo%3B%20echo%20api-guest-ok%3B%20exit%207' &&
 	api PUT /actions '{"action_type": "InstanceStart"}' && [ "$code" = 204 ]; then
-	finish
+	wait_exit
 	if [ "$rc" = 7 ] && grep -qx api-guest-ok "$w/out"; then ok "API boot: the command runs, kiln exits with its status"
 	else not_ok "API boot: the command runs, kiln exits with its status" "exit status $rc"; fi
 	if grep -qx scratch "$w/out"; then ok "API boot: the drive's id is its virtio-blk serial"
@@ -147,7 +131,7 @@ if start && configure 'sh,-c,echo%20ready%3B%20while%20:%3B%20do%20echo%20tick%3
 	else not_ok "Linux guest resumed: it ticks again" "no output for 30 s"; fi
 	api PUT /actions '{"action_type": "SendCtrlAltDel"}'
 	sent=$code
-	finish
+	wait_exit
 	if [ "$sent" = 204 ] && [ "$rc" = 0 ] && grep -q 'kiln-init: Ctrl-Alt-Del' "$w/out"; then
 		ok "SendCtrlAltDel: the guest reboots cleanly and kiln exits 0"
 	else
@@ -158,5 +142,4 @@ else
 	abandon
 fi
 
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -13,36 +13,9 @@
 # SPDX-License-Identifier: Apache-2.0
 
 : "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
-tmo=${KILN_TEST_TIMEOUT:-300}
+. "$(dirname "$0")/lib.sh"
 long_tmo=$((tmo * 4))
 times=${KILN_BOOT_TIMES:-boot-times.txt}
-w=$(mktemp -d) || exit 1
-trap 'rm -rf "$w"' EXIT
-pass=0 failed=0
-
-ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
-not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed
-	echo "not ok - $1 ($2)"
-	took
-	failed=$((failed + 1))
-	tail -n 15 "$w/out" 2>/dev/null | sed 's/^/#   stdout: /'
-	tail -n 15 "$w/err" 2>/dev/null | sed 's/^/#   stderr: /'
-}
-
-took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
-
-# boot [KILN OPTIONS] -- CMD...: runs kiln; $rc is its status ("timeout" past $btmo s), its stdout
-# (less carriage returns: the UART driver turns \n into \r\n) in $w/out, its stderr in $w/err.
-boot() {
-	start=$(date +%s) btmo=${btmo:-$tmo}
-	timeout -s KILL "$btmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" "$@" \
-		< /dev/null > "$w/raw" 2> "$w/err"
-	rc=$?
-	secs=$(($(date +%s) - start))
-	[ "$secs" -ge "$btmo" ] && rc=timeout
-	btmo=
-	tr -d '\r' < "$w/raw" > "$w/out"
-}
 
 # expect_status NAME STATUS [KILN OPTIONS] -- CMD...
 expect_status() {
@@ -55,14 +28,7 @@ expect_status() {
 # meminfo_total: MemTotal in kB from the guest's `cat /proc/meminfo` ($w/out), empty if absent.
 meminfo_total() { sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$w/out" | head -n 1; }
 
-if [ ! -c /dev/kvm ]; then
-	echo "not ok - /dev/kvm (missing: these tests need KVM; see tests/host/README.md)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for f in "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"; do
-	[ -f "$f" ] || { echo "not ok - inputs ($f missing)"; echo "0 passed, 1 failed"; exit 1; }
-done
+require_kvm "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"
 
 expect_status "true exits 0" 0 -- true
 expect_status "exit status 7 comes back" 7 -- sh -c 'exit 7'
@@ -128,5 +94,4 @@ median() {  # FIELD: the median of "FIELD=<ms>" over the lines of $times
 if [ $bad = 0 ]; then ok "10 boots: median ready=$(median ready) ms exit=$(median exit) ms"
 else not_ok "10 boots with --boot-time" "$bad of 10 failed or printed no boot-time line, last status $rc"; fi
 
-echo "$pass passed, $failed failed"
-[ $failed = 0 ]
+finish

@@ -18,73 +18,27 @@
 
 : "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
 IP=${IP:-ip}
-tmo=${KILN_TEST_TIMEOUT:-300}
 ns=kilnnet$$
 MiB=1048576
 SIZE=$((64 * MiB))
 MAC1=02:00:00:00:01:01
-w=$(mktemp -d) || exit 1
-pass=0 failed=0 t_start=$(date +%s) ctl=
-
-cleanup() {
+. "$(dirname "$0")/lib.sh"
+ctl=
+drop_namespace() {
 	[ -n "$ctl" ] && kill "$ctl" 2> /dev/null
 	# Whatever still runs in the namespace (kiln, nc) would keep its taps alive: end it first.
 	for p in $("$IP" netns pids "$ns" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
 	"$IP" netns del "$ns" 2> /dev/null
-	rm -rf "$w"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
-not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed, once per boot
-	echo "not ok - $1 ($2)"
-	took
-	failed=$((failed + 1))
-	[ -n "${shown:-}" ] && return
-	shown=yes
-	tail -n 15 "$w/out" 2> /dev/null | sed 's/^/#   stdout: /'
-	tail -n 15 "$w/err" 2> /dev/null | sed 's/^/#   stderr: /'
-}
-took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
-note() { echo "#   $*"; }
-fatal() { echo "not ok - $1"; failed=$((failed + 1)); finish; }
-finish() {
-	echo "# total $(($(date +%s) - t_start)) s"
-	echo "$pass passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit
-}
+cleanup_hook=drop_namespace
 
 nsx() { "$IP" netns exec "$ns" "$@"; }  # runs a command inside the namespace
-sha() { sha256sum "$1" | cut -d' ' -f1; }
+run_in="$IP netns exec $ns"             # every kiln boot runs inside it
 # reasm: IP datagrams that arrived in fragments (ReasmReqds of /proc/net/snmp) where this runs.
 REASM='/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["ReasmReqds"] }'
 
-# boot SECONDS [KILN OPTIONS] -- CMD...: kiln inside the namespace; $rc is its status ("timeout"
-# past SECONDS), its stdout (less carriage returns) in $w/out, its stderr in $w/err.
-boot() {
-	btmo=$1
-	shift
-	start=$(date +%s)
-	nsx timeout -s KILL "$btmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" "$@" \
-		< /dev/null > "$w/raw" 2> "$w/err"
-	rc=$?
-	secs=$(($(date +%s) - start))
-	[ "$secs" -ge "$btmo" ] && rc=timeout
-	tr -d '\r' < "$w/raw" > "$w/out"
-	shown=
-}
-
-# value KEY: the value of the first `KEY=VALUE` word printed (by the guest or host.sh), empty if none.
-value() { awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "$w/out"; }
-
-if [ ! -c /dev/kvm ] || [ ! -c /dev/net/tun ]; then
-	fatal "/dev/kvm and /dev/net/tun (missing: these tests need KVM and tun; see tests/host/README.md)"
-fi
-for f in "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"; do
-	[ -f "$f" ] || fatal "inputs ($f missing)"
-done
+[ -c /dev/net/tun ] || fatal "/dev/net/tun (missing: these tests need tun; see tests/host/README.md)"
+require_kvm "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"
 if ! "$IP" netns add "$ns" 2> "$w/err" || ! "$IP" netns exec "$ns" true 2>> "$w/err"; then
 	fatal "network namespace $ns ($IP netns: $(head -n 1 "$w/err"); IP must be iproute2's ip)"
 fi
@@ -100,27 +54,22 @@ if ! tap kn0 10.0.2.1 1500 || ! tap kn1 10.0.3.1 9000; then
 fi
 
 # --- 1. bad input: refused before the guest runs --------------------------------------------------
-# (The --net flag is checked first: a kiln without it skips these with a note.)
-if ! "$KILN" run --help 2>&1 | grep -q -- '--net'; then
-	note "kiln has no --net flag yet: bad-input tests not run"
-else
-	boot "$tmo" --net tap=nosuch0 -- true
-	made=no
-	nsx "$IP" link show nosuch0 > /dev/null 2>&1 && made=yes
-	if [ "$rc" = 125 ] && grep -q 'tap nosuch0: no such device' "$w/err" && [ $made = no ]; then
-		ok "a missing tap is refused (exit 125), named, and not created"
-	else not_ok "a missing tap is refused" "status $rc, tap created: $made"; fi
+boot --net tap=nosuch0 -- true
+made=no
+nsx "$IP" link show nosuch0 > /dev/null 2>&1 && made=yes
+if [ "$rc" = 125 ] && grep -q 'tap nosuch0: no such device' "$w/err" && [ $made = no ]; then
+	ok "a missing tap is refused (exit 125), named, and not created"
+else not_ok "a missing tap is refused" "status $rc, tap created: $made"; fi
 
-	for mac in zz:00:00:00:00:01 02:00:00:00:01 02:00:00:00:00:01:02 01:00:5e:00:00:01; do
-		boot "$tmo" --net "tap=kn0,mac=$mac" -- true
-		if [ "$rc" = 125 ] && grep -q "mac=$mac" "$w/err"; then ok "mac=$mac is refused (exit 125) and named"
-		else not_ok "mac=$mac is refused" "status $rc"; fi
-	done
+for mac in zz:00:00:00:00:01 02:00:00:00:01 02:00:00:00:00:01:02 01:00:5e:00:00:01; do
+	boot --net "tap=kn0,mac=$mac" -- true
+	if [ "$rc" = 125 ] && grep -q "mac=$mac" "$w/err"; then ok "mac=$mac is refused (exit 125) and named"
+	else not_ok "mac=$mac is refused" "status $rc"; fi
+done
 
-	boot "$tmo" --net tap=kn0 --net tap=kn0 -- true
-	if [ "$rc" = 125 ] && grep -q 'tap kn0: busy' "$w/err"; then ok "the same tap twice is refused: busy"
-	else not_ok "the same tap twice is refused" "status $rc"; fi
-fi
+boot --net tap=kn0 --net tap=kn0 -- true
+if [ "$rc" = 125 ] && grep -q 'tap kn0: busy' "$w/err"; then ok "the same tap twice is refused: busy"
+else not_ok "the same tap twice is refused" "status $rc"; fi
 
 # --- 2. one boot: two NICs, pings, MTU-sized and jumbo frames, 64 MiB each way over TCP ------------
 # The guest's script comes on a small read-only disk (kiln.run= must fit the kernel command line).
@@ -156,9 +105,7 @@ wait \$l
 echo "in_sha=\$(sha256sum /tmp/in | cut -d' ' -f1) in_bytes=\$(wc -c < /tmp/in)"
 echo "guest_reasm=\$(reasm)"
 EOF
-# Pad to whole sectors with newlines (virtio-blk shows whole 512-byte sectors only).
-size=$(wc -c < "$w/guest.sh")
-{ cat "$w/guest.sh"; head -c $((511 - (size + 511) % 512)) /dev/zero | tr '\0' '\n'; } > "$w/guest.img"
+sector_image "$w/guest.sh" "$w/guest.img"
 
 head -c $SIZE /dev/urandom > "$w/toguest"
 to_sha=$(sha "$w/toguest")
@@ -183,7 +130,7 @@ EOF
 reasm0=$(nsx awk "$REASM" /proc/net/snmp)
 nsx sh "$w/host.sh" > "$w/host.out" 2>&1 &
 ctl=$!
-boot $((tmo * 6)) --mem 1G --disk "$w/guest.img,ro" --net tap=kn0 --net "tap=kn1,mac=$MAC1" -- sh /dev/vda
+btmo=$((tmo * 6)); boot --mem 1G --disk "$w/guest.img,ro" --net tap=kn0 --net "tap=kn1,mac=$MAC1" -- sh /dev/vda
 # It ends with its transfer to the guest, which the guest waits for; if the guest failed, it waits
 # for a connection that never comes: 10 s, then it is ended.
 i=0

@@ -17,44 +17,9 @@
 
 : "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
 : "${MKFS_EXT4:?MKFS_EXT4=path/to/mkfs.ext4}" "${E2FSCK:?E2FSCK=path/to/e2fsck}"
-tmo=${KILN_TEST_TIMEOUT:-300}
-w=$(mktemp -d) || exit 1
-trap 'rm -rf "$w"' EXIT
-pass=0 failed=0 todos=0 t_start=$(date +%s)
+. "$(dirname "$0")/lib.sh"
 MiB=1048576
 
-ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
-not_ok() {  # NAME DETAIL: also shows the end of what the guest and kiln printed
-	echo "not ok - $1 ($2)"
-	took
-	failed=$((failed + 1))
-	tail -n 15 "$w/out" 2>/dev/null | sed 's/^/#   stdout: /'
-	tail -n 15 "$w/err" 2>/dev/null | sed 's/^/#   stderr: /'
-}
-took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
-# todo NAME DETAIL: a known kiln bug: printed as TAP's `not ok ... # TODO`, not counted as failed.
-todo() {
-	echo "not ok - $1 # TODO known kiln bug ($2)"
-	took
-	todos=$((todos + 1))
-	tail -n 5 "$w/out" 2>/dev/null | sed 's/^/#   stdout: /'
-	tail -n 5 "$w/err" 2>/dev/null | sed 's/^/#   stderr: /'
-}
-note() { echo "#   $*"; }
-
-# boot [KILN OPTIONS] -- CMD...: runs kiln with stdin from $stdin (default /dev/null); $rc is its
-# status ("timeout" past $tmo s), its stdout (less carriage returns) in $w/out, its stderr in $w/err.
-boot() {
-	start=$(date +%s)
-	timeout -s KILL "$tmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" "$@" \
-		< "${stdin:-/dev/null}" > "$w/raw" 2> "$w/err"
-	rc=$?
-	secs=$(($(date +%s) - start))
-	[ "$secs" -ge "$tmo" ] && rc=timeout
-	tr -d '\r' < "$w/raw" > "$w/out"
-}
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 sha_stdin() { sha256sum | cut -d' ' -f1; }
 zeros_sha() { head -c "$1" /dev/zero | sha_stdin; }	# BYTES
 blocks() { stat -c %b "$1"; }				# allocated 512-byte blocks of a file
@@ -74,14 +39,7 @@ fsck_clean() {
 	return 1
 }
 
-if [ ! -c /dev/kvm ]; then
-	echo "not ok - /dev/kvm (missing: these tests need KVM; see tests/host/README.md)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for f in "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img" "$MKFS_EXT4" "$E2FSCK"; do
-	[ -f "$f" ] || { echo "not ok - inputs ($f missing)"; echo "0 passed, 1 failed"; exit 1; }
-done
+require_kvm "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img" "$MKFS_EXT4" "$E2FSCK"
 MNT='mkdir -p /mnt && mount -t ext4'	# the guest's initramfs has no /mnt
 
 # --- 1. the guest reads a file out of an ext4 image made here ------------------------------------
@@ -269,6 +227,7 @@ wait $kpid
 rc=$?
 secs=$(($(date +%s) - start))
 [ "$secs" -ge "$tmo" ] && rc=timeout
+shown=
 tr -d '\r' < "$w/raw" > "$w/out"
 if [ "$rc" = 0 ] && grep -qxF "$want" "$w/out"; then
 	ok "hvc0 round trip: two lines typed after the guest's prompt come back on kiln's stdout"
@@ -357,7 +316,4 @@ if [ "$rc" = 0 ] && [ -n "$g0" ] && [ -n "$g3" ]; then
 else not_ok "measure: guest dd on /dev/vdb" "status $rc, timestamps: ${g0:-?} ${g1:-?} ${g2:-?} ${g3:-?}"; fi
 rm -f "$w/m0.img" "$w/m1.img"
 
-[ $todos = 0 ] || echo "# $todos known kiln bug(s) marked TODO, not counted below"
-echo "# total $(($(date +%s) - t_start)) s"
-echo "$pass passed, $failed failed"
-[ $failed = 0 ]
+finish

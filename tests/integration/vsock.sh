@@ -14,78 +14,22 @@
 
 : "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
 T=${VSOCK_TOOL:-$GUEST/vsock-tool}
-tmo=${KILN_TEST_TIMEOUT:-300}
 SIZE=$((64 * 1048576))
 NCONN=32
-w=$(mktemp -d) || exit 1
+. "$(dirname "$0")/lib.sh"
 uds=$w/v.sock
-pass=0 failed=0 t_start=$(date +%s) bg=
+bg=
+stop_bg() { [ -n "$bg" ] && kill "$bg" 2> /dev/null; }
+cleanup_hook=stop_bg
 
-cleanup() {
-	[ -n "$bg" ] && kill "$bg" 2> /dev/null
-	rm -rf "$w"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
-not_ok() {  # NAME DETAIL: also shows the end of what the guest, kiln and the host side printed
-	echo "not ok - $1 ($2)"
-	took
-	failed=$((failed + 1))
-	tail -n 15 "$w/out" 2> /dev/null | sed 's/^/#   stdout: /'
-	tail -n 15 "$w/err" 2> /dev/null | sed 's/^/#   stderr: /'
-}
-took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
-note() { echo "#   $*"; }
-fatal() { echo "not ok - $1"; failed=$((failed + 1)); finish; }
-finish() {
-	echo "# total $(($(date +%s) - t_start)) s"
-	echo "$pass passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit
-}
-
-# boot SECONDS [KILN OPTIONS] -- CMD...: $rc is kiln's status ("timeout" past SECONDS), its stdout
-# (less carriage returns) in $w/out, its stderr in $w/err.
-boot() {
-	btmo=$1
-	shift
-	start=$(date +%s)
-	timeout -s KILL "$btmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" "$@" \
-		< /dev/null > "$w/raw" 2> "$w/err"
-	rc=$?
-	secs=$(($(date +%s) - start))
-	[ "$secs" -ge "$btmo" ] && rc=timeout
-	tr -d '\r' < "$w/raw" > "$w/out"
-}
-
-# value KEY [FILE]: the value of the first `KEY=VALUE` word printed, empty if none.
-value() { awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "${2:-$w/out}"; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-# disk NAME: $w/NAME.sh padded to whole sectors as $w/NAME.img (virtio-blk shows whole sectors only).
-disk() {
-	size=$(wc -c < "$w/$1.sh")
-	{ cat "$w/$1.sh"; head -c $((511 - (size + 511) % 512)) /dev/zero | tr '\0' '\n'; } > "$w/$1.img"
-}
-
-if [ ! -c /dev/kvm ]; then
-	fatal "/dev/kvm (missing: these tests need KVM; see tests/host/README.md)"
-fi
-for f in "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img" "$T"; do
-	[ -f "$f" ] || fatal "inputs ($f missing; VSOCK_TOOL names the host's vsock-tool)"
-done
-if ! "$KILN" run --help 2>&1 | grep -q -- '--vsock'; then
-	note "kiln has no --vsock flag yet: nothing to test"
-	finish
-fi
+require_kvm "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img" "$T"
 
 # --- 1. bad input: refused before the guest runs -------------------------------------------------
-boot "$tmo" --vsock "cid=2,uds=$uds" -- true
+boot --vsock "cid=2,uds=$uds" -- true
 if [ "$rc" = 125 ] && grep -q 'cid' "$w/err" && [ ! -e "$uds" ]; then ok "--vsock cid=2 is refused (exit 125)"
 else not_ok "--vsock cid=2 is refused" "status $rc"; fi
 
-boot "$tmo" --vsock "cid=3,uds=$w/nodir/v.sock" -- true
+boot --vsock "cid=3,uds=$w/nodir/v.sock" -- true
 if [ "$rc" = 125 ] && grep -q "$w/nodir/v.sock" "$w/err"; then
 	ok "a uds path in a missing directory is refused (exit 125) and named"
 else not_ok "a uds path in a missing directory is refused and named" "status $rc"; fi
@@ -109,7 +53,7 @@ t0=\$(u)
 vsock-tool connect 2 5003 < /dev/null > /dev/null 2> /tmp/refused
 echo "grefuse_rc=\$? grefuse_t0=\$t0 grefuse_t1=\$(u) grefuse_err=\$(tr ' ' _ < /tmp/refused)"
 EOF
-disk guest
+sector_image "$w/guest.sh" "$w/guest.img"
 
 head -c $SIZE /dev/urandom > "$w/toguest"
 i=1
@@ -140,7 +84,7 @@ timeout $((tmo * 6)) "$T" host-listen "${uds}_5002" < /dev/null > "$w/fromguest"
 listener=$!
 sh "$w/host.sh" > "$w/host.out" 2>&1 &
 bg=$!
-boot $((tmo * 6)) --mem 1G --disk "$w/guest.img,ro" --vsock "cid=3,uds=$uds" -- sh /dev/vda
+btmo=$((tmo * 6)); boot --mem 1G --disk "$w/guest.img,ro" --vsock "cid=3,uds=$uds" -- sh /dev/vda
 i=0
 while kill -0 "$bg" 2> /dev/null && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
 kill "$bg" "$listener" 2> /dev/null
@@ -196,7 +140,7 @@ done
 [ \$i -lt 1200 ] && echo mid_got=\$(stat -c %s /tmp/x)
 $2
 EOF
-	disk "$1"
+	sector_image "$w/$1.sh" "$w/$1.img"
 	cat > "$w/midhost.sh" << EOF
 n=0
 until timeout 600 "$T" host-connect "$uds" 5000 < /dev/zero > /dev/null 2> "$w/mid.err"; do
@@ -207,7 +151,7 @@ echo midhost_end=\$(date +%s)
 EOF
 	sh "$w/midhost.sh" > "$w/midhost.out" 2>&1 &
 	bg=$!
-	boot $((tmo * 2)) --mem 512M --disk "$w/$1.img,ro" --vsock "cid=3,uds=$uds" -- sh /dev/vda
+	btmo=$((tmo * 2)); boot --mem 512M --disk "$w/$1.img,ro" --vsock "cid=3,uds=$uds" -- sh /dev/vda
 	kiln_end=$(date +%s)
 	i=0
 	while kill -0 "$bg" 2> /dev/null && [ $i -lt 15 ]; do sleep 1; i=$((i + 1)); done

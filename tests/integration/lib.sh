@@ -1,0 +1,89 @@
+# tests/integration/lib.sh — what the Linux-guest suites (linux.sh, virtio.sh, vsock.sh, net.sh,
+# api_guest.sh, ctrl_alt_del.sh) share: TAP-style result lines, a scratch directory, one kiln boot.
+# Sourced (`. "$(dirname "$0")/lib.sh"`) after the suite has checked its own environment; runs under
+# busybox sh. It sets:
+#   w        a scratch directory, removed at exit (after the suite's `cleanup_hook`, if it sets one)
+#   tmo      seconds one boot may take: KILN_TEST_TIMEOUT, default 300
+#   pass failed todos t_start
+# SPDX-License-Identifier: Apache-2.0
+
+tmo=${KILN_TEST_TIMEOUT:-300}
+w=$(mktemp -d) || exit 1
+pass=0 failed=0 todos=0 t_start=$(date +%s)
+
+lib_cleanup() {
+	[ -n "${cleanup_hook:-}" ] && $cleanup_hook
+	rm -rf "$w"
+}
+trap lib_cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); took; }
+# not_ok NAME DETAIL: also shows the end of what the guest and kiln printed, once per boot.
+not_ok() {
+	echo "not ok - $1 ($2)"
+	took
+	failed=$((failed + 1))
+	show_output 15
+}
+# todo NAME DETAIL: a known kiln bug: printed as TAP's `not ok ... # TODO`, not counted as failed.
+todo() {
+	echo "not ok - $1 # TODO known kiln bug ($2)"
+	took
+	todos=$((todos + 1))
+	show_output 5
+}
+show_output() {  # LINES: the tails of the last boot's stdout and stderr, the first time only
+	[ -n "${shown:-}" ] && return
+	shown=yes
+	tail -n "$1" "$w/out" 2> /dev/null | sed 's/^/#   stdout: /'
+	tail -n "$1" "$w/err" 2> /dev/null | sed 's/^/#   stderr: /'
+}
+took() { [ -n "${secs:-}" ] && echo "#   ($secs s)"; secs=; }
+note() { echo "#   $*"; }
+# fatal NAME: a failure that makes the rest of the suite pointless.
+fatal() { echo "not ok - $1"; failed=$((failed + 1)); finish; }
+# finish: the summary line guest_batch.sh adds up; the suite's status says whether all passed.
+finish() {
+	[ "$todos" = 0 ] || echo "# $todos known kiln bug(s) marked TODO, not counted below"
+	echo "# total $(($(date +%s) - t_start)) s"
+	echo "$pass passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit
+}
+
+# require_kvm [FILE...]: /dev/kvm and the suite's input files are there, or the suite ends failed.
+require_kvm() {
+	[ -c /dev/kvm ] || fatal "/dev/kvm (missing: these tests need KVM; see tests/host/README.md)"
+	for f in "$@"; do
+		[ -f "$f" ] || fatal "inputs ($f missing)"
+	done
+}
+
+# boot [KILN OPTIONS] -- CMD...: kiln runs the test guest, prefixed by $run_in (e.g. a netns exec),
+# stdin from $stdin (default /dev/null). $rc is its status ("timeout" past ${btmo:-$tmo} seconds;
+# btmo is reset after each boot), its stdout less carriage returns (the UART driver turns \n into
+# \r\n) in $w/out, its stderr in $w/err, its wall time in $secs.
+boot() {
+	start=$(date +%s) btmo=${btmo:-$tmo}
+	${run_in:-} timeout -s KILL "$btmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" \
+		"$@" < "${stdin:-/dev/null}" > "$w/raw" 2> "$w/err"
+	rc=$?
+	secs=$(($(date +%s) - start))
+	[ "$secs" -ge "$btmo" ] && rc=timeout
+	btmo= shown=
+	tr -d '\r' < "$w/raw" > "$w/out"
+}
+
+# value KEY [FILE]: the value of the first `KEY=VALUE` word printed (default $w/out), empty if none.
+value() {
+	awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' \
+		"${2:-$w/out}"
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# sector_image SCRIPT IMAGE: SCRIPT padded with newlines to whole 512-byte sectors (virtio-blk shows
+# whole sectors only): how a guest gets a script too long for the kernel command line.
+sector_image() {
+	size=$(wc -c < "$1")
+	{ cat "$1"; head -c $((511 - (size + 511) % 512)) /dev/zero | tr '\0' '\n'; } > "$2"
+}
