@@ -33,7 +33,7 @@ $(BUILD)/%/tests/integration/test_embed: $(BUILD)/%/tests/integration/test_embed
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
 
 check-embed: $(BUILD)/rel/tests/integration/test_embed $(BUILD)/san/tests/integration/test_embed tiny
-	$(Q)$(BUILD)/rel/tests/integration/test_embed $(BUILD)/tiny/counter.elf
-	$(Q)$(BUILD)/san/tests/integration/test_embed $(BUILD)/tiny/counter.elf
+	$(Q)$(BUILD)/rel/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf
+	$(Q)$(BUILD)/san/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf
 
 .PHONY: check-embed

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "log.h"
@@ -38,6 +40,7 @@ static void on_boot_ready(struct machine_events *ev)
 
 void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *detail)
 {
+	const uint64_t one = 1;
 	int running = 0;
 
 	if (!atomic_compare_exchange_strong(&vm->exit_reason, &running, (int)reason))
@@ -46,6 +49,23 @@ void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *de
 		snprintf(vm->exit_detail, sizeof(vm->exit_detail), "%s", detail);
 	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	/*
+	 * Last, so a watcher woken by it finds the state already STOPPED; write() is async-signal-safe.
+	 * It cannot fail: this is the only write, of 1, to a counter nobody reads.
+	 */
+	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* Undoes kiln_vm_create: vm_build's resources, then what create set up before it. */
+static void vm_free(struct vm *vm)
+{
+	vm_teardown(vm);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	pthread_cond_destroy(&vm->park_cond);
+	pthread_mutex_destroy(&vm->park_lock);
+	free(vm);
 }
 
 int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
@@ -59,20 +79,22 @@ int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct k
 		return vm_error(err, ENOMEM, "out of memory");
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->io.epoll_fd = vm->io.wake_fd = -1;
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	atomic_init(&vm->guest_status, -1);
 	pthread_mutex_init(&vm->park_lock, NULL);
 	pthread_cond_init(&vm->park_cond, NULL);
 	vm->events = (struct machine_events){
 		.stop = on_stop, .guest_status = on_guest_status, .boot_ready = on_boot_ready
 	};
-	rc = vcpu_install_kick_signal();
-	if (rc < 0)
+	rc = vm->exit_fd < 0 ? -errno : vcpu_install_kick_signal();
+	if (vm->exit_fd < 0)
+		vm_error(err, -rc, "eventfd: %s", strerror(-rc));
+	else if (rc < 0)
 		vm_error(err, -rc, "installing the vCPU kick signal: %s", strerror(-rc));
 	else
 		rc = vm_build(vm, cfg, err);
 	if (rc < 0) {
-		vm_teardown(vm);
-		free(vm);
+		vm_free(vm);
 		return rc;
 	}
 	*out = (struct kiln_vm *)vm;
@@ -129,6 +151,11 @@ void kiln_vm_stop(struct kiln_vm *handle)
 	vm_request_stop((struct vm *)handle, KILN_EXIT_STOPPED, NULL);
 }
 
+int kiln_vm_exit_fd(struct kiln_vm *handle)
+{
+	return ((struct vm *)handle)->exit_fd;
+}
+
 void kiln_vm_destroy(struct kiln_vm *handle)
 {
 	struct vm *vm = (struct vm *)handle;
@@ -140,6 +167,5 @@ void kiln_vm_destroy(struct kiln_vm *handle)
 		kiln_vm_stop(handle);
 		kiln_vm_wait(handle, &ignored);
 	}
-	vm_teardown(vm);
-	free(vm);
+	vm_free(vm);
 }

@@ -71,6 +71,7 @@ struct vm {
 
 	/* How the VM ended: the first stop request wins (0 while running). */
 	atomic_int exit_reason;
+	int exit_fd; /* eventfd, written once when exit_reason is set (kiln_vm_exit_fd) */
 	atomic_int guest_status; /* -1 until the guest reports one */
 	atomic_ullong boot_ready_ns;
 	atomic_ullong first_run_ns;

@@ -134,6 +134,16 @@ KILN_API int kiln_vm_resume(struct kiln_vm *vm);
 KILN_API enum kiln_vm_state kiln_vm_get_state(struct kiln_vm *vm);
 
 /*
+ * A file descriptor (an eventfd) that becomes readable once the VM has stopped, for any reason: the
+ * guest ended, kiln_vm_stop(), or an error. An event loop polls it (POLLIN) beside its own fds
+ * instead of polling kiln_vm_get_state(): once it is readable the state is KILN_VM_STOPPED and
+ * kiln_vm_wait() only waits for the vCPU threads to leave the guest. It stays readable; do not read
+ * it (that would clear it) or close it: the VM owns it and kiln_vm_destroy() closes it. Valid from
+ * kiln_vm_create(), whether or not the VM is ever started.
+ */
+KILN_API int kiln_vm_exit_fd(struct kiln_vm *vm);
+
+/*
  * Presses Ctrl-Alt-Del on the VM's i8042 keyboard: a Linux guest's init (kiln's, or any that set
  * reboot(RB_DISABLE_CAD)) gets SIGINT and reboots cleanly. -EINVAL unless running; -EAGAIN while
  * the guest's keyboard driver has not enabled the keyboard yet (early boot) — try again later.

@@ -460,6 +460,15 @@ void api_vmm_tick(struct api_vmm *v, uint64_t now)
 		log_warn("api", "metrics: writing to %s failed", v->metrics.path);
 }
 
+int api_vmm_tick_timeout_ms(const struct api_vmm *v, uint64_t now)
+{
+	if (v->vm == NULL || v->metrics_fd < 0)
+		return -1;
+	uint64_t due = v->metrics_flushed_ns + API_METRICS_PERIOD_NS;
+	/* Rounded up: woken a little early, api_vmm_tick would find nothing due and sleep again. */
+	return now >= due ? 0 : (int)((due - now + 999999) / 1000000);
+}
+
 void api_vmm_destroy(struct api_vmm *v)
 {
 	if (v->vm && v->metrics_fd >= 0 && kiln_vm_write_metrics(v->vm, v->metrics_fd) < 0)

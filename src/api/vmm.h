@@ -63,6 +63,9 @@ void api_vmm_apply(struct api_vmm *v, const struct api_action *a, struct api_rep
 /* Flushes metrics when API_METRICS_PERIOD_NS has passed since the last flush (a running VM only). */
 void api_vmm_tick(struct api_vmm *v, uint64_t now);
 
+/* How long the main loop may sleep before api_vmm_tick has work: milliseconds, or -1 for no limit. */
+int api_vmm_tick_timeout_ms(const struct api_vmm *v, uint64_t now);
+
 /* Flushes metrics a last time, destroys the VM if there is one, closes the metrics file. */
 void api_vmm_destroy(struct api_vmm *v);
 

@@ -21,8 +21,6 @@
 
 #define CONFIG_FILE_MAX (1 << 20)
 #define MAX_PAYLOAD_LIMIT (16u << 20)
-/* How often the main thread looks whether the guest has ended (kiln.h has no fd for that yet). */
-#define VM_POLL_MS 20
 
 enum { OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_MAX_PAYLOAD, OPT_BOOT_TIME, OPT_LOG_LEVEL };
 
@@ -226,16 +224,20 @@ static int take_signal(struct api_cmd *c)
 	return (int)si.ssi_signo;
 }
 
-/* Serves until the guest ends (0) or a signal comes before it runs (128 + n). */
+/*
+ * Serves until the guest ends (0) or a signal comes before it runs (128 + n). Sleeps in poll() on
+ * signals, API requests and the VM's exit fd, waking otherwise only when metrics are due.
+ */
 static int main_loop(struct api_cmd *c)
 {
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{ .fd = c->signal_fd, .events = POLLIN },
 			{ .fd = c->serving ? api_server_request_fd(&c->server) : -1, .events = POLLIN },
+			{ .fd = c->vmm.vm ? kiln_vm_exit_fd(c->vmm.vm) : -1, .events = POLLIN },
 		};
 
-		if (poll(p, 2, c->vmm.vm ? VM_POLL_MS : -1) < 0 && errno != EINTR) {
+		if (poll(p, 3, api_vmm_tick_timeout_ms(&c->vmm, now_ns())) < 0 && errno != EINTR) {
 			fprintf(stderr, "kiln: poll: %s\n", strerror(errno));
 			return EXIT_KILN_ERROR;
 		}
@@ -248,7 +250,7 @@ static int main_loop(struct api_cmd *c)
 		}
 		if (p[1].revents)
 			api_server_serve(&c->server, apply, c);
-		if (c->vmm.vm && kiln_vm_get_state(c->vmm.vm) == KILN_VM_STOPPED)
+		if (p[2].revents)
 			return 0;
 		api_vmm_tick(&c->vmm, now_ns());
 	}

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_embed KERNEL: drives libkiln through kiln.h only, as an embedding program would. The tiny
- * guest KERNEL (tests/tiny/counter.S) prints a..z in a loop; pausing must stop its output, resuming
- * must continue the sequence exactly where it stopped, and kiln_vm_stop must end it. Metrics and
- * disk updates are exercised on the same VM.
+ * test_embed COUNTER STATUS: drives libkiln through kiln.h only, as an embedding program would. The
+ * tiny guest COUNTER (tests/tiny/counter.S) prints a..z in a loop; pausing must stop its output,
+ * resuming must continue the sequence exactly where it stopped, and kiln_vm_stop must end it. Metrics
+ * and disk updates are exercised on the same VM. The exit fd must stay quiet while that VM runs and
+ * become readable on kiln_vm_stop, and on its own when STATUS (tests/tiny/status.S) ends its VM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -87,6 +88,42 @@ static void check_metrics(struct kiln_vm *vm)
 	check(strstr(buf, "\"virtio-blk0\":{\"kicks\":") != NULL, "metrics list the disk's counters");
 }
 
+/* Whether fd is readable within ms milliseconds. */
+static int readable_within(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+/* A guest that ends by itself makes the exit fd readable, with no kiln_vm_stop and no polling. */
+static void check_exit_fd_on_guest_exit(const char *kernel)
+{
+	struct kiln_config cfg;
+	struct kiln_error err = { "" };
+	struct kiln_vm *vm;
+	struct kiln_exit e;
+
+	kiln_config_init(&cfg);
+	cfg.kernel_path = kernel;
+	cfg.mem_bytes = 16 << 20;
+	cfg.console_in_fd = cfg.console_out_fd = -1;
+	if (kiln_vm_create(&cfg, &vm, &err) < 0) {
+		check(0, err.msg);
+		return;
+	}
+	int fd = kiln_vm_exit_fd(vm);
+	check(fd >= 0 && !readable_within(fd, 0), "the exit fd is quiet before start");
+	check(kiln_vm_start(vm, &err) == 0, "the status guest starts");
+	check(readable_within(fd, 10000), "the exit fd becomes readable when the guest ends");
+	check(kiln_vm_get_state(vm) == KILN_VM_STOPPED, "state is Stopped once the exit fd is readable");
+	check(kiln_vm_wait(vm, &e) == 0 && e.reason == KILN_EXIT_STATUS && e.guest_status == 42,
+	      "the guest's own status ended it");
+	check(readable_within(fd, 0), "the exit fd stays readable");
+	kiln_vm_destroy(vm);
+	check(fcntl(fd, F_GETFD) < 0 && errno == EBADF, "kiln_vm_destroy closes the exit fd");
+}
+
 static void check_disk_update(struct kiln_vm *vm, const char *next)
 {
 	struct kiln_error err = { "" };
@@ -108,8 +145,8 @@ int main(int argc, char **argv)
 	struct kiln_exit e;
 	int pipefd[2];
 
-	if (argc != 2 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
-		fprintf(stderr, "usage: test_embed COUNTER_KERNEL\n");
+	if (argc != 3 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fprintf(stderr, "usage: test_embed COUNTER_KERNEL STATUS_KERNEL\n");
 		return 2;
 	}
 	kiln_config_init(&cfg);
@@ -126,11 +163,14 @@ int main(int argc, char **argv)
 	}
 	check(kiln_vm_get_state(vm) == KILN_VM_RUNNING, "state is Running after start");
 	check(read_for(pipefd[0], out, sizeof(out), &len, 300) > 0, "the guest prints while running");
+	int exit_fd = kiln_vm_exit_fd(vm);
+	check(exit_fd >= 0 && !readable_within(exit_fd, 0), "the exit fd is not readable while running");
 
 	check(kiln_vm_pause(vm) == 0, "pause succeeds");
 	check(kiln_vm_get_state(vm) == KILN_VM_PAUSED, "state is Paused");
 	read_for(pipefd[0], out, sizeof(out), &len, 50); /* bytes written before the vCPU parked */
 	check(read_for(pipefd[0], out, sizeof(out), &len, 500) == 0, "no output while paused");
+	check(!readable_within(exit_fd, 0), "the exit fd is not readable while paused");
 	check(kiln_vm_pause(vm) == -EINVAL, "pausing a paused VM is refused");
 
 	check(kiln_vm_resume(vm) == 0, "resume succeeds");
@@ -142,11 +182,14 @@ int main(int argc, char **argv)
 	check_metrics(vm);
 	check_disk_update(vm, second);
 
+	check(!readable_within(exit_fd, 0), "the exit fd is still not readable");
 	kiln_vm_pause(vm);
 	kiln_vm_stop(vm);
+	check(readable_within(exit_fd, 0), "the exit fd is readable as soon as kiln_vm_stop returns");
 	check(kiln_vm_wait(vm, &e) == 0 && e.reason == KILN_EXIT_STOPPED, "a paused VM stops");
 	check(kiln_vm_get_state(vm) == KILN_VM_STOPPED, "state is Stopped");
 	kiln_vm_destroy(vm);
+	check_exit_fd_on_guest_exit(argv[2]);
 	unlink(first);
 	unlink(second);
 	printf("%d passed, %d failed\n", passed, failed);

@@ -326,6 +326,25 @@ static void test_root_cmdline(void **state)
 	assert_string_equal(vmm.cfg.disks[0].serial, "a_drive_id_longer_th"); /* 20 bytes of the id */
 }
 
+/* The main loop sleeps until the next metrics flush is due; with nothing to flush, until woken. */
+static void test_tick_timeout(void **state)
+{
+	const uint64_t flushed = 1000000000000ull;
+
+	(void)state;
+	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed), -1); /* no VM, no metrics */
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("new-metrics")), 204);
+	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed), -1); /* no VM yet */
+	/* A stand-in handle: the timeout only asks whether there is a VM, never touches it. */
+	vmm.vm = (struct kiln_vm *)&vmm;
+	vmm.metrics_flushed_ns = flushed;
+	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed), 60000);
+	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed + 59999000001ull), 1); /* rounded up */
+	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed + API_METRICS_PERIOD_NS), 0);
+	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed + 2 * API_METRICS_PERIOD_NS), 0);
+	vmm.vm = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +357,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_before_boot, fresh, done),
 		cmocka_unit_test_setup_teardown(test_instance_start, fresh, done),
 		cmocka_unit_test_setup_teardown(test_root_cmdline, fresh, done),
+		cmocka_unit_test_setup_teardown(test_tick_timeout, fresh, done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
