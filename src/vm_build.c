@@ -90,6 +90,19 @@ static int create_vm(struct vm *vm, struct kiln_error *err)
 		rc = kvm_create_irqchip(vm->vm_fd);
 	if (rc == 0)
 		rc = kvm_create_pit2(vm->vm_fd);
+	/*
+	 * The PIT without tick reinjection: a tick the guest could not take in time is dropped, not
+	 * queued and re-injected. Documentation/virt/kvm/api.rst (KVM_REINJECT_CONTROL) recommends
+	 * this unless the guest keeps time by counting PIT ticks (Linux 2.4). Linux since 2.6 needs the
+	 * PIT only early in boot (channel 2 to calibrate the TSC when the hypervisor does not give its
+	 * frequency, IRQ 0 as the clock event device until the LAPIC timer takes over) and keeps time
+	 * with kvmclock or the TSC, which a dropped tick cannot skew. QEMU's equivalent is
+	 * kvm-pit.lost_tick_policy=discard. The switch costs two SRCU grace periods (KVM unregisters
+	 * the PIT's IRQ notifiers), which KVM otherwise waits for when it frees the PIT at the VM's
+	 * exit (arch/x86/kvm/i8254.c, kvm_free_pit): paid here, they partly overlap the memslot's.
+	 */
+	if (rc == 0)
+		rc = kvm_set_pit_reinject(vm->vm_fd, false);
 	if (rc < 0)
 		return vm_error(err, -rc, "setting up the VM in KVM: %s", strerror(-rc));
 	vm->irqchip = (struct irq_chip){ .ops = &kvm_chip_ops, .opaque = vm };
