@@ -112,24 +112,26 @@ static int create_vm(struct vm *vm, struct kiln_error *err)
 	return 0;
 }
 
-/* One anonymous mapping, split into the RAM ranges of the memory map; untouched pages cost nothing. */
+/*
+ * One anonymous mapping, split into the RAM ranges of the memory map; untouched pages cost nothing.
+ * The mapping starts 2 MiB-aligned and so do the ranges and their offsets into it (0, and 4 GiB at
+ * offset 3 GiB), so each memslot can be backed by huge pages (gmem.h).
+ */
 static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
 {
 	struct x86_ram_range ranges[2];
 	unsigned int n = x86_ram_ranges(bytes, ranges);
 	uint64_t offset = 0;
+	int rc = gmem_ram_map(bytes, &vm->ram);
 
-	vm->ram = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->ram == MAP_FAILED) {
-		vm->ram = NULL;
-		return vm_error(err, errno, "mem %llu MiB: cannot map guest RAM: %s",
-				(unsigned long long)(bytes >> 20), strerror(errno));
-	}
+	if (rc < 0)
+		return vm_error(err, -rc, "mem %llu MiB: cannot map guest RAM: %s",
+				(unsigned long long)(bytes >> 20), strerror(-rc));
 	vm->ram_size = bytes;
 	for (unsigned int i = 0; i < n; i++) {
 		uint8_t *host = (uint8_t *)vm->ram + offset;
-		int rc = gmem_add_region(&vm->mem, ranges[i].start, host, ranges[i].size);
 
+		rc = gmem_add_region(&vm->mem, ranges[i].start, host, ranges[i].size);
 		if (rc == 0)
 			rc = kvm_set_memory_region(vm->vm_fd, i, ranges[i].start, ranges[i].size, host);
 		if (rc < 0)
@@ -395,7 +397,7 @@ void vm_teardown(struct vm *vm)
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
 	if (vm->ram)
-		munmap(vm->ram, vm->ram_size);
+		gmem_ram_unmap(vm->ram, vm->ram_size);
 	free(vm->cpuid);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -25,6 +25,21 @@ struct gmem {
 	unsigned int nregions;
 };
 
+/*
+ * Guest RAM is backed by transparent huge pages where the host has them, so its host start is
+ * aligned to their size: KVM backs a guest's 2 MiB page with a host huge page only where the
+ * guest-physical and host addresses agree in their low 21 bits (Documentation/virt/kvm/api.rst,
+ * KVM_SET_USER_MEMORY_REGION).
+ */
+#define GMEM_HUGE_PAGE_SIZE MiB(2)
+
+/*
+ * Maps bytes (a multiple of the host page size) of anonymous, zeroed, unreserved memory for guest
+ * RAM at a GMEM_HUGE_PAGE_SIZE-aligned host address. Returns 0 and *host, or -errno.
+ */
+int gmem_ram_map(uint64_t bytes, void **host) MUST_CHECK;
+void gmem_ram_unmap(void *host, uint64_t bytes);
+
 /* Adds a region; regions must not overlap. Returns 0, -ENOSPC or -EINVAL. */
 int gmem_add_region(struct gmem *m, gpa_t gpa, void *host, uint64_t size) MUST_CHECK;
 
