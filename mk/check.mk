@@ -13,7 +13,8 @@ check-layers:
 # Bad input on the command line: no guest needs to run (tiny kernels stand in).
 check-cli: $(BUILD)/kiln tiny
 	$(Q)tests/integration/cli_errors.sh $(BUILD)/kiln $(BUILD)/tiny
-	$(Q)$(if $(wildcard tests/integration/disk_errors.sh),sh tests/integration/disk_errors.sh $(BUILD)/kiln $(BUILD)/tiny/hello.elf)
+	$(Q)sh tests/integration/disk_errors.sh $(BUILD)/kiln $(BUILD)/tiny/hello.elf
+	$(Q)sh tests/integration/manpage.sh $(BUILD)/kiln docs/kiln.1
 
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-cli check-tiny check-embed check-api check-fuzz check-linux

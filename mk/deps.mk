@@ -2,7 +2,8 @@
 BUILD_PKGS := gcc make libc6-dev linux-libc-dev libseccomp-dev libfdt-dev pkg-config libmicrohttpd-dev \
 	libjson-c-dev
 TEST_PKGS := libcmocka-dev busybox-static cpio acpica-tools qemu-system-x86 lz4 xz-utils \
-	zstd e2fsprogs file binutils ca-certificates clang libclang-rt-14-dev curl iproute2
+	zstd e2fsprogs file binutils ca-certificates clang libclang-rt-14-dev curl iproute2 \
+	groff-base
 
 deps-build:
 	$(Q)scripts/install-deps.sh $(BUILD_PKGS)
