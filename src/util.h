@@ -3,6 +3,7 @@
 #ifndef KILN_UTIL_H
 #define KILN_UTIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,8 @@ typedef uint64_t gpa_t;
 /* Writes a one-line message into err (when err is non-NULL and errlen > 0) and returns rc: the
  * error path of functions that report to their caller in an (err, errlen) buffer. */
 int fail_with(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* fail_with for bad input: how the command line and the API's parsers reject a value. */
+#define fail_einval(err, errlen, ...) fail_with(err, errlen, -EINVAL, __VA_ARGS__)
 
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t now_ns(void);

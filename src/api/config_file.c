@@ -2,24 +2,11 @@
 #include "api/config_file.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/json.h"
 #include "api/parse.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 /* The keys of the file; the last ones are Firecracker's that kiln does not implement (null only). */
 static const struct api_field keys[] = {
@@ -66,7 +53,7 @@ static int located(struct builder *b, int rc)
 	if (rc == 0)
 		return 0;
 	snprintf(why, sizeof(why), "%s", b->err);
-	return fail(b->err, b->errlen, "%s: %s", b->where, why);
+	return fail_einval(b->err, b->errlen, "%s: %s", b->where, why);
 }
 
 static int add_object(struct builder *b, struct json_object *root, const char *key, enum api_kind kind)
@@ -100,7 +87,7 @@ static int add_array(struct builder *b, struct json_object *root, const char *ke
 	size_t len = arr ? json_object_array_length(arr) : 0;
 
 	if (len > max)
-		return fail(b->err, b->errlen, "%s: %zu entries, kiln takes at most %zu", key, len, max);
+		return fail_einval(b->err, b->errlen, "%s: %zu entries, kiln takes at most %zu", key, len, max);
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		struct api_action *a = next_action(b, kind);
@@ -120,7 +107,8 @@ static int check_keys(struct json_object *root, char *err, size_t errlen)
 
 	for (size_t i = FIRST_UNSUPPORTED; rc == 0 && i < ARRAY_SIZE(keys); i++)
 		if (api_json_member(root, keys[i].name))
-			rc = fail(err, errlen, "%s: not supported by kiln (leave it out or null)", keys[i].name);
+			rc = fail_einval(err, errlen, "%s: not supported by kiln (leave it out or null)",
+					 keys[i].name);
 	return rc;
 }
 

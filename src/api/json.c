@@ -10,25 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 struct json_object *api_json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new_ex(API_JSON_MAX_DEPTH);
 	struct json_object *obj;
 
 	if (tok == NULL) {
-		fail(err, errlen, "out of memory");
+		fail_einval(err, errlen, "out of memory");
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -44,11 +32,11 @@ struct json_object *api_json_parse(const char *text, size_t len, char *err, size
 		jerr = json_tokener_error_parse_unexpected; /* more after the document */
 	}
 	if (jerr != json_tokener_success) {
-		fail(err, errlen, "%s at byte %zu", json_tokener_error_desc(jerr), at);
+		fail_einval(err, errlen, "%s at byte %zu", json_tokener_error_desc(jerr), at);
 		json_object_put(obj);
 		obj = NULL;
 	} else if (obj == NULL) {
-		fail(err, errlen, "invalid type: null, expected an object"); /* the document `null` */
+		fail_einval(err, errlen, "invalid type: null, expected an object"); /* the document `null` */
 	}
 	json_tokener_free(tok);
 	return obj;
@@ -127,8 +115,8 @@ static int check_members(struct json_object *obj, const struct api_field *fields
 		if (v == NULL && !f->required)
 			continue;
 		if (v == NULL || !kind_matches(v, f->kind))
-			return fail(err, errlen, "invalid type for `%s`: %s, expected %s", name,
-				    v ? value_name(v) : "null", kind_name(f->kind));
+			return fail_einval(err, errlen, "invalid type for `%s`: %s, expected %s", name,
+					   v ? value_name(v) : "null", kind_name(f->kind));
 	}
 	return 0;
 }
@@ -137,14 +125,14 @@ int api_json_check(struct json_object *obj, const char *what, const struct api_f
 		   size_t nfields, char *err, size_t errlen)
 {
 	if (!json_object_is_type(obj, json_type_object))
-		return fail(err, errlen, "invalid type: %s, expected a %s object", obj ? value_name(obj) : "null",
-			    what);
+		return fail_einval(err, errlen, "invalid type: %s, expected a %s object",
+				   obj ? value_name(obj) : "null", what);
 	int rc = check_members(obj, fields, nfields, err, errlen);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < nfields; i++)
 		if (fields[i].required && !json_object_object_get_ex(obj, fields[i].name, NULL))
-			return fail(err, errlen, "missing field `%s`", fields[i].name);
+			return fail_einval(err, errlen, "missing field `%s`", fields[i].name);
 	return 0;
 }
 
@@ -168,11 +156,12 @@ int api_json_string(struct json_object *obj, const char *name, char *out, size_t
 	const char *s = json_object_get_string(v);
 	size_t len = (size_t)json_object_get_string_len(v);
 	if (strlen(s) != len)
-		return fail(err, errlen, "`%s` holds a NUL byte", name);
+		return fail_einval(err, errlen, "`%s` holds a NUL byte", name);
 	if (len == 0 && !empty_ok)
-		return fail(err, errlen, "`%s` is empty", name);
+		return fail_einval(err, errlen, "`%s` is empty", name);
 	if (len >= outlen)
-		return fail(err, errlen, "`%s` is %zu bytes long: at most %zu fit", name, len, outlen - 1);
+		return fail_einval(err, errlen, "`%s` is %zu bytes long: at most %zu fit", name, len,
+				   outlen - 1);
 	memcpy(out, s, len + 1);
 	return 0;
 }
@@ -194,8 +183,9 @@ int api_json_int(struct json_object *obj, const char *name, int64_t min, int64_t
 	/* json-c clamps integers beyond int64 to INT64_MIN/MAX: both are outside every range here. */
 	int64_t n = json_object_get_int64(v);
 	if (n < min || n > max)
-		return fail(err, errlen, "invalid value for `%s`: %" PRId64 ", expected %" PRId64 " to %" PRId64,
-			    name, n, min, max);
+		return fail_einval(err, errlen,
+				   "invalid value for `%s`: %" PRId64 ", expected %" PRId64 " to %" PRId64,
+				   name, n, min, max);
 	*out = n;
 	return 0;
 }

@@ -2,7 +2,6 @@
 #include "api/parse.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -13,24 +12,12 @@
 #define CHECK(o, what, fields, err, errlen) api_json_check(o, what, fields, ARRAY_SIZE(fields), err, errlen)
 #define MAX_MEM_MIB ((int64_t)1 << 40)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* A field of Firecracker's schema that kiln has no use for: refused unless absent or null. */
 static int refuse(struct json_object *o, const char *name, const char *why, char *err, size_t errlen)
 {
 	if (api_json_member(o, name) == NULL)
 		return 0;
-	return fail(err, errlen, "`%s`: %s", name, why);
+	return fail_einval(err, errlen, "`%s`: %s", name, why);
 }
 
 /*
@@ -44,7 +31,7 @@ static int parse_enum(struct json_object *o, const char *name, const char *const
 	bool present;
 
 	if (api_json_string(o, name, s, sizeof(s), true, &present, err, errlen) < 0)
-		return fail(err, errlen, "unknown variant for `%s`", name);
+		return fail_einval(err, errlen, "unknown variant for `%s`", name);
 	if (!present)
 		return 0;
 	for (size_t i = 0; i < n; i++)
@@ -52,7 +39,7 @@ static int parse_enum(struct json_object *o, const char *name, const char *const
 			*index = (int)i;
 			return 0;
 		}
-	return fail(err, errlen, "unknown variant `%s` for `%s`", s, name);
+	return fail_einval(err, errlen, "unknown variant `%s` for `%s`", s, name);
 }
 
 int api_parse_boot_source(struct json_object *o, struct api_boot_source *out, char *err, size_t errlen)
@@ -83,13 +70,16 @@ static int machine_defaults_only(struct json_object *o, char *err, size_t errlen
 	int ignored;
 
 	if (api_json_bool(o, "smt", false))
-		return fail(err, errlen, "`smt`: kiln does not support SMT (simultaneous multithreading)");
+		return fail_einval(err, errlen,
+				   "`smt`: kiln does not support SMT (simultaneous multithreading)");
 	if (api_json_bool(o, "track_dirty_pages", false))
-		return fail(err, errlen, "`track_dirty_pages`: kiln has no snapshots, so no dirty page tracking");
+		return fail_einval(err, errlen,
+				   "`track_dirty_pages`: kiln has no snapshots, so no dirty page tracking");
 	if (parse_enum(o, "cpu_template", none, 1, false, &ignored, err, errlen) < 0)
-		return fail(err, errlen, "`cpu_template`: kiln supports only \"None\" (no CPU templates)");
+		return fail_einval(err, errlen,
+				   "`cpu_template`: kiln supports only \"None\" (no CPU templates)");
 	if (parse_enum(o, "huge_pages", none, 1, false, &ignored, err, errlen) < 0)
-		return fail(err, errlen, "`huge_pages`: kiln supports only \"None\" (4 KiB pages)");
+		return fail_einval(err, errlen, "`huge_pages`: kiln supports only \"None\" (4 KiB pages)");
 	return 0;
 }
 
@@ -110,7 +100,7 @@ int api_parse_machine(struct json_object *o, bool partial, struct api_machine *o
 	if (rc == 0)
 		rc = machine_defaults_only(o, err, errlen);
 	if (rc == 0 && partial && json_object_object_length(o) == 0)
-		rc = fail(err, errlen, "an empty machine configuration update changes nothing");
+		rc = fail_einval(err, errlen, "an empty machine configuration update changes nothing");
 	*out = (struct api_machine){ .vcpus = (unsigned int)vcpus, .mem_mib = (uint64_t)mem };
 	return rc;
 }
@@ -125,7 +115,7 @@ static int drive_options(struct json_object *o, char *err, size_t errlen)
 	if (rc == 0)
 		rc = parse_enum(o, "io_engine", engines, ARRAY_SIZE(engines), false, &engine, err, errlen);
 	if (rc == 0 && engine != 0)
-		rc = fail(err, errlen, "`io_engine`: kiln has only the \"Sync\" engine");
+		rc = fail_einval(err, errlen, "`io_engine`: kiln has only the \"Sync\" engine");
 	if (rc == 0)
 		rc = refuse(o, "rate_limiter", "rate limiters are not supported by kiln", err, errlen);
 	if (rc == 0)
@@ -215,7 +205,8 @@ int api_parse_net(struct json_object *o, struct api_net *out, char *err, size_t 
 	if (rc == 0)
 		rc = api_json_string(o, "guest_mac", mac, sizeof(mac), true, &has_mac, err, errlen);
 	if (rc == 0 && has_mac && api_parse_mac(mac, out->mac) < 0)
-		rc = fail(err, errlen, "`guest_mac` %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)", mac);
+		rc = fail_einval(err, errlen, "`guest_mac` %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)",
+				 mac);
 	out->mac_set = has_mac;
 	if (rc == 0)
 		rc = refuse(o, "mtu", "kiln's virtio-net does not advertise an MTU", err, errlen);
@@ -291,7 +282,7 @@ int api_parse_metrics(struct json_object *o, struct api_metrics *out, char *err,
 	if (rc == 0)
 		rc = api_json_string(o, "metrics_path", out->path, sizeof(out->path), false, NULL, err, errlen);
 	if (rc == 0 && api_json_bool(o, "emit_id", false))
-		rc = fail(err, errlen, "`emit_id`: kiln's metrics lines carry no instance id");
+		rc = fail_einval(err, errlen, "`emit_id`: kiln's metrics lines carry no instance id");
 	if (rc == 0)
 		rc = refuse(o, "properties", "kiln's metrics lines carry no properties", err, errlen);
 	return rc;

@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,22 +26,10 @@ static const char *const unsupported[] = {
 	"/balloon", "/mmds", "/snapshot", "/cpu-config", "/serial", "/pmem", "/hotplug",
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* The path's id and the body's differ: not a deserializing error, so a code of its own. */
 static int id_mismatch(char *err, size_t errlen)
 {
-	fail(err, errlen, "The id from the path does not match the id from the body!");
+	fail_einval(err, errlen, "The id from the path does not match the id from the body!");
 	return -EBADMSG;
 }
 
@@ -146,13 +133,13 @@ static const struct route routes[] = {
 static int check_id(const char *id, char *err, size_t errlen)
 {
 	if (id[0] == '\0')
-		return fail(err, errlen, "The ID cannot be empty.");
+		return fail_einval(err, errlen, "The ID cannot be empty.");
 	for (const char *p = id; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '_')
-			return fail(err, errlen, "API Resource IDs can only contain alphanumeric characters and "
-						 "underscores.");
+			return fail_einval(err, errlen, "API Resource IDs can only contain alphanumeric characters "
+					   "and underscores.");
 	if (strlen(id) >= API_ID_MAX)
-		return fail(err, errlen, "API Resource IDs are at most %d bytes long.", API_ID_MAX - 1);
+		return fail_einval(err, errlen, "API Resource IDs are at most %d bytes long.", API_ID_MAX - 1);
 	return 0;
 }
 
@@ -181,22 +168,22 @@ static int no_route(const char *method, const char *path, char *err, size_t errl
 	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
 		size_t n = strlen(unsupported[i]);
 		if (strncmp(path, unsupported[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
-			return fail(err, errlen, "The requested operation is not supported: kiln does not "
-						 "implement %s.", unsupported[i]);
+			return fail_einval(err, errlen, "The requested operation is not supported: kiln does not "
+					   "implement %s.", unsupported[i]);
 	}
 	if (strcmp(method, "PATCH") == 0 && strncmp(path, "/network-interfaces/", 20) == 0)
-		return fail(err, errlen, "The requested operation is not supported: kiln has no rate "
-					 "limiters to update.");
-	return fail(err, errlen, "Invalid request method and/or path: %.16s %.200s.", method, path);
+		return fail_einval(err, errlen, "The requested operation is not supported: kiln has no rate "
+				   "limiters to update.");
+	return fail_einval(err, errlen, "Invalid request method and/or path: %.16s %.200s.", method, path);
 }
 
 /* Firecracker's checks before any route: GET has no body, PUT and PATCH have one. */
 static int check_body_presence(const char *method, size_t len, char *err, size_t errlen)
 {
 	if (strcmp(method, "GET") == 0 && len > 0)
-		return fail(err, errlen, "GET request cannot have a body.");
+		return fail_einval(err, errlen, "GET request cannot have a body.");
 	if ((strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) && len == 0)
-		return fail(err, errlen, "Empty %s request.", method);
+		return fail_einval(err, errlen, "Empty %s request.", method);
 	return 0;
 }
 
@@ -209,9 +196,10 @@ static int parse_body(const struct route *r, const char *id, const char *body, s
 
 	json_object_put(o);
 	if (rc == -EBADMSG)
-		return fail(err, errlen, "%s", why);
+		return fail_einval(err, errlen, "%s", why);
 	if (rc < 0)
-		return fail(err, errlen, "An error occurred when deserializing the json body of a request: %s.", why);
+		return fail_einval(err, errlen,
+				   "An error occurred when deserializing the json body of a request: %s.", why);
 	return 0;
 }
 

@@ -29,36 +29,27 @@ struct request {
 	struct api_action action;
 };
 
-static int fail(char *err, size_t errlen, int errnum, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -errnum;
-}
-
 /* A socket file at path that nobody accepts on is left over from an earlier run: remove it. */
 static int remove_stale(const struct sockaddr_un *addr, char *err, size_t errlen)
 {
 	struct stat st;
 
 	if (lstat(addr->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : fail(err, errlen, errno, "%s: %s", addr->sun_path, strerror(errno));
+		return errno == ENOENT ? 0 : fail_with(err, errlen, -errno, "%s: %s", addr->sun_path,
+						       strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
-		return fail(err, errlen, EEXIST, "%s exists and is not a socket", addr->sun_path);
+		return fail_with(err, errlen, -EEXIST, "%s exists and is not a socket", addr->sun_path);
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe < 0)
-		return fail(err, errlen, errno, "socket: %s", strerror(errno));
+		return fail_with(err, errlen, -errno, "socket: %s", strerror(errno));
 	int in_use = connect(probe, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
 	close(probe);
 	if (in_use)
-		return fail(err, errlen, EADDRINUSE, "%s: another process serves on this socket", addr->sun_path);
+		return fail_with(err, errlen, -EADDRINUSE, "%s: another process serves on this socket",
+				 addr->sun_path);
 	if (unlink(addr->sun_path) < 0)
-		return fail(err, errlen, errno, "%s: removing the stale socket: %s", addr->sun_path, strerror(errno));
+		return fail_with(err, errlen, -errno, "%s: removing the stale socket: %s", addr->sun_path,
+				 strerror(errno));
 	return 0;
 }
 
@@ -68,18 +59,18 @@ static int bind_socket(struct api_server *s, const char *path, char *err, size_t
 	struct stat st;
 
 	if (path[0] == '\0' || strlen(path) >= sizeof(addr.sun_path))
-		return fail(err, errlen, ENAMETOOLONG, "%s: a socket path is 1 to %zu bytes long", path,
-			    sizeof(addr.sun_path) - 1);
+		return fail_with(err, errlen, -ENAMETOOLONG, "%s: a socket path is 1 to %zu bytes long", path,
+				 sizeof(addr.sun_path) - 1);
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	int rc = remove_stale(&addr, err, errlen);
 	if (rc < 0)
 		return rc;
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0)
-		return fail(err, errlen, errno, "socket: %s", strerror(errno));
+		return fail_with(err, errlen, -errno, "socket: %s", strerror(errno));
 	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    listen(s->listen_fd, API_MAX_CONNECTIONS) < 0 || stat(path, &st) < 0)
-		return fail(err, errlen, errno, "%s: %s", path, strerror(errno));
+		return fail_with(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	memcpy(s->path, path, strlen(path) + 1);
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
@@ -236,7 +227,7 @@ int api_server_open(struct api_server *s, const char *path, size_t max_payload, 
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->request_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0 || s->request_fd < 0)
-		return fail(err, errlen, errno, "eventfd: %s", strerror(errno));
+		return fail_with(err, errlen, -errno, "eventfd: %s", strerror(errno));
 	/*
 	 * External polling with epoll: the API thread polls MHD's one epoll fd beside stop_fd. No Date
 	 * header (Firecracker sends none either): formatting one reads /etc/localtime, a file the API
@@ -248,7 +239,8 @@ int api_server_open(struct api_server *s, const char *path, size_t max_payload, 
 				  (unsigned int)API_MAX_CONNECTIONS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				  MHD_OPTION_END);
 	if (s->mhd == NULL)
-		return fail(err, errlen, EIO, "%s: libmicrohttpd could not start (--log-level debug says why)", path);
+		return fail_with(err, errlen, -EIO,
+				 "%s: libmicrohttpd could not start (--log-level debug says why)", path);
 	return 0;
 }
 
@@ -306,7 +298,7 @@ int api_server_start(struct api_server *s, char *err, size_t errlen)
 	s->start_result = 1;
 	int rc = pthread_create(&s->thread, NULL, api_thread, s);
 	if (rc != 0)
-		return fail(err, errlen, rc, "starting the API thread: %s", strerror(rc));
+		return fail_with(err, errlen, -rc, "starting the API thread: %s", strerror(rc));
 	s->thread_running = true;
 	pthread_mutex_lock(&s->lock);
 	while (s->start_result == 1)
@@ -314,7 +306,7 @@ int api_server_start(struct api_server *s, char *err, size_t errlen)
 	rc = s->start_result;
 	pthread_mutex_unlock(&s->lock);
 	if (rc < 0)
-		return fail(err, errlen, -rc, "the API thread's seccomp filter: %s", strerror(-rc));
+		return fail_with(err, errlen, rc, "the API thread's seccomp filter: %s", strerror(-rc));
 	return 0;
 }
 

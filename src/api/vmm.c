@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,18 +12,6 @@
 
 #define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
 #define NOT_AFTER_BOOT "The requested operation is not supported after starting the microVM."
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 void api_vmm_init(struct api_vmm *v, const struct api_vmm_options *opt)
 {
@@ -47,7 +34,7 @@ static int open_output(const char *path, char *err, size_t errlen)
 	int fd;
 
 	if (!exists && errno != ENOENT)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return fail_einval(err, errlen, "%s: %s", path, strerror(errno));
 	if (!exists)
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	else if (S_ISFIFO(st.st_mode))
@@ -55,9 +42,9 @@ static int open_output(const char *path, char *err, size_t errlen)
 	else if (S_ISREG(st.st_mode))
 		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	else
-		return fail(err, errlen, "%s: not a file or a FIFO", path);
+		return fail_einval(err, errlen, "%s: not a file or a FIFO", path);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return fail_einval(err, errlen, "%s: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -68,11 +55,11 @@ static int check_file(const char *what, const char *path, int flags, char *err, 
 	int fd = open(path, flags | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return fail_einval(err, errlen, "%s %s: %s", what, path, strerror(errno));
 	int rc = fstat(fd, &st);
 	close(fd);
 	if (rc == 0 && S_ISDIR(st.st_mode))
-		return fail(err, errlen, "%s %s: %s", what, path, strerror(EISDIR));
+		return fail_einval(err, errlen, "%s %s: %s", what, path, strerror(EISDIR));
 	return 0;
 }
 
@@ -139,7 +126,7 @@ static int check_spec(struct api_vmm *v, const struct api_spec *s, char *err, si
 	if (cfg.kernel_path == NULL)
 		cfg.kernel_path = "(not configured yet)";
 	if (kiln_config_validate(&cfg, &kerr) < 0)
-		return fail(err, errlen, "%s", kerr.msg);
+		return fail_einval(err, errlen, "%s", kerr.msg);
 	return 0;
 }
 
@@ -179,9 +166,10 @@ static int set_drive(struct api_spec *s, const struct api_drive *d, char *err, s
 	if (rc < 0)
 		return rc;
 	if (d->root && s->ndrives && s->drives[0].root && strcmp(s->drives[0].id, d->id) != 0)
-		return fail(err, errlen, "A root block device already exists!");
+		return fail_einval(err, errlen, "A root block device already exists!");
 	if (i < 0 && s->ndrives == KILN_MAX_DISKS)
-		return fail(err, errlen, "drive %s: kiln takes at most %d drives", d->id, KILN_MAX_DISKS);
+		return fail_einval(err, errlen, "drive %s: kiln takes at most %d drives", d->id,
+				   KILN_MAX_DISKS);
 	if (i < 0)
 		i = (int)s->ndrives++;
 	s->drives[i] = *d;
@@ -203,13 +191,14 @@ static int set_net(struct api_spec *s, const struct api_net *n, char *err, size_
 			continue;
 		}
 		if (strcmp(o->tap, n->tap) == 0)
-			return fail(err, errlen, "The host device name %s is already in use.", n->tap);
+			return fail_einval(err, errlen, "The host device name %s is already in use.", n->tap);
 		if (n->mac_set && o->mac_set && memcmp(o->mac, n->mac, 6) == 0)
-			return fail(err, errlen, "The guest MAC address of %s is already in use.", n->id);
+			return fail_einval(err, errlen, "The guest MAC address of %s is already in use.",
+					   n->id);
 	}
 	if (slot == KILN_MAX_NETS)
-		return fail(err, errlen, "interface %s: kiln takes at most %d network interfaces", n->id,
-			    KILN_MAX_NETS);
+		return fail_einval(err, errlen, "interface %s: kiln takes at most %d network interfaces", n->id,
+				   KILN_MAX_NETS);
 	if (slot == s->nnets)
 		s->nnets++;
 	s->nets[slot] = *n;

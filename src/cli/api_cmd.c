@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +16,13 @@
 #include "api/config_file.h"
 #include "api/server.h"
 #include "api/vmm.h"
+#include "cli/common_opts.h"
 #include "cli/terminal.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
 #define MAX_PAYLOAD_LIMIT (16u << 20)
 
-enum { OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_MAX_PAYLOAD, OPT_BOOT_TIME, OPT_LOG_LEVEL };
+enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_MAX_PAYLOAD };
 
 static const struct option api_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -30,12 +30,9 @@ static const struct option api_options[] = {
 	{ "no-api", no_argument, NULL, OPT_NO_API },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
-	{ "boot-time", no_argument, NULL, OPT_BOOT_TIME },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, 'h' },
+	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
-
 
 /* Firecracker's instance ids: 1 to 64 alphanumeric characters or '-'. */
 static bool valid_id(const char *id)
@@ -76,22 +73,16 @@ static int parse_api_option(int opt, const char *arg, bool *no_api, struct cli_o
 		return 0;
 	case OPT_ID:
 		o->instance_id = arg;
-		return valid_id(arg) ? 0 : cli_fail(err, errlen, "--id %s: 1 to 64 letters, digits or '-'", arg);
+		return valid_id(arg) ? 0 : fail_einval(err, errlen, "--id %s: 1 to 64 letters, digits or '-'",
+						       arg);
 	case OPT_MAX_PAYLOAD:
 		if (parse_payload_size(arg, &o->api_max_payload) < 0)
-			return cli_fail(err, errlen, "--http-api-max-payload-size %s: a byte count from 1 to %u", arg,
-				    MAX_PAYLOAD_LIMIT);
+			return fail_einval(err, errlen,
+					   "--http-api-max-payload-size %s: a byte count from 1 to %u", arg,
+					   MAX_PAYLOAD_LIMIT);
 		return 0;
-	case OPT_BOOT_TIME:
-		o->boot_time = true;
-		return 0;
-	case OPT_LOG_LEVEL:
-		if (cli_parse_log_level(arg, &o->log_level) < 0)
-			return cli_fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
-		return 0;
-	default: /* 'h' */
-		o->action = CLI_HELP;
-		return 0;
+	default:
+		return cli_common_option(opt, arg, o, err, errlen);
 	}
 }
 
@@ -107,18 +98,19 @@ int api_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, size_
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", api_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
-			return cli_fail(err, errlen, "%s: unknown option or missing value (see kiln --help)",
-				    argv[optind - 1]);
+			return fail_einval(err, errlen, "%s: unknown option or missing value (see kiln --help)",
+					   argv[optind - 1]);
 		int rc = parse_api_option(opt, optarg, &no_api, o, err, errlen);
 		if (rc < 0 || o->action == CLI_HELP)
 			return rc;
 	}
 	if (optind < argc)
-		return cli_fail(err, errlen, "unexpected argument '%s' (see kiln --help)", argv[optind]);
+		return fail_einval(err, errlen, "unexpected argument '%s' (see kiln --help)", argv[optind]);
 	if (no_api && o->api_sock)
-		return cli_fail(err, errlen, "--no-api and --api-sock contradict each other");
+		return fail_einval(err, errlen, "--no-api and --api-sock contradict each other");
 	if (!o->api_sock && !o->config_file)
-		return cli_fail(err, errlen, "--api-sock PATH or --config-file FILE is required (see kiln --help)");
+		return fail_einval(err, errlen,
+				   "--api-sock PATH or --config-file FILE is required (see kiln --help)");
 	return 0;
 }
 

@@ -5,14 +5,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/api_cmd.h"
+#include "cli/common_opts.h"
 
-enum { OPT_BOOT_TIME = 256, OPT_LOG_LEVEL, OPT_CPUS, OPT_VERSION, OPT_DISK, OPT_CONSOLE, OPT_RNG,
-       OPT_VIRTIO_CMDLINE, OPT_NET, OPT_VSOCK };
+enum { OPT_CPUS = CLI_OPT_OWN, OPT_VERSION, OPT_DISK, OPT_CONSOLE, OPT_RNG, OPT_VIRTIO_CMDLINE, OPT_NET,
+       OPT_VSOCK };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -26,10 +26,8 @@ static const struct option run_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "virtio-cmdline", no_argument, NULL, OPT_VIRTIO_CMDLINE },
-	{ "boot-time", no_argument, NULL, OPT_BOOT_TIME },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -74,16 +72,6 @@ void cli_usage(FILE *f)
 	      "given); 122 CMD given but no status reported; 123 the guest crashed; 124 the guest kernel\n"
 	      "panicked; 125 kiln failed (bad flag, file or /dev/kvm).\n",
 	      f);
-}
-
-int cli_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
 }
 
 static int suffix_shift(const char *suffix)
@@ -138,24 +126,12 @@ static int parse_uint(const char *s, unsigned int *out)
 	return 0;
 }
 
-int cli_parse_log_level(const char *s, enum log_level *out)
-{
-	static const char *const names[] = { "error", "warn", "info", "debug" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
 int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen)
 {
 	char *save = NULL;
 
 	if (spec[0] == '\0' || spec[0] == ',')
-		return cli_fail(err, errlen, "--disk '%s': no file path", spec);
+		return fail_einval(err, errlen, "--disk '%s': no file path", spec);
 	char *path = strtok_r(spec, ",", &save);
 	*d = (struct kiln_disk){ .path = path };
 	for (char *opt = strtok_r(NULL, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
@@ -164,12 +140,24 @@ int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen)
 		} else if (strncmp(opt, "serial=", 7) == 0) {
 			d->serial = opt + 7;
 			if (strlen(d->serial) > KILN_MAX_SERIAL)
-				return cli_fail(err, errlen, "--disk %s: serial=%s is longer than %d bytes", path,
-					    d->serial, KILN_MAX_SERIAL);
+				return fail_einval(err, errlen, "--disk %s: serial=%s is longer than %d bytes",
+						   path, d->serial, KILN_MAX_SERIAL);
 		} else {
-			return cli_fail(err, errlen, "--disk %s: unknown option '%s' (use ro or serial=ID)", path, opt);
+			return fail_einval(err, errlen, "--disk %s: unknown option '%s' (use ro or serial=ID)",
+					   path, opt);
 		}
 	}
+	return 0;
+}
+
+/* Copies a device flag's value into spec (size bytes), where the parser splits it in place. */
+static int copy_spec(const char *flag, const char *arg, char *spec, size_t size, char *err, size_t errlen)
+{
+	size_t len = strlen(arg);
+
+	if (len >= size)
+		return fail_einval(err, errlen, "%s: value of %zu bytes is too long", flag, len);
+	memcpy(spec, arg, len + 1);
 	return 0;
 }
 
@@ -178,11 +166,10 @@ static int parse_disk_option(const char *arg, struct cli_options *o, char *err, 
 	unsigned int i = o->cfg.ndisks;
 
 	if (i == KILN_MAX_DISKS)
-		return cli_fail(err, errlen, "--disk %s: at most %d disks", arg, KILN_MAX_DISKS);
-	if (strlen(arg) >= sizeof(o->disk_specs[i]))
-		return cli_fail(err, errlen, "--disk: value of %zu bytes is too long", strlen(arg));
-	strcpy(o->disk_specs[i], arg);
-	int rc = cli_parse_disk(o->disk_specs[i], &o->cfg.disks[i], err, errlen);
+		return fail_einval(err, errlen, "--disk %s: at most %d disks", arg, KILN_MAX_DISKS);
+	int rc = copy_spec("--disk", arg, o->disk_specs[i], sizeof(o->disk_specs[i]), err, errlen);
+	if (rc == 0)
+		rc = cli_parse_disk(o->disk_specs[i], &o->cfg.disks[i], err, errlen);
 	if (rc == 0)
 		o->cfg.ndisks++;
 	return rc;
@@ -211,14 +198,17 @@ int cli_parse_net(char *spec, struct kiln_net *n, char *err, size_t errlen)
 			n->tap = opt + 4;
 		} else if (strncmp(opt, "mac=", 4) == 0) {
 			if (parse_mac(opt + 4, n->mac) < 0)
-				return cli_fail(err, errlen, "--net %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)", opt);
+				return fail_einval(err, errlen,
+						   "--net %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)",
+						   opt);
 			n->mac_set = true;
 		} else {
-			return cli_fail(err, errlen, "--net: unknown option '%s' (use tap=NAME[,mac=MAC])", opt);
+			return fail_einval(err, errlen, "--net: unknown option '%s' (use tap=NAME[,mac=MAC])",
+					   opt);
 		}
 	}
 	if (n->tap == NULL)
-		return cli_fail(err, errlen, "--net: tap=NAME is required");
+		return fail_einval(err, errlen, "--net: tap=NAME is required");
 	return 0;
 }
 
@@ -227,11 +217,10 @@ static int parse_net_option(const char *arg, struct cli_options *o, char *err, s
 	unsigned int i = o->cfg.nnets;
 
 	if (i == KILN_MAX_NETS)
-		return cli_fail(err, errlen, "--net %s: at most %d NICs", arg, KILN_MAX_NETS);
-	if (strlen(arg) >= sizeof(o->net_specs[i]))
-		return cli_fail(err, errlen, "--net: value of %zu bytes is too long", strlen(arg));
-	strcpy(o->net_specs[i], arg);
-	int rc = cli_parse_net(o->net_specs[i], &o->cfg.nets[i], err, errlen);
+		return fail_einval(err, errlen, "--net %s: at most %d NICs", arg, KILN_MAX_NETS);
+	int rc = copy_spec("--net", arg, o->net_specs[i], sizeof(o->net_specs[i]), err, errlen);
+	if (rc == 0)
+		rc = cli_parse_net(o->net_specs[i], &o->cfg.nets[i], err, errlen);
 	if (rc == 0)
 		o->cfg.nnets++;
 	return rc;
@@ -246,20 +235,21 @@ int cli_parse_vsock(char *spec, struct kiln_vsock *v, char *err, size_t errlen)
 	for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		if (strncmp(opt, "cid=", 4) == 0) {
 			if (parse_uint(opt + 4, &v->guest_cid) < 0)
-				return cli_fail(err, errlen, "--vsock %s: not a number", opt);
+				return fail_einval(err, errlen, "--vsock %s: not a number", opt);
 			have_cid = true;
 		} else if (strncmp(opt, "uds=", 4) == 0 && opt[4]) {
 			v->uds_path = opt + 4;
 		} else {
-			return cli_fail(err, errlen, "--vsock: unknown option '%s' (use cid=N,uds=PATH)", opt);
+			return fail_einval(err, errlen, "--vsock: unknown option '%s' (use cid=N,uds=PATH)",
+					   opt);
 		}
 	}
 	if (!have_cid || v->uds_path == NULL)
-		return cli_fail(err, errlen, "--vsock: both cid=N and uds=PATH are required");
+		return fail_einval(err, errlen, "--vsock: both cid=N and uds=PATH are required");
 	/* CIDs 0-2 are reserved: the hypervisor, local and the host (virtio 1.2 §5.10.4). */
 	if (v->guest_cid < 3 || v->guest_cid == UINT32_MAX)
-		return cli_fail(err, errlen, "--vsock cid=%u: a guest CID is 3 or above (0-2 are reserved)",
-			    v->guest_cid);
+		return fail_einval(err, errlen, "--vsock cid=%u: a guest CID is 3 or above (0-2 are reserved)",
+				   v->guest_cid);
 	return 0;
 }
 
@@ -277,24 +267,23 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		return 0;
 	case OPT_CPUS:
 		if (parse_uint(arg, &o->cfg.vcpus) < 0)
-			return cli_fail(err, errlen, "--cpus %s: not a whole number", arg);
+			return fail_einval(err, errlen, "--cpus %s: not a whole number", arg);
 		if (o->cfg.vcpus == 0)
-			return cli_fail(err, errlen, "--cpus 0: a VM needs at least one vCPU");
+			return fail_einval(err, errlen, "--cpus 0: a VM needs at least one vCPU");
 		return 0;
 	case 'm':
 		if (cli_parse_size(arg, &o->cfg.mem_bytes) < 0)
-			return cli_fail(err, errlen, "--mem %s: not a size (examples: 512M, 2G, 1024)", arg);
+			return fail_einval(err, errlen, "--mem %s: not a size (examples: 512M, 2G, 1024)", arg);
 		if (o->cfg.mem_bytes == 0)
-			return cli_fail(err, errlen, "--mem %s: a VM needs some memory", arg);
+			return fail_einval(err, errlen, "--mem %s: a VM needs some memory", arg);
 		return 0;
 	case OPT_DISK:
 		return parse_disk_option(arg, o, err, errlen);
 	case OPT_NET:
 		return parse_net_option(arg, o, err, errlen);
 	case OPT_VSOCK:
-		if (strlen(arg) >= sizeof(o->vsock_spec))
-			return cli_fail(err, errlen, "--vsock: value of %zu bytes is too long", strlen(arg));
-		strcpy(o->vsock_spec, arg);
+		if (copy_spec("--vsock", arg, o->vsock_spec, sizeof(o->vsock_spec), err, errlen) < 0)
+			return -EINVAL;
 		return cli_parse_vsock(o->vsock_spec, &o->cfg.vsock, err, errlen);
 	case OPT_CONSOLE:
 		if (strcmp(arg, "serial") == 0)
@@ -302,7 +291,7 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 		else if (strcmp(arg, "virtio") == 0)
 			o->cfg.console = KILN_CONSOLE_VIRTIO;
 		else
-			return cli_fail(err, errlen, "--console %s: use serial or virtio", arg);
+			return fail_einval(err, errlen, "--console %s: use serial or virtio", arg);
 		return 0;
 	case OPT_RNG:
 		o->cfg.rng = true;
@@ -310,21 +299,11 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 	case OPT_VIRTIO_CMDLINE:
 		o->cfg.virtio_cmdline = true;
 		return 0;
-	case OPT_BOOT_TIME:
-		o->boot_time = true;
-		return 0;
-	case OPT_LOG_LEVEL:
-		if (cli_parse_log_level(arg, &o->log_level) < 0)
-			return cli_fail(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
-		return 0;
-	case 'h':
-		o->action = CLI_HELP;
-		return 0;
 	case OPT_VERSION:
 		o->action = CLI_VERSION;
 		return 0;
 	default:
-		return -EINVAL;
+		return cli_common_option(opt, arg, o, err, errlen);
 	}
 }
 
@@ -338,8 +317,8 @@ static int parse_run(int argc, char **argv, struct cli_options *o, char *err, si
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
 			if (optopt && strchr("kicm", optopt))
-				return cli_fail(err, errlen, "%s: needs a value", bad);
-			return cli_fail(err, errlen, "unknown option '%s' (see kiln run --help)", bad);
+				return fail_einval(err, errlen, "%s: needs a value", bad);
+			return fail_einval(err, errlen, "unknown option '%s' (see kiln run --help)", bad);
 		}
 		int rc = parse_option(opt, optarg, o, err, errlen);
 		if (rc < 0)
@@ -348,14 +327,14 @@ static int parse_run(int argc, char **argv, struct cli_options *o, char *err, si
 			return 0;
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
-		return cli_fail(err, errlen, "unexpected argument '%s' (a guest command goes after --)",
-			    argv[optind]);
+		return fail_einval(err, errlen, "unexpected argument '%s' (a guest command goes after --)",
+				   argv[optind]);
 	if (optind < argc) {
 		o->guest_argv = &argv[optind];
 		o->guest_argc = argc - optind;
 	}
 	if (o->cfg.kernel_path == NULL)
-		return cli_fail(err, errlen, "--kernel is required (see kiln run --help)");
+		return fail_einval(err, errlen, "--kernel is required (see kiln run --help)");
 	return 0;
 }
 
@@ -365,7 +344,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 	kiln_config_init(&o->cfg);
 	o->log_level = LOG_WARN;
 	if (argc < 2)
-		return cli_fail(err, errlen, "no command (see kiln --help)");
+		return fail_einval(err, errlen, "no command (see kiln --help)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		o->action = CLI_HELP;
 		return 0;
@@ -377,7 +356,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 	if (strncmp(argv[1], "--", 2) == 0)
 		return api_cmd_parse(argc, argv, o, err, errlen); /* Firecracker's command line */
 	if (strcmp(argv[1], "run") != 0)
-		return cli_fail(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
+		return fail_einval(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
 	return parse_run(argc - 1, argv + 1, o, err, errlen);
 }
 

@@ -44,9 +44,6 @@ struct cli_options {
 	size_t api_max_payload;  /* --http-api-max-payload-size */
 };
 
-/* Formats one line into err and returns -EINVAL: how every flag error is reported. */
-int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */
 int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen) MUST_CHECK;
 
@@ -70,9 +67,6 @@ int cli_parse_size(const char *s, uint64_t *bytes) MUST_CHECK;
  * argument percent-encoded and joined with ','. -E2BIG when it does not fit in outlen.
  */
 int cli_build_cmdline(const char *base, char *const *argv, int argc, char *out, size_t outlen) MUST_CHECK;
-
-/* "error", "warn", "info" or "debug". */
-int cli_parse_log_level(const char *s, enum log_level *out) MUST_CHECK;
 
 void cli_usage(FILE *f);
 
