@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Per-thread seccomp allowlists. Each thread class has one rule table; a thread installs its own
- * filter after its fds are open and before its loop. Anything else kills the whole process.
+ * filter after its fds are open and before its loop. Any other syscall prints one line naming it
+ * and the thread class, then kills the whole process with SIGSYS (kiln owns the SIGSYS handler).
  */
 #ifndef KILN_IO_SECCOMP_H
 #define KILN_IO_SECCOMP_H
