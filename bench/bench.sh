@@ -44,11 +44,14 @@ MEM_MIB=128
 
 if [ $quick = 1 ]; then
 	N_TINY=5 N_EXIT=3 RATE_CHUNKS=2 RATE_CHUNK_S=2.5 IDLE_RUNS=1 N_IDLE=20
-	RUNS=3 MEM_RUNS=1 IO_RUNS=1 IO_SECS=2
+	RUNS=3 MEM_RUNS=1 IO_RUNS=1 IO_SECS=2 NET_RUNS=1 NET_BYTES=$((16 << 20))
 else
 	N_TINY=20 N_EXIT=10 RATE_CHUNKS=6 RATE_CHUNK_S=5 IDLE_RUNS=3 N_IDLE=20
-	RUNS=10 MEM_RUNS=3 IO_RUNS=3 IO_SECS=5
+	RUNS=10 MEM_RUNS=3 IO_RUNS=3 IO_SECS=5 NET_RUNS=3 NET_BYTES=$((64 << 20))
 fi
+NET_PINGS=10
+# iproute2's ip for the network figures' namespace and tap (busybox ip has neither).
+IP_BIN=$(PATH=$PATH:/usr/sbin:/sbin command -v ip || true)
 
 mkdir -p "$OUT" || exit 2
 # One bench at a time per tree: runs share build/bench/, and two would also skew each other's figures.
@@ -74,6 +77,7 @@ for f in "$KILN" "$SW" "$OUT/bench-io" "$TINY/ready.elf" "$TINY/idle.elf" "$TINY
 	[ -e "$f" ] || fail "$f is missing (run: make bench)"
 done
 [ -n "$QEMU_BIN" ] || fail "qemu-system-x86_64 is missing (run: make bench, or scripts/install-deps.sh qemu-system-x86)"
+[ -n "$IP_BIN" ] || fail "ip is missing (run: make bench, or scripts/install-deps.sh iproute2)"
 
 # --- what was measured, on what -------------------------------------------------------------------
 kvm_kind=none
@@ -211,10 +215,12 @@ done
 
 linux_figures() {
 	local extra=$OUT/initrd-extra
-	# The bench initramfs: kiln's test initramfs with /bench/bench-io and /bench/idle.sh added as a
-	# second, uncompressed cpio archive in front (the kernel unpacks concatenated archives in order).
+	# The bench initramfs: kiln's test initramfs with /bench/bench-io, /bench/net.sh and
+	# /bench/idle.sh added as a second, uncompressed cpio archive in front (the kernel unpacks
+	# concatenated archives in order).
 	rm -rf "$extra" && mkdir -p "$extra/bench" || return 1
 	cp "$OUT/bench-io" "$extra/bench/bench-io" || return 1
+	cp bench/guest/net.sh "$extra/bench/net.sh" || return 1
 	printf '#!/bin/sh\necho READY\nexec sleep 100000\n' > "$extra/bench/idle.sh"
 	chmod +x "$extra/bench/idle.sh"
 	(cd "$extra" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) > "$OUT/bench.cpio" || return 1
@@ -223,11 +229,12 @@ linux_figures() {
 	cp -L /usr/share/qemu/bios-microvm.bin "$OUT/qemu-fw/bios-microvm.bin" || return 1
 
 	local env="RUNS=$RUNS MEM_RUNS=$MEM_RUNS IO_RUNS=$IO_RUNS IO_SECS=$IO_SECS QEMU_MACHINE=$QEMU_MACHINE"
+	env="$env NET_RUNS=$NET_RUNS NET_BYTES=$NET_BYTES NET_PINGS=$NET_PINGS"
 	local rc
 	if [ "$where" = direct ]; then
 		note "Linux guests: run directly on this machine's KVM"
 		# shellcheck disable=SC2086 # $env is a list of NAME=VALUE words
-		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" \
+		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" IP="$IP_BIN" \
 			KERNEL="$GUEST/vmlinuz" INITRD="$OUT/initrd-bench.img" TINY="$TINY/ready.elf" \
 			MIN_KERNEL="$min_kernel" $env sh bench/linux.sh > "$OUT/linux.out" 2>> "$log"
 		rc=$?
@@ -236,14 +243,15 @@ linux_figures() {
 		local files=(-f "$KILN:/payload/kiln" -f "$SW:/payload/stopwatch"
 			-f "$QEMU_BIN:/payload/qemu-system-x86_64" -f "$OUT/qemu-fw:/payload/qemu-fw"
 			-f "$GUEST/vmlinuz:/payload/guest/vmlinuz" -f "$OUT/initrd-bench.img:/payload/guest/initrd.img"
-			-f "$TINY/ready.elf:/payload/ready.elf" -f bench/linux.sh:/payload/linux.sh)
+			-f "$TINY/ready.elf:/payload/ready.elf" -f bench/linux.sh:/payload/linux.sh
+			-f "$IP_BIN:/payload/ip")
 		local mk=""
 		if [ -n "$min_kernel" ]; then
 			files+=(-f "$min_kernel:/payload/guest/min-kernel")
 			mk=/payload/guest/min-kernel
 		fi
 		tests/host/run.sh -m 3072 -c 2 -t 1500 "${files[@]}" -- \
-			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
+			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw IP=/payload/ip KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
 			> "$OUT/linux.out" 2>> "$log"
 		rc=$?
 	fi
@@ -256,11 +264,10 @@ linux_figures() {
 if [ "$where" = off ]; then
 	note "Linux guests: not measured (BENCH_LINUX=off)"
 else
-	say "Linux guests ($where): $RUNS boots per monitor, $IO_RUNS block run(s) of 3 x $IO_SECS s"
+	say "Linux guests ($where): $RUNS boots per monitor, $IO_RUNS block run(s) of 3 x $IO_SECS s," \
+		"$NET_RUNS network run(s) of $((NET_BYTES >> 20)) MiB each way and $NET_PINGS pings"
 	linux_figures || note "Linux guests: the run failed part-way; rows without samples are empty (see $log)"
 fi
-[ -f src/virtio/net.c ] && net_why="not in make bench yet" || net_why="kiln has no virtio-net yet"
-note "network rows: n/a: $net_why (QEMU's are left out too: same devices on both sides)"
 note "elapsed: $(($(date +%s) - started)) s; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 3. the table and results.json ---------------------------------------------------------------
@@ -289,9 +296,9 @@ linux.guest_touched_mib|linux: guest RAM touched at READY|MiB|info
 blk.seq_write_mbs|block: sequential write, 1 MiB O_DIRECT|MB/s|higher
 blk.seq_read_mbs|block: sequential read, 1 MiB O_DIRECT|MB/s|higher
 blk.randread_iops|block: 4 KiB random read, QD1 O_DIRECT|IOPS|higher
-net.tcp_g2h|net: TCP guest -> host|MB/s|n/a: $net_why
-net.tcp_h2g|net: TCP host -> guest|MB/s|n/a: $net_why
-net.ping|net: ping round trip|ms|n/a: $net_why
+net.tcp_g2h|net: TCP guest -> host, $((NET_BYTES >> 20)) MiB (nc)|MB/s|higher
+net.tcp_h2g|net: TCP host -> guest, $((NET_BYTES >> 20)) MiB (nc)|MB/s|higher
+net.ping|net: ping round trip (median of $NET_PINGS)|ms|lower
 EOF
 if [ -n "$min_kernel" ]; then
 	cat >> "$OUT/figures.txt" <<EOF

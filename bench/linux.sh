@@ -14,11 +14,14 @@
 #   RUNS MEM_RUNS IO_RUNS IO_SECS how many boots per side, and seconds per block job
 #   MIN_KERNEL                    the minimal bench kernel, when built (else empty)
 #   QEMU_MACHINE                  QEMU's -M value
+#   NET_RUNS NET_BYTES NET_PINGS  network boots per side, bytes per TCP transfer, pings per boot
+#   IP                            iproute2's ip (busybox ip has no netns or tuntap)
 # Command lines are built as words on purpose (paths here have no spaces): SC2046, SC2086.
 # shellcheck disable=SC2046,SC2086,SC2153
 set -u
 
 : "${RUNS:=3}" "${MEM_RUNS:=1}" "${IO_RUNS:=1}" "${IO_SECS:=2}" "${MIN_KERNEL:=}"
+: "${NET_RUNS:=1}" "${NET_BYTES:=16777216}" "${NET_PINGS:=10}" "${IP:=ip}"
 MEM_MIB=128
 GUEST_KB=$((MEM_MIB * 1024))
 LIMIT_MS=180000	# per boot: TCG is slow, and slower still when the machine is busy
@@ -70,27 +73,35 @@ note "Linux guests: command line (both monitors): $BASE_CMDLINE kiln.run=..."
 # boot SIDE KERNEL OUTFILE STOPWATCH-OPTS -- KILN.RUN-ARGS... : prints the stopwatch line.
 # The command's argv is passed to kiln after `--` (kiln encodes it into kiln.run=); QEMU gets the
 # same command line, built here (the arguments used below need no percent-encoding).
+# WITH_DISK=1 adds the virtio-blk disk $DISK; WITH_NET=1 adds a virtio-net NIC on the tap $TAP (same
+# MAC on both sides) and runs the monitor inside the namespace $NS.
 boot() {
 	side=$1 kernel=$2 out=$3
 	shift 3
 	opts=""
 	while [ "$1" != "--" ]; do opts="$opts $1"; shift; done
 	shift
-	disk_kiln="" disk_qemu=""
+	dev_kiln="" dev_qemu="" wrap=""
 	if [ -n "${WITH_DISK:-}" ]; then
-		disk_kiln="--disk $DISK"
-		disk_qemu="-drive file=$DISK,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0"
+		dev_kiln="--disk $DISK"
+		dev_qemu="-drive file=$DISK,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0"
+	fi
+	if [ -n "${WITH_NET:-}" ]; then
+		dev_kiln="$dev_kiln --net tap=$TAP,mac=$MAC"
+		# vhost=off: QEMU's own userspace virtio-net, the same work kiln does (no kernel vhost-net).
+		dev_qemu="$dev_qemu -netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off"
+		dev_qemu="$dev_qemu -device virtio-net-device,netdev=n0,mac=$MAC"
+		wrap="$IP netns exec $NS"
 	fi
 	if [ "$side" = kiln ]; then
-		$STOPWATCH $opts -t $LIMIT_MS -o "$out" -- "$KILN" run --kernel "$kernel" --initrd "$INITRD" \
-			--cpus 1 --mem ${MEM_MIB}M --boot-time $disk_kiln -- "$@"
+		$wrap $STOPWATCH $opts -t $LIMIT_MS -o "$out" -- "$KILN" run --kernel "$kernel" \
+			--initrd "$INITRD" --cpus 1 --mem ${MEM_MIB}M --boot-time $dev_kiln -- "$@"
 	else
 		runarg=$(echo "$*" | tr ' ' ',')
-		$STOPWATCH $opts -t $LIMIT_MS -o "$out" -- $(qemu_base) $disk_qemu -kernel "$kernel" \
+		$wrap $STOPWATCH $opts -t $LIMIT_MS -o "$out" -- $(qemu_base) $dev_qemu -kernel "$kernel" \
 			-initrd "$INITRD" -append "$BASE_CMDLINE kiln.run=$runarg"
 	fi
 }
-
 
 # --- boot: exec -> READY, exec -> exit, CPU ---------------------------------------------------------
 # boots PREFIX KERNEL
@@ -171,6 +182,111 @@ while [ $i -lt "$IO_RUNS" ]; do
 			while read -r k v; do echo "SAMPLE blk.$k $side $v"; done
 	done
 done
+
+# --- network: virtio-net on a tap, in a network namespace made here ---------------------------------
+#   namespace kilnbench<PID>:  kb0 10.0.2.1/24  <-- tap -->  eth0 10.0.2.15/24 (bench/guest/net.sh)
+# Both monitors run inside the namespace on the same tap, one after the other, with the same MAC. No
+# address or device exists outside it; it is deleted when this script ends, also when it fails.
+NS=kilnbench$$ TAP=kb0 MAC=02:00:00:00:00:0f
+net_pids=""
+net_cleanup() {
+	for p in $net_pids; do kill "$p" 2>/dev/null; done
+	# Whatever still runs in the namespace (a monitor past its time limit) would keep the tap alive.
+	for p in $("$IP" netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	"$IP" netns del "$NS" 2>/dev/null
+}
+trap net_cleanup EXIT
+trap 'exit 130' INT TERM
+nsip() { "$IP" -n "$NS" "$@"; }
+
+net_setup() {
+	if ! $QEMU -netdev help 2>/dev/null | grep -qx tap; then
+		say "this QEMU has no tap backend"; return 1
+	fi
+	"$IP" netns add "$NS" || { say "cannot make network namespace $NS ($IP must be iproute2's)"; return 1; }
+	if ! { nsip link set lo up && nsip tuntap add $TAP mode tap &&
+		nsip addr add 10.0.2.1/24 dev $TAP && nsip link set $TAP up; }; then
+		say "cannot make tap $TAP in $NS"; return 1
+	fi
+}
+
+# net_features BITS: the names of the virtio(-net) feature bits set in a /sys/.../features string
+# (bit 0 first): virtio 1.2 §5.1.3 and §6, plus the legacy GSO, NOTIFY_ON_EMPTY and ANY_LAYOUT.
+net_features() {
+	echo "$1" | awk '
+	BEGIN { split("CSUM GUEST_CSUM CTRL_GUEST_OFFLOADS MTU - MAC GSO GUEST_TSO4 GUEST_TSO6 GUEST_ECN " \
+		"GUEST_UFO HOST_TSO4 HOST_TSO6 HOST_ECN HOST_UFO MRG_RXBUF STATUS CTRL_VQ CTRL_RX CTRL_VLAN " \
+		"- GUEST_ANNOUNCE MQ CTRL_MAC_ADDR NOTIFY_ON_EMPTY - - ANY_LAYOUT INDIRECT_DESC EVENT_IDX - - " \
+		"VERSION_1", name, " ") }
+	{ for (i = 1; i <= length($0); i++) if (substr($0, i, 1) == "1") {
+		s = s sep (name[i] != "" && name[i] != "-" ? name[i] : "bit" (i - 1)); sep = "," } }
+	END { print s }'
+}
+
+# median: of the numbers on stdin, one a line.
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# net_boot SIDE RUN: one boot running bench/guest/net.sh; prints its SAMPLE lines.
+net_boot() {
+	side=$1 run=$2
+	rm -f "$w/g2h.bytes"
+	# The namespace's side: a sink that counts what the guest sends, a source of NET_BYTES zeros for
+	# the guest to read; each serves one connection. busybox nc, as in the guest.
+	"$IP" netns exec "$NS" busybox nc -l -p 5001 -e sh -c "wc -c > $w/g2h.bytes" &
+	sink=$!
+	"$IP" netns exec "$NS" busybox nc -l -p 5002 -e sh -c "head -c $NET_BYTES /dev/zero" &
+	src=$!
+	net_pids="$sink $src"
+	r=$(WITH_NET=1 boot $side "$KERNEL" "$w/out" -- sh /bench/net.sh "$NET_BYTES" "$NET_PINGS")
+	say "net $run $side: $r"
+	# Both are done when the guest is, unless it failed: then they still wait for a connection.
+	kill $sink $src 2>/dev/null
+	wait $sink $src 2>/dev/null
+	net_pids=""
+	tr -d '\r' < "$w/out" > "$w/net.out"
+	if [ "$(field status "$r")" != "$(ok_status $side)" ]; then
+		failed "net $run $side"
+		return
+	fi
+	[ "$run" = 1 ] && note "net: virtio features the guest accepted under $side:" \
+		"$(net_features "$(sed -n 's/^NET-FEATURES //p' "$w/net.out")")"
+
+	n=$(sed -n 's/^NET-PING //p' "$w/net.out" | wc -l)
+	say "net $run $side: ping ms: $(sed -n 's/^NET-PING //p' "$w/net.out" | tr '\n' ' ')"
+	if [ "$n" = "$NET_PINGS" ]; then
+		echo "SAMPLE net.ping $side $(sed -n 's/^NET-PING //p' "$w/net.out" | median)"
+	else
+		failed "net $run $side: ping ($n of $NET_PINGS replies)"
+	fi
+	# MB/s = 10^6 bytes per second, from the guest's timestamps; only a complete transfer counts.
+	got=$(tr -dc 0-9 < "$w/g2h.bytes" 2>/dev/null)
+	set -- $(sed -n 's/^NET-G2H //p' "$w/net.out")
+	if [ "${got:-0}" = "$NET_BYTES" ] && [ $# = 2 ]; then
+		echo "SAMPLE net.tcp_g2h $side $(awk -v n="$NET_BYTES" -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", n / 1e6 / (b - a) }')"
+	else
+		failed "net $run $side: guest -> host (${got:-0} of $NET_BYTES bytes arrived)"
+	fi
+	set -- $(sed -n 's/^NET-H2G //p' "$w/net.out")
+	if [ $# = 3 ] && [ "$3" = "$NET_BYTES" ]; then
+		echo "SAMPLE net.tcp_h2g $side $(awk -v n="$NET_BYTES" -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", n / 1e6 / (b - a) }')"
+	else
+		failed "net $run $side: host -> guest (${3:-0} of $NET_BYTES bytes arrived)"
+	fi
+}
+
+if net_setup; then
+	i=0
+	while [ $i -lt "$NET_RUNS" ]; do
+		i=$((i + 1))
+		for side in kiln qemu; do net_boot $side $i; done
+	done
+else
+	bad=$((bad + 1))
+	note "net: not measured (see the log)"
+fi
+net_cleanup
 
 if [ -n "$MIN_KERNEL" ]; then
 	boots linux-min "$MIN_KERNEL"

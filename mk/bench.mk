@@ -5,7 +5,9 @@
 BENCH_DIR := $(BUILD)/bench
 BENCH_TINY_ELFS := $(patsubst bench/tiny/%.S,$(BENCH_DIR)/tiny/%.elf,$(sort $(wildcard bench/tiny/*.S)))
 BENCH_TOOLS := $(BENCH_DIR)/stopwatch $(BENCH_DIR)/bench-io
-BENCH_PKGS := qemu-system-x86 cpio libc6-dev
+# iproute2 and busybox-static: the network figures' namespace, tap and nc (bench/linux.sh); not
+# busybox, which conflicts with busybox-static (the guest build's).
+BENCH_PKGS := qemu-system-x86 cpio libc6-dev iproute2 busybox-static
 BENCH_KERNEL_PKGS := linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev xz-utils cpio \
 	kmod
 BENCH_CFLAGS := -std=gnu11 $(WARNINGS) -O2 -g -MMD -MP
