@@ -63,8 +63,9 @@ endef
 $(eval $(call variant,rel,$(RELEASE_LDFLAGS)))
 $(eval $(call variant,san,$(SAN_LDFLAGS)))
 
+# Replaced by rename, not rewritten: a kiln still running from the old file keeps it.
 $(BUILD)/kiln: $(BUILD)/rel/kiln
-	$(Q)cp $< $@
+	$(Q)cp $< $@.new && mv $@.new $@
 
 UNIT_TESTS_REL := $(patsubst %.c,$(BUILD)/rel/%,$(UNIT_SRCS))
 UNIT_TESTS_SAN := $(patsubst %.c,$(BUILD)/san/%,$(UNIT_SRCS))

@@ -16,6 +16,7 @@
 #include "devices/i8042.h"
 #include "devices/machine_events.h"
 #include "devices/serial.h"
+#include "devices/serial_input.h"
 #include "io/loop.h"
 #include "irq/irq.h"
 #include "mem/gmem.h"
@@ -49,8 +50,7 @@ struct vm {
 	struct serial serial;
 	struct i8042 i8042;
 	struct acpi_pm acpi_pm;
-	int console_in_fd;
-	struct ev_handler console_in;
+	struct serial_input serial_input; /* kiln's stdin into the UART, when it is the console */
 
 	struct vm_virtio virtio[VM_MAX_VIRTIO];
 	unsigned int nvirtio;

@@ -311,38 +311,14 @@ static int create_vcpus(struct vm *vm, const struct x86_boot_cpu *boot, struct k
 	return 0;
 }
 
-static void console_input_ready(struct ev_handler *h, uint32_t events)
-{
-	struct vm *vm = container_of(h, struct vm, console_in);
-	uint8_t buf[256];
-	ssize_t n = read(vm->console_in_fd, buf, sizeof(buf));
-
-	(void)events;
-	if (n <= 0) {
-		/* End of input (or an error): the guest simply gets no more bytes. */
-		io_loop_remove(&vm->io, vm->console_in_fd);
-		return;
-	}
-	size_t taken = serial_receive(&vm->serial, buf, (size_t)n);
-	if (taken < (size_t)n)
-		log_guest(LOG_WARN, "serial", "guest is not reading its console: %zd bytes dropped",
-			  n - (ssize_t)taken);
-}
-
 /* UART input, when the UART is the console. */
 static int watch_console_input(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
 	int rc;
 
-	if (vm->console_in_fd < 0 || cfg->console != KILN_CONSOLE_SERIAL)
+	if (cfg->console_in_fd < 0 || cfg->console != KILN_CONSOLE_SERIAL)
 		return 0;
-	vm->console_in.ready = console_input_ready;
-	rc = io_loop_add(&vm->io, vm->console_in_fd, EPOLLIN, &vm->console_in);
-	if (rc == -EPERM) {
-		/* A regular file or /dev/null cannot be polled: such input has nothing to wait for. */
-		vm->console_in_fd = -1;
-		return 0;
-	}
+	rc = serial_input_start(&vm->serial_input, &vm->serial, &vm->io, cfg->console_in_fd);
 	return rc < 0 ? vm_error(err, -rc, "watching console input: %s", strerror(-rc)) : 0;
 }
 
@@ -354,7 +330,6 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	struct guest_files files = { 0 };
 
 	vm->nvcpus = cfg->vcpus;
-	vm->console_in_fd = cfg->console_in_fd;
 	bus_init(&vm->pio, "pio", 0xff);
 	bus_init(&vm->mmio, "mmio", 0x00);
 	rc = map_guest_files(cfg, &files, err);
@@ -392,6 +367,7 @@ void vm_teardown(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	serial_input_stop(&vm->serial_input);
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
 	bus_free(&vm->pio);

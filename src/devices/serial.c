@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -81,6 +82,12 @@ static uint8_t rx_pop(struct serial *s)
 	uint8_t byte = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_RX_CAPACITY;
 	s->rx_count--;
+	/* Half empty, not empty: the host refills while the guest still has bytes to read. */
+	if (s->space_wanted && s->rx_count <= SERIAL_RX_CAPACITY / 2) {
+		s->space_wanted = false;
+		if (eventfd_write(s->space_fd, 1) < 0)
+			log_error("serial", "signalling input space: %s", strerror(errno));
+	}
 	return byte;
 }
 
@@ -208,7 +215,7 @@ static const struct bus_ops serial_ops = { .read = serial_read, .write = serial_
 
 int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd)
 {
-	*s = (struct serial){ .irq = irq, .out_fd = out_fd };
+	*s = (struct serial){ .irq = irq, .out_fd = out_fd, .space_fd = -1 };
 	pthread_mutex_init(&s->lock, NULL);
 	return bus_register(pio, base, 8, &serial_ops, s);
 }
@@ -228,7 +235,16 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 		accepted = len;
 	for (size_t i = 0; i < accepted; i++)
 		rx_push(s, buf[i]);
+	if (accepted < len && s->space_fd >= 0)
+		s->space_wanted = true;
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return accepted;
+}
+
+void serial_notify_space(struct serial *s, int eventfd)
+{
+	pthread_mutex_lock(&s->lock);
+	s->space_fd = eventfd;
+	pthread_mutex_unlock(&s->lock);
 }

@@ -4,6 +4,7 @@
 #define KILN_DEVICES_SERIAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,13 +22,19 @@ struct serial {
 	int irq_level;
 	uint8_t rx[SERIAL_RX_CAPACITY]; /* ring of received bytes */
 	size_t rx_head, rx_count;
+	int space_fd;      /* eventfd signalled when input refused earlier fits again; -1: none */
+	bool space_wanted; /* serial_receive refused bytes since the last signal */
 };
 
 /* Registers the 8 ports at base on the PIO bus. */
 int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd) MUST_CHECK;
 void serial_destroy(struct serial *s);
 
-/* Queues host input for the guest; returns the bytes accepted (the rest does not fit now). */
+/*
+ * Queues host input for the guest; returns the bytes accepted. When some did not fit, the eventfd
+ * set with serial_notify_space() is signalled once the guest has read the queue down to half.
+ */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
+void serial_notify_space(struct serial *s, int eventfd);
 
 #endif

@@ -128,8 +128,35 @@ test_triplefault() {
 	fi
 }
 
+# echo: 60 KB on stdin, 15 times the UART's receive queue, come back intact from a regular file
+# and from a pipe: kiln stops reading while the queue is full instead of dropping input.
+test_echo() {
+	seq 1 12000 >"$tmp/text"
+	{ cat "$tmp/text"; printf '\004'; } >"$tmp/input"
+	rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
+	for how in file pipe; do
+		if [ $how = file ]; then
+			run_guest echo <"$tmp/input"
+		else
+			cat "$tmp/input" >"$tmp/fifo" &
+			run_guest echo <"$tmp/fifo"
+			wait
+		fi
+		why=$(status_problem 0)
+		if [ -z "$why" ] && ! cmp -s "$out" "$tmp/text"; then
+			why="$(wc -c <"$out") of $(wc -c <"$tmp/text") bytes came back$(cmp "$out" "$tmp/text" 2>&1 | sed -n 's/.*differ:/, first difference at/p')"
+		fi
+		if [ -n "$why" ]; then
+			not_ok "echo: 60 KB of console input from a $how" "$why"
+		else
+			ok "echo: 60 KB of console input from a $how"
+		fi
+	done
+}
+
 test_hello
 test_status
+test_echo
 check reset 0
 check unmapped 0
 test_triplefault

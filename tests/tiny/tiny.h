@@ -7,8 +7,10 @@
 #ifndef KILN_TESTS_TINY_TINY_H
 #define KILN_TESTS_TINY_TINY_H
 
-#define PORT_COM1_THR 0x3f8 /* 16550 transmit holding register */
+#define PORT_COM1_THR 0x3f8 /* 16550 transmit holding register (written) */
+#define PORT_COM1_RBR 0x3f8 /* 16550 receive buffer register (read) */
 #define PORT_COM1_LSR 0x3fd /* 16550 line status register */
+#define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 #define PORT_DEBUG_STATUS 0xf4 /* kiln's debug port: a byte written is the guest's exit status */
 #define PORT_DEBUG_READY 0xf5  /* byte 1: the boot-ready marker */

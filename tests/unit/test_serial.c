@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -162,6 +163,34 @@ static void test_receive_full(void **state)
 	assert_int_equal(serial_receive(&f->uart, big, 5), 1);
 }
 
+/* Refused input is announced once, when the guest has read the queue down to half (not before). */
+static void test_space_signalled_at_half(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t big[SERIAL_RX_CAPACITY + 1];
+	int efd = eventfd(0, EFD_NONBLOCK);
+	eventfd_t count;
+
+	assert_true(efd >= 0);
+	serial_notify_space(&f->uart, efd);
+	assert_int_equal(serial_receive(&f->uart, big, SERIAL_RX_CAPACITY / 2), SERIAL_RX_CAPACITY / 2);
+	inb(f, 0x3f8);
+	assert_int_equal(eventfd_read(efd, &count), -1); /* nothing was refused: no signal */
+	assert_int_equal(serial_receive(&f->uart, big, sizeof(big)), SERIAL_RX_CAPACITY / 2 + 1);
+	for (unsigned int i = 0; i < SERIAL_RX_CAPACITY / 2 - 1; i++) {
+		inb(f, 0x3f8);
+		assert_int_equal(eventfd_read(efd, &count), -1);
+	}
+	inb(f, 0x3f8); /* SERIAL_RX_CAPACITY / 2 left */
+	assert_int_equal(eventfd_read(efd, &count), 0);
+	assert_int_equal(count, 1);
+	while (f->uart.rx_count > 0)
+		inb(f, 0x3f8);
+	assert_int_equal(eventfd_read(efd, &count), -1); /* once per refusal */
+	serial_notify_space(&f->uart, -1);
+	close(efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +200,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_receive_interrupts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thre_interrupt_acked_by_iir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_space_signalled_at_half, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
 }
