@@ -32,8 +32,19 @@ $(BUILD)/%/tests/integration/test_embed: $(BUILD)/%/tests/integration/test_embed
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
 
-check-embed: $(BUILD)/rel/tests/integration/test_embed $(BUILD)/san/tests/integration/test_embed tiny
+# examples/embed.c, built as its comment says (kiln.h only: no -Isrc), so that it cannot rot.
+$(BUILD)/rel/examples/embed: examples/embed.c $(BUILD)/rel/libkiln.a
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -Iinclude -pthread -o $@ $^ $(LIBS)
+
+check-embed: $(BUILD)/rel/tests/integration/test_embed $(BUILD)/san/tests/integration/test_embed tiny \
+		$(BUILD)/rel/examples/embed
 	$(Q)$(BUILD)/rel/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf
 	$(Q)$(BUILD)/san/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf
+	$(Q)out=$$($(BUILD)/rel/examples/embed $(BUILD)/tiny/status.elf < /dev/null 2>&1); \
+	if echo "$$out" | grep -qx 'embed: the guest reported a status (status 42)'; then \
+		echo "ok - examples/embed.c boots the status guest and reports its status 42"; \
+	else echo "not ok - examples/embed.c on the status guest: $$out"; exit 1; fi
 
 .PHONY: check-embed
