@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * virtio-console (virtio 1.2 §5.3), a single port without MULTIPORT, SIZE or EMERG_WRITE.
+ * virtio-console (virtio 1.2 §5.3): port 0, the console, with or without MULTIPORT (the driver
+ * chooses); console_ctrl.c runs the control protocol.
  *
  * Transmit: each transmitq chain's readable bytes are written to out_fd; what cannot be written
  * (EAGAIN, EPIPE, an error) is dropped with a rate-limited warning, so a stuck host reader never
  * stalls the guest for good.
- * Receive: in_fd sits in the I/O loop while the guest has receive buffers. When it is readable, one
- * read goes straight into the next receiveq chain (one read per readiness: in_fd may be blocking,
- * and kiln does not change the flags of an fd it shares with its caller). With no buffer left,
- * in_fd leaves the loop (backpressure: the bytes wait in the host's pipe or tty) and comes back
- * when the guest kicks the receiveq. At EOF or a read error it leaves for good.
+ * Receive: input flows only once the driver's port is open: with MULTIPORT, from its PORT_OPEN(0, 1)
+ * to a PORT_OPEN(0, 0) (Linux drops input that reaches a port it has not opened); without, from
+ * DRIVER_OK on. Then an in_fd that epoll can watch sits in the I/O loop while the guest has receive
+ * buffers: when it is readable, one read goes straight into the next receiveq chain (one read per
+ * readiness: in_fd may be blocking, and kiln does not change the flags of an fd it shares with its
+ * caller). With no buffer left, in_fd leaves the loop (backpressure: the bytes wait in the host's
+ * pipe or tty) and comes back when the guest kicks the receiveq. An fd epoll refuses (a regular
+ * file, /dev/null) is always readable: it is read into every buffer the guest has posted, then
+ * again at the guest's next receiveq kick, so the ring alone bounds what is read. At EOF or a read
+ * error the input ends for good.
  */
 #include "virtio/console.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,6 +30,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "virtio/console_ctrl.h"
 #include "virtio/iov.h"
 
 #define VIRTIO_CONSOLE_QUEUE_SIZE 256
@@ -33,8 +41,10 @@ struct virtio_console {
 	bool active;
 	int in_fd;
 	int out_fd;
-	bool in_watched; /* in_fd is in the I/O loop */
-	bool in_ended;   /* no more input: EOF, a read error, or an fd epoll cannot watch */
+	bool in_watched;      /* in_fd is in the I/O loop */
+	bool in_always_ready; /* epoll refused in_fd: read it whenever there are receive buffers */
+	bool in_ended;        /* no more input: EOF, a read error, or in_fd could not be watched */
+	struct console_ctrl ctrl;
 	struct ev_handler in_ready;
 	struct iovec iov[VIRTIO_CONSOLE_QUEUE_SIZE];
 };
@@ -44,23 +54,12 @@ static struct virtio_console *virtio_console_of(struct virtio_dev *d)
 	return container_of(d, struct virtio_console, dev);
 }
 
-/* --- input: host -> guest ---------------------------------------------------------------------- */
-
-static int virtio_console_watch_input(struct virtio_console *c)
+static bool virtio_console_multiport(const struct virtio_console *c)
 {
-	if (c->in_fd < 0 || c->in_ended || c->in_watched)
-		return 0;
-	int rc = io_loop_add(c->dev.io, c->in_fd, EPOLLIN, &c->in_ready);
-
-	if (rc == -EPERM) { /* a regular file or /dev/null: there is nothing to wait for */
-		c->in_ended = true;
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	c->in_watched = true;
-	return 0;
+	return virtio_has_feature(&c->dev, VIRTIO_CONSOLE_F_MULTIPORT);
 }
+
+/* --- input: host -> guest ---------------------------------------------------------------------- */
 
 static void virtio_console_unwatch_input(struct virtio_console *c)
 {
@@ -68,6 +67,13 @@ static void virtio_console_unwatch_input(struct virtio_console *c)
 		return;
 	io_loop_remove(c->dev.io, c->in_fd);
 	c->in_watched = false;
+}
+
+/* No more input, for good. */
+static void virtio_console_end_input(struct virtio_console *c)
+{
+	virtio_console_unwatch_input(c);
+	c->in_ended = true;
 }
 
 /* Bytes read into iov[0..n), 0 at EOF, or -errno. */
@@ -81,8 +87,11 @@ static ssize_t virtio_console_readv(int fd, const struct iovec *iov, unsigned in
 	return r < 0 ? -errno : r;
 }
 
-/* Fills the next receive buffer with one read of in_fd. -EBADMSG when the receiveq broke. */
-static int virtio_console_receive(struct virtio_console *c, bool *pushed)
+/*
+ * Fills the next receive buffer with one read of in_fd: 1 when a buffer went back to the driver,
+ * 0 when it has none (it kicks the receiveq on its next one), -EBADMSG when the receiveq broke.
+ */
+static int virtio_console_receive(struct virtio_console *c)
 {
 	struct virtq *q = &c->dev.queues[VIRTIO_CONSOLE_RECEIVEQ];
 	struct virtq_elem e;
@@ -92,42 +101,78 @@ static int virtio_console_receive(struct virtio_console *c, bool *pushed)
 	do {
 		rc = virtq_pop(q, &e, c->iov, ARRAY_SIZE(c->iov));
 	} while (rc == 0 && virtq_enable_kicks(q));
-	if (rc < 0)
+	if (rc <= 0)
 		return rc;
-	if (rc == 0) { /* no buffer: the input waits for the guest's next receiveq kick */
-		virtio_console_unwatch_input(c);
-		return 0;
-	}
 	if (e.in_len > 0)
 		n = virtio_console_readv(c->in_fd, c->iov + e.out_num, e.in_num);
 	else
 		log_guest(LOG_DEBUG, "virtio-console", "a receive buffer with no writable bytes");
 	if (n == 0 && e.in_len > 0) {
-		virtio_console_unwatch_input(c);
-		c->in_ended = true;
+		virtio_console_end_input(c);
 	} else if (n < 0 && n != -EAGAIN) {
 		log_warn("virtio-console", "reading console input: %s; no more input", strerror((int)-n));
-		virtio_console_unwatch_input(c);
-		c->in_ended = true;
+		virtio_console_end_input(c);
 	}
 	virtq_push(q, e.head, n > 0 ? (uint32_t)n : 0);
-	*pushed = true;
-	return 0;
+	return 1;
+}
+
+/* in_fd is always readable: reads it into every posted buffer, until none is left or input ends. */
+static int virtio_console_fill(struct virtio_console *c)
+{
+	bool pushed = false;
+	int rc;
+
+	do {
+		rc = virtio_console_receive(c);
+		pushed |= rc > 0;
+	} while (rc > 0 && !c->in_ended);
+	if (pushed)
+		c->dev.transport->used(&c->dev, VIRTIO_CONSOLE_RECEIVEQ);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * There may be new receive buffers, or the port just opened: lets the input flow. 0, or -EBADMSG
+ * when the receiveq broke. A host-side failure to watch in_fd ends the input, with a warning.
+ */
+static int virtio_console_resume_input(struct virtio_console *c)
+{
+	bool port_open = !virtio_console_multiport(c) || c->ctrl.port_open;
+
+	if (c->in_fd < 0 || c->in_ended || c->in_watched || !port_open)
+		return 0;
+	if (!c->in_always_ready) {
+		int rc = io_loop_add(c->dev.io, c->in_fd, EPOLLIN, &c->in_ready);
+
+		if (rc == 0) {
+			c->in_watched = true;
+			return 0;
+		}
+		if (rc != -EPERM) {
+			log_warn("virtio-console", "watching console input: %s; no more input", strerror(-rc));
+			c->in_ended = true;
+			return 0;
+		}
+		c->in_always_ready = true; /* a regular file or /dev/null: nothing to wait for */
+	}
+	return virtio_console_fill(c);
 }
 
 /* I/O thread: in_fd is readable (or hung up). */
 static void virtio_console_input_ready(struct ev_handler *h, uint32_t events)
 {
 	struct virtio_console *c = container_of(h, struct virtio_console, in_ready);
-	bool pushed = false;
 	int rc = 0;
 
 	(void)events; /* a hang-up or an error shows up as the read's result */
 	pthread_mutex_lock(&c->lock);
 	if (c->active && c->in_watched)
-		rc = virtio_console_receive(c, &pushed);
+		rc = virtio_console_receive(c);
+	if (rc == 0) /* no buffer: the input waits for the guest's next receiveq kick */
+		virtio_console_unwatch_input(c);
 	/* Under the lock: a reset on a vCPU thread must not clear the queue while the transport reads it. */
-	if (pushed)
+	if (rc > 0)
 		c->dev.transport->used(&c->dev, VIRTIO_CONSOLE_RECEIVEQ);
 	if (rc < 0)
 		c->dev.transport->needs_reset(&c->dev);
@@ -156,77 +201,107 @@ static void virtio_console_write_out(struct virtio_console *c, struct iovec *iov
 }
 
 /* Writes out every transmitq chain (§5.3.6); -EBADMSG when the queue broke. */
-static int virtio_console_transmit(struct virtio_console *c, bool *pushed)
+static int virtio_console_transmit(struct virtio_console *c)
 {
 	struct virtq *q = &c->dev.queues[VIRTIO_CONSOLE_TRANSMITQ];
+	bool pushed = false;
+	int rc = 0;
 
 	do {
 		virtq_disable_kicks(q);
 		for (;;) {
 			struct virtq_elem e;
-			int rc = virtq_pop(q, &e, c->iov, ARRAY_SIZE(c->iov));
 
-			if (rc < 0)
-				return rc;
-			if (rc == 0)
+			rc = virtq_pop(q, &e, c->iov, ARRAY_SIZE(c->iov));
+			if (rc <= 0)
 				break;
 			if (c->out_fd >= 0)
 				virtio_console_write_out(c, c->iov, e.out_num, e.out_len);
 			virtq_push(q, e.head, 0); /* the device wrote nothing into the chain */
-			*pushed = true;
+			pushed = true;
 		}
-	} while (virtq_enable_kicks(q));
-	return 0;
+	} while (rc == 0 && virtq_enable_kicks(q));
+	if (pushed)
+		c->dev.transport->used(&c->dev, VIRTIO_CONSOLE_TRANSMITQ);
+	return rc;
 }
 
 /* --- device ops -------------------------------------------------------------------------------- */
 
+/* The driver's control messages; the port opening or closing starts or stops the input. */
+static int virtio_console_control(struct virtio_console *c)
+{
+	int rc = console_ctrl_receive(&c->ctrl, &c->dev, c->iov, ARRAY_SIZE(c->iov));
+
+	if (rc < 0)
+		return rc;
+	if (!c->ctrl.port_open) {
+		virtio_console_unwatch_input(c);
+		return 0;
+	}
+	return virtio_console_resume_input(c);
+}
+
+/* The driver kicked queue q: 0, or -EBADMSG when a queue broke. */
+static int virtio_console_serve(struct virtio_console *c, unsigned int q)
+{
+	bool multiport = virtio_console_multiport(c);
+
+	switch (q) {
+	case VIRTIO_CONSOLE_RECEIVEQ: /* new receive buffers: let the input flow again */
+		return virtio_console_resume_input(c);
+	case VIRTIO_CONSOLE_TRANSMITQ:
+		return virtio_console_transmit(c);
+	case VIRTIO_CONSOLE_CTRL_RECEIVEQ:
+		return multiport ? console_ctrl_send_owed(&c->ctrl, &c->dev, c->iov, ARRAY_SIZE(c->iov)) : 0;
+	case VIRTIO_CONSOLE_CTRL_TRANSMITQ:
+		return multiport ? virtio_console_control(c) : 0;
+	default:
+		return 0;
+	}
+}
+
 static void virtio_console_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct virtio_console *c = virtio_console_of(d);
-	bool pushed = false;
-	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->active && q == VIRTIO_CONSOLE_RECEIVEQ) {
-		/* New receive buffers: let the input flow again. */
-		int err = virtio_console_watch_input(c);
-
-		if (err < 0)
-			log_guest(LOG_WARN, "virtio-console", "watching console input: %s", strerror(-err));
-	} else if (c->active && q == VIRTIO_CONSOLE_TRANSMITQ) {
-		rc = virtio_console_transmit(c, &pushed);
-	}
-	if (pushed)
-		d->transport->used(d, VIRTIO_CONSOLE_TRANSMITQ);
-	if (rc < 0)
+	if (c->active && virtio_console_serve(c, q) < 0)
 		d->transport->needs_reset(d);
 	pthread_mutex_unlock(&c->lock);
 }
 
 /*
- * §5.3.4: cols and rows are 0 without VIRTIO_CONSOLE_F_SIZE, and the other fields need features
- * kiln does not offer, so the transport's zero fill is the whole config space.
+ * §5.3.4: cols and rows are 0 without VIRTIO_CONSOLE_F_SIZE; max_nr_ports is 1 for MULTIPORT
+ * (port 0 only); emerg_wr does not exist without EMERG_WRITE. The transport zero-fills data.
  */
 static void virtio_console_config_read(struct virtio_dev *d, uint64_t offset, void *data, unsigned int len)
 {
+	const struct {
+		uint16_t cols;
+		uint16_t rows;
+		uint32_t max_nr_ports;
+	} __attribute__((packed)) config = { .max_nr_ports = htole32(1) };
+
 	(void)d;
-	(void)offset;
-	(void)data;
-	(void)len;
+	if (offset >= sizeof(config))
+		return;
+	memcpy(data, (const uint8_t *)&config + offset,
+	       len < sizeof(config) - offset ? len : sizeof(config) - offset);
 }
 
 static int virtio_console_activate(struct virtio_dev *d)
 {
 	struct virtio_console *c = virtio_console_of(d);
+	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	int rc = virtio_console_watch_input(c);
-
-	c->active = rc == 0;
-	pthread_mutex_unlock(&c->lock);
+	console_ctrl_reset(&c->ctrl);
+	c->active = true;
+	rc = virtio_console_resume_input(c); /* without MULTIPORT the port is open from now on */
 	if (rc < 0)
-		log_error("virtio-console", "watching console input: %s", strerror(-rc));
+		c->active = false;
+	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
@@ -237,6 +312,7 @@ static void virtio_console_reset(struct virtio_dev *d)
 	pthread_mutex_lock(&c->lock);
 	c->active = false;
 	virtio_console_unwatch_input(c);
+	console_ctrl_reset(&c->ctrl);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -263,8 +339,9 @@ int virtio_console_create(int in_fd, int out_fd, struct virtio_console **out)
 		.ops = &virtio_console_ops,
 		.name = "virtio-console",
 		.device_id = VIRTIO_ID_CONSOLE,
-		.device_features = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX),
-		.num_queues = 2,
+		.device_features = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX) |
+				   (1ull << VIRTIO_CONSOLE_F_MULTIPORT),
+		.num_queues = 4, /* §5.3.2: port 0's pair and the control pair */
 		.queue_max_size = VIRTIO_CONSOLE_QUEUE_SIZE,
 	};
 	*out = c;
