@@ -33,9 +33,83 @@ static uint64_t host_ram_bytes(void)
 	return (uint64_t)si.totalram * si.mem_unit;
 }
 
+static int validate_disks(const struct kiln_config *cfg, struct kiln_error *err)
+{
+	if (cfg->ndisks > KILN_MAX_DISKS)
+		return vm_error(err, EINVAL, "%u disks: at most %d", cfg->ndisks, KILN_MAX_DISKS);
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		const struct kiln_disk *d = &cfg->disks[i];
+
+		if (d->path == NULL || d->path[0] == '\0')
+			return vm_error(err, EINVAL, "disk %u: no path", i);
+		if (d->serial && strlen(d->serial) > KILN_MAX_SERIAL)
+			return vm_error(err, EINVAL, "disk %s: serial '%s' is longer than %d bytes", d->path,
+					d->serial, KILN_MAX_SERIAL);
+	}
+	return 0;
+}
+
+#define MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x"
+#define MAC_ARGS(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
+
+/* NIC i against the ones before it: two NICs on one tap, or with one MAC, would fight over frames. */
+static int validate_net_unique(const struct kiln_config *cfg, unsigned int i, struct kiln_error *err)
+{
+	const struct kiln_net *n = &cfg->nets[i];
+
+	for (unsigned int j = 0; j < i; j++) {
+		const struct kiln_net *o = &cfg->nets[j];
+
+		if (strcmp(o->tap, n->tap) == 0)
+			return vm_error(err, EINVAL, "net %u: tap %s is already in use by net %u", i, n->tap, j);
+		if (n->mac_set && o->mac_set && memcmp(o->mac, n->mac, sizeof(n->mac)) == 0)
+			return vm_error(err, EINVAL, "net %u: guest MAC " MAC_FMT " is already in use by net %u", i,
+					MAC_ARGS(n->mac), j);
+	}
+	return 0;
+}
+
+static int validate_nets(const struct kiln_config *cfg, struct kiln_error *err)
+{
+	if (cfg->nnets > KILN_MAX_NETS)
+		return vm_error(err, EINVAL, "%u NICs: at most %d", cfg->nnets, KILN_MAX_NETS);
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		const struct kiln_net *n = &cfg->nets[i];
+
+		if (n->tap == NULL || n->tap[0] == '\0' || strlen(n->tap) >= IFNAMSIZ)
+			return vm_error(err, EINVAL, "net %u: tap name '%s' is empty or longer than %d bytes", i,
+					n->tap ? n->tap : "", IFNAMSIZ - 1);
+		/* IEEE 802: the first octet's lowest bit (I/G) marks a group address; a NIC needs its own. */
+		if (n->mac_set && (n->mac[0] & 1))
+			return vm_error(err, EINVAL, "net %u: guest MAC " MAC_FMT " is a multicast address "
+					"(the first octet is odd); a NIC needs a unicast one", i, MAC_ARGS(n->mac));
+		int rc = validate_net_unique(cfg, i, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int validate_vsock(const struct kiln_vsock *v, struct kiln_error *err)
+{
+	if (v->guest_cid == 0)
+		return 0; /* no vsock device */
+	/* 0-2 are the hypervisor, local and the host (virtio 1.2 §5.10.4); 0xffffffff is VMADDR_CID_ANY. */
+	if (v->guest_cid < 3 || v->guest_cid == UINT32_MAX)
+		return vm_error(err, EINVAL, "vsock cid %u: reserved; a guest CID is 3 to %u", v->guest_cid,
+				UINT32_MAX - 1);
+	if (v->uds_path == NULL || v->uds_path[0] == '\0')
+		return vm_error(err, EINVAL, "vsock cid %u: no uds path", v->guest_cid);
+	if (strlen(v->uds_path) > KILN_MAX_VSOCK_UDS)
+		return vm_error(err, EINVAL, "vsock uds path %s: %zu bytes, at most %d fit (a socket path less "
+				"room for _PORT)", v->uds_path, strlen(v->uds_path), KILN_MAX_VSOCK_UDS);
+	return 0;
+}
+
 int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err)
 {
 	uint64_t host_ram = host_ram_bytes();
+	int rc;
 
 	if (cfg->kernel_path == NULL || cfg->kernel_path[0] == '\0')
 		return vm_error(err, EINVAL, "no kernel given");
@@ -50,29 +124,13 @@ int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err)
 	if (cfg->mem_bytes > host_ram)
 		return vm_error(err, EINVAL, "mem %llu MiB: more than this host's %llu MiB of RAM",
 				(unsigned long long)(cfg->mem_bytes >> 20), (unsigned long long)(host_ram >> 20));
-	if (cfg->ndisks > KILN_MAX_DISKS)
-		return vm_error(err, EINVAL, "%u disks: at most %d", cfg->ndisks, KILN_MAX_DISKS);
-	for (unsigned int i = 0; i < cfg->ndisks; i++) {
-		const struct kiln_disk *d = &cfg->disks[i];
-
-		if (d->path == NULL || d->path[0] == '\0')
-			return vm_error(err, EINVAL, "disk %u: no path", i);
-		if (d->serial && strlen(d->serial) > KILN_MAX_SERIAL)
-			return vm_error(err, EINVAL, "disk %s: serial '%s' is longer than %d bytes", d->path,
-					d->serial, KILN_MAX_SERIAL);
-	}
-	if (cfg->nnets > KILN_MAX_NETS)
-		return vm_error(err, EINVAL, "%u NICs: at most %d", cfg->nnets, KILN_MAX_NETS);
-	for (unsigned int i = 0; i < cfg->nnets; i++) {
-		const char *tap = cfg->nets[i].tap;
-
-		if (tap == NULL || tap[0] == '\0' || strlen(tap) >= IFNAMSIZ)
-			return vm_error(err, EINVAL, "net %u: tap name '%s' is empty or longer than %d bytes", i,
-					tap ? tap : "", IFNAMSIZ - 1);
-	}
-	if (cfg->vsock.guest_cid != 0 && (cfg->vsock.guest_cid < 3 || cfg->vsock.uds_path == NULL))
-		return vm_error(err, EINVAL, "vsock cid %u: needs a CID of 3 or above and a uds path",
-				cfg->vsock.guest_cid);
+	rc = validate_disks(cfg, err);
+	if (rc == 0)
+		rc = validate_nets(cfg, err);
+	if (rc == 0)
+		rc = validate_vsock(&cfg->vsock, err);
+	if (rc < 0)
+		return rc;
 	if (cfg->console != KILN_CONSOLE_SERIAL && cfg->console != KILN_CONSOLE_VIRTIO)
 		return vm_error(err, EINVAL, "console %d: unknown", (int)cfg->console);
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KILN_MAX_CMDLINE)

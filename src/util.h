@@ -27,6 +27,9 @@ int fail_with(char *err, size_t errlen, int rc, const char *fmt, ...) __attribut
 /* fail_with for bad input: how the command line and the API's parsers reject a value. */
 #define fail_einval(err, errlen, ...) fail_with(err, errlen, -EINVAL, __VA_ARGS__)
 
+/* "XX:XX:XX:XX:XX:XX" (hex digits, either case) into mac: 0, or -EINVAL for anything else. */
+int parse_mac(const char *s, uint8_t mac[6]) MUST_CHECK;
+
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t now_ns(void);
 

@@ -36,14 +36,17 @@ struct kiln_disk {
 #define KILN_MAX_NETS 4
 
 struct kiln_net {
-	const char *tap;    /* host tap device name (created beforehand, e.g. `ip tuntap add`) */
-	uint8_t mac[6];
+	const char *tap;    /* host tap device name (created beforehand, e.g. `ip tuntap add`); one NIC each */
+	uint8_t mac[6];     /* unicast (mac[0] even), and no other NIC's */
 	bool mac_set;       /* false: a stable locally administered MAC derived from the tap name */
 };
 
+/* A socket path (sun_path: 107 bytes) with room left for "_4294967295": guest connects go to PATH_PORT. */
+#define KILN_MAX_VSOCK_UDS 96
+
 struct kiln_vsock {
-	uint32_t guest_cid; /* 0: no vsock device; else >= 3 */
-	const char *uds_path; /* host side: Firecracker's Unix socket model */
+	uint32_t guest_cid; /* 0: no vsock device; else 3 .. 0xfffffffe */
+	const char *uds_path; /* host side: Firecracker's Unix socket model; at most KILN_MAX_VSOCK_UDS bytes */
 };
 
 enum kiln_console {

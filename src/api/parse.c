@@ -167,25 +167,6 @@ int api_parse_drive_update(struct json_object *o, struct api_drive_update *out, 
 	return rc;
 }
 
-int api_parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char tail;
-
-	if (strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		/* sscanf's %x takes a sign and "0x": insist on two hex digits and a colon per byte. */
-		const char *p = s + 3 * i;
-		if (!strchr("0123456789abcdefABCDEF", p[0]) || !strchr("0123456789abcdefABCDEF", p[1]) ||
-		    (i < 5 && p[2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)b[i];
-	}
-	return (mac[0] & 1) ? -EINVAL : 0; /* a multicast address cannot be a NIC's */
-}
-
 int api_parse_net(struct json_object *o, struct api_net *out, char *err, size_t errlen)
 {
 	static const struct api_field fields[] = {
@@ -204,9 +185,8 @@ int api_parse_net(struct json_object *o, struct api_net *out, char *err, size_t 
 		rc = api_json_string(o, "host_dev_name", out->tap, sizeof(out->tap), false, NULL, err, errlen);
 	if (rc == 0)
 		rc = api_json_string(o, "guest_mac", mac, sizeof(mac), true, &has_mac, err, errlen);
-	if (rc == 0 && has_mac && api_parse_mac(mac, out->mac) < 0)
-		rc = fail_einval(err, errlen, "`guest_mac` %s: not a unicast MAC address (XX:XX:XX:XX:XX:XX)",
-				 mac);
+	if (rc == 0 && has_mac && parse_mac(mac, out->mac) < 0)
+		rc = fail_einval(err, errlen, "`guest_mac` %s: not a MAC address (XX:XX:XX:XX:XX:XX)", mac);
 	out->mac_set = has_mac;
 	if (rc == 0)
 		rc = refuse(o, "mtu", "kiln's virtio-net does not advertise an MTU", err, errlen);

@@ -50,7 +50,4 @@ int api_parse_vm_state(struct json_object *o, bool *pause, char *err, size_t err
 /* InstanceActionInfo: the action's kind (API_INSTANCE_START, ...). */
 int api_parse_instance_action(struct json_object *o, enum api_kind *kind, char *err, size_t errlen) MUST_CHECK;
 
-/* "XX:XX:XX:XX:XX:XX", unicast. */
-int api_parse_mac(const char *s, uint8_t mac[6]) MUST_CHECK;
-
 #endif

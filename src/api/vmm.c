@@ -180,22 +180,14 @@ static int set_drive(struct api_spec *s, const struct api_drive *d, char *err, s
 	return 0;
 }
 
+/* Adds n, or replaces the interface with its id; kiln_config_validate refuses a tap or MAC used twice. */
 static int set_net(struct api_spec *s, const struct api_net *n, char *err, size_t errlen)
 {
 	unsigned int slot = s->nnets;
 
-	for (unsigned int i = 0; i < s->nnets; i++) {
-		const struct api_net *o = &s->nets[i];
-		if (strcmp(o->id, n->id) == 0) {
+	for (unsigned int i = 0; i < s->nnets; i++)
+		if (strcmp(s->nets[i].id, n->id) == 0)
 			slot = i;
-			continue;
-		}
-		if (strcmp(o->tap, n->tap) == 0)
-			return fail_einval(err, errlen, "The host device name %s is already in use.", n->tap);
-		if (n->mac_set && o->mac_set && memcmp(o->mac, n->mac, 6) == 0)
-			return fail_einval(err, errlen, "The guest MAC address of %s is already in use.",
-					   n->id);
-	}
 	if (slot == KILN_MAX_NETS)
 		return fail_einval(err, errlen, "interface %s: kiln takes at most %d network interfaces", n->id,
 				   KILN_MAX_NETS);

@@ -371,10 +371,13 @@ static const struct virtio_dev_ops vsock_ops = {
 
 /* --- create / destroy -------------------------------------------------------------------------- */
 
+/* kiln_config_validate checks the same; here it guards the copy into sun_path for any caller. */
 static int vsock_check_config(const struct kiln_vsock *cfg, char *err, size_t errlen)
 {
 	/* Room for "_<port>" after the path: guest connects go to "<uds_path>_<port>". */
-	const size_t max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - sizeof("_4294967295");
+	const size_t max = KILN_MAX_VSOCK_UDS;
+	_Static_assert(KILN_MAX_VSOCK_UDS + sizeof("_4294967295") <= sizeof(((struct sockaddr_un *)0)->sun_path),
+		       "uds_path_PORT fits in sun_path");
 
 	if (cfg->guest_cid < 3) {
 		snprintf(err, errlen, "vsock: guest CID %u is reserved (use 3 or above)", cfg->guest_cid);

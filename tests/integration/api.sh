@@ -220,8 +220,14 @@ test_pre_boot() {
 		"{\"drive_id\": \"a.b\", \"path_on_host\": \"$tmp/disk1\", \"is_root_device\": false}" \
 		"alphanumeric"
 	bad "bad MAC address" PUT /network-interfaces/eth0 \
-		'{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "01:00:00:00:00:01"}' "guest_mac"
+		'{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:00:00:00"}' "guest_mac"
+	bad "multicast MAC address" PUT /network-interfaces/eth0 \
+		'{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "01:00:00:00:00:01"}' \
+		"guest MAC 01:00:00:00:00:01 is a multicast address"
 	bad "vsock CID below 3" PUT /vsock "{\"guest_cid\": 2, \"uds_path\": \"$tmp/v.sock\"}" '`guest_cid`'
+	long_uds=$tmp/$(printf '%0100d' 0).sock
+	bad "vsock socket path too long" PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$long_uds\"}" \
+		"vsock uds path $long_uds"
 	bad "PATCH /vm before boot" PATCH /vm '{"state": "Paused"}' "not supported before starting"
 	bad "FlushMetrics before boot" PUT /actions '{"action_type": "FlushMetrics"}' "not supported before"
 	bad "unknown action" PUT /actions '{"action_type": "Reboot"}' 'unknown variant `Reboot`'

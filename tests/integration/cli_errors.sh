@@ -38,12 +38,23 @@ check_error "kernel is a directory" "$w/dir" "$kiln" run --kernel "$w/dir"
 check_error "a file that is not a kernel" "not a Linux bzImage" "$kiln" run --kernel "$w/garbage"
 check_error "a short text file as kernel" "$w/text" "$kiln" run --kernel "$w/text"
 check_error "missing initrd" "$w/none.img" "$kiln" run --kernel "$hello" --initrd "$w/none.img"
-check_error "--mem 0" "--mem 0" "$kiln" run --kernel "$hello" --mem 0
+check_error "--mem 0" "mem 0" "$kiln" run --kernel "$hello" --mem 0
 check_error "--mem below the minimum" "at least 8 MiB" "$kiln" run --kernel "$hello" --mem 1M
 check_error "--mem larger than the host" "more than this host" "$kiln" run --kernel "$hello" --mem 100T
 check_error "--mem not a size" "--mem lots" "$kiln" run --kernel "$hello" --mem lots
-check_error "--cpus 0" "--cpus 0" "$kiln" run --kernel "$hello" --cpus 0
+check_error "--cpus 0" "vcpus 0" "$kiln" run --kernel "$hello" --cpus 0
 check_error "--cpus above the KVM limit" "vcpus 100000" "$kiln" run --kernel "$hello" --cpus 100000
+# Device values kiln_config_validate refuses: before any tap, socket or /dev/kvm is touched.
+check_error "a multicast MAC" "guest MAC 01:00:5e:00:00:01 is a multicast address" \
+	"$kiln" run --kernel "$hello" --net tap=kiln-none0,mac=01:00:5e:00:00:01
+check_error "two NICs on one tap" "tap kiln-none0 is already in use" \
+	"$kiln" run --kernel "$hello" --net tap=kiln-none0 --net tap=kiln-none0
+long_uds=$w/$(printf '%0100d' 0).sock
+check_error "a vsock socket path too long" "vsock uds path $long_uds" \
+	"$kiln" run --kernel "$hello" --vsock "cid=3,uds=$long_uds"
+check_error "a reserved vsock CID" "vsock cid 2" "$kiln" run --kernel "$hello" --vsock "cid=2,uds=$w/v.sock"
+check_error "a disk serial too long" "serial '012345678901234567890'" \
+	"$kiln" run --kernel "$hello" --disk "$w/text,serial=012345678901234567890"
 check_error "unknown flag" "--frobnicate" "$kiln" run --kernel "$hello" --frobnicate
 check_error "no kernel" "--kernel is required" "$kiln" run
 check_error "unknown command" "launch" "$kiln" launch

@@ -207,10 +207,14 @@ static void test_nets_vsock_entropy(void **state)
 				 "\"tap0\", \"guest_mac\": \"06:00:00:00:00:01\"}"), 204);
 	assert_int_equal(request("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": "
 				 "\"tap0\"}"), 400);
-	assert_string_equal(reply.fault, "Network config error: The host device name tap0 is already in use.");
+	assert_string_equal(reply.fault, "Network config error: net 1: tap tap0 is already in use by net 0");
 	assert_int_equal(request("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": "
 				 "\"tap1\", \"guest_mac\": \"06:00:00:00:00:01\"}"), 400);
-	assert_contains(reply.fault, "guest MAC address of eth1 is already in use");
+	assert_contains(reply.fault, "net 1: guest MAC 06:00:00:00:00:01 is already in use by net 0");
+	/* kiln_config_validate's refusal of a multicast MAC. */
+	assert_int_equal(request("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": "
+				 "\"tap1\", \"guest_mac\": \"03:00:00:00:00:01\"}"), 400);
+	assert_contains(reply.fault, "Network config error: net 1: guest MAC 03:00:00:00:00:01 is a multicast");
 	/* kiln_config_validate's limit on tap names (IFNAMSIZ). */
 	assert_int_equal(request("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": "
 				 "\"a_name_longer_than_ifnamsiz\"}"), 400);
@@ -229,6 +233,13 @@ static void test_nets_vsock_entropy(void **state)
 	assert_int_equal(vmm.spec.nnets, KILN_MAX_NETS);
 	assert_string_equal(vmm.spec.nets[0].tap, "tap9");
 
+	/* kiln_config_validate's limit on the socket path, as the guest's connections extend it. */
+	char uds[KILN_MAX_VSOCK_UDS + 2];
+	memset(uds, 'v', sizeof(uds) - 1);
+	uds[0] = '/';
+	uds[sizeof(uds) - 1] = '\0';
+	assert_int_equal(request("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"%s\"}", uds), 400);
+	assert_contains(reply.fault, "Vsock config error: vsock uds path /vvv");
 	assert_int_equal(request("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"/tmp/v.sock\"}"), 204);
 	assert_int_equal(request("PUT", "/entropy", "{}"), 204);
 	GET("/vm/config");
