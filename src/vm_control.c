@@ -92,6 +92,27 @@ static void write_device(FILE *f, const struct virtio_dev *d)
 		(unsigned long long)atomic_load(&s->bytes_from_guest), (unsigned long long)atomic_load(&s->errors));
 }
 
+/*
+ * All of buf, so a reader never sees a torn line: a short write (a signal, a nearly full disk) goes
+ * on from where it stopped. A non-blocking pipe takes a line below PIPE_BUF whole or not at all
+ * (-EAGAIN); test_metrics.c checks that the longest line kiln can write stays below it.
+ */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The line grows in an open_memstream buffer: as long as the VM's devices need, never cut short. */
 int kiln_vm_write_metrics(struct kiln_vm *handle, int fd)
 {
 	struct vm *vm = (struct vm *)handle;
@@ -116,8 +137,7 @@ int kiln_vm_write_metrics(struct kiln_vm *handle, int fd)
 		free(json);
 		return -ENOMEM;
 	}
-	ssize_t n = write(fd, json, len);
-	int rc = n < 0 ? -errno : (size_t)n < len ? -EIO : 0;
+	int rc = write_all(fd, json, len);
 	free(json);
 	return rc;
 }

@@ -161,8 +161,11 @@ KILN_API int kiln_vm_update_disk(struct kiln_vm *vm, unsigned int index, const c
 				 struct kiln_error *err);
 
 /*
- * Writes one JSON object and a newline to fd: a timestamp, vCPU exits by reason, and per-device
- * counters (virtio-blk: reads, writes, bytes, flushes, errors, kicks; the same shape for others).
+ * Writes one JSON object and a newline to fd: a timestamp, vCPU exits by reason, and per device
+ * (named "virtio-blk0", "virtio-net0", "virtio-rng", ...) its kicks, requests, bytes to and from
+ * the guest and errors. The line is whole whatever the number of devices: short writes are
+ * continued, and it stays below PIPE_BUF, so a non-blocking pipe takes it whole or fails with
+ * -EAGAIN having taken nothing.
  */
 KILN_API int kiln_vm_write_metrics(struct kiln_vm *vm, int fd);
 
