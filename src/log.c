@@ -39,10 +39,10 @@ int log_ratelimit_ok(struct log_ratelimit *rl)
 {
 	uint64_t now = now_ns();
 
-	/* Races between threads only make the limit approximate, which is fine for a log. */
-	if (now - rl->window_start_ns > RATELIMIT_WINDOW_NS) {
-		rl->window_start_ns = now;
-		rl->count = 0;
+	/* Two threads may both open a new window: the limit is approximate, which is fine for a log. */
+	if (now - atomic_load_explicit(&rl->window_start_ns, memory_order_relaxed) > RATELIMIT_WINDOW_NS) {
+		atomic_store_explicit(&rl->window_start_ns, now, memory_order_relaxed);
+		atomic_store_explicit(&rl->count, 0, memory_order_relaxed);
 	}
-	return rl->count++ < RATELIMIT_BURST;
+	return atomic_fetch_add_explicit(&rl->count, 1, memory_order_relaxed) < RATELIMIT_BURST;
 }

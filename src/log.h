@@ -3,6 +3,8 @@
 #ifndef KILN_LOG_H
 #define KILN_LOG_H
 
+#include <stdatomic.h>
+
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_set_level(enum log_level level);
@@ -25,9 +27,10 @@ void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 			log_msg(level, sub, __VA_ARGS__);                           \
 	} while (0)
 
+/* Shared by every thread that reaches the call site (vCPUs, the I/O thread): atomics, not locks. */
 struct log_ratelimit {
-	unsigned long long window_start_ns;
-	unsigned int count;
+	atomic_ullong window_start_ns;
+	atomic_uint count;
 };
 int log_ratelimit_ok(struct log_ratelimit *rl);
 
