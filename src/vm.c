@@ -80,16 +80,16 @@ int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct k
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->io.epoll_fd = vm->io.wake_fd = -1;
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	rc = vm->exit_fd < 0 ? -errno : 0;
 	atomic_init(&vm->guest_status, -1);
 	pthread_mutex_init(&vm->park_lock, NULL);
 	pthread_cond_init(&vm->park_cond, NULL);
 	vm->events = (struct machine_events){
 		.stop = on_stop, .guest_status = on_guest_status, .boot_ready = on_boot_ready
 	};
-	rc = vm->exit_fd < 0 ? -errno : vcpu_install_kick_signal();
-	if (vm->exit_fd < 0)
+	if (rc < 0)
 		vm_error(err, -rc, "eventfd: %s", strerror(-rc));
-	else if (rc < 0)
+	else if ((rc = vcpu_install_kick_signal()) < 0)
 		vm_error(err, -rc, "installing the vCPU kick signal: %s", strerror(-rc));
 	else
 		rc = vm_build(vm, cfg, err);
