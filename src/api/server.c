@@ -262,6 +262,14 @@ static int poll_timeout(struct MHD_Daemon *mhd)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+void api_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
 static void *api_thread(void *arg)
 {
 	struct api_server *s = arg;
@@ -269,10 +277,7 @@ static void *api_thread(void *arg)
 	sigset_t stop_signals;
 
 	/* Signals are the main thread's (its signalfd); SIGPIPE from a vanished client is ignored. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGHUP);
+	api_stop_signals(&stop_signals);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	block_sigpipe();
 	int rc = info ? seccomp_install(SECCOMP_THREAD_API) : -EIO;

@@ -12,6 +12,7 @@
 #define KILN_API_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -66,5 +67,8 @@ void api_server_serve(struct api_server *s, api_handler_fn fn, void *ctx);
 
 /* Stops the API thread (a request still waiting gets a 400), closes and unlinks the socket. */
 void api_server_close(struct api_server *s);
+
+/* The signals that stop kiln (SIGINT, SIGTERM, SIGHUP): the main thread's, never the API thread's. */
+void api_stop_signals(sigset_t *set);
 
 #endif

@@ -197,10 +197,7 @@ static int open_signals(struct api_cmd *c)
 	sigset_t set;
 
 	/* Blocked in every thread (kiln's threads start later and inherit it), read from a signalfd. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	api_stop_signals(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	c->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
