@@ -126,12 +126,22 @@ static int parse_uint(const char *s, unsigned int *out)
 	return 0;
 }
 
+/* "a,,b", "a," or ",a": strtok_r would skip the empty field, and a typo would pass unnoticed. */
+static bool has_empty_field(const char *spec)
+{
+	size_t len = strlen(spec);
+
+	return len == 0 || spec[0] == ',' || spec[len - 1] == ',' || strstr(spec, ",,") != NULL;
+}
+
 int cli_parse_disk(char *spec, struct kiln_disk *d, char *err, size_t errlen)
 {
 	char *save = NULL;
 
 	if (spec[0] == '\0' || spec[0] == ',')
 		return fail_einval(err, errlen, "--disk '%s': no file path", spec);
+	if (has_empty_field(spec))
+		return fail_einval(err, errlen, "--disk '%s': an empty option (a stray ',')", spec);
 	char *path = strtok_r(spec, ",", &save);
 	*d = (struct kiln_disk){ .path = path };
 	for (char *opt = strtok_r(NULL, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
@@ -177,6 +187,8 @@ int cli_parse_net(char *spec, struct kiln_net *n, char *err, size_t errlen)
 	char *save = NULL;
 
 	*n = (struct kiln_net){ 0 };
+	if (has_empty_field(spec))
+		return fail_einval(err, errlen, "--net '%s': an empty option (a stray ',')", spec);
 	for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		if (strncmp(opt, "tap=", 4) == 0 && opt[4]) {
 			n->tap = opt + 4;
@@ -214,6 +226,8 @@ int cli_parse_vsock(char *spec, struct kiln_vsock *v, char *err, size_t errlen)
 	bool have_cid = false;
 
 	*v = (struct kiln_vsock){ 0 };
+	if (has_empty_field(spec))
+		return fail_einval(err, errlen, "--vsock '%s': an empty option (a stray ',')", spec);
 	for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		if (strncmp(opt, "cid=", 4) == 0) {
 			if (parse_uint(opt + 4, &v->guest_cid) < 0)

@@ -206,6 +206,12 @@ static void test_bad_device_specs(void **state)
 	expect_invalid("serial '012345678901234567890'",
 		       PARSE(&o, err, "run", "-k", "k", "--disk", "a.img,serial=012345678901234567890"), &o);
 	expect_error("no file path", PARSE(&o, err, "run", "-k", "k", "--disk", ",ro"), err);
+	expect_error("--disk 'a.img,': an empty option", PARSE(&o, err, "run", "-k", "k", "--disk", "a.img,"), err);
+	expect_error("--disk 'a.img,,ro': an empty option",
+		     PARSE(&o, err, "run", "-k", "k", "--disk", "a.img,,ro"), err);
+	expect_error("--net 'tap=t,': an empty option", PARSE(&o, err, "run", "-k", "k", "--net", "tap=t,"), err);
+	expect_error("--vsock ',cid=3,uds=/tmp/x': an empty option",
+		     PARSE(&o, err, "run", "-k", "k", "--vsock", ",cid=3,uds=/tmp/x"), err);
 	expect_error("mac=02:00", PARSE(&o, err, "run", "-k", "k", "--net", "tap=t,mac=02:00"), err);
 	expect_error("mac=02:00:00:00:00:0x", PARSE(&o, err, "run", "-k", "k", "--net", "tap=t,mac=02:00:00:00:00:0x"), err);
 	expect_invalid("guest MAC 01:00:00:00:00:00 is a multicast address",
