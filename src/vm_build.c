@@ -86,29 +86,30 @@ static int create_vm(struct vm *vm, struct kiln_error *err)
 	rc = kvm_set_tss_addr(vm->vm_fd, X86_TSS_ADDR);
 	if (rc == 0)
 		rc = kvm_set_identity_map_addr(vm->vm_fd, X86_IDENTITY_MAP_ADDR);
-	if (rc == 0)
-		rc = kvm_create_irqchip(vm->vm_fd);
-	if (rc == 0)
-		rc = kvm_create_pit2(vm->vm_fd);
-	/*
-	 * The PIT without tick reinjection: a tick the guest could not take in time is dropped, not
-	 * queued and re-injected. Documentation/virt/kvm/api.rst (KVM_REINJECT_CONTROL) recommends
-	 * this unless the guest keeps time by counting PIT ticks (Linux 2.4). Linux since 2.6 needs the
-	 * PIT only early in boot (channel 2 to calibrate the TSC when the hypervisor does not give its
-	 * frequency, IRQ 0 as the clock event device until the LAPIC timer takes over) and keeps time
-	 * with kvmclock or the TSC, which a dropped tick cannot skew. QEMU's equivalent is
-	 * kvm-pit.lost_tick_policy=discard. The switch costs two SRCU grace periods (KVM unregisters
-	 * the PIT's IRQ notifiers), which KVM otherwise waits for when it frees the PIT at the VM's
-	 * exit (arch/x86/kvm/i8254.c, kvm_free_pit): paid here, they partly overlap the memslot's.
-	 */
-	if (rc == 0)
-		rc = kvm_set_pit_reinject(vm->vm_fd, false);
 	if (rc < 0)
 		return vm_error(err, -rc, "setting up the VM in KVM: %s", strerror(-rc));
-	vm->irqchip = (struct irq_chip){ .ops = &kvm_chip_ops, .opaque = vm };
 	rc = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid);
 	if (rc < 0)
 		return vm_error(err, -rc, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+	return 0;
+}
+
+/*
+ * The in-kernel IOAPIC, PIC and PIT, created after the memslots: KVM_SET_USER_MEMORY_REGION waits
+ * for an SRCU grace period once the irqchip's readers exist (4-7 ms measured), and ~0.05 ms before.
+ * The PIT keeps KVM's default tick reinjection: switching it off (KVM_REINJECT_CONTROL) costs the
+ * same two grace periods at start that KVM otherwise pays when it frees the PIT at exit, and a
+ * monitor should spend them after the guest's work, not before its boot.
+ */
+static int create_irqchip(struct vm *vm, struct kiln_error *err)
+{
+	int rc = kvm_create_irqchip(vm->vm_fd);
+
+	if (rc == 0)
+		rc = kvm_create_pit2(vm->vm_fd);
+	if (rc < 0)
+		return vm_error(err, -rc, "creating the interrupt controllers in KVM: %s", strerror(-rc));
+	vm->irqchip = (struct irq_chip){ .ops = &kvm_chip_ops, .opaque = vm };
 	return 0;
 }
 
@@ -341,6 +342,8 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 		rc = create_vm(vm, err);
 	if (rc == 0)
 		rc = create_ram(vm, cfg->mem_bytes, err);
+	if (rc == 0)
+		rc = create_irqchip(vm, err);
 	if (rc == 0) {
 		rc = io_loop_init(&vm->io);
 		if (rc < 0)

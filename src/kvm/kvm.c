@@ -111,14 +111,6 @@ int kvm_create_pit2(int vm_fd)
 	return KVM_IOCTL_PTR(vm_fd, KVM_CREATE_PIT2, &pit);
 }
 
-int kvm_set_pit_reinject(int vm_fd, bool reinject)
-{
-	struct kvm_reinject_control control = { .pit_reinject = reinject };
-
-	/* The request number encodes no size (_IO, not _IOW), yet the kernel reads the struct. */
-	return ioctl_or_errno(vm_fd, KVM_REINJECT_CONTROL, (unsigned long)&control);
-}
-
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region r = {

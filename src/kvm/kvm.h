@@ -27,8 +27,6 @@ int kvm_set_tss_addr(int vm_fd, uint64_t addr) MUST_CHECK;
 int kvm_set_identity_map_addr(int vm_fd, uint64_t addr) MUST_CHECK;
 int kvm_create_irqchip(int vm_fd) MUST_CHECK;
 int kvm_create_pit2(int vm_fd) MUST_CHECK;
-/* KVM_REINJECT_CONTROL: whether the in-kernel PIT queues lost ticks and re-injects them. */
-int kvm_set_pit_reinject(int vm_fd, bool reinject) MUST_CHECK;
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host) MUST_CHECK;
 int kvm_irq_line(int vm_fd, uint32_t gsi, int level) MUST_CHECK;
 int kvm_create_vcpu(int vm_fd, unsigned int id) MUST_CHECK;

@@ -189,13 +189,6 @@ int kvm_create_pit2(int vm_fd)
 	return -ENODEV;
 }
 
-int kvm_set_pit_reinject(int vm_fd, bool reinject)
-{
-	(void)vm_fd;
-	(void)reinject;
-	return -ENODEV;
-}
-
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
 {
 	(void)vm_fd;
