@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The virtio-console control protocol with one port (virtio 1.2 §5.3.6.2, §5.3.7), as Linux's
+ * The virtio-console control protocol with one port (virtio 1.2 §5.3.6.2), as Linux's
  * virtio_console driver runs it:
  *
  *   driver                          device

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Inside virtio-console: the MULTIPORT control protocol (virtio 1.2 §5.3.6.2, §5.3.7) for kiln's
+ * Inside virtio-console: the MULTIPORT control protocol (virtio 1.2 §5.3.6.2) for kiln's
  * single port, port 0, the console. console.c owns the lock and calls these under it; they touch
  * only the two control queues and the state below.
  */

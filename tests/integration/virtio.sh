@@ -234,21 +234,20 @@ if [ "$rc" = 0 ] && grep -qxF "$want" "$w/out"; then
 else not_ok "hvc0 round trip (input after the guest's prompt)" \
 	"status $rc, marker seen: $seen, guest printed: $(got_line)"; fi
 
-# 6b, 6c. Input that is waiting before the guest runs: in a pipe, and in a regular file. Known kiln
-# bugs (TODO, not counted as failures): see todo() below for what would make them pass.
+# 6b, 6c. Input that is waiting before the guest runs: in a pipe, and in a regular file. kiln offers
+# MULTIPORT and sends input only after the guest's PORT_OPEN (Linux drops what reaches a port it has
+# not opened), and reads a stdin that epoll refuses (a regular file) whenever the guest has buffers.
 # (A FIFO rather than `cat | boot`: a pipeline would run boot in a subshell and lose $rc.)
 rm -f "$w/fifo" && mkfifo "$w/fifo"
 (cat "$w/in.txt" > "$w/fifo") 2> /dev/null &
 stdin=$w/fifo boot --console virtio -- sh -c "$(console_cmd 20)"
 wait
 if [ "$rc" = 0 ] && grep -qxF "$want" "$w/out"; then ok "hvc0: input already waiting in a pipe reaches the guest"
-else todo "hvc0: input already waiting in a pipe reaches the guest" \
-	"status $rc, guest printed: $(got_line); kiln reads the pipe as soon as the guest posts receive buffers, and the guest driver drops what arrives before its console port is set up (virtio_console in_intr: !guest_connected -> discard_port_data); QEMU waits for the guest's PORT_OPEN (MULTIPORT)"; fi
+else not_ok "hvc0: input already waiting in a pipe reaches the guest" "status $rc, guest printed: $(got_line)"; fi
 
 stdin=$w/in.txt boot --console virtio -- sh -c "$(console_cmd 20)"
 if [ "$rc" = 0 ] && grep -qxF "$want" "$w/out"; then ok "hvc0: input from a regular file reaches the guest"
-else todo "hvc0: input from a regular file reaches the guest" \
-	"status $rc, guest printed: $(got_line); kiln drops a stdin that epoll refuses (EPERM: regular files) instead of reading it"; fi
+else not_ok "hvc0: input from a regular file reaches the guest" "status $rc, guest printed: $(got_line)"; fi
 
 # --- 7. 1 MiB from /dev/hwrng ------------------------------------------------------------------
 # The count, not all zeros, and incompressible (gzip cannot shrink random bytes).
