@@ -252,6 +252,22 @@ static void debug_port_write(unsigned short port, unsigned char value)
 		outb(value, port);
 }
 
+/*
+ * /dev/console for the command. With console=hvc0 the console comes from virtio_console, whose
+ * multiport handshake finishes in a kernel worker after the module has loaded: until then the open
+ * fails with ENODEV. Wait for it, up to 5 s.
+ */
+static int open_command_console(void)
+{
+	for (int tries = 0;; tries++) {
+		int fd = open("/dev/console", O_RDWR);
+
+		if (fd >= 0 || errno != ENODEV || tries == 500)
+			return fd;
+		usleep(10000);
+	}
+}
+
 /* Runs argv (or the shell) on the console as a new session; returns its shell-style status. */
 static int run(char **argv)
 {
@@ -269,7 +285,7 @@ static int run(char **argv)
 		int fd;
 
 		setsid();
-		fd = open("/dev/console", O_RDWR);
+		fd = open_command_console();
 		if (fd < 0) {
 			say("/dev/console: %s", strerror(errno));
 		} else {
