@@ -11,10 +11,10 @@
 # Every figure is measured for both monitors the same way, interleaved A B A B. Prints one table
 # (median, min-max, kiln/QEMU ratio) and writes build/bench/results.json. Nothing here asserts a time.
 #
-# Inputs (make bench builds them): build/kiln, build/bench/{stopwatch,bench-io,tiny/*.elf},
-# build/guest/{vmlinuz,initrd.img}. Environment: BENCH_LINUX=auto|host|direct|off (where the Linux
-# half runs), BENCH_QEMU_MACHINE (QEMU's -M value), KILN_CACHE (where `make bench-kernel` put the
-# minimal kernel).
+# Inputs (make bench builds or installs them): build/kiln, build/bench/{stopwatch,tiny/*.elf},
+# build/guest/{vmlinuz,initrd.img}, Debian's fio and mkfs.ext4 (the block figures). Environment:
+# BENCH_LINUX=auto|host|direct|off (where the Linux half runs), BENCH_QEMU_MACHINE (QEMU's -M value),
+# KILN_CACHE (where `make bench-kernel` put the minimal kernel).
 set -u
 # The whole script is one compound command, read before it runs: editing this file cannot derail
 # a bench already running.
@@ -36,6 +36,8 @@ TINY=$OUT/tiny
 GUEST=$B/guest
 MIN_KERNEL_DIR=${KILN_CACHE:-$HOME/.cache/kiln}/bench-kernel
 QEMU_BIN=$(command -v qemu-system-x86_64 || true)
+FIO_BIN=$(command -v fio || true)
+MKFS_EXT4=$(PATH=$PATH:/usr/sbin:/sbin command -v mkfs.ext4 || true)
 # QEMU's machine: microvm with the legacy devices kiln's machine has (in-kernel PIC and PIT), the serial
 # port, no option ROMs, and the command line left as given. rtc=on: kiln's FADT tells Linux there is no
 # CMOS RTC, QEMU's does not, and with rtc=off the guest probes a missing RTC (seconds under TCG).
@@ -72,11 +74,13 @@ sample() { echo "$1 $2 $3" >> "$samples"; }
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 fail() { say "$*"; exit 1; }
 
-for f in "$KILN" "$SW" "$OUT/bench-io" "$TINY/ready.elf" "$TINY/idle.elf" "$TINY/pio.elf" \
+for f in "$KILN" "$SW" "$TINY/ready.elf" "$TINY/idle.elf" "$TINY/pio.elf" \
 	"$TINY/mmio.elf"; do
 	[ -e "$f" ] || fail "$f is missing (run: make bench)"
 done
 [ -n "$QEMU_BIN" ] || fail "qemu-system-x86_64 is missing (run: make bench, or scripts/install-deps.sh qemu-system-x86)"
+[ -n "$FIO_BIN" ] || fail "fio is missing (run: make bench, or scripts/install-deps.sh fio)"
+[ -n "$MKFS_EXT4" ] || fail "mkfs.ext4 is missing (run: make bench, or scripts/install-deps.sh e2fsprogs)"
 [ -n "$IP_BIN" ] || fail "ip is missing (run: make bench, or scripts/install-deps.sh iproute2)"
 
 # --- what was measured, on what -------------------------------------------------------------------
@@ -213,13 +217,43 @@ for k in vmlinux bzImage; do
 done
 [ -n "$min_kernel" ] || note "minimal bench kernel: not built, its rows are skipped (make bench-kernel builds it into $MIN_KERNEL_DIR)"
 
+# fio_disk: $OUT/fio.img, the block boots' second disk: a read-only ext4 image with this machine's fio,
+# the shared libraries ldd names for it (lib/) and the dynamic loader (lib64/), for
+# bench/guest/fio.sh to run as `/mnt/lib64/ld-linux-x86-64.so.2 --library-path /mnt/lib /mnt/fio`.
+# fio needs ~60 libraries (librbd, librados, ...: ~80 MiB): on a disk of their own they stay out of
+# the initramfs, so the boot figures do not carry them.
+fio_disk() {
+	local d=$OUT/fio-disk l libs loader kib
+	rm -rf "$d" && mkdir -p "$d/lib" "$d/lib64" || return 1
+	cp -L "$FIO_BIN" "$d/fio" || return 1
+	libs=$(ldd "$FIO_BIN") || { say "ldd $FIO_BIN failed"; return 1; }
+	if echo "$libs" | grep -q 'not found'; then
+		say "fio's libraries are not all there: $(echo "$libs" | grep 'not found' | tr -s ' \t\n' ' ')"
+		return 1
+	fi
+	for l in $(echo "$libs" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+		cp -L "$l" "$d/lib/" || return 1
+	done
+	loader=$(echo "$libs" | awk '$1 ~ /^\/.*ld-linux-x86-64/ { print $1 }')
+	[ -n "$loader" ] || { say "ldd names no ld-linux-x86-64 for $FIO_BIN"; return 1; }
+	cp -L "$loader" "$d/lib64/ld-linux-x86-64.so.2" || return 1
+	# Room for the files plus the file system's own blocks; no journal (mounted read-only).
+	kib=$(du -sk "$d" | cut -f1)
+	rm -f "$OUT/fio.img"
+	"$MKFS_EXT4" -q -F -L kiln-fio -b 4096 -O ^has_journal -m 0 -E root_owner=0:0 -d "$d" "$OUT/fio.img" \
+		"$((kib + kib / 8 + 4096))k" || { say "mkfs.ext4 of $OUT/fio.img failed"; return 1; }
+	note "block: fio $(dpkg-query -W -f='${Version}' fio 2>/dev/null) (Debian's) in the guest, from a" \
+		"read-only ext4 disk ($(ls "$d/lib" | wc -l) libraries and the loader, $((kib >> 10)) MiB)"
+}
+
 linux_figures() {
 	local extra=$OUT/initrd-extra
-	# The bench initramfs: kiln's test initramfs with /bench/bench-io, /bench/net.sh and
+	fio_disk || { problem "cannot make the fio disk"; return 1; }
+	# The bench initramfs: kiln's test initramfs with /bench/fio.sh, /bench/net.sh and
 	# /bench/idle.sh added as a second, uncompressed cpio archive in front (the kernel unpacks
 	# concatenated archives in order).
 	rm -rf "$extra" && mkdir -p "$extra/bench" || return 1
-	cp "$OUT/bench-io" "$extra/bench/bench-io" || return 1
+	cp bench/guest/fio.sh "$extra/bench/fio.sh" || return 1
 	cp bench/guest/net.sh "$extra/bench/net.sh" || return 1
 	printf '#!/bin/sh\necho READY\nexec sleep 100000\n' > "$extra/bench/idle.sh"
 	chmod +x "$extra/bench/idle.sh"
@@ -235,6 +269,7 @@ linux_figures() {
 		note "Linux guests: run directly on this machine's KVM"
 		# shellcheck disable=SC2086 # $env is a list of NAME=VALUE words
 		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" IP="$IP_BIN" \
+			FIO_DISK="$OUT/fio.img" \
 			KERNEL="$GUEST/vmlinuz" INITRD="$OUT/initrd-bench.img" TINY="$TINY/ready.elf" \
 			MIN_KERNEL="$min_kernel" $env sh bench/linux.sh > "$OUT/linux.out" 2>> "$log"
 		rc=$?
@@ -244,14 +279,14 @@ linux_figures() {
 			-f "$QEMU_BIN:/payload/qemu-system-x86_64" -f "$OUT/qemu-fw:/payload/qemu-fw"
 			-f "$GUEST/vmlinuz:/payload/guest/vmlinuz" -f "$OUT/initrd-bench.img:/payload/guest/initrd.img"
 			-f "$TINY/ready.elf:/payload/ready.elf" -f bench/linux.sh:/payload/linux.sh
-			-f "$IP_BIN:/payload/ip")
+			-f "$IP_BIN:/payload/ip" -f "$OUT/fio.img:/payload/fio.img")
 		local mk=""
 		if [ -n "$min_kernel" ]; then
 			files+=(-f "$min_kernel:/payload/guest/min-kernel")
 			mk=/payload/guest/min-kernel
 		fi
 		tests/host/run.sh -m 3072 -c 2 -t 1500 "${files[@]}" -- \
-			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw IP=/payload/ip KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
+			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw IP=/payload/ip FIO_DISK=/payload/fio.img KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
 			> "$OUT/linux.out" 2>> "$log"
 		rc=$?
 	fi

@@ -9,7 +9,9 @@
 #
 # Environment (paths inside the test host):
 #   KILN STOPWATCH QEMU QEMU_FW   the monitors, the timer, QEMU's firmware directory (-L)
-#   KERNEL INITRD                 the test guest (INITRD includes /bench/bench-io and /bench/idle.sh)
+#   KERNEL INITRD                 the test guest (INITRD includes /bench/fio.sh, /bench/net.sh and
+#                                 /bench/idle.sh)
+#   FIO_DISK                      the read-only ext4 image with fio, its libraries and the loader
 #   TINY                          bench/tiny/ready.elf, to probe QEMU's -cpu choice cheaply
 #   RUNS MEM_RUNS IO_RUNS IO_SECS how many boots per side, and seconds per block job
 #   MIN_KERNEL                    the minimal bench kernel, when built (else empty)
@@ -73,8 +75,9 @@ note "Linux guests: command line (both monitors): $BASE_CMDLINE kiln.run=..."
 # boot SIDE KERNEL OUTFILE STOPWATCH-OPTS -- KILN.RUN-ARGS... : prints the stopwatch line.
 # The command's argv is passed to kiln after `--` (kiln encodes it into kiln.run=); QEMU gets the
 # same command line, built here (the arguments used below need no percent-encoding).
-# WITH_DISK=1 adds the virtio-blk disk $DISK; WITH_NET=1 adds a virtio-net NIC on the tap $TAP (same
-# MAC on both sides) and runs the monitor inside the namespace $NS.
+# WITH_DISK=1 adds two virtio-blk disks: $DISK, the disk under test, then $FIO_DISK read-only with
+# serial kiln-fio (bench/guest/fio.sh finds it by that serial). WITH_NET=1 adds a virtio-net NIC on
+# the tap $TAP (same MAC on both sides) and runs the monitor inside the namespace $NS.
 boot() {
 	side=$1 kernel=$2 out=$3
 	shift 3
@@ -83,8 +86,10 @@ boot() {
 	shift
 	dev_kiln="" dev_qemu="" wrap=""
 	if [ -n "${WITH_DISK:-}" ]; then
-		dev_kiln="--disk $DISK"
+		dev_kiln="--disk $DISK --disk $FIO_DISK,ro,serial=kiln-fio"
 		dev_qemu="-drive file=$DISK,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0"
+		dev_qemu="$dev_qemu -drive file=$FIO_DISK,format=raw,if=none,id=d1,readonly=on"
+		dev_qemu="$dev_qemu -device virtio-blk-device,drive=d1,serial=kiln-fio"
 	fi
 	if [ -n "${WITH_NET:-}" ]; then
 		dev_kiln="$dev_kiln --net tap=$TAP,mac=$MAC"
@@ -166,20 +171,35 @@ done
 
 boots linux "$KERNEL"
 
-# --- block: virtio-blk on a 64 MiB file in the test host's tmpfs ------------------------------------
+# --- block: virtio-blk on a 64 MiB file in the test host's tmpfs, measured by fio in the guest ------
+# bench/guest/fio.sh prints fio's terse (v3) lines, one per job: 3;fio-VERSION;JOB;GROUP;ERROR; then
+# the read status from field 6 (KiB, bandwidth KiB/s, IOPS, runtime ms, ...), the write status from
+# field 47 (the same fields). MB/s = 10^6 bytes per second.
 dd if=/dev/zero of=$DISK bs=1M count=64 2>/dev/null || { say "cannot make $DISK"; exit 1; }
+[ -s "${FIO_DISK:-}" ] || { say "no fio disk (FIO_DISK=${FIO_DISK:-})"; exit 1; }
 i=0
 while [ $i -lt "$IO_RUNS" ]; do
 	i=$((i + 1))
 	for side in kiln qemu; do
-		r=$(WITH_DISK=1 boot $side "$KERNEL" "$w/out" -m BENCH-IO -- /bench/bench-io /dev/vda "$IO_SECS")
+		r=$(WITH_DISK=1 boot $side "$KERNEL" "$w/out" -- sh /bench/fio.sh "$IO_SECS")
 		say "block $i $side: $r"
+		tr -d '\r' < "$w/out" > "$w/fio.out"
+		# fio's own lines go to the log as they are.
+		grep '^FIO-DEVICE \|^3;fio-' "$w/fio.out" | sed "s/^/bench\/linux.sh: block $i $side: /" >&2
 		if [ "$(field status "$r")" != "$(ok_status $side)" ]; then
 			failed "block $i $side"
 			continue
 		fi
-		tr -d '\r' < "$w/out" | sed -n 's/^BENCH-IO \([a-z_]*\)=\([0-9.]*\)$/\1 \2/p' |
-			while read -r k v; do echo "SAMPLE blk.$k $side $v"; done
+		res=$(awk -F';' -v side=$side '
+		$1 != 3 || $2 !~ /^fio-/ || NF < 50 { next }
+		$5 != 0 { print "job " $3 ": error " $5; next }
+		$3 == "seq_write" { printf "SAMPLE blk.seq_write_mbs %s %.1f\n", side, $48 * 1024 / 1e6 }
+		$3 == "seq_read" { printf "SAMPLE blk.seq_read_mbs %s %.1f\n", side, $7 * 1024 / 1e6 }
+		$3 == "randread" { printf "SAMPLE blk.randread_iops %s %d\n", side, $8 }
+		' "$w/fio.out")
+		echo "$res" | grep '^SAMPLE '
+		n=$(echo "$res" | grep -c '^SAMPLE ')
+		[ "$n" = 3 ] || failed "block $i $side: fio reported $n of 3 jobs $(echo "$res" | grep -v '^SAMPLE ')"
 	done
 done
 

@@ -4,10 +4,11 @@
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_TINY_ELFS := $(patsubst bench/tiny/%.S,$(BENCH_DIR)/tiny/%.elf,$(sort $(wildcard bench/tiny/*.S)))
-BENCH_TOOLS := $(BENCH_DIR)/stopwatch $(BENCH_DIR)/bench-io
+BENCH_TOOLS := $(BENCH_DIR)/stopwatch
 # iproute2 and busybox-static: the network figures' namespace, tap and nc (bench/linux.sh); not
-# busybox, which conflicts with busybox-static (the guest build's).
-BENCH_PKGS := qemu-system-x86 cpio libc6-dev iproute2 busybox-static
+# busybox, which conflicts with busybox-static (the guest build's). fio and e2fsprogs: the block
+# figures' fio, which bench/bench.sh puts with its libraries on an ext4 disk (mkfs.ext4 -d) for the guest.
+BENCH_PKGS := qemu-system-x86 cpio libc6-dev iproute2 busybox-static fio e2fsprogs
 BENCH_KERNEL_PKGS := linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev xz-utils cpio \
 	kmod
 BENCH_CFLAGS := -std=gnu11 $(WARNINGS) -O2 -g -MMD -MP
@@ -29,12 +30,6 @@ $(BENCH_DIR)/stopwatch: bench/tools/stopwatch.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $<
-
-# bench-io runs inside the guest, whose initramfs has no C library: static.
-$(BENCH_DIR)/bench-io: bench/guest/bench-io.c
-	@mkdir -p $(@D)
-	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(BENCH_CFLAGS) -static -o $@ $<
 
 bench-deps:
 	$(Q)scripts/install-deps.sh $(BENCH_PKGS)
