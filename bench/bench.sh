@@ -241,7 +241,7 @@ fio_disk() {
 	kib=$(du -sk "$d" | cut -f1)
 	rm -f "$OUT/fio.img"
 	"$MKFS_EXT4" -q -F -L kiln-fio -b 4096 -O ^has_journal -m 0 -E root_owner=0:0 -d "$d" "$OUT/fio.img" \
-		"$((kib + kib / 8 + 4096))k" || { say "mkfs.ext4 of $OUT/fio.img failed"; return 1; }
+		"$((kib + kib / 8 + 4096))k" > /dev/null || { say "mkfs.ext4 of $OUT/fio.img failed"; return 1; }
 	note "block: fio $(dpkg-query -W -f='${Version}' fio 2>/dev/null) (Debian's) in the guest, from a" \
 		"read-only ext4 disk ($(find "$d/lib" -type f | wc -l) libraries and the loader, $((kib >> 10)) MiB)"
 }
