@@ -298,9 +298,13 @@ static int virtio_net_receive(struct virtio_net *n, bool *pushed)
 			n->rx_ended = true;
 			return 0;
 		}
+		virtio_stat_add(&n->dev.stats.requests, 1);
 		if (virtio_net_rx_acceptable(n, (size_t)len)) {
 			virtio_net_rx_deliver(n, q, (size_t)len);
+			virtio_stat_add(&n->dev.stats.bytes_to_guest, (unsigned long long)len - VIRTIO_NET_HDR_SIZE);
 			*pushed = true;
+		} else {
+			virtio_stat_add(&n->dev.stats.errors, 1);
 		}
 	}
 	return 0;
@@ -319,9 +323,14 @@ static int virtio_net_tx_write(struct virtio_net *n)
 	} while (r < 0 && errno == EINTR);
 	if (r < 0 && errno == EAGAIN)
 		return -EAGAIN;
-	if (r < 0)
+	virtio_stat_add(&n->dev.stats.requests, 1);
+	if (r < 0) {
+		virtio_stat_add(&n->dev.stats.errors, 1);
 		log_guest(LOG_WARN, "virtio-net", "%s: the tap refused a %llu-byte frame: %s; dropped", n->name,
 			  (unsigned long long)(e->out_len - VIRTIO_NET_HDR_SIZE), strerror(errno));
+	} else {
+		virtio_stat_add(&n->dev.stats.bytes_from_guest, e->out_len - VIRTIO_NET_HDR_SIZE);
+	}
 	return 0;
 }
 

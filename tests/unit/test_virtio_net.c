@@ -189,6 +189,10 @@ static void tx_frame_reaches_the_tap_with_its_header(void **state)
 	assert_int_equal(vqb_used(&f->tx, 0).len, 0);
 	assert_int_equal(f->t.used[VIRTIO_NET_TXQ], 1);
 	assert_int_equal(f->t.needs_reset, 0);
+	/* Metrics: one frame of 60 bytes out, the header not counted. */
+	assert_int_equal(f->dev->stats.requests, 1);
+	assert_int_equal(f->dev->stats.bytes_from_guest, 60);
+	assert_int_equal(f->dev->stats.errors, 0);
 }
 
 /* After a drain the driver is asked to kick on its next chain (§2.7.10), with and without EVENT_IDX. */
@@ -388,6 +392,10 @@ static void rx_mtu_and_runts(void **state)
 	assert_int_equal(vqb_used(&f->rx, 0).id, 0); /* the dropped frames' buffers took the next one */
 	assert_int_equal(num_buffers_at(f, first), 1);
 	assert_int_equal(num_buffers_at(f, first + MRG_BUF), 2);
+	/* Metrics: four frames read, two dropped, the bytes of the two delivered. */
+	assert_int_equal(f->dev->stats.requests, 4);
+	assert_int_equal(f->dev->stats.errors, 2);
+	assert_int_equal(f->dev->stats.bytes_to_guest, MTU + 14 + 3000);
 }
 
 static void rx_buffer_without_room_for_header_needs_reset(void **state)
