@@ -9,8 +9,8 @@ FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Isrc -Iinclude -g -O1 -fno-omit-frame-poi
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_DIR := $(BUILD)/fuzz
 
-FUZZ_VIRTQ_SRCS := tests/fuzz/fuzz_virtq.c src/virtio/queue.c src/mem/gmem.c
-FUZZ_VIRTQ_HDRS := src/virtio/queue.h src/mem/gmem.h src/util.h
+FUZZ_VIRTQ_SRCS := tests/fuzz/fuzz_virtq.c src/virtio/queue.c src/mem/gmem.c src/log.c src/util.c
+FUZZ_VIRTQ_HDRS := src/virtio/queue.h src/mem/gmem.h src/util.h src/log.h
 
 $(FUZZ_DIR)/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) $(FUZZ_VIRTQ_HDRS)
 	@mkdir -p $(@D)
