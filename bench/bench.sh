@@ -293,7 +293,9 @@ linux_figures() {
 	grep -v '^SAMPLE \|^NOTE ' "$OUT/linux.out" >> "$log"
 	sed -n 's/^SAMPLE //p' "$OUT/linux.out" | tr -d '\r' >> "$samples"
 	sed -n 's/^NOTE //p' "$OUT/linux.out" | tr -d '\r' >> "$notes"
-	[ $rc = 0 ] || { problem "the Linux-guest half failed (status $rc); see $log"; return 1; }
+	# 3: complete, but some boots failed under a monitor: a finding (a NOTE line says so), not a
+	# failure of the bench; `make check` runs QUICK only to see the bench complete.
+	[ $rc = 0 ] || [ $rc = 3 ] || { problem "the Linux-guest half failed (status $rc); see $log"; return 1; }
 }
 
 if [ "$where" = off ]; then
