@@ -8,7 +8,6 @@
 #define KILN_KVM_KVM_H
 
 #include <linux/kvm.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "util.h"
