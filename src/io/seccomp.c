@@ -86,6 +86,7 @@ static const struct syscall_rule api_rules[] = {
 /* vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE,
+	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_VCPU_EVENTS, /* the vCPU's state in the log when the guest crashes */
 	TUNSETOFFLOAD, /* virtio-net: the driver's features reach the tap when it sets DRIVER_OK */
 };
 /* The I/O thread: KVM_IRQ_LINE when console input reaches the UART. */

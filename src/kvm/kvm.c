@@ -219,6 +219,11 @@ int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *lapic)
 	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_LAPIC, lapic);
 }
 
+int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *events)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_VCPU_EVENTS, events);
+}
+
 int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *lapic)
 {
 	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_LAPIC, lapic);

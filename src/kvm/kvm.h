@@ -46,6 +46,7 @@ int kvm_set_regs(int vcpu_fd, const struct kvm_regs *regs) MUST_CHECK;
 int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *fpu) MUST_CHECK;
 int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *msrs) MUST_CHECK; /* count set */
 int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *lapic) MUST_CHECK;
+int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *events) MUST_CHECK;
 int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *lapic) MUST_CHECK;
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/x86/vcpu_state.h"
 #include "log.h"
 #include "vcpu/vcpu.h"
 #include "vm.h"
@@ -31,15 +32,18 @@ static void handle_mmio(struct vcpu *v)
 
 static void crash(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Stops the VM as crashed, with the vCPU's registers in the log to trace the crash in the guest. */
 static void crash(struct vcpu *v, const char *fmt, ...)
 {
-	char what[160], detail[200];
+	char what[160], detail[200], state[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	snprintf(detail, sizeof(detail), "vCPU %u: %s", v->id, what);
+	x86_describe_vcpu(v->fd, state, sizeof(state));
+	log_error("vcpu", "vCPU %u at the crash: %s", v->id, state);
 	vm_request_stop(v->vm, KILN_EXIT_CRASH, detail);
 }
 

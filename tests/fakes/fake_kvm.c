@@ -101,6 +101,15 @@ int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *msrs)
 	return (int)msrs->nmsrs;
 }
 
+/* The fake vCPU never holds a pending event. */
+int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *events)
+{
+	if (fake_kvm_vcpu(vcpu_fd) == NULL)
+		return -EBADF;
+	memset(events, 0, sizeof(*events));
+	return 0;
+}
+
 int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *lapic)
 {
 	struct fake_vcpu_state *v = fake_kvm_vcpu(vcpu_fd);

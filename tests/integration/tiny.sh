@@ -117,9 +117,14 @@ test_status() {
 test_triplefault() {
 	run_guest triplefault
 	why=$(status_problem 123)
+	# Two lines besides warnings: the vCPU's state (to trace the crash), then the crash itself.
 	lines=$(messages | wc -l)
-	if [ -z "$why" ] && [ "$lines" -ne 1 ]; then
-		why="expected a one-line message on stderr besides warnings, got $lines lines"
+	if [ -z "$why" ] && [ "$lines" -ne 2 ]; then
+		why="expected two lines on stderr besides warnings, got $lines"
+	elif [ -z "$why" ] && ! messages | grep -q '^kiln: vcpu: vCPU 0 at the crash: rip=0x10'; then
+		why="no line with the vCPU's rip at the crash"
+	elif [ -z "$why" ] && ! messages | tail -n 1 | grep -q 'triple-faulted'; then
+		why="the last line does not name the triple fault"
 	fi
 	if [ -n "$why" ]; then
 		not_ok triplefault "$why"
