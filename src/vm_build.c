@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/x86/cpuid.h"
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
@@ -91,6 +92,8 @@ static int create_vm(struct vm *vm, struct kiln_error *err)
 	rc = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid);
 	if (rc < 0)
 		return vm_error(err, -rc, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+	if (kvm_check_extension(vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		x86_cpuid_enable_tsc_deadline(vm->cpuid);
 	return 0;
 }
 

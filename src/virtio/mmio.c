@@ -193,8 +193,6 @@ static uint32_t read_register(struct virtio_mmio *m, uint64_t reg)
 		return q ? m->dev->queue_max_size : 0;
 	case REG_QUEUE_READY:
 		return q ? q->ready : 0;
-	case REG_INTERRUPT_STATUS:
-		return atomic_load(&m->interrupt_status);
 	case REG_STATUS:
 		return atomic_load(&m->status);
 	case REG_SHM_LEN_LOW:
@@ -276,9 +274,6 @@ static void write_register(struct virtio_mmio *m, uint64_t reg, uint32_t value)
 	case REG_QUEUE_NOTIFY:
 		notify_from_exit(m, value);
 		break;
-	case REG_INTERRUPT_ACK:
-		atomic_fetch_and(&m->interrupt_status, ~value);
-		break;
 	case REG_STATUS:
 		write_status(m, value);
 		break;
@@ -310,9 +305,16 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned int le
 	}
 	if (len != 4 || offset % 4) /* §4.2.2: registers are read as aligned 32-bit words */
 		return;
-	pthread_mutex_lock(&m->lock);
-	uint32_t value = read_register(m, offset);
-	pthread_mutex_unlock(&m->lock);
+	uint32_t value;
+	/* The interrupt handler's read is atomic and takes no lock: the I/O thread holds the lock
+	 * while it serves a queue, and a vCPU must not wait out a transmit drain to take an IRQ. */
+	if (offset == REG_INTERRUPT_STATUS) {
+		value = atomic_load(&m->interrupt_status);
+	} else {
+		pthread_mutex_lock(&m->lock);
+		value = read_register(m, offset);
+		pthread_mutex_unlock(&m->lock);
+	}
 	memcpy(data, &value, 4);
 }
 
@@ -329,6 +331,10 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 	if (len != 4 || offset % 4)
 		return;
 	memcpy(&value, data, 4);
+	if (offset == REG_INTERRUPT_ACK) { /* atomic, lock-free like the status read (mmio_read) */
+		atomic_fetch_and(&m->interrupt_status, ~value);
+		return;
+	}
 	pthread_mutex_lock(&m->lock);
 	write_register(m, offset, value);
 	pthread_mutex_unlock(&m->lock);

@@ -97,6 +97,22 @@ static void test_single_vcpu_has_no_htt(void **state)
 	free(c);
 }
 
+static void test_tsc_deadline_is_offered_in_leaf1_only(void **state)
+{
+	struct kvm_cpuid2 *c = supported_cpuid();
+	uint32_t ecx_before[6];
+
+	(void)state;
+	for (unsigned int i = 0; i < c->nent; i++)
+		ecx_before[i] = c->entries[i].ecx;
+	x86_cpuid_enable_tsc_deadline(c);
+	assert_true(c->entries[0].ecx & (1u << 24));
+	assert_int_equal(c->entries[0].ecx & ~(1u << 24), ecx_before[0]);
+	for (unsigned int i = 1; i < c->nent; i++)
+		assert_int_equal(c->entries[i].ecx, ecx_before[i]);
+	free(c);
+}
+
 static void test_long_mode_entry_state(void **state)
 {
 	struct kvm_cpuid2 *c = supported_cpuid();
@@ -183,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpuid_topology_per_vcpu),
 		cmocka_unit_test(test_single_vcpu_has_no_htt),
+		cmocka_unit_test(test_tsc_deadline_is_offered_in_leaf1_only),
 		cmocka_unit_test(test_long_mode_entry_state),
 		cmocka_unit_test(test_pvh_entry_state),
 		cmocka_unit_test(test_boot_tables_in_memory),

@@ -59,12 +59,26 @@ static void test_describe_reads_the_vcpu_from_kvm(void **unused)
 	assert_string_equal(buf, "its registers cannot be read: Bad file descriptor");
 }
 
+static void test_state_after_kvm_reset_says_so(void **unused)
+{
+	struct kvm_regs r = { .rip = 0xfff0, .rflags = 2 };
+	struct kvm_sregs s = { 0 };
+	struct kvm_vcpu_events ev = { 0 };
+	char buf[512];
+
+	(void)unused;
+	s.cs.selector = 0xf000;
+	x86_format_vcpu_state(&r, &s, &ev, buf, sizeof(buf));
+	assert_string_equal(buf, "registers unknown: KVM reset the vCPU at the shutdown (as it does on AMD)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_names_where_the_guest_was),
 		cmocka_unit_test(test_state_is_cut_to_the_buffer),
 		cmocka_unit_test(test_describe_reads_the_vcpu_from_kvm),
+		cmocka_unit_test(test_state_after_kvm_reset_says_so),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
  */
 #include "arch/x86/cpuid.h"
 
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
 #define TOPOLOGY_LEVEL_SMT 1
@@ -109,4 +110,11 @@ void x86_cpuid_patch(struct kvm_cpuid2 *c, unsigned int vcpu_id, unsigned int nv
 			break;
 		}
 	}
+}
+
+void x86_cpuid_enable_tsc_deadline(struct kvm_cpuid2 *c)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0x1)
+			c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }

@@ -16,11 +16,23 @@ static const char *event_vector(bool present, unsigned int nr, char *buf, size_t
 	return buf;
 }
 
+/* The architectural reset state (SDM vol. 3A §10.1.4; APM vol. 2 §14.1.3): CS.selector f000, IP fff0. */
+static bool at_reset_vector(const struct kvm_regs *r, const struct kvm_sregs *s)
+{
+	return s->cs.selector == 0xf000 && r->rip == 0xfff0;
+}
+
 void x86_format_vcpu_state(const struct kvm_regs *r, const struct kvm_sregs *s, const struct kvm_vcpu_events *ev,
 			   char *buf, size_t len)
 {
 	char exc[8], irq[8];
 
+	/* KVM on AMD reinitializes a vCPU whose guest shut down (svm.c, shutdown_interception): its
+	 * state at the fault is gone, and printing the reset values would mislead. */
+	if (at_reset_vector(r, s)) {
+		snprintf(buf, len, "registers unknown: KVM reset the vCPU at the shutdown (as it does on AMD)");
+		return;
+	}
 	snprintf(buf, len,
 		 "rip=%#llx rsp=%#llx rbp=%#llx rflags=%#llx rax=%#llx rdi=%#llx rsi=%#llx "
 		 "cs=%#x ss=%#x cr0=%#llx cr2=%#llx cr3=%#llx cr4=%#llx efer=%#llx "

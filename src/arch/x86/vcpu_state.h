@@ -9,7 +9,10 @@
 #include <linux/kvm.h>
 #include <stddef.h>
 
-/* Formats the registers, descriptor tables and pending events into buf (always terminated). */
+/*
+ * Formats the registers, descriptor tables and pending events into buf (always terminated); a vCPU
+ * that KVM already put back at the reset vector is named as such instead.
+ */
 void x86_format_vcpu_state(const struct kvm_regs *r, const struct kvm_sregs *s, const struct kvm_vcpu_events *ev,
 			   char *buf, size_t len);
 
