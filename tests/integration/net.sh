@@ -140,17 +140,6 @@ ctl=
 cat "$w/host.out" >> "$w/out"
 host_reasm=$(($(nsx awk "$REASM" /proc/net/snmp) - reasm0))
 
-# Known kiln bug (issue 4, open): in the KVM test host the guest triple-faults, or stalls, during
-# its 64 MiB transfer to the namespace in about 1 run in 6 (after its own pings worked); QEMU's
-# microvm on the same workload and test host did not, 11 of 11. The checks that need the rest of
-# that run then report TAP TODO lines instead of failing; any other failure fails.
-known_bug=
-if [ "$(value gping0)" = ok ] && [ -z "$(value send_rc)" ] &&
-	{ { [ "$rc" = 123 ] && grep -q 'triple-faulted' "$w/err"; } || [ "$rc" = timeout ]; }; then
-	known_bug="the guest crashed or stalled in the guest -> namespace transfer: known kiln bug, issue 4"
-fi
-fail_or_todo() { if [ -n "$known_bug" ]; then todo "$1" "$2; $known_bug"; else not_ok "$1" "$2"; fi; }
-
 n0=$(value n0) n1=$(value n1) mac0=$(value mac0) mtu0=$(value mtu0) mtu1=$(value mtu1)
 if [ -n "$n0" ] && [ -n "$n1" ] && [ "$n0" != "$n1" ] && [ "$mtu0" = 1500 ] && [ "$mtu1" = 9000 ] &&
 	[ "${mac0#02:}" != "$mac0" ] && [ "$mac0" != "$MAC1" ]; then
@@ -160,7 +149,7 @@ else not_ok "two NICs with their MACs and the taps' MTUs" \
 
 pings="$(value gping0) $(value gping1) $(value hping0) $(value hping1)"
 if [ "$pings" = "ok ok ok ok" ]; then ok "pings: guest -> namespace and namespace -> guest, on both NICs"
-else fail_or_todo "pings both ways on both NICs" "guest->kn0, ->kn1, kn0->guest, kn1->guest: $pings"; fi
+else not_ok "pings both ways on both NICs" "guest->kn0, ->kn1, kn0->guest, kn1->guest: $pings"; fi
 
 # Frames of exactly the MTU, both ways, and nothing reassembled on either side: none were fragmented.
 g_reasm=$(value guest_reasm)
@@ -168,7 +157,7 @@ for m in 1500 9000; do
 	got="$(value gping$m) $(value hping$m)"
 	if [ "$got" = "ok ok" ] && [ "$g_reasm" = 0 ] && [ "$host_reasm" = 0 ]; then
 		ok "$m-byte frames (ping -s $((m - 28))) both ways, unfragmented (no reassembly on either side)"
-	else fail_or_todo "$m-byte frames both ways" "guest->ns, ns->guest: $got; reassembled: guest ${g_reasm:-?}, namespace $host_reasm"; fi
+	else not_ok "$m-byte frames both ways" "guest->ns, ns->guest: $got; reassembled: guest ${g_reasm:-?}, namespace $host_reasm"; fi
 done
 
 out_sha=$(value out_sha)
@@ -176,13 +165,13 @@ from_sha=$(sha "$w/fromguest" 2> /dev/null)
 from_bytes=$(wc -c < "$w/fromguest" 2> /dev/null)
 if [ "$(value send_rc)" = 0 ] && [ -n "$out_sha" ] && [ "$from_sha" = "$out_sha" ] && [ "$from_bytes" = $SIZE ]; then
 	ok "TCP guest -> namespace: 64 MiB, sha256 matches"
-else fail_or_todo "TCP guest -> namespace, 64 MiB" "nc status $(value send_rc), ${from_bytes:-0} bytes, sha256 ${from_sha:-none}, guest's ${out_sha:-none}"; fi
+else not_ok "TCP guest -> namespace, 64 MiB" "nc status $(value send_rc), ${from_bytes:-0} bytes, sha256 ${from_sha:-none}, guest's ${out_sha:-none}"; fi
 
 if [ "$(value in_sha)" = "$to_sha" ] && [ "$(value in_bytes)" = $SIZE ]; then
 	ok "TCP namespace -> guest: 64 MiB, sha256 matches"
-else fail_or_todo "TCP namespace -> guest, 64 MiB" "guest got $(value in_bytes) bytes, sha256 $(value in_sha), want $to_sha"; fi
+else not_ok "TCP namespace -> guest, 64 MiB" "guest got $(value in_bytes) bytes, sha256 $(value in_sha), want $to_sha"; fi
 
-if [ "$rc" = 0 ]; then ok "the guest's script ended with status 0"; else fail_or_todo "the guest's script ends" "status $rc"; fi
+if [ "$rc" = 0 ]; then ok "the guest's script ended with status 0"; else not_ok "the guest's script ends" "status $rc"; fi
 
 # --- 3. measure --------------------------------------------------------------------------------------
 # Sender-side clocks (/proc/uptime, 10 ms): the guest's for guest -> namespace, this host's for the
