@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86/cpuid.h"
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/vcpu_init.h"
