@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Writes the seed corpora of the virtio fuzz targets (tests/fuzz/corpus/NAME/) from the layouts
+documented at the top of each tests/fuzz/fuzz_NAME.c: for each device, inputs that activate it and
+make a request that succeeds. Run from the repository root: python3 tests/fuzz/gen_virtio_seeds.py"""
+import os
+import struct
+
+def u8(v): return struct.pack('<B', v & 0xff)
+def u16(v): return struct.pack('<H', v & 0xffff)
+def u32(v): return struct.pack('<I', v & 0xffffffff)
+def u64(v): return struct.pack('<Q', v & 0xffffffffffffffff)
+BLK, NET, CON, RNG, VSOCK = range(5)
+IND, EVT = 1<<28, 1<<29
+def init(features, qsize_byte=4): return u8(3) + u64(features) + u8(qsize_byte)
+def chain(q, segs, indirect=False):
+    out = u8(4) + u8(q) + u8((len(segs)-1) | (0x80 if indirect else 0))
+    for (ln, wr, data) in segs:
+        out += u16(ln | (0x8000 if wr else 0)) + u8(len(data)) + data
+    return out
+def kick(q): return u8(6) + u8(q)
+def pump(): return u8(7)
+def host(b): return u8(8) + b
+def mmio_seeds():
+    s = {}
+    blkhdr = lambda t, sec: u32(t) + u32(0) + u64(sec)
+    s['blk_read'] = u8(BLK)+u8(0) + init(1<<9) + chain(0, [(16,0,blkhdr(0,1)),(512,1,b''),(1,1,b'')]) + kick(0)
+    s['blk_write_getid'] = u8(BLK)+u8(0) + init((1<<9)|EVT) + chain(0, [(16,0,blkhdr(1,2)),(512,0,b'data'),(1,1,b'')]) + chain(0, [(16,0,blkhdr(8,0)),(20,1,b''),(1,1,b'')], True) + kick(0)
+    s['net_rx_tx'] = u8(NET)+u8(0) + init((1<<5)|(1<<16)) + chain(0, [(1526,1,b'')]) + host(u8(0)+u16(60)+b'\0'*12+b'\xff'*48) + chain(1, [(12,0,b''),(60,0,b'\xff'*14)]) + kick(1) + host(u8(1))
+    s['net_mrg'] = u8(NET)+u8(0) + init((1<<15)|(1<<3)|EVT) + chain(0, [(0x7000,1,b''),(0x7000,1,b''),(0x7000,1,b'')]) + kick(0) + host(u8(0)+u16(100)+b'\0'*12+b'\xee'*88)
+    s['console_plain'] = u8(CON)+u8(0) + init(0) + chain(0, [(64,1,b'')]) + kick(0) + host(u8(4*5)+b'hello') + chain(1, [(2,0,b'hi')]) + kick(1) + host(u8(2))
+    ctl = lambda i, e, v: u32(i)+u16(e)+u16(v)
+    s['console_multiport'] = u8(CON)+u8(0) + init(1<<1) + chain(2, [(8,1,b'')]) + chain(2, [(8,1,b'')]) + chain(2, [(8,1,b'')]) + kick(2) + chain(0, [(64,1,b'')]) + kick(0) + chain(3, [(8,0,ctl(0xffffffff,0,1))]) + chain(3, [(8,0,ctl(0,3,1))]) + chain(3, [(8,0,ctl(0,6,1))]) + kick(3) + host(u8(4*3)+b'abc')
+    s['console_file'] = u8(CON)+u8(4) + chain(0, [(64,1,b'')]) + init(0)
+    s['rng'] = u8(RNG)+u8(0) + init(IND) + chain(0, [(64,1,b''),(32,1,b'')]) + chain(0, [(16,1,b'')], True) + kick(0)
+    def vhdr(src_port, dst_port, op, ln=0, buf_alloc=65536, fwd=0, flags=0, typ=1, src=3, dst=2):
+        return u64(src)+u64(dst)+u32(src_port)+u32(dst_port)+u32(ln)+u16(typ)+u16(op)+u32(flags)+u32(buf_alloc)+u32(fwd)
+    rx = chain(0, [(44+256,1,b'')]) + chain(0, [(44+256,1,b'')]) + chain(0, [(44+256,1,b'')]) + kick(0)
+    s['vsock_guest_connect'] = u8(VSOCK)+u8(0) + init(0) + rx + chain(1, [(44,0,vhdr(5000,1000,1))]) + kick(1) + host(u8(2)+u8(0)) + chain(1, [(44,0,vhdr(5000,1000,5,4)),(4,0,b'ping')]) + kick(1) + host(u8(3)+u8(0)+u16(4)+b'pong') + host(u8(4)+u8(0))
+    s['vsock_host_connect'] = u8(VSOCK)+u8(0) + init(EVT) + rx + host(u8(0)+u8(1)+u8(80)) + chain(1, [(44,0,vhdr(80,1024,2))]) + kick(1) + host(u8(3)+u8(1)+u16(3)+b'abc') + host(u8(5)+u8(1))
+    return s
+TARGETS = {'mmio': mmio_seeds}
+
+for target, make in TARGETS.items():
+    out = os.path.join('tests', 'fuzz', 'corpus', target)
+    os.makedirs(out, exist_ok=True)
+    for name, data in make().items():
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(data)
