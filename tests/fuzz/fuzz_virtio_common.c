@@ -253,8 +253,10 @@ uint64_t fv_alloc(struct fv *f, uint32_t *len)
 
 	if (*len > area)
 		*len = area;
-	if (f->buf_next < base || *len > FV_RAM_SIZE - f->buf_next)
+	if (f->buf_next < base || *len > FV_RAM_SIZE - f->buf_next) {
 		f->buf_next = base;
+		f->buf_wraps++;
+	}
 	gpa = f->buf_next;
 	f->buf_next += (uint32_t)ALIGN_UP((uint64_t)*len, 16);
 	return gpa;
@@ -310,6 +312,43 @@ uint16_t fv_chain(struct fv *f, unsigned int q, const struct fv_seg *segs, unsig
 	fv_poke16(f, block + FV_STD_AVAIL + 4 + 2u * (f->avail_idx[q] % f->qsize), head);
 	fv_poke16(f, block + FV_STD_AVAIL + 2, ++f->avail_idx[q]);
 	return head;
+}
+
+bool fv_post(struct fv *f, unsigned int q, struct fv_posted *p, unsigned int *ndesc_busy, bool idle)
+{
+	uint32_t need = p->indirect ? 16u * p->n + 16 : 0;
+
+	p->cap = 0;
+	for (unsigned int i = 0; i < p->n; i++) {
+		need += (uint32_t)ALIGN_UP((uint64_t)p->segs[i].len, 16);
+		p->cap += p->segs[i].write ? p->segs[i].len : 0;
+	}
+	p->ndesc = p->indirect ? 1 : p->n;
+	if (*ndesc_busy + p->ndesc > f->qsize)
+		return false;
+	if (f->buf_next + need > FV_RAM_SIZE) {
+		if (!idle)
+			return false;
+		f->buf_next = 0; /* fv_alloc starts over */
+	}
+	p->head = fv_chain(f, q, p->segs, p->n, p->indirect, p->gpa);
+	*ndesc_busy += p->ndesc;
+	return true;
+}
+
+uint32_t fv_written(const struct fv *f, const struct fv_posted *p, uint32_t len, uint8_t *out)
+{
+	uint32_t at = 0;
+
+	for (unsigned int i = 0; i < p->n && at < len; i++) {
+		uint32_t take = p->segs[i].len < len - at ? p->segs[i].len : len - at;
+
+		if (p->segs[i].write) {
+			fv_peek(f, p->gpa[i], out + at, take);
+			at += take;
+		}
+	}
+	return at;
 }
 
 void fv_used(const struct fv *f, unsigned int q, uint16_t i, uint32_t *id, uint32_t *len)

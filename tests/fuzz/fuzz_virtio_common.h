@@ -2,7 +2,7 @@
 /*
  * Shared by the virtio fuzz targets: a real device behind the real virtio-mmio transport
  * (virtio/mmio.c), driven single-threaded the way a vCPU and the I/O thread would, with guest RAM
- * a 64 KiB buffer at gpa 0, and the invariants every step must keep (abort on violation):
+ * a 128 KiB buffer at gpa 0, and the invariants every step must keep (abort on violation):
  * - the transport: status bits are only added (a 4-byte write of 0 resets, and then the status,
  *   the interrupt status and every QueueReady read 0), DRIVER_OK never stands without FEATURES_OK,
  *   NEEDS_RESET stays until reset, an interrupt signalled leaves InterruptStatus non-zero;
@@ -31,7 +31,7 @@
 #include "mem/gmem.h"
 #include "virtio/mmio.h"
 
-#define FV_RAM_SIZE 0x10000u
+#define FV_RAM_SIZE 0x20000u
 #define FV_BASE 0xd0000000ull
 #define FV_GSI 5
 #define FV_MAX_QSIZE 256 /* the largest QueueNumMax of kiln's devices */
@@ -101,6 +101,7 @@ struct fv {
 	uint16_t avail_idx[VIRTIO_MAX_QUEUES];
 	uint16_t next_desc[VIRTIO_MAX_QUEUES];
 	uint32_t buf_next;
+	unsigned int buf_wraps; /* times fv_alloc started over: newer buffers may overlay older ones */
 };
 
 /* Before the device exists: RAM, the bus and the I/O loop. */
@@ -147,6 +148,26 @@ uint64_t fv_alloc(struct fv *f, uint32_t *len);
  */
 uint16_t fv_chain(struct fv *f, unsigned int q, const struct fv_seg *segs, unsigned int n, bool indirect,
 		  uint64_t *gpa);
+/* A chain a target posts with fv_post and reads back once the device used it. */
+struct fv_posted {
+	struct fv_seg segs[FV_MAX_SEGS];
+	unsigned int n;
+	bool indirect;
+	uint16_t head;           /* set by fv_post */
+	unsigned int ndesc;      /* ring descriptors it takes */
+	uint32_t cap;            /* device-writable bytes */
+	uint64_t gpa[FV_MAX_SEGS];
+};
+/*
+ * fv_chain for a driver that keeps track: only when the ring has ndesc free descriptors
+ * (*ndesc_busy counts those of chains not returned yet, and grows) and the buffer area has room
+ * that overlays no buffer in use (idle: none is, so fv_alloc may start over). false: the driver
+ * waits, nothing is laid out.
+ */
+bool fv_post(struct fv *f, unsigned int q, struct fv_posted *p, unsigned int *ndesc_busy, bool idle);
+/* The first len bytes the device wrote into p (its writable buffers in order); returns how many. */
+uint32_t fv_written(const struct fv *f, const struct fv_posted *p, uint32_t len, uint8_t *out);
+
 /* Used ring entry i of queue q in the standard layout; and its used->idx. */
 void fv_used(const struct fv *f, unsigned int q, uint16_t i, uint32_t *id, uint32_t *len);
 uint16_t fv_used_idx(const struct fv *f, unsigned int q);

@@ -39,7 +39,36 @@ def mmio_seeds():
     s['vsock_guest_connect'] = u8(VSOCK)+u8(0) + init(0) + rx + chain(1, [(44,0,vhdr(5000,1000,1))]) + kick(1) + host(u8(2)+u8(0)) + chain(1, [(44,0,vhdr(5000,1000,5,4)),(4,0,b'ping')]) + kick(1) + host(u8(3)+u8(0)+u16(4)+b'pong') + host(u8(4)+u8(0))
     s['vsock_host_connect'] = u8(VSOCK)+u8(0) + init(EVT) + rx + host(u8(0)+u8(1)+u8(80)) + chain(1, [(44,0,vhdr(80,1024,2))]) + kick(1) + host(u8(3)+u8(1)+u16(3)+b'abc') + host(u8(5)+u8(1))
     return s
-TARGETS = {'mmio': mmio_seeds}
+def blk_seeds():
+    # requests: kind, sector, shape (data segments | status bytes << 2 | split 0x10 | indirect 0x20)
+    out_ = u8(1) + u8(2) + u8(0x05) + u16(1) + u8(0x41)   # OUT sector 2, 512 bytes, seed 0x41
+    in_ = u8(0) + u8(2) + u8(0x05) + u16(1)               # IN sector 2, 512 bytes
+    in_split = u8(0) + u8(1) + u8(0x36) + u16(2) + u16(0x8000 | 512)
+    flush = u8(2) + u8(0) + u8(0x04)
+    get_id = u8(3) + u8(0) + u8(0x05) + u16(0x8000 | 20)
+    discard = u8(4) + u8(0) + u8(0x04) + u8(4) + u8(2) + u8(0)
+    zeroes = u8(5) + u8(0) + u8(0x04) + u8(6) + u8(2) + u8(1)
+    return {
+        'rw': u8(0x1e) + u8(0x30) + out_ + in_ + in_split + flush + get_id + discard + zeroes + in_,
+        'writethrough': u8(0) + u8(16) + out_ + in_,
+        'read_only': u8(1) + u8(8) + in_ + out_ + get_id,
+    }
+
+def net_seeds():
+    hdr = b'\0' * 12
+    csum_hdr = u8(1) + u8(0) + u16(0) + u16(0) + u16(34) + u16(16) + u16(0)
+    post = lambda shape, chains: u8(1) + u8(shape) + b''.join(u8(len(c) - 1) + b''.join(u16(l) for l in c) for c in chains)
+    frame = lambda body, h=hdr: u8(2) + h + u16(body)
+    tx = lambda body, shape, h=csum_hdr: u8(0) + h + u16(body) + u8(shape)
+    drain = u8(3)
+    mtu1500 = u8((1500 - 68) // 8)
+    return {
+        'plain': u8(0) + mtu1500 + post(0, [[1526]]) + frame(100) + tx(60, 1) + tx(200, 6) + drain,
+        'mrg': u8(5) + mtu1500 + post(3, [[6000] * 3] * 4) + frame(3000) + frame(100) + tx(1000, 0) * 3 + drain,
+        'mtu': u8(2) + mtu1500 + post(1, [[2000], [2000]]) + frame(1600) + frame(10) + frame(500),
+    }
+
+TARGETS = {'mmio': mmio_seeds, 'blk': blk_seeds, 'net': net_seeds}
 
 for target, make in TARGETS.items():
     out = os.path.join('tests', 'fuzz', 'corpus', target)
