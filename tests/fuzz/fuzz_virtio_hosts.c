@@ -75,15 +75,14 @@ static void fv_create_net(struct fv_host *h, const struct fv_host_opts *o)
 
 static void fv_create_console(struct fv_host *h, const struct fv_host_opts *o)
 {
-	static const char typed[] = "typed into a file\n";
-
 	h->con_in[0] = h->con_in[1] = -1;
 	if (o->con_input == FV_CON_PIPE) {
 		fv_check(pipe2(h->con_in, O_CLOEXEC) == 0);
 		fv_check(fcntl(h->con_in[1], F_SETFL, O_NONBLOCK) == 0);
 	} else if (o->con_input == FV_CON_FILE) { /* epoll refuses it: always readable */
 		h->con_in[0] = fv_memfd(0);
-		fv_check(write(h->con_in[0], typed, sizeof(typed) - 1) == sizeof(typed) - 1);
+		fv_check(write(h->con_in[0], FV_CON_FILE_INPUT, strlen(FV_CON_FILE_INPUT)) ==
+			 (ssize_t)strlen(FV_CON_FILE_INPUT));
 		fv_check(lseek(h->con_in[0], 0, SEEK_SET) == 0);
 	}
 	/* A terminal that never blocks the I/O thread (blocking output is a known, separate defect). */

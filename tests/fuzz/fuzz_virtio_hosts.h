@@ -18,6 +18,7 @@
 enum fv_kind { FV_BLK, FV_NET, FV_CONSOLE, FV_RNG, FV_VSOCK, FV_KINDS };
 enum fv_con_input { FV_CON_PIPE, FV_CON_FILE, FV_CON_NONE };
 
+#define FV_CON_FILE_INPUT "typed into a file\n" /* what a console's file input holds */
 #define FV_VSOCK_CID 3
 #define FV_VSOCK_PORT0 1000 /* host listeners for guest connects: "<uds>_1000", "<uds>_1001" */
 #define FV_VSOCK_LISTENERS 2

@@ -68,7 +68,39 @@ def net_seeds():
         'mtu': u8(2) + mtu1500 + post(1, [[2000], [2000]]) + frame(1600) + frame(10) + frame(500),
     }
 
-TARGETS = {'mmio': mmio_seeds, 'blk': blk_seeds, 'net': net_seeds}
+def vsock_seeds():
+    REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_REQUEST = 1, 2, 3, 4, 5, 7
+    # sel, src port (guest: 0 -> 5000; 0xf0 + u32 raw), dst port (0 -> 1000, 0x80 -> 1024), op, flags,
+    # buf_alloc (b * 4096), fwd_cnt u32, payload u16
+    pkt = lambda op, src=u8(0), dst=u8(0), payload=0, flags=0, sel=0: u8(0) + u8(sel) + src + dst + u8(op) + u8(flags) + u8(16) + u32(0) + u16(payload)
+    post = u8(1) + u8(3) + u16(4096) * 4
+    host = lambda b: u8(2) + b
+    guest80 = u8(0xf0) + u32(80)
+    return {
+        'guest_connect': u8(0) + post + pkt(REQUEST) + host(u8(2) + u8(0)) + pkt(RW, payload=5) +
+                         host(u8(3) + u8(0) + u16(4) + b'pong') + u8(3) + host(u8(4) + u8(0)) +
+                         pkt(SHUTDOWN, flags=3) + pkt(RST),
+        'host_connect': u8(1) + post + host(u8(0) + u8(1) + u8(80)) + pkt(RESPONSE, guest80, u8(0x80)) +
+                        host(u8(3) + u8(1) + u16(3) + b'abc') + pkt(CREDIT_REQUEST, guest80, u8(0x80)) +
+                        pkt(RW, guest80, u8(0x80), payload=100, sel=0x30) + post,
+    }
+
+def console_ctrl_seeds():
+    # ctrl: id selector (0: port 0, 1: 0xffffffff), event, value, shape
+    ctrl = lambda sel, event, value, shape=0: u8(0) + u8(sel) + u16(event) + u16(value) + u8(shape)
+    crx = u8(1) + u8(3) + u8(8) * 4
+    rx = u8(2) + u8(1) + u8(64) * 2
+    handshake = ctrl(1, 0, 1) + ctrl(0, 3, 1) + ctrl(0, 6, 1, 0x10)
+    type_ = lambda text: u8(3) + u8(len(text)) + text
+    tx = lambda text: u8(4) + u8(len(text)) + text
+    return {
+        'handshake': u8(0) + crx + rx + handshake + type_(b'hello') + tx(b'hi'),
+        'file_input': u8(3) + crx + rx + handshake + tx(b'out'),
+        'port_closed': u8(0) + crx + rx + handshake + ctrl(0, 6, 0) + type_(b'held') + ctrl(0, 6, 1, 0x28),
+    }
+
+TARGETS = {'mmio': mmio_seeds, 'blk': blk_seeds, 'net': net_seeds, 'vsock': vsock_seeds,
+           'console_ctrl': console_ctrl_seeds}
 
 for target, make in TARGETS.items():
     out = os.path.join('tests', 'fuzz', 'corpus', target)
