@@ -19,7 +19,7 @@
  *            header in two descriptors; bit 5 indirect; bit 6 len raw u32 follows, else the
  *            payload's), src port u8 (below 0xf0: 5000 + b % 8, else u32), dst port u8 (below
  *            0x80: 1000 + b % 2; below 0xf0: 1024 + b % 16; else u32), op u8, flags u8,
- *            buf_alloc u8 (below 0xf0: b * 4096, else u32), fwd_cnt u32, payload u16 (% 8192)
+ *            buf_alloc u8 (below 0xf0: b * 64, else u32), fwd_cnt u32, payload u16 (% 8192)
  *   1 POST   1 + (b % 4) receive chains of len u16 (% 8192) each, bit 2 of b: split after 20 bytes
  *   2 HOST   a host action (fv_host_event), then the I/O loop runs
  *   3 PUMP   the I/O loop runs
@@ -130,7 +130,7 @@ static void fuzz_packet(struct fv *f, struct fuzz_vsock *s, struct fv_in *in)
 	h.op = htole16(fv_u8(in));
 	h.flags = htole32(fv_u8(in));
 	b = fv_u8(in);
-	h.buf_alloc = htole32(b < 0xf0 ? b * 4096u : fv_u32(in));
+	h.buf_alloc = htole32(b < 0xf0 ? b * 64u : fv_u32(in));
 	h.fwd_cnt = htole32(fv_u32(in));
 	uint32_t payload = fv_u16(in) % FUZZ_MAX_PAYLOAD;
 

@@ -69,10 +69,10 @@ def net_seeds():
     }
 
 def vsock_seeds():
-    REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_REQUEST = 1, 2, 3, 4, 5, 7
+    REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE, CREDIT_REQUEST = 1, 2, 3, 4, 5, 6, 7
     # sel, src port (guest: 0 -> 5000; 0xf0 + u32 raw), dst port (0 -> 1000, 0x80 -> 1024), op, flags,
-    # buf_alloc (b * 4096), fwd_cnt u32, payload u16
-    pkt = lambda op, src=u8(0), dst=u8(0), payload=0, flags=0, sel=0: u8(0) + u8(sel) + src + dst + u8(op) + u8(flags) + u8(16) + u32(0) + u16(payload)
+    # buf_alloc (b * 64), fwd_cnt u32, payload u16
+    pkt = lambda op, src=u8(0), dst=u8(0), payload=0, flags=0, sel=0, credit=0xef, fwd=0: u8(0) + u8(sel) + src + dst + u8(op) + u8(flags) + u8(credit) + u32(fwd) + u16(payload)
     post = u8(1) + u8(3) + u16(4096) * 4
     host = lambda b: u8(2) + b
     guest80 = u8(0xf0) + u32(80)
@@ -80,6 +80,9 @@ def vsock_seeds():
         'guest_connect': u8(0) + post + pkt(REQUEST) + host(u8(2) + u8(0)) + pkt(RW, payload=5) +
                          host(u8(3) + u8(0) + u16(4) + b'pong') + u8(3) + host(u8(4) + u8(0)) +
                          pkt(SHUTDOWN, flags=3) + pkt(RST),
+        'small_credit': u8(0) + post + pkt(REQUEST, credit=16) + host(u8(2) + u8(0)) +
+                        host(u8(3) + u8(0) + u16(3000) + bytes(range(256)) * 11 + bytes(184)) + post +
+                        pkt(CREDIT_UPDATE, credit=16, fwd=1024),
         'host_connect': u8(1) + post + host(u8(0) + u8(1) + u8(80)) + pkt(RESPONSE, guest80, u8(0x80)) +
                         host(u8(3) + u8(1) + u16(3) + b'abc') + pkt(CREDIT_REQUEST, guest80, u8(0x80)) +
                         pkt(RW, guest80, u8(0x80), payload=100, sel=0x30) + post,
