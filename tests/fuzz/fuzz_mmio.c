@@ -131,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (len < 2)
 		return 0;
 	enum fv_kind kind = (enum fv_kind)(fv_u8(&in) % FV_KINDS);
-	struct fv_host_opts opts = fv_host_opts_from(kind, fv_u8(&in));
+	struct fv_host_opts opts = fv_host_opts_from(fv_u8(&in));
 
 	fv_begin(f);
 	fv_host_create(&h, kind, &opts);

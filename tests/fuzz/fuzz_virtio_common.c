@@ -80,13 +80,13 @@ static unsigned int fv_count_fds(void)
 	return n;
 }
 
+/* Kicks reach the I/O loop through QueueNotify exits (fv_kick): the ioeventfd is only checked. */
 static int fv_add_ioeventfd(void *opaque, uint64_t addr, uint64_t datamatch, int fd)
 {
-	struct fv *f = opaque;
-
+	(void)opaque;
+	(void)fd;
 	/* §4.2.2: each queue's kick is its index written to QueueNotify. */
 	fv_check(addr == FV_BASE + FV_REG_QUEUE_NOTIFY && datamatch < VIRTIO_MAX_QUEUES);
-	f->kick_fd[datamatch] = fd;
 	return 0;
 }
 
@@ -229,10 +229,11 @@ bool fv_driver_init(struct fv *f, uint64_t features, uint16_t qsize)
 	}
 	fv_write(f, FV_REG_STATUS, FV_ACKNOWLEDGE | FV_DRIVER | FV_FEATURES_OK, 4);
 	f->qsize = qsize == 0 ? 1 : qsize > FV_STD_QSIZE_MAX ? FV_STD_QSIZE_MAX : qsize;
+	for (uint32_t q = 0; q < nq; q++)
+		fv_poke(f, q * FV_RING_BLOCK, zero_block, sizeof(zero_block));
 	for (uint32_t q = 0; q < nq; q++) {
 		uint32_t block = q * FV_RING_BLOCK;
 
-		fv_poke(f, block, zero_block, sizeof(zero_block));
 		f->avail_idx[q] = f->next_desc[q] = 0;
 		fv_write(f, FV_REG_QUEUE_SEL, q, 4);
 		fv_write(f, FV_REG_QUEUE_NUM, f->qsize, 4);
@@ -253,10 +254,8 @@ uint64_t fv_alloc(struct fv *f, uint32_t *len)
 
 	if (*len > area)
 		*len = area;
-	if (f->buf_next < base || *len > FV_RAM_SIZE - f->buf_next) {
+	if (f->buf_next < base || *len > FV_RAM_SIZE - f->buf_next)
 		f->buf_next = base;
-		f->buf_wraps++;
-	}
 	gpa = f->buf_next;
 	f->buf_next += (uint32_t)ALIGN_UP((uint64_t)*len, 16);
 	return gpa;

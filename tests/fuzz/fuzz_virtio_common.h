@@ -39,14 +39,13 @@
 #define FV_RING_BLOCK 0x1000u
 #define FV_MAX_SEGS 16
 
-/* Registers (virtio 1.2 §4.2.2) and status bits (§2.1). */
+/* The registers the harness uses (virtio 1.2 §4.2.2), and status bits (§2.1). */
 enum {
-	FV_REG_DEVICE_ID = 0x008, FV_REG_DEVICE_FEATURES = 0x010, FV_REG_DEVICE_FEATURES_SEL = 0x014,
 	FV_REG_DRIVER_FEATURES = 0x020, FV_REG_DRIVER_FEATURES_SEL = 0x024, FV_REG_QUEUE_SEL = 0x030,
-	FV_REG_QUEUE_NUM_MAX = 0x034, FV_REG_QUEUE_NUM = 0x038, FV_REG_QUEUE_READY = 0x044,
-	FV_REG_QUEUE_NOTIFY = 0x050, FV_REG_INTERRUPT_STATUS = 0x060, FV_REG_INTERRUPT_ACK = 0x064,
-	FV_REG_STATUS = 0x070, FV_REG_QUEUE_DESC_LOW = 0x080, FV_REG_QUEUE_DRIVER_LOW = 0x090,
-	FV_REG_QUEUE_DEVICE_LOW = 0x0a0, FV_REG_CONFIG = 0x100,
+	FV_REG_QUEUE_NUM = 0x038, FV_REG_QUEUE_READY = 0x044, FV_REG_QUEUE_NOTIFY = 0x050,
+	FV_REG_INTERRUPT_STATUS = 0x060, FV_REG_INTERRUPT_ACK = 0x064, FV_REG_STATUS = 0x070,
+	FV_REG_QUEUE_DESC_LOW = 0x080, FV_REG_QUEUE_DRIVER_LOW = 0x090, FV_REG_QUEUE_DEVICE_LOW = 0x0a0,
+	FV_REG_CONFIG = 0x100,
 };
 enum {
 	FV_ACKNOWLEDGE = 1, FV_DRIVER = 2, FV_DRIVER_OK = 4, FV_FEATURES_OK = 8, FV_NEEDS_RESET = 64,
@@ -89,7 +88,6 @@ struct fv {
 	struct virtio_mmio m;
 	struct virtio_dev *dev;
 	int irq_fd;
-	int kick_fd[VIRTIO_MAX_QUEUES];
 	unsigned int fds_at_start;
 	/* What the checks know. */
 	uint32_t status;
@@ -101,7 +99,6 @@ struct fv {
 	uint16_t avail_idx[VIRTIO_MAX_QUEUES];
 	uint16_t next_desc[VIRTIO_MAX_QUEUES];
 	uint32_t buf_next;
-	unsigned int buf_wraps; /* times fv_alloc started over: newer buffers may overlay older ones */
 };
 
 /* Before the device exists: RAM, the bus and the I/O loop. */

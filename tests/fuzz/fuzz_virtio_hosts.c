@@ -24,11 +24,10 @@
 
 static const uint8_t fv_mac[6] = { 0x02, 0x00, 0x00, 0x4b, 0x49, 0x4c };
 
-struct fv_host_opts fv_host_opts_from(enum fv_kind kind, uint8_t b)
+struct fv_host_opts fv_host_opts_from(uint8_t b)
 {
 	struct fv_host_opts o = { .disk_size = FV_DISK_SIZE_DEFAULT, .read_only = b & 1, .mtu = 1500 };
 
-	(void)kind;
 	if (b & 2)
 		o.mtu = 68; /* frames longer than 68 + 18 bytes are dropped when MTU is negotiated */
 	o.con_input = (enum fv_con_input)((b >> 2) % 3);
@@ -220,7 +219,7 @@ static void fv_console_event(struct fv_host *h, struct fv_in *in)
 	}
 }
 
-void fv_host_vsock_peer(struct fv_host *h, unsigned int slot, int fd)
+static void fv_host_vsock_peer(struct fv_host *h, unsigned int slot, int fd)
 {
 	int *p = &h->vs_peer[slot % FV_VSOCK_PEERS];
 
@@ -229,7 +228,7 @@ void fv_host_vsock_peer(struct fv_host *h, unsigned int slot, int fd)
 	*p = fd;
 }
 
-int fv_host_vsock_connect(struct fv_host *h, const char *line, size_t len)
+static int fv_host_vsock_connect(struct fv_host *h, const char *line, size_t len)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -242,7 +241,7 @@ int fv_host_vsock_connect(struct fv_host *h, const char *line, size_t len)
 	return fd;
 }
 
-int fv_host_vsock_accept(struct fv_host *h, unsigned int listener)
+static int fv_host_vsock_accept(struct fv_host *h, unsigned int listener)
 {
 	return accept4(h->vs_listen[listener % FV_VSOCK_LISTENERS], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }

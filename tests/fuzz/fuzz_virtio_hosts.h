@@ -50,16 +50,11 @@ struct fv_host {
 };
 
 /* Options for the generic target from one input byte. */
-struct fv_host_opts fv_host_opts_from(enum fv_kind kind, uint8_t b);
+struct fv_host_opts fv_host_opts_from(uint8_t b);
 void fv_host_create(struct fv_host *h, enum fv_kind kind, const struct fv_host_opts *o);
 /* One host action, chosen and shaped by the input (nothing for rng). */
 void fv_host_event(struct fv_host *h, struct fv_in *in);
 /* Destroys the device and closes every host end; checks the disk kept its size and tail. */
 void fv_host_destroy(struct fv_host *h);
-
-/* Host actions the focused targets use directly. */
-void fv_host_vsock_peer(struct fv_host *h, unsigned int slot, int fd);
-int fv_host_vsock_connect(struct fv_host *h, const char *line, size_t len);
-int fv_host_vsock_accept(struct fv_host *h, unsigned int listener);
 
 #endif
