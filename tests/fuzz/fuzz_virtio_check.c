@@ -266,7 +266,7 @@ static void fv_check_rings(struct fv *f, bool running)
 	}
 }
 
-void fv_observe(struct fv *f, bool reset)
+void fv_observe(struct fv *f, bool reset, bool memory)
 {
 	uint32_t before = f->status, now = fv_reg(f, FV_REG_STATUS);
 	uint64_t irqs;
@@ -281,6 +281,7 @@ void fv_observe(struct fv *f, bool reset)
 	}
 	fv_check(!(now & FV_DRIVER_OK) || (now & FV_FEATURES_OK));
 	f->status = now;
-	fv_check_memory(f, ((before | now) & FV_DRIVER_OK) != 0);
+	if (memory)
+		fv_check_memory(f, ((before | now) & FV_DRIVER_OK) != 0);
 	fv_check_rings(f, (now & FV_DRIVER_OK) != 0);
 }

@@ -9,7 +9,11 @@
 
 /* Before a step: the device-writable mask learns what the driver wrote since the last one. */
 void fv_prepare(struct fv *f);
-/* After a step (reset: it was a status write of 0): aborts unless every invariant holds. */
-void fv_observe(struct fv *f, bool reset);
+/*
+ * After a step (reset: it was a status write of 0): aborts unless every invariant holds. Without
+ * memory, guest RAM is compared at the next step that asks (what the device wrote meanwhile is
+ * still found, and judged by that step's status).
+ */
+void fv_observe(struct fv *f, bool reset, bool memory);
 
 #endif

@@ -147,11 +147,22 @@ uint64_t fv_read(struct fv *f, uint64_t offset, unsigned int len)
 	return v;
 }
 
-void fv_write(struct fv *f, uint64_t offset, uint64_t value, unsigned int len)
+static void fv_write_checked(struct fv *f, uint64_t offset, uint64_t value, unsigned int len, bool memory)
 {
 	fv_prepare(f);
 	bus_access(&f->bus, FV_BASE + offset, &value, len, true);
-	fv_observe(f, offset == FV_REG_STATUS && len == 4 && (uint32_t)value == 0);
+	fv_observe(f, offset == FV_REG_STATUS && len == 4 && (uint32_t)value == 0, memory);
+}
+
+void fv_write(struct fv *f, uint64_t offset, uint64_t value, unsigned int len)
+{
+	fv_write_checked(f, offset, value, len, true);
+}
+
+/* The standard driver's writes: guest RAM is compared after status writes, the rest is costly. */
+static void fv_write_std(struct fv *f, uint64_t offset, uint32_t value)
+{
+	fv_write_checked(f, offset, value, 4, offset == FV_REG_STATUS);
 }
 
 static void fv_dispatch(struct fv *f)
@@ -177,7 +188,7 @@ void fv_pump(struct fv *f)
 {
 	fv_prepare(f);
 	fv_dispatch(f);
-	fv_observe(f, false);
+	fv_observe(f, false, true);
 }
 
 void fv_kick(struct fv *f, uint32_t q)
@@ -185,7 +196,7 @@ void fv_kick(struct fv *f, uint32_t q)
 	fv_prepare(f);
 	bus_access(&f->bus, FV_BASE + FV_REG_QUEUE_NOTIFY, &q, 4, true);
 	fv_dispatch(f);
-	fv_observe(f, false);
+	fv_observe(f, false, true);
 }
 
 /* --- the driver -------------------------------------------------------------------------------- */
@@ -220,14 +231,14 @@ bool fv_driver_init(struct fv *f, uint64_t features, uint16_t qsize)
 	unsigned int nq = f->dev->num_queues;
 
 	features |= 1ull << VIRTIO_F_VERSION_1;
-	fv_write(f, FV_REG_STATUS, 0, 4);
-	fv_write(f, FV_REG_STATUS, FV_ACKNOWLEDGE, 4);
-	fv_write(f, FV_REG_STATUS, FV_ACKNOWLEDGE | FV_DRIVER, 4);
+	fv_write_std(f, FV_REG_STATUS, 0);
+	fv_write_std(f, FV_REG_STATUS, FV_ACKNOWLEDGE);
+	fv_write_std(f, FV_REG_STATUS, FV_ACKNOWLEDGE | FV_DRIVER);
 	for (uint32_t half = 0; half < 2; half++) {
-		fv_write(f, FV_REG_DRIVER_FEATURES_SEL, half, 4);
-		fv_write(f, FV_REG_DRIVER_FEATURES, (uint32_t)(features >> (32 * half)), 4);
+		fv_write_std(f, FV_REG_DRIVER_FEATURES_SEL, half);
+		fv_write_std(f, FV_REG_DRIVER_FEATURES, (uint32_t)(features >> (32 * half)));
 	}
-	fv_write(f, FV_REG_STATUS, FV_ACKNOWLEDGE | FV_DRIVER | FV_FEATURES_OK, 4);
+	fv_write_std(f, FV_REG_STATUS, FV_ACKNOWLEDGE | FV_DRIVER | FV_FEATURES_OK);
 	f->qsize = qsize == 0 ? 1 : qsize > FV_STD_QSIZE_MAX ? FV_STD_QSIZE_MAX : qsize;
 	for (uint32_t q = 0; q < nq; q++)
 		fv_poke(f, q * FV_RING_BLOCK, zero_block, sizeof(zero_block));
@@ -235,15 +246,15 @@ bool fv_driver_init(struct fv *f, uint64_t features, uint16_t qsize)
 		uint32_t block = q * FV_RING_BLOCK;
 
 		f->avail_idx[q] = f->next_desc[q] = 0;
-		fv_write(f, FV_REG_QUEUE_SEL, q, 4);
-		fv_write(f, FV_REG_QUEUE_NUM, f->qsize, 4);
-		fv_write(f, FV_REG_QUEUE_DESC_LOW, block, 4);
-		fv_write(f, FV_REG_QUEUE_DRIVER_LOW, block + FV_STD_AVAIL, 4);
-		fv_write(f, FV_REG_QUEUE_DEVICE_LOW, block + FV_STD_USED, 4);
-		fv_write(f, FV_REG_QUEUE_READY, 1, 4);
+		fv_write_std(f, FV_REG_QUEUE_SEL, q);
+		fv_write_std(f, FV_REG_QUEUE_NUM, f->qsize);
+		fv_write_std(f, FV_REG_QUEUE_DESC_LOW, block);
+		fv_write_std(f, FV_REG_QUEUE_DRIVER_LOW, block + FV_STD_AVAIL);
+		fv_write_std(f, FV_REG_QUEUE_DEVICE_LOW, block + FV_STD_USED);
+		fv_write_std(f, FV_REG_QUEUE_READY, 1);
 	}
 	f->buf_next = nq * FV_RING_BLOCK;
-	fv_write(f, FV_REG_STATUS, FV_ACKNOWLEDGE | FV_DRIVER | FV_FEATURES_OK | FV_DRIVER_OK, 4);
+	fv_write_std(f, FV_REG_STATUS, FV_ACKNOWLEDGE | FV_DRIVER | FV_FEATURES_OK | FV_DRIVER_OK);
 	return (f->status & (FV_DRIVER_OK | FV_NEEDS_RESET)) == FV_DRIVER_OK;
 }
 
