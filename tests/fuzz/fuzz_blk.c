@@ -5,7 +5,8 @@
  * it laid out, predicts the status byte, the used length and the disk's new contents, and checks
  * them, besides the harness's invariants. A failing request answers IOERR or UNSUPP and changes
  * nothing; nothing is read or written outside the disk (its size and the tail past its last whole
- * sector stay as they were); a chain with no header or no status byte breaks the queue.
+ * sector stay as they were); a chain with no header or no status byte breaks the queue (the driver
+ * then resets the device and goes on).
  *
  * Input: byte 0: bit 0 read-only, bits 1-3 FLUSH, DISCARD, WRITE_ZEROES (never on a read-only disk,
  * which does not offer them), bit 4 EVENT_IDX; byte 1: the disk, 512 * (b % 32) bytes, plus 100
@@ -236,7 +237,7 @@ static void fuzz_check_answer(struct fv *f, struct fuzz_disk *d, struct fuzz_req
 	fv_check(memcmp(disk, d->model, d->size) == 0);
 }
 
-/* One request: laid out, kicked, answered as the model says. false once the device needs a reset. */
+/* One request: laid out, kicked, answered as the model says. false when the device needs a reset. */
 static bool fuzz_request(struct fv *f, struct fuzz_disk *d, struct fv_in *in)
 {
 	struct fuzz_req *r = &fuzz_req;
@@ -286,11 +287,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	fv_host_create(&h, FV_BLK, &opts);
 	d->fd = h.disk;
 	fv_attach(f, h.dev);
-	bool running = fv_driver_init(f, features, 16);
-
-	fv_check(running);
-	for (unsigned int i = 0; i < FUZZ_MAX_REQUESTS && in.len > 0 && running; i++)
-		running = fuzz_request(f, d, &in);
+	fv_check(fv_driver_init(f, features, 16));
+	fv_check(fv_read(f, FV_REG_CONFIG, 8) == d->sectors); /* §5.2.4 capacity, in 512-byte sectors */
+	for (unsigned int i = 0; i < FUZZ_MAX_REQUESTS && in.len > 0; i++)
+		if (!fuzz_request(f, d, &in)) /* the driver resets the device; the disk stays */
+			fv_check(fv_driver_init(f, features, 16));
 	fv_detach(f);
 	fv_host_destroy(&h);
 	fv_end(f);
