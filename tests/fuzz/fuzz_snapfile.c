@@ -25,8 +25,8 @@
  *   devices_fixups   prefix 3; devices with its body length and checksum zeroed
  *   devices_bad_crc  prefix 0; devices with the checksum's low bit flipped (refused)
  *   getters          prefix 0; GETS/0, an opcode stream in which every get succeeds: opcodes 0-3
- *                    (u8..u64), 4 (bool 1), 5 (u32 in [160, 160]), 13 (u64 in [106496, 106496]),
- *                    6 (6 bytes), 39 (str "abc", outlen 8)
+ *                    (u8..u64), 4 (bool 1), 13 (u32 in [4, 4]), 141 (u64 in [17 << 34, 17 << 34]),
+ *                    54 (6 bytes), 39 (str "abc", outlen 8)
  */
 #include <endian.h>
 #include <errno.h>
@@ -116,12 +116,12 @@ static void fuzz_get_int(struct snap_cursor *c, unsigned int n)
 	fuzz_check(v == (n <= avail ? fuzz_le(c->data + before, n) : 0));
 }
 
-/* A range from the opcode: everything, one value, a span, or nothing at all. */
-static void fuzz_range(uint8_t op, uint64_t limit, uint64_t *min, uint64_t *max)
+/* A range from the opcode's argument: everything, one value, a span, or nothing at all. */
+static void fuzz_range(uint8_t arg, uint64_t limit, uint64_t *min, uint64_t *max)
 {
-	uint64_t base = ((uint64_t)op << (op % 40)) & limit;
+	uint64_t base = ((uint64_t)arg << (2 * arg)) & limit;
 
-	switch (op % 4) {
+	switch (arg % 4) {
 	case 0:
 		*min = 0;
 		*max = limit;
@@ -131,7 +131,7 @@ static void fuzz_range(uint8_t op, uint64_t limit, uint64_t *min, uint64_t *max)
 		break;
 	case 2:
 		*min = base;
-		*max = base + (limit - base) / (op + 1);
+		*max = base + (limit - base) / (arg + 1);
 		break;
 	default:
 		*min = 1;
@@ -140,12 +140,12 @@ static void fuzz_range(uint8_t op, uint64_t limit, uint64_t *min, uint64_t *max)
 	}
 }
 
-static void fuzz_get_in(struct snap_cursor *c, uint8_t op, bool wide)
+static void fuzz_get_in(struct snap_cursor *c, uint8_t arg, bool wide)
 {
 	uint64_t before = c->off, avail = c->len - c->off, n = wide ? 8 : 4, min, max, v;
 	uint64_t raw = n <= avail ? fuzz_le(c->data + before, n) : 0;
 
-	fuzz_range(op, wide ? UINT64_MAX : UINT32_MAX, &min, &max);
+	fuzz_range(arg, wide ? UINT64_MAX : UINT32_MAX, &min, &max);
 	if (wide)
 		v = snap_get_u64_in(c, min, max);
 	else
@@ -195,7 +195,10 @@ static void fuzz_get_str(struct snap_cursor *c, size_t outlen)
 		fuzz_check(outlen == 0 ? out[0] == 'Z' : out[0] == '\0');
 }
 
-/* Opcode bytes pick the next get; runs until the section is read or the cursor fails. */
+/*
+ * Opcode bytes pick the next get: the low 3 bits the getter, the high 5 its argument (range,
+ * byte count, room for a string). Runs until the section is read or the cursor fails.
+ */
 static void fuzz_read_section(const struct snap_reader *r, const struct snap_section *s)
 {
 	static const size_t outlens[] = { 0, 1, 2, 4, 8, 16, SNAP_MAX_STR, SNAP_MAX_STR + 1 };
@@ -203,8 +206,11 @@ static void fuzz_read_section(const struct snap_reader *r, const struct snap_sec
 
 	fuzz_check(snap_open_section(r, s->tag, s->instance, &c) == 0);
 	fuzz_check(c.data == s->data && c.len == s->len && c.off == 0 && c.err == 0);
+	/* a section left unread is refused */
+	fuzz_check(snap_cursor_finish(&c) == (s->len ? -EBADMSG : 0));
+	fuzz_check(snap_open_section(r, s->tag, s->instance, &c) == 0);
 	while (c.err == 0 && c.off < c.len) {
-		uint8_t op = snap_get_u8(&c);
+		uint8_t op = snap_get_u8(&c), arg = op >> 3;
 
 		switch (op % 8) {
 		case 0:
@@ -217,13 +223,13 @@ static void fuzz_read_section(const struct snap_reader *r, const struct snap_sec
 			fuzz_get_bool(&c);
 			break;
 		case 5:
-			fuzz_get_in(&c, op, op & 8);
+			fuzz_get_in(&c, arg, arg & 16);
 			break;
 		case 6:
-			fuzz_get_bytes(&c, op % 32);
+			fuzz_get_bytes(&c, arg);
 			break;
 		default:
-			fuzz_get_str(&c, outlens[(op >> 3) % ARRAY_SIZE(outlens)]);
+			fuzz_get_str(&c, outlens[arg % ARRAY_SIZE(outlens)]);
 			break;
 		}
 		fuzz_check(c.off <= c.len);
