@@ -8,8 +8,12 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -323,11 +327,72 @@ static void reset_after_driver_ok_removed_closes_connections(void **state)
 	mmio_case_recover(c);
 }
 
+/* --- a real I/O thread ------------------------------------------------------------------------- */
+
+struct writer {
+	pthread_t thread;
+	int fd;
+	atomic_bool stop;
+	atomic_bool wrote; /* something was sent, or the connection went */
+};
+
+/* A host client writes to its connection until told to stop or the connection goes. */
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	char chunk[512] = { 'x' };
+
+	while (!atomic_load(&w->stop)) {
+		ssize_t r = send(w->fd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r > 0)
+			atomic_store(&w->wrote, true);
+		if (r < 0 && errno != EAGAIN)
+			break;
+	}
+	atomic_store(&w->wrote, true);
+	return NULL;
+}
+
+/*
+ * The exact sequence of defect 1 with real threads: while the I/O thread moves a host client's
+ * data into rx chains, this thread (a vCPU) removes DRIVER_OK and resets the device. No timing is
+ * asserted: nothing may crash or touch freed memory (ASan), the client sees its connection closed,
+ * and the next driver gets service.
+ */
+static void reset_races_host_data_on_the_io_thread(void **state)
+{
+	struct mmio_case *c = *state;
+	struct vsock_test *t = c->priv;
+
+	for (int i = 0; i < 20; i++) {
+		struct writer w = { .fd = -1 };
+
+		mmio_case_start(c);
+		vsock_hold_chains(c);
+		w.fd = t->host_fd;
+		assert_int_equal(mmio_driver_start_thread(&c->drv), 0);
+		assert_int_equal(pthread_create(&w.thread, NULL, writer_main, &w), 0);
+		post_rx(c, RX_POSTED);
+		while (!atomic_load(&w.wrote)) /* data is on its way to the I/O thread */
+			sched_yield();
+		mmio_driver_set_status(&c->drv, MMIO_S_NEGOTIATED);
+		mmio_driver_set_status(&c->drv, 0);
+		atomic_store(&w.stop, true);
+		pthread_join(w.thread, NULL);
+		mmio_driver_stop_thread(&c->drv);
+		mmio_driver_pump(&c->drv); /* the dropped connection is closed on the I/O side */
+		host_expect_eof(t->host_fd);
+	}
+	mmio_case_recover(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		MMIO_CASES(setup),
 		MMIO_CASE(reset_after_driver_ok_removed_closes_connections, setup),
+		MMIO_CASE(reset_races_host_data_on_the_io_thread, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
