@@ -223,6 +223,7 @@ void mmio_case_kicks_ignored_while_needs_reset(void **state)
 		mmio_driver_kick(&c->drv, bad);
 	mmio_driver_notify_exit(&c->drv, 0xffffffffu);
 	mmio_driver_pump(&c->drv);
+	assert_int_equal(mmio_driver_status(&c->drv), MMIO_S_RUNNING | MMIO_S_NEEDS_RESET);
 	mmio_case_recover(c);
 }
 

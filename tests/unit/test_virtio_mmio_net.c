@@ -248,6 +248,36 @@ static void frames_wait_in_the_tap_across_a_reset(void **state)
 	net_good_request(c);
 }
 
+/* A transmit chain waits for room in the tap; the driver resets: the chain is dropped, not written. */
+static void reset_while_a_transmit_chain_waits(void **state)
+{
+	struct mmio_case *c = *state;
+	struct net_test *t = c->priv;
+	struct virtq_builder *vq;
+	int small = 4096;
+	uint8_t frame[HDR + FRAME];
+
+	mmio_case_start(c);
+	vq = mmio_driver_vq(&c->drv, VIRTIO_NET_TXQ);
+	assert_int_equal(setsockopt(t->dev_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	for (int i = 0; i < QSIZE / 2; i++)
+		(void)publish_tx(c);
+	mmio_driver_kick(&c->drv, VIRTIO_NET_TXQ);
+	mmio_driver_pump(&c->drv);
+	uint16_t used = vqb_used_idx(vq);
+
+	assert_true(used < QSIZE / 2); /* the tap filled up: a chain waits for EPOLLOUT */
+	mmio_driver_set_status(&c->drv, MMIO_S_NEGOTIATED);
+	mmio_driver_set_status(&c->drv, 0);
+	while (recv(t->host, frame, sizeof(frame), MSG_DONTWAIT) > 0) /* room in the tap again */
+		;
+	mmio_driver_pump(&c->drv);
+	assert_int_equal(recv(t->host, frame, sizeof(frame), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(vqb_used_idx(vq), used);
+	mmio_case_recover(c);
+}
+
 /* --- a real I/O thread ------------------------------------------------------------------------- */
 
 /* The host floods the tap with frames until told to stop (a full socket just drops them). */
@@ -296,6 +326,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		MMIO_CASES(setup),
 		MMIO_CASE(frames_wait_in_the_tap_across_a_reset, setup),
+		MMIO_CASE(reset_while_a_transmit_chain_waits, setup),
 		MMIO_CASE(resets_race_the_io_thread, setup),
 	};
 
