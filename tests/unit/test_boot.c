@@ -733,6 +733,13 @@ static void test_pvh_malformed_notes(void **state)
 	/* The note segment itself past the end of the file. */
 	elf_phdr(&e, 2, PT_NOTE, ELF_SIZE - 8, 0, notes_size, 0, 4);
 	expect_elf_error(&e, ELF_SIZE, -ENOEXEC, "notes at 0x678 run past its end");
+	/*
+	 * An offset of 2^63: the file's address plus it wraps below 0 (as a pointer offset it is
+	 * -2^63), so a pointer formed from it before the check is undefined behaviour, which UBSan's
+	 * pointer-overflow check stops in the sanitizer build.
+	 */
+	elf_phdr(&e, 2, PT_NOTE, 1ull << 63, 0, notes_size, 0, 4);
+	expect_elf_error(&e, ELF_SIZE, -ENOEXEC, "notes at 0x8000000000000000 run past its end");
 	elf_phdr(&e, 2, PT_NOTE, ELF_NOTE_OFF, 0, notes_size, 0, 4);
 	/* An entry above 4 GiB, or not in a loaded segment. */
 	put_le(xen + 16, 8, GiB(4) + 0x10);

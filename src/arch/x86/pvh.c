@@ -237,12 +237,14 @@ static int pvh_scan_notes(const struct x86_boot_ctx *ctx, const struct pvh_elf *
 			  const struct pvh_segment *seg, struct pvh_image *img)
 {
 	uint64_t align = seg->align == 8 ? 8 : 4;
-	const uint8_t *p = elf->file + seg->offset;
 	uint64_t left = seg->filesz;
+	const uint8_t *p;
 
+	/* Checked before the pointer is formed: file + an offset past its end is undefined (C11 §6.5.6). */
 	if (!x86_boot_file_has(elf->size, seg->offset, seg->filesz))
 		return x86_boot_err(ctx, -ENOEXEC, "truncated ELF: notes at 0x%" PRIx64 " run past its end",
 				    seg->offset);
+	p = elf->file + seg->offset;
 	/* Elf32_Nhdr and Elf64_Nhdr are the same three 32-bit words. */
 	while (left >= sizeof(Elf64_Nhdr)) {
 		Elf64_Nhdr nh;
