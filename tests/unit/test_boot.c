@@ -756,6 +756,23 @@ static void test_pvh_malformed_notes(void **state)
 	free(e.data);
 }
 
+/* A segment with no bss that ends where RAM ends loads (the empty bss is not looked up past RAM). */
+static void test_pvh_segment_ends_at_ram_end(void **state)
+{
+	(void)state;
+	struct elf_file e = elf_make(true);
+	struct vm vm;
+	struct load l = load_input(e.data, ELF_SIZE);
+
+	elf_phdr(&e, 1, PT_LOAD, ELF_DATA_OFF, MiB(16) - ELF_DATA_SIZE, ELF_DATA_SIZE, ELF_DATA_SIZE, 0x1000);
+	vm_init(&vm, MiB(16));
+	assert_int_equal(load_into(&vm, &l), 0);
+	assert_memory_equal(vm_at(&vm, MiB(16) - ELF_DATA_SIZE, ELF_DATA_SIZE), e.data + ELF_DATA_OFF,
+			    ELF_DATA_SIZE);
+	free(e.data);
+	vm_free(&vm);
+}
+
 static void test_pvh_truncated(void **state)
 {
 	(void)state;
@@ -793,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_pvh_malformed_headers),
 		cmocka_unit_test(test_pvh_malformed_segments),
 		cmocka_unit_test(test_pvh_malformed_notes),
+		cmocka_unit_test(test_pvh_segment_ends_at_ram_end),
 		cmocka_unit_test(test_pvh_truncated),
 	};
 
