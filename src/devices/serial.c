@@ -178,7 +178,7 @@ static void write_register(struct serial *s, uint64_t reg, uint8_t val)
 		break;
 	case REG_IIR_FCR:
 		if (val & FCR_CLEAR_RX) {
-			/* Emptied as if read: input parked on a full queue must resume (Linux clears at open). */
+			/* Emptied as if read: input parked on a full queue resumes (Linux clears it at open). */
 			s->rx_count = 0;
 			rx_signal_space(s);
 		}

@@ -125,7 +125,8 @@ static void bz_check_loaded(const struct boot_run *r)
 	uint64_t kernel_size = bz_check_kernel(r);
 	gpa_t lowest = bz_runtime_end(r);
 	gpa_t initrd_gpa = boot_ram_get(r, zp + BZ_RAMDISK_IMAGE, 4);
-	struct boot_range ranges[] = { { X86_HIGH_MEM_START, kernel_size }, { initrd_gpa, r->in.initrd_size } };
+	struct boot_range ranges[] = { { X86_HIGH_MEM_START, kernel_size },
+				       { initrd_gpa, r->in.initrd_size } };
 
 	boot_check(r->entry.mode == X86_ENTRY_LONG64 && r->entry.ip == X86_HIGH_MEM_START + 0x200 &&
 		   r->entry.boot_info == zp);

@@ -331,7 +331,8 @@ static int pvh_copy_segment(const struct x86_boot_ctx *ctx, const struct pvh_elf
 	bss = gmem_ptr(ctx->m, seg->paddr + seg->filesz, bss_len);
 	if (bss == NULL)
 		return x86_boot_err(ctx, -EFAULT,
-				    "guest RAM does not hold the bss of the ELF segment at 0x%" PRIx64, seg->paddr);
+				    "guest RAM does not hold the bss of the ELF segment at 0x%" PRIx64,
+				    seg->paddr);
 	memset(bss, 0, bss_len);
 	return 0;
 }
