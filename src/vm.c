@@ -11,6 +11,7 @@
 #include "fd_limit.h"
 #include "log.h"
 #include "vm.h"
+#include "vm_config.h"
 
 static struct vm *vm_of_events(struct machine_events *ev)
 {
@@ -82,21 +83,22 @@ static void vm_free(struct vm *vm)
 		close(vm->exit_fd);
 	pthread_cond_destroy(&vm->park_cond);
 	pthread_mutex_destroy(&vm->park_lock);
+	vm_config_free(&vm->cfg);
 	free(vm);
 }
 
-int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
+int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struct vm **out,
+	      struct kiln_error *err)
 {
-	int rc = kiln_config_validate(cfg, err);
-
-	if (rc < 0)
-		return rc;
 	pthread_once(&fd_limit_once, raise_fd_limit);
 	struct vm *vm = calloc(1, sizeof(*vm));
+	int rc;
+
 	if (vm == NULL)
 		return vm_error(err, ENOMEM, "out of memory");
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->io.epoll_fd = vm->io.wake_fd = -1;
+	vm->restore_mem_path = restore_mem_path;
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	rc = vm->exit_fd < 0 ? -errno : 0;
 	atomic_init(&vm->guest_status, -1);
@@ -109,15 +111,32 @@ int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct k
 		vm_error(err, -rc, "eventfd: %s", strerror(-rc));
 	else if ((rc = vcpu_install_kick_signal()) < 0)
 		vm_error(err, -rc, "installing the vCPU kick signal: %s", strerror(-rc));
+	else if ((rc = vm_config_copy(&vm->cfg, cfg)) < 0)
+		vm_error(err, -rc, "out of memory");
 	else
 		rc = vm_build(vm, cfg, err);
+	vm->restore_mem_path = NULL; /* the caller's string: only the build reads it */
 	if (rc < 0) {
 		vm_free(vm);
 		return rc;
 	}
 	vm_limit_vsock(vm);
-	*out = (struct kiln_vm *)vm;
+	*out = vm;
 	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_free(vm);
+}
+
+int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
+{
+	int rc = kiln_config_validate(cfg, err);
+
+	if (rc < 0)
+		return rc;
+	return vm_create(cfg, NULL, (struct vm **)out, err);
 }
 
 int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)

@@ -45,6 +45,7 @@ struct vm_virtio {
 };
 
 struct vm {
+	struct kiln_config cfg;   /* what the VM was built from, its strings owned (vm_config.c) */
 	int kvm_fd;
 	int vm_fd;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, patched per vCPU */
@@ -71,6 +72,7 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
 	bool started;
+	const char *restore_mem_path; /* set while a restore builds the VM: RAM comes from this file */
 
 	/* Pause: vCPUs park outside KVM_RUN while pause_requested (vm_pause.c). */
 	pthread_mutex_t park_lock;
@@ -88,6 +90,15 @@ struct vm {
 	atomic_ullong setup_cpu_ns;
 	char exit_detail[256];
 };
+
+/*
+ * Builds a VM from a checked cfg (kiln_vm_create); with restore_mem_path, for a restore: guest RAM
+ * is that memory file, mapped copy-on-write, and no kernel is loaded (snapshot/restore.c then
+ * loads the state). vm_destroy undoes it before the VM ran.
+ */
+int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struct vm **out,
+	      struct kiln_error *err) MUST_CHECK;
+void vm_destroy(struct vm *vm);
 
 /* A vCPU thread parks here while a pause is requested; returns on resume or stop. */
 void vm_park_vcpu(struct vm *vm);
