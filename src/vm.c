@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fd_limit.h"
 #include "log.h"
 #include "vm.h"
 #include "vm_config.h"
@@ -58,6 +59,22 @@ void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *de
 		return;
 }
 
+/*
+ * Once per process, before the first VM's fds: the soft fd limit is often 1024, the hard one far
+ * higher, and a VM's vsock connections alone may take 1024 (see vm_limit_vsock).
+ */
+static pthread_once_t fd_limit_once = PTHREAD_ONCE_INIT;
+
+static void raise_fd_limit(void)
+{
+	int64_t soft = fd_limit_raise();
+
+	if (soft < 0)
+		log_warn("vm", "cannot raise the soft fd limit to the hard one: %s", strerror((int)-soft));
+	else
+		log_debug("vm", "fd limit: %lld", (long long)soft);
+}
+
 /* Undoes kiln_vm_create: vm_build's resources, then what create set up before it. */
 static void vm_free(struct vm *vm)
 {
@@ -73,6 +90,7 @@ static void vm_free(struct vm *vm)
 int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struct vm **out,
 	      struct kiln_error *err)
 {
+	pthread_once(&fd_limit_once, raise_fd_limit);
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int rc;
 
@@ -102,6 +120,7 @@ int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struc
 		vm_free(vm);
 		return rc;
 	}
+	vm_limit_vsock(vm);
 	*out = vm;
 	return 0;
 }

@@ -113,7 +113,13 @@ KILN_API void kiln_config_init(struct kiln_config *cfg);
 /* Checks cfg without touching KVM; on failure fills err and returns -EINVAL (or -errno). */
 KILN_API int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err);
 
-/* Builds the VM (memory, vCPUs, devices, guest loaded) but does not run it. */
+/*
+ * Builds the VM (memory, vCPUs, devices, guest loaded) but does not run it. The first VM made in a
+ * process (here or by kiln_vm_restore) raises the soft RLIMIT_NOFILE to the hard limit (so fds
+ * above 1023 may appear: an embedder must not pass them to select()). A vsock device's connections, a host fd each, are bounded by
+ * what the soft limit leaves once the VM is built, less 128 fds kept for kiln and the embedder (and
+ * at most 1024); VMs in one process share the limit.
+ */
 KILN_API int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **vm, struct kiln_error *err);
 
 /* Starts every vCPU. */
