@@ -21,7 +21,11 @@ struct syscall_rule {
 	const char *why;
 };
 
-/* A syscall allowed only when its argument number `arg` equals `value`. */
+/*
+ * A syscall allowed only when its argument number `arg` equals `value` in its low 32 bits: each
+ * argument pinned here (open's flags, prctl's option, clone's flags, fcntl's and ioctl's command)
+ * is one the kernel reads only the low 32 bits of, whatever the caller leaves in the upper half.
+ */
 struct syscall_arg_rule {
 	int nr;
 	unsigned int arg;
@@ -186,10 +190,26 @@ static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *requests, size_t
 	return 0;
 }
 
+/*
+ * Refused with EACCES instead of trapping, in every thread but the main one (which may open files
+ * read-only, main_arg_rules, so glibc's open simply succeeds there): glibc's malloc opens
+ * /proc/sys/vm/overcommit_memory (openat(AT_FDCWD, ..., O_RDONLY | O_CLOEXEC)) once per process, in
+ * whichever thread first shrinks a thread arena's heap (check_may_shrink_heap), e.g. the API thread
+ * after freeing its clients' buffers, and reads a failure as "no strict overcommit". The path cannot
+ * be matched, so any openat with these arguments fails the same way; every other openat still traps.
+ */
+static int add_malloc_refusal(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 2,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)AT_FDCWD),
+				SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, O_RDONLY | O_CLOEXEC));
+}
+
 static int add_arg_rules(scmp_filter_ctx ctx, const struct syscall_arg_rule *rules, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct scmp_arg_cmp cmp = { .arg = rules[i].arg, .op = SCMP_CMP_EQ, .datum_a = rules[i].value };
+		struct scmp_arg_cmp cmp = { .arg = rules[i].arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu,
+					    .datum_b = rules[i].value };
 		int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rules[i].nr, 1, &cmp);
 		if (rc < 0)
 			return rc;
@@ -225,6 +245,8 @@ static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 	if (ctx == NULL)
 		return -ENOMEM;
 	rc = add_rules(ctx, common_rules, ARRAY_SIZE(common_rules));
+	if (rc == 0 && t != SECCOMP_THREAD_MAIN)
+		rc = add_malloc_refusal(ctx);
 	if (rc == 0)
 		rc = add_rules(ctx, c->rules, c->nrules);
 	if (rc == 0)
