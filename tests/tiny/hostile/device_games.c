@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Games that know the device: requests that are well formed as chains but wrong for the device,
+ * and resets while kiln's I/O thread holds receive chains, with data arriving afterwards from the
+ * host side (issue 10, defect 1: a device reset behind its back pushed into a zeroed queue, and
+ * kiln died of SIGSEGV). The host side acts only when the console is COM1 (host_act).
+ */
+#include "device_games.h"
+#include "games.h"
+#include "requests.h"
+
+#define NET_HDR_LEN 12
+#define NET_RX_LEN (NET_HDR_LEN + 1514)
+#define VSOCK_HOST_PORT_GUEST_SIDE 5000 /* the guest port the host side connects to */
+#define VSOCK_DATA "hostile-vsock-01"
+#define VSOCK_DATA_LEN 16
+
+static void expect_status(const struct vdev *d, uint32_t want)
+{
+	uint32_t s = dev_status(d);
+
+	check(s == want, "Status 0x%x, want 0x%x", s, want);
+}
+
+static void expect_needs_reset(const struct vdev *d)
+{
+	uint32_t s = status_wait(d, S_NEEDS_RESET);
+
+	check(s & S_NEEDS_RESET, "the device needs a reset: Status 0x%x", s);
+}
+
+/* The driver drops DRIVER_OK, which is refused, then resets: what defect 1 did. */
+static void drop_then_reset(const struct vdev *d)
+{
+	dev_set_status(d, S_UP);
+	expect_status(d, S_LIVE | S_NEEDS_RESET);
+	dev_set_status(d, 0);
+	expect_status(d, 0);
+}
+
+static void play(struct vdev *d, const char *name, void (*game)(struct vdev *d))
+{
+	check_context(d->kind->name, name);
+	if (check(dev_activate(d), "activated"))
+		game(d);
+	game_recover(d, name);
+}
+
+/* --- virtio-rng ------------------------------------------------------------------------------------ */
+static void rng_readable(struct vdev *d)
+{
+	const struct seg s = { 0, 16, false };
+	struct vring_used_elem e;
+
+	chain_post(d, 0, &s, 1);
+	kick(d, 0);
+	check(used_wait(d, 0, &e) && e.len == 0, "returned with nothing written");
+	expect_status(d, S_LIVE);
+}
+
+static void rng_big_buffer(struct vdev *d)
+{
+	const struct seg s = { 0x200000, 0x100000, true }; /* 1 MiB of RAM the guest does not use */
+	struct vring_used_elem e;
+
+	chain_post(d, 0, &s, 1);
+	kick(d, 0);
+	check(used_wait(d, 0, &e) && e.len > 0 && e.len <= s.len, "served, within the buffer");
+	expect_status(d, S_LIVE);
+}
+
+/* --- virtio-blk ------------------------------------------------------------------------------------ */
+static void blk_past_end(struct vdev *d)
+{
+	blk_post_read(d, 1ull << 40, 512);
+	kick(d, 0);
+	check(blk_read_status(d) == 1, "answered with IOERR");
+	expect_status(d, S_LIVE);
+}
+
+static void blk_no_status_byte(struct vdev *d)
+{
+	const struct seg s = { 0, 16, false }; /* a header (zeroes: a read of sector 0), nothing else */
+
+	memset(next_buf(d, 0, 0), 0, 16);
+	chain_post(d, 0, &s, 1);
+	kick(d, 0);
+	expect_needs_reset(d);
+}
+
+/* --- virtio-vsock ---------------------------------------------------------------------------------- */
+static void vsock_len_beyond_chain(struct vdev *d)
+{
+	struct vsock_hdr h = vsock_hdr(d, 50001, VSOCK_NOBODY_PORT, VSOCK_OP_RW);
+
+	h.len = 100;
+	vsock_post_tx(d, &h, NULL, 0);
+	kick(d, VSOCK_TXQ);
+	expect_needs_reset(d);
+}
+
+static void vsock_short_header(struct vdev *d)
+{
+	const struct seg s = { 0, 20, false };
+
+	memset(next_buf(d, VSOCK_TXQ, 0), 0, 20);
+	chain_post(d, VSOCK_TXQ, &s, 1);
+	kick(d, VSOCK_TXQ);
+	expect_needs_reset(d);
+}
+
+static void vsock_tiny_rx_buffer(struct vdev *d)
+{
+	const struct seg s = { 0, 8, true };
+	const struct vsock_hdr h = vsock_hdr(d, 50002, VSOCK_NOBODY_PORT, VSOCK_OP_REQUEST);
+
+	chain_post(d, VSOCK_RXQ, &s, 1);
+	vsock_post_tx(d, &h, NULL, 0); /* its answer, a reset, needs that receive buffer */
+	kick(d, VSOCK_TXQ);
+	expect_needs_reset(d);
+}
+
+static void vsock_wrong_cid(struct vdev *d)
+{
+	struct vsock_hdr h = vsock_hdr(d, 50003, VSOCK_NOBODY_PORT, VSOCK_OP_REQUEST);
+	struct vring_used_elem e;
+
+	h.src_cid = 99;
+	vsock_post_tx(d, &h, NULL, 0);
+	kick(d, VSOCK_TXQ);
+	check(used_wait(d, VSOCK_TXQ, &e), "dropped and returned");
+	expect_status(d, S_LIVE);
+	check(dev_good_request(d), "a good request is served after it");
+}
+
+/*
+ * The host connects and sends; kiln then holds a receive chain for the connection's next data.
+ * The driver drops DRIVER_OK and resets, and the host sends again: kiln must have reset the device
+ * (dropping the connection), not push into the queue the reset cleared.
+ */
+static void vsock_reset_holding_rx(struct vdev *d)
+{
+	struct vring_used_elem e;
+	const struct vsock_hdr *h;
+	struct vsock_hdr resp;
+
+	vsock_post_rx(d, 4);
+	host_act("vsock-connect %u", VSOCK_HOST_PORT_GUEST_SIDE);
+	h = vsock_rx_wait(d, &e);
+	if (!check(h != NULL && h->op == VSOCK_OP_REQUEST && h->dst_port == VSOCK_HOST_PORT_GUEST_SIDE,
+		   "the host's connection request arrives"))
+		return;
+	resp = vsock_hdr(d, VSOCK_HOST_PORT_GUEST_SIDE, h->src_port, VSOCK_OP_RESPONSE);
+	vsock_post_tx(d, &resp, NULL, 0);
+	kick(d, VSOCK_TXQ);
+	check(used_wait(d, VSOCK_TXQ, &e), "the guest's response is taken");
+	host_act("vsock-send %s", VSOCK_DATA);
+	h = vsock_rx_wait(d, &e);
+	check(h != NULL && h->op == VSOCK_OP_RW && h->len == VSOCK_DATA_LEN &&
+		      memcmp(h + 1, VSOCK_DATA, VSOCK_DATA_LEN) == 0,
+	      "the host's data arrives");
+	drop_then_reset(d);
+	host_act("vsock-send %s", VSOCK_DATA);
+	host_act("vsock-expect-eof");
+}
+
+/* --- virtio-net ------------------------------------------------------------------------------------ */
+static void net_short_tx(struct vdev *d)
+{
+	const struct seg s = { 0, 4, false };
+
+	chain_post(d, NET_TXQ, &s, 1);
+	kick(d, NET_TXQ);
+	expect_needs_reset(d);
+}
+
+static void net_post_rx(struct vdev *d, uint32_t len, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		const struct seg s = { 0, len, true };
+
+		chain_post(d, NET_RXQ, &s, 1);
+	}
+	kick(d, NET_RXQ);
+}
+
+/* As vsock_reset_holding_rx, with a frame from the tap: after the first, kiln holds the next chain. */
+static void net_reset_holding_rx(struct vdev *d)
+{
+	struct vring_used_elem e;
+
+	net_post_rx(d, NET_RX_LEN, 2);
+	host_act("net-send");
+	check(used_wait(d, NET_RXQ, &e) && e.len > NET_HDR_LEN, "a frame from the tap arrives");
+	drop_then_reset(d);
+	host_act("net-send");
+}
+
+static void net_tiny_rx_buffer(struct vdev *d)
+{
+	net_post_rx(d, 8, 1);
+	host_act("net-send");
+	expect_needs_reset(d);
+}
+
+/* --- virtio-console -------------------------------------------------------------------------------- */
+static void console_post_rx(struct vdev *d, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		const struct seg s = { 0, 16, true };
+
+		chain_post(d, CONSOLE_RXQ, &s, 1);
+	}
+	kick(d, CONSOLE_RXQ);
+}
+
+/* The host side keeps console input waiting: a reset with receive buffers posted, input flowing. */
+static void console_reset_with_input(struct vdev *d)
+{
+	struct vring_used_elem e;
+
+	console_post_rx(d, 2);
+	check(used_wait(d, CONSOLE_RXQ, &e) && e.len > 0, "console input arrives");
+	console_post_rx(d, 4);
+	drop_then_reset(d);
+	check(dev_activate(d), "activated again");
+	console_post_rx(d, 1);
+	check(used_wait(d, CONSOLE_RXQ, &e) && e.len > 0, "console input still arrives");
+}
+
+struct device_game {
+	uint32_t id;
+	bool needs_host;
+	const char *name;
+	void (*game)(struct vdev *d);
+};
+
+static const struct device_game device_games[] = {
+	{ DEV_ID_RNG, false, "a request with a readable buffer", rng_readable },
+	{ DEV_ID_RNG, false, "a 1 MiB writable buffer", rng_big_buffer },
+	{ DEV_ID_BLK, false, "a read past the disk's end", blk_past_end },
+	{ DEV_ID_BLK, false, "a request without a status byte", blk_no_status_byte },
+	{ DEV_ID_VSOCK, false, "a packet longer than its chain", vsock_len_beyond_chain },
+	{ DEV_ID_VSOCK, false, "a chain shorter than a packet header", vsock_short_header },
+	{ DEV_ID_VSOCK, false, "a receive buffer shorter than a packet header", vsock_tiny_rx_buffer },
+	{ DEV_ID_VSOCK, false, "a packet from another CID", vsock_wrong_cid },
+	{ DEV_ID_VSOCK, true, "reset while kiln holds a receive chain, then host data", vsock_reset_holding_rx },
+	{ DEV_ID_NET, false, "a transmit chain shorter than the header", net_short_tx },
+	{ DEV_ID_NET, true, "reset while kiln holds a receive chain, then a frame", net_reset_holding_rx },
+	{ DEV_ID_NET, true, "a receive buffer shorter than the header", net_tiny_rx_buffer },
+	{ DEV_ID_CONSOLE, false, "reset with receive buffers posted and input waiting", console_reset_with_input },
+};
+
+void device_games_run(struct vdev *d)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(device_games); i++) {
+		const struct device_game *g = &device_games[i];
+
+		if (g->id != d->kind->id)
+			continue;
+		if (g->needs_host && !host_can_act()) {
+			gprintf("# %s: %s: skipped, the host side cannot act with a virtio console\n",
+				d->kind->name, g->name);
+			continue;
+		}
+		play(d, g->name, g->game);
+	}
+}
