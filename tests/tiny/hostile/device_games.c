@@ -38,13 +38,6 @@ static void drop_then_reset(const struct vdev *d)
 	expect_status(d, 0);
 }
 
-static void play(struct vdev *d, const char *name, void (*game)(struct vdev *d))
-{
-	check_context(d->kind->name, name);
-	if (check(dev_activate(d), "activated"))
-		game(d);
-	game_recover(d, name);
-}
 
 /* --- virtio-rng ------------------------------------------------------------------------------------ */
 static void rng_readable(struct vdev *d)
@@ -214,6 +207,70 @@ static void console_post_rx(struct vdev *d, unsigned int count)
 	kick(d, CONSOLE_RXQ);
 }
 
+/* Receive buffers in the ring before DRIVER_OK: the device may fill them at once. */
+static void console_rx_before_driver_ok(struct vdev *d)
+{
+	const struct seg s = { 0, 16, true };
+	struct vring_used_elem e;
+
+	if (!check(dev_up(d, 0) == S_UP, "FEATURES_OK"))
+		return;
+	chain_post(d, CONSOLE_RXQ, &s, 1);
+	dev_set_status(d, S_LIVE);
+	expect_status(d, S_LIVE);
+	check(used_wait(d, CONSOLE_RXQ, &e) && e.len > 0, "console input arrives");
+}
+
+/* MULTIPORT control messages (§5.3.6.2) that make no sense: ignored; only a broken ring would count. */
+static void console_post_ctrl(struct vdev *d, uint32_t id, uint16_t event, uint16_t value, uint32_t len)
+{
+	const struct seg s = { 0, len, false };
+	uint8_t *msg = next_buf(d, CONSOLE_CTRL_TXQ, 0);
+
+	memcpy(msg, &id, 4);
+	memcpy(msg + 4, &event, 2);
+	memcpy(msg + 6, &value, 2);
+	chain_post(d, CONSOLE_CTRL_TXQ, &s, 1);
+}
+
+static void console_ctrl_nonsense(struct vdev *d)
+{
+	static const uint32_t rx_len[] = { 4, 8, 8, 8, 8, 8 }; /* the first too small for a message */
+	static const struct { uint32_t id; uint16_t event, value; uint32_t len; } msgs[] = {
+		{ 0, CONSOLE_DEVICE_READY, 1, 2 }, /* too short */
+		{ 0, 99, 1, 8 },                   /* no such event */
+		{ 0, CONSOLE_RESIZE, 1, 8 },       /* the device's to send, not the driver's */
+		{ 7, CONSOLE_PORT_READY, 1, 8 },   /* no port 7 */
+		{ 0, CONSOLE_PORT_OPEN, 1, 8 },    /* before the port is ready */
+		{ 0, CONSOLE_DEVICE_READY, 1, 8 },
+		{ 0, CONSOLE_DEVICE_READY, 1, 8 }, /* again */
+		{ 0, CONSOLE_PORT_READY, 1, 8 },
+	};
+	struct vring_used_elem e;
+	bool added = false;
+	unsigned int i;
+
+	if (!check(dev_activate(d, 1u << CONSOLE_F_MULTIPORT), "activated with MULTIPORT"))
+		return;
+	for (i = 0; i < ARRAY_SIZE(rx_len); i++) {
+		const struct seg s = { 0, rx_len[i], true };
+
+		chain_post(d, CONSOLE_CTRL_RXQ, &s, 1);
+	}
+	for (i = 0; i < ARRAY_SIZE(msgs); i++)
+		console_post_ctrl(d, msgs[i].id, msgs[i].event, msgs[i].value, msgs[i].len);
+	kick(d, CONSOLE_CTRL_TXQ);
+	for (i = 0; i < ARRAY_SIZE(msgs) && used_wait(d, CONSOLE_CTRL_TXQ, &e); i++)
+		;
+	check(i == ARRAY_SIZE(msgs), "every control message is returned");
+	expect_status(d, S_LIVE);
+	check(used_wait(d, CONSOLE_CTRL_RXQ, &e) && e.len == 0, "the short control buffer comes back empty");
+	for (i = 1; i < ARRAY_SIZE(rx_len) && used_wait(d, CONSOLE_CTRL_RXQ, &e); i++)
+		added |= e.len == 8 && ((const uint16_t *)vq_buf(d, CONSOLE_CTRL_RXQ, e.id))[2] == CONSOLE_DEVICE_ADD;
+	check(added, "DEVICE_ADD answers DEVICE_READY");
+	drop_then_reset(d); /* with replies still owed */
+}
+
 /* The host side keeps console input waiting: a reset with receive buffers posted, input flowing. */
 static void console_reset_with_input(struct vdev *d)
 {
@@ -223,7 +280,7 @@ static void console_reset_with_input(struct vdev *d)
 	check(used_wait(d, CONSOLE_RXQ, &e) && e.len > 0, "console input arrives");
 	console_post_rx(d, 4);
 	drop_then_reset(d);
-	check(dev_activate(d), "activated again");
+	check(dev_activate(d, 0), "activated again");
 	console_post_rx(d, 1);
 	check(used_wait(d, CONSOLE_RXQ, &e) && e.len > 0, "console input still arrives");
 }
@@ -231,24 +288,35 @@ static void console_reset_with_input(struct vdev *d)
 struct device_game {
 	uint32_t id;
 	bool needs_host;
+	bool activates; /* the game sets the device up itself */
 	const char *name;
 	void (*game)(struct vdev *d);
 };
 
+static void play(struct vdev *d, const struct device_game *g)
+{
+	check_context(d->kind->name, g->name);
+	if (g->activates || check(dev_activate(d, 0), "activated"))
+		g->game(d);
+	game_recover(d, g->name);
+}
+
 static const struct device_game device_games[] = {
-	{ DEV_ID_RNG, false, "a request with a readable buffer", rng_readable },
-	{ DEV_ID_RNG, false, "a 1 MiB writable buffer", rng_big_buffer },
-	{ DEV_ID_BLK, false, "a read past the disk's end", blk_past_end },
-	{ DEV_ID_BLK, false, "a request without a status byte", blk_no_status_byte },
-	{ DEV_ID_VSOCK, false, "a packet longer than its chain", vsock_len_beyond_chain },
-	{ DEV_ID_VSOCK, false, "a chain shorter than a packet header", vsock_short_header },
-	{ DEV_ID_VSOCK, false, "a receive buffer shorter than a packet header", vsock_tiny_rx_buffer },
-	{ DEV_ID_VSOCK, false, "a packet from another CID", vsock_wrong_cid },
-	{ DEV_ID_VSOCK, true, "reset while kiln holds a receive chain, then host data", vsock_reset_holding_rx },
-	{ DEV_ID_NET, false, "a transmit chain shorter than the header", net_short_tx },
-	{ DEV_ID_NET, true, "reset while kiln holds a receive chain, then a frame", net_reset_holding_rx },
-	{ DEV_ID_NET, true, "a receive buffer shorter than the header", net_tiny_rx_buffer },
-	{ DEV_ID_CONSOLE, false, "reset with receive buffers posted and input waiting", console_reset_with_input },
+	{ DEV_ID_RNG, false, false, "a request with a readable buffer", rng_readable },
+	{ DEV_ID_RNG, false, false, "a 1 MiB writable buffer", rng_big_buffer },
+	{ DEV_ID_BLK, false, false, "a read past the disk's end", blk_past_end },
+	{ DEV_ID_BLK, false, false, "a request without a status byte", blk_no_status_byte },
+	{ DEV_ID_VSOCK, false, false, "a packet longer than its chain", vsock_len_beyond_chain },
+	{ DEV_ID_VSOCK, false, false, "a chain shorter than a packet header", vsock_short_header },
+	{ DEV_ID_VSOCK, false, false, "a receive buffer shorter than a packet header", vsock_tiny_rx_buffer },
+	{ DEV_ID_VSOCK, false, false, "a packet from another CID", vsock_wrong_cid },
+	{ DEV_ID_VSOCK, true, false, "reset while kiln holds a receive chain, then host data", vsock_reset_holding_rx },
+	{ DEV_ID_NET, false, false, "a transmit chain shorter than the header", net_short_tx },
+	{ DEV_ID_NET, true, false, "reset while kiln holds a receive chain, then a frame", net_reset_holding_rx },
+	{ DEV_ID_NET, true, false, "a receive buffer shorter than the header", net_tiny_rx_buffer },
+	{ DEV_ID_CONSOLE, false, true, "receive buffers posted before DRIVER_OK", console_rx_before_driver_ok },
+	{ DEV_ID_CONSOLE, false, true, "MULTIPORT control messages that make no sense", console_ctrl_nonsense },
+	{ DEV_ID_CONSOLE, false, false, "reset with receive buffers posted and input waiting", console_reset_with_input },
 };
 
 void device_games_run(struct vdev *d)
@@ -263,6 +331,6 @@ void device_games_run(struct vdev *d)
 				d->kind->name, g->name);
 			continue;
 		}
-		play(d, g->name, g->game);
+		play(d, g);
 	}
 }

@@ -322,7 +322,7 @@ static void run_step(struct vdev *d, const struct step *s)
 		dev_features(d, dev_good_features_lo(d), F_HI_VERSION_1);
 		break;
 	case OP_UP:
-		st = dev_features_ok(d);
+		st = dev_features_ok(d, 0);
 		if (st != S_UP)
 			check(false, "FEATURES_OK with good features: Status 0x%x", st);
 		break;
@@ -378,7 +378,7 @@ void game_recover(struct vdev *d, const char *after)
 	st = dev_status(d);
 	ints = reg_read(d, REG_INTERRUPT_STATUS);
 	check(st == 0 && ints == 0, "a reset clears Status (0x%x) and InterruptStatus (0x%x)", st, ints);
-	check(dev_activate(d) && dev_good_request(d), "activated again, the device serves a good request");
+	check(dev_activate(d, 0) && dev_good_request(d), "activated again, the device serves a good request");
 	dev_reset(d);
 	check_context(NULL, NULL);
 }

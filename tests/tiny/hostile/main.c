@@ -28,7 +28,7 @@ static bool flush_log(struct vdev *console)
 	uint32_t len, done = 0;
 	const char *log = output_take_log(&len);
 
-	if (!dev_activate(console))
+	if (!dev_activate(console, 0))
 		return false;
 	while (done < len) {
 		uint32_t n = len - done < BUF_SIZE ? len - done : BUF_SIZE;

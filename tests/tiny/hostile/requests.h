@@ -19,6 +19,15 @@
 #define NET_TXQ 1
 #define CONSOLE_RXQ 0
 #define CONSOLE_TXQ 1
+#define CONSOLE_CTRL_RXQ 2
+#define CONSOLE_CTRL_TXQ 3
+#define CONSOLE_F_MULTIPORT 1
+/* Control events, virtio 1.2 §5.3.6.2. */
+#define CONSOLE_DEVICE_READY 0
+#define CONSOLE_DEVICE_ADD 1
+#define CONSOLE_PORT_READY 3
+#define CONSOLE_RESIZE 5
+#define CONSOLE_PORT_OPEN 6
 #define VSOCK_RXQ 0
 #define VSOCK_TXQ 1
 

@@ -157,26 +157,26 @@ void queue_program(struct vdev *d, unsigned int q)
 	reg_write(d, REG_QUEUE_READY, v->ready);
 }
 
-uint32_t dev_features_ok(struct vdev *d)
+uint32_t dev_features_ok(struct vdev *d, uint32_t extra_lo)
 {
 	dev_begin(d);
-	dev_features(d, dev_good_features_lo(d), F_HI_VERSION_1);
+	dev_features(d, dev_good_features_lo(d) | extra_lo, F_HI_VERSION_1);
 	dev_set_status(d, S_UP);
 	return dev_status(d);
 }
 
-uint32_t dev_up(struct vdev *d)
+uint32_t dev_up(struct vdev *d, uint32_t extra_lo)
 {
-	uint32_t s = dev_features_ok(d);
+	uint32_t s = dev_features_ok(d, extra_lo);
 
 	for (unsigned int q = 0; q < d->nq; q++)
 		queue_program(d, q);
 	return s;
 }
 
-bool dev_activate(struct vdev *d)
+bool dev_activate(struct vdev *d, uint32_t extra_lo)
 {
-	if (dev_up(d) != S_UP)
+	if (dev_up(d, extra_lo) != S_UP)
 		return false;
 	dev_set_status(d, S_LIVE);
 	return dev_status(d) == S_LIVE;

@@ -135,12 +135,12 @@ void dev_features(const struct vdev *d, uint32_t lo, uint32_t hi);
 uint32_t dev_good_features_lo(const struct vdev *d);
 /* Selects queue q and writes its registers from d->q[q] (QueueReady last). */
 void queue_program(struct vdev *d, unsigned int q);
-/* dev_begin, the good features, FEATURES_OK: returns the status (S_UP if it went well). */
-uint32_t dev_features_ok(struct vdev *d);
+/* dev_begin, the good features and extra_lo, FEATURES_OK: returns the status (S_UP if it went well). */
+uint32_t dev_features_ok(struct vdev *d, uint32_t extra_lo);
 /* dev_features_ok, then every queue good and ready: returns the status after FEATURES_OK. */
-uint32_t dev_up(struct vdev *d);
+uint32_t dev_up(struct vdev *d, uint32_t extra_lo);
 /* dev_up, then DRIVER_OK: true when the status reads S_LIVE. */
-bool dev_activate(struct vdev *d);
+bool dev_activate(struct vdev *d, uint32_t extra_lo);
 
 /* Addresses of queue q's rings and buffers, in the device's area. */
 struct vring_desc *vq_desc(const struct vdev *d, unsigned int q);
