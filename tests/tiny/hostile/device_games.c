@@ -38,7 +38,6 @@ static void drop_then_reset(const struct vdev *d)
 	expect_status(d, 0);
 }
 
-
 /* --- virtio-rng ------------------------------------------------------------------------------------ */
 static void rng_readable(struct vdev *d)
 {
@@ -62,13 +61,96 @@ static void rng_big_buffer(struct vdev *d)
 	expect_status(d, S_LIVE);
 }
 
+/* 67584 requests, a ring's worth per kick: avail and used idx wrap past 65535 (§2.7.6, §2.7.8). */
+static void rng_idx_wrap(struct vdev *d)
+{
+	const struct seg s = { 0, 8, true };
+	const unsigned int rounds = 65536 / QSZ + 8;
+	unsigned int done;
+
+	vq_suppress_interrupts(d, 0);
+	done = ring_cycle(d, 0, &s, rounds);
+	check(done == rounds, "%u of %u rounds of %u requests served", done, rounds, QSZ);
+	expect_status(d, S_LIVE);
+}
+
+static void rng_reset_storm(struct vdev *d)
+{
+	for (unsigned int i = 0; i < 32; i++) {
+		dev_good_request_post_kick(d);
+		dev_set_status(d, 0);
+		if (!dev_activate(d, 0))
+			break;
+	}
+	expect_status(d, S_LIVE);
+	check(dev_good_request(d), "a good request is served after them");
+}
+
 /* --- virtio-blk ------------------------------------------------------------------------------------ */
 static void blk_past_end(struct vdev *d)
 {
 	blk_post_read(d, 1ull << 40, 512);
 	kick(d, 0);
-	check(blk_read_status(d) == 1, "answered with IOERR");
+	check(blk_status(d) == BLK_S_IOERR, "answered with IOERR");
 	expect_status(d, S_LIVE);
+}
+
+static void blk_unknown_type(struct vdev *d)
+{
+	blk_post_req(d, 0x7fff, 0, NULL, 0, 512);
+	kick(d, 0);
+	check(blk_status(d) == BLK_S_UNSUPP, "answered with UNSUPP");
+	expect_status(d, S_LIVE);
+}
+
+static void blk_get_id_no_room(struct vdev *d)
+{
+	blk_post_req(d, BLK_T_GET_ID, 0, NULL, 0, 0); /* the status byte is all the writable room */
+	kick(d, 0);
+	check(blk_status(d) == BLK_S_OK, "answered with OK");
+	expect_status(d, S_LIVE);
+}
+
+/* The 16-byte header of a read of sector 0 in eight 2-byte descriptors: still a header. */
+static void blk_split_header(struct vdev *d)
+{
+	struct seg s[10];
+	uint8_t hdr[16] = { 0 }; /* type IN, sector 0 */
+	struct vring_used_elem e;
+	uint16_t head;
+
+	for (unsigned int i = 0; i < 8; i++) {
+		memcpy(next_buf(d, 0, i), hdr + 2 * i, 2);
+		s[i] = (struct seg){ 0, 2, false };
+	}
+	s[8] = (struct seg){ 0, 512, true };
+	s[9] = (struct seg){ 0, 1, true };
+	head = chain_post(d, 0, s, ARRAY_SIZE(s));
+	kick(d, 0);
+	check(used_wait(d, 0, &e) && *(const uint8_t *)vq_buf(d, 0, head + 9u) == BLK_S_OK &&
+		      memcmp((const void *)vq_buf(d, 0, head + 8u), DISK_MAGIC, sizeof(DISK_MAGIC) - 1) == 0,
+	      "sector 0 is read");
+}
+
+/* One segment (§5.2.6: sector, num_sectors, flags), refused: past the end, or a flag it may not have. */
+static void blk_segment(struct vdev *d, uint32_t type, uint64_t sector, uint32_t flags, int want)
+{
+	const struct { uint64_t sector; uint32_t num_sectors, flags; } seg = { sector, 8, flags };
+
+	blk_post_req(d, type, 0, &seg, sizeof(seg), 0);
+	kick(d, 0);
+	check(blk_status(d) == want, "answered with status %d", want);
+	expect_status(d, S_LIVE);
+}
+
+static void blk_discard_refused(struct vdev *d)
+{
+	if (!check(dev_activate(d, (1u << BLK_F_DISCARD) | (1u << BLK_F_WRITE_ZEROES)),
+		   "activated with DISCARD and WRITE_ZEROES"))
+		return;
+	blk_segment(d, BLK_T_WRITE_ZEROES, 1ull << 40, 0, BLK_S_IOERR);
+	blk_segment(d, BLK_T_DISCARD, 0, 1 /* UNMAP: for WRITE_ZEROES only */, BLK_S_UNSUPP);
+	blk_segment(d, BLK_T_WRITE_ZEROES, 0, 0x80000000u /* no such flag */, BLK_S_UNSUPP);
 }
 
 static void blk_no_status_byte(struct vdev *d)
@@ -165,6 +247,26 @@ static void net_short_tx(struct vdev *d)
 	chain_post(d, NET_TXQ, &s, 1);
 	kick(d, NET_TXQ);
 	expect_needs_reset(d);
+}
+
+/* A vnet header (§5.1.6) asking for checksum and segmentation offloads that make no sense. */
+static void net_nonsense_header(struct vdev *d)
+{
+	static const uint8_t hdr[NET_HDR_LEN] = {
+		1,          /* flags: NEEDS_CSUM */
+		1,          /* gso_type: TCPV4 */
+		0xff, 0xff, /* hdr_len */
+		1, 0,       /* gso_size */
+		0xf0, 0xff, /* csum_start */
+		0xf0, 0xff, /* csum_offset */
+	};
+	struct vring_used_elem e;
+
+	net_post_tx(d);
+	memcpy((void *)vq_buf(d, NET_TXQ, d->good_head), hdr, sizeof(hdr));
+	kick(d, NET_TXQ);
+	check(used_wait(d, NET_TXQ, &e), "the frame is returned (sent or dropped)");
+	expect_status(d, S_LIVE);
 }
 
 static void net_post_rx(struct vdev *d, uint32_t len, unsigned int count)
@@ -265,8 +367,8 @@ static void console_ctrl_nonsense(struct vdev *d)
 	check(i == ARRAY_SIZE(msgs), "every control message is returned");
 	expect_status(d, S_LIVE);
 	check(used_wait(d, CONSOLE_CTRL_RXQ, &e) && e.len == 0, "the short control buffer comes back empty");
-	for (i = 1; i < ARRAY_SIZE(rx_len) && used_wait(d, CONSOLE_CTRL_RXQ, &e); i++)
-		added |= e.len == 8 && ((const uint16_t *)vq_buf(d, CONSOLE_CTRL_RXQ, e.id))[2] == CONSOLE_DEVICE_ADD;
+	for (i = 1; i < ARRAY_SIZE(rx_len) && !added && used_wait(d, CONSOLE_CTRL_RXQ, &e); i++)
+		added = e.len == 8 && ((const uint16_t *)vq_buf(d, CONSOLE_CTRL_RXQ, e.id))[2] == CONSOLE_DEVICE_ADD;
 	check(added, "DEVICE_ADD answers DEVICE_READY");
 	drop_then_reset(d); /* with replies still owed */
 }
@@ -304,14 +406,21 @@ static void play(struct vdev *d, const struct device_game *g)
 static const struct device_game device_games[] = {
 	{ DEV_ID_RNG, false, false, "a request with a readable buffer", rng_readable },
 	{ DEV_ID_RNG, false, false, "a 1 MiB writable buffer", rng_big_buffer },
+	{ DEV_ID_RNG, false, false, "avail and used idx past 65535", rng_idx_wrap },
+	{ DEV_ID_RNG, false, false, "32 kicks, each followed by a reset", rng_reset_storm },
 	{ DEV_ID_BLK, false, false, "a read past the disk's end", blk_past_end },
 	{ DEV_ID_BLK, false, false, "a request without a status byte", blk_no_status_byte },
+	{ DEV_ID_BLK, false, false, "an unknown request type", blk_unknown_type },
+	{ DEV_ID_BLK, false, false, "GET_ID with no room but the status byte", blk_get_id_no_room },
+	{ DEV_ID_BLK, false, false, "a header in eight descriptors", blk_split_header },
+	{ DEV_ID_BLK, false, true, "DISCARD and WRITE_ZEROES segments refused", blk_discard_refused },
 	{ DEV_ID_VSOCK, false, false, "a packet longer than its chain", vsock_len_beyond_chain },
 	{ DEV_ID_VSOCK, false, false, "a chain shorter than a packet header", vsock_short_header },
 	{ DEV_ID_VSOCK, false, false, "a receive buffer shorter than a packet header", vsock_tiny_rx_buffer },
 	{ DEV_ID_VSOCK, false, false, "a packet from another CID", vsock_wrong_cid },
 	{ DEV_ID_VSOCK, true, false, "reset while kiln holds a receive chain, then host data", vsock_reset_holding_rx },
 	{ DEV_ID_NET, false, false, "a transmit chain shorter than the header", net_short_tx },
+	{ DEV_ID_NET, false, false, "a frame with a nonsense vnet header", net_nonsense_header },
 	{ DEV_ID_NET, true, false, "reset while kiln holds a receive chain, then a frame", net_reset_holding_rx },
 	{ DEV_ID_NET, true, false, "a receive buffer shorter than the header", net_tiny_rx_buffer },
 	{ DEV_ID_CONSOLE, false, true, "receive buffers posted before DRIVER_OK", console_rx_before_driver_ok },

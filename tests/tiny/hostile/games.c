@@ -42,6 +42,12 @@ static const struct step g_driver_ok_with_needs_reset[] = {
 	UP(), QUEUES(), STATUS(S_DRIVER | S_FEATURES_OK), STATUS(S_LIVE_N),
 	R(4, REG_STATUS, S_DRIVER_OK | S_NEEDS_RESET, S_NEEDS_RESET), END()
 };
+/* The I/O thread sets NEEDS_RESET (a looping chain) while the vCPU rewrites the status: never lost. */
+static const struct step g_status_written_while_breaking[] = {
+	UP(), QUEUES(), STATUS(S_LIVE), CHAIN(C_LOOP), STATUS(S_LIVE), STATUS(S_LIVE), STATUS(S_LIVE),
+	STATUS(S_LIVE), STATUS(S_LIVE), STATUS(S_LIVE), WAIT_STATUS(S_NEEDS_RESET), R(4, REG_STATUS, ~0u, S_LIVE_N),
+	END()
+};
 static const struct step g_reset_while_serving[] = {
 	UP(), QUEUES(), STATUS(S_LIVE), POST_GOOD(), KICK(KICK_QUEUE), STATUS(0), EXPECT_STATUS(0),
 	UP(), QUEUES(), STATUS(S_LIVE), POST_GOOD(), KICK(KICK_QUEUE), STATUS(0), EXPECT_STATUS(0), END()
@@ -102,7 +108,7 @@ static const struct step g_used_in_avail[] = LAYOUT(RF_USED, A_OF_AVAIL, 32);
 static const struct step g_size_3[] = LAYOUT(RF_NUM, A_LIT, 3);
 static const struct step g_size_0[] = LAYOUT(RF_NUM, A_LIT, 0);
 static const struct step g_size_above_max[] = LAYOUT(RF_NUM, A_LIT, 512);
-static const struct step g_size_16_plus_64k[] = LAYOUT(RF_NUM, A_LIT, 0x10000u + QSZ);
+static const struct step g_size_64k_plus_max[] = LAYOUT(RF_NUM, A_LIT, 0x10000u + QSZ);
 
 /* --- kicks ---------------------------------------------------------------------------------------- */
 static const struct step g_kick_out_of_range[] = {
@@ -180,6 +186,7 @@ static const struct game games[] = {
 	{ "DRIVER_OK without FEATURES_OK", g_driver_ok_without_features_ok },
 	{ "DRIVER_OK with NEEDS_RESET set", g_driver_ok_with_needs_reset },
 	{ "reset right after a kick, twice", g_reset_while_serving },
+	{ "Status rewritten while the device breaks a queue", g_status_written_while_breaking },
 	{ "FEATURES_OK without VERSION_1", g_features_ok_without_version_1 },
 	{ "FEATURES_OK with a feature never offered", g_features_ok_unoffered },
 	{ "features written after FEATURES_OK", g_features_after_features_ok },
@@ -202,7 +209,7 @@ static const struct game games[] = {
 	{ "queue size 3", g_size_3 },
 	{ "queue size 0 on a ready queue", g_size_0 },
 	{ "queue size above QueueNumMax", g_size_above_max },
-	{ "queue size 65536 + 16", g_size_16_plus_64k },
+	{ "queue size 65536 + QueueNumMax", g_size_64k_plus_max },
 	{ "kicks on queues out of range", g_kick_out_of_range },
 	{ "a kick on a queue that is not ready", g_kick_unready },
 	{ "a kick before DRIVER_OK", g_kick_before_driver_ok },

@@ -19,22 +19,20 @@ static uint32_t log_len;
 static unsigned int failed;
 static const char *context[2];
 
+/* String instructions: one instruction, where a loop would be many (and PVM emulates each). */
 void *memset(void *s, int c, size_t n)
 {
-	uint8_t *p = s;
+	void *d = s;
 
-	while (n--)
-		*p++ = (uint8_t)c;
+	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return s;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	uint8_t *d = dst;
-	const uint8_t *s = src;
+	void *d = dst;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ __volatile__("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
 	return dst;
 }
 

@@ -9,9 +9,6 @@
 
 #define RNG_LEN 64
 
-#define BLK_T_IN 0
-#define BLK_S_OK 0
-
 #define VSOCK_HOST_CID 2
 #define VSOCK_GOOD_PORT 50000
 
@@ -40,24 +37,40 @@ struct blk_req_hdr {
 	uint64_t sector;
 };
 
-void blk_post_read(struct vdev *d, uint64_t sector, uint32_t len)
+void blk_post_req(struct vdev *d, uint32_t type, uint64_t sector, const void *out, uint32_t out_len,
+		  uint32_t in_len)
 {
 	struct blk_req_hdr *h = (struct blk_req_hdr *)next_buf(d, 0, 0);
-	const struct seg s[] = { { 0, sizeof(*h), false }, { 0, len, true }, { 0, 1, true } };
+	struct seg s[4] = { { 0, sizeof(*h), false } };
+	unsigned int n = 1;
 
-	*h = (struct blk_req_hdr){ .type = BLK_T_IN, .sector = sector };
-	memset(next_buf(d, 0, 1), 0, len);
-	*next_buf(d, 0, 2) = 0xff;
-	d->good_head = chain_post(d, 0, s, ARRAY_SIZE(s));
+	*h = (struct blk_req_hdr){ .type = type, .sector = sector };
+	if (out_len > 0) {
+		memcpy(next_buf(d, 0, n), out, out_len);
+		s[n++] = (struct seg){ 0, out_len, false };
+	}
+	if (in_len > 0) {
+		memset(next_buf(d, 0, n), 0, in_len);
+		s[n++] = (struct seg){ 0, in_len, true };
+	}
+	*next_buf(d, 0, n) = 0xff;
+	s[n++] = (struct seg){ 0, 1, true };
+	d->good_head = chain_post(d, 0, s, n);
+	d->blk_status_desc = (uint16_t)((d->good_head + n - 1) % QSZ);
 }
 
-int blk_read_status(struct vdev *d)
+void blk_post_read(struct vdev *d, uint64_t sector, uint32_t len)
+{
+	blk_post_req(d, BLK_T_IN, sector, NULL, 0, len);
+}
+
+int blk_status(struct vdev *d)
 {
 	struct vring_used_elem e;
 
 	if (!used_wait(d, 0, &e) || e.id != d->good_head)
 		return -1;
-	return *(const uint8_t *)vq_buf(d, 0, d->good_head + 2u);
+	return *(const uint8_t *)vq_buf(d, 0, d->blk_status_desc);
 }
 
 static void blk_post(struct vdev *d)
@@ -67,7 +80,7 @@ static void blk_post(struct vdev *d)
 
 static bool blk_done(struct vdev *d)
 {
-	return blk_read_status(d) == BLK_S_OK &&
+	return blk_status(d) == BLK_S_OK &&
 	       memcmp((const void *)vq_buf(d, 0, d->good_head + 1u), DISK_MAGIC, sizeof(DISK_MAGIC) - 1) == 0;
 }
 

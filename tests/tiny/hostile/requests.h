@@ -54,9 +54,23 @@ struct vsock_hdr {
 #define VSOCK_RX_LEN 256            /* a header and a little payload per receive buffer */
 #define VSOCK_GUEST_BUF_ALLOC 65536
 
+/* virtio-blk requests (§5.2.6): types, status bytes, features. */
+#define BLK_T_IN 0
+#define BLK_T_GET_ID 8
+#define BLK_T_DISCARD 11
+#define BLK_T_WRITE_ZEROES 13
+#define BLK_S_OK 0
+#define BLK_S_IOERR 1
+#define BLK_S_UNSUPP 2
+#define BLK_F_DISCARD 13
+#define BLK_F_WRITE_ZEROES 14
+
+/* A request: the header, out_len bytes of out (none if 0), in_len writable bytes (none if 0), status. */
+void blk_post_req(struct vdev *d, uint32_t type, uint64_t sector, const void *out, uint32_t out_len,
+		  uint32_t in_len);
 void blk_post_read(struct vdev *d, uint64_t sector, uint32_t len);
-/* Waits for the read posted last; returns its status byte, or -1 when it did not complete. */
-int blk_read_status(struct vdev *d);
+/* Waits for the request posted last; returns its status byte, or -1 when it did not complete. */
+int blk_status(struct vdev *d);
 
 uint32_t vsock_guest_cid(const struct vdev *d);
 struct vsock_hdr vsock_hdr(const struct vdev *d, uint32_t src_port, uint32_t dst_port, uint16_t op);

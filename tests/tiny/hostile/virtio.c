@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The hostile guest's virtio-mmio driver side: see virtio.h. Each device's area holds, per queue
- * q, its rings at area + q * 4 KiB (desc at +0, avail at +0x400, used at +0x800, all aligned as
- * virtio 1.2 §2.7 asks) and its buffers at area + 64 KiB + q * QSZ * BUF_SIZE, one per descriptor.
+ * q, its rings at area + q * 8 KiB (desc at +0, avail at +0x1000, used at +0x1400, all aligned as
+ * virtio 1.2 §2.7 asks) and its NBUF buffers at area + 64 KiB + q * NBUF * BUF_SIZE. Descriptor i
+ * uses buffer i % NBUF: a game has far fewer than NBUF descriptors in flight whose bytes matter.
  */
 #include "virtio.h"
 #include "wait.h"
 
-#define RING_STRIDE 0x1000u
-#define AVAIL_OFF 0x400u
-#define USED_OFF 0x800u
+#define RING_STRIDE 0x2000u
+#define AVAIL_OFF 0x1000u
+#define USED_OFF 0x1400u
 #define BUFS_OFF 0x10000u
 
-_Static_assert(BUFS_OFF + MAX_QUEUES * QSZ * BUF_SIZE <= DEV_AREA_SIZE, "a device's area holds its buffers");
+_Static_assert(16 * QSZ <= AVAIL_OFF && AVAIL_OFF + 6 + 2 * QSZ <= USED_OFF &&
+	       USED_OFF + 6 + 8 * QSZ <= RING_STRIDE, "a queue's rings fit its stride, apart");
 _Static_assert(MAX_QUEUES * RING_STRIDE <= BUFS_OFF, "rings come before buffers");
+_Static_assert(BUFS_OFF + MAX_QUEUES * NBUF * BUF_SIZE <= DEV_AREA_SIZE, "a device's area holds its buffers");
 
 uint32_t reg_read(const struct vdev *d, uint32_t off)
 {
@@ -44,11 +47,11 @@ static const struct dev_kind *kind_of(uint32_t id)
 }
 
 /* kiln gives windows in order from VIRTIO_MMIO_BASE; an unclaimed window reads 0. */
-unsigned int dev_scan(struct vdev *devs, unsigned int max)
+unsigned int dev_scan(struct vdev *devs, unsigned int count)
 {
 	unsigned int n = 0;
 
-	for (unsigned int w = 0; w < 16 && n < max; w++) {
+	for (unsigned int w = 0; w < 16 && n < count; w++) {
 		struct vdev *d = &devs[n];
 
 		memset(d, 0, sizeof(*d));
@@ -63,9 +66,14 @@ unsigned int dev_scan(struct vdev *devs, unsigned int max)
 		}
 		d->area = GUEST_AREA_BASE + n * DEV_AREA_SIZE;
 		while (d->nq < MAX_QUEUES) {
+			uint32_t max;
+
 			reg_write(d, REG_QUEUE_SEL, d->nq);
-			if (reg_read(d, REG_QUEUE_NUM_MAX) == 0)
+			max = reg_read(d, REG_QUEUE_NUM_MAX);
+			if (max == 0)
 				break;
+			check(max >= QSZ, "%s: queue %u takes %u entries (QueueNumMax %u)", d->kind->name, d->nq,
+			      QSZ, max);
 			d->nq++;
 		}
 		n++;
@@ -93,6 +101,11 @@ static const volatile struct vring_used_elem *vq_used_ring(const struct vdev *d,
 	return (const volatile struct vring_used_elem *)(d->area + q * RING_STRIDE + USED_OFF + 4);
 }
 
+void vq_suppress_interrupts(const struct vdev *d, unsigned int q)
+{
+	vq_avail(d, q)[0] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+}
+
 uint16_t *vq_avail_event(const struct vdev *d, unsigned int q)
 {
 	return (uint16_t *)(d->area + q * RING_STRIDE + USED_OFF + 4 + 8 * QSZ);
@@ -100,14 +113,16 @@ uint16_t *vq_avail_event(const struct vdev *d, unsigned int q)
 
 uint32_t vq_buf(const struct vdev *d, unsigned int q, unsigned int desc_index)
 {
-	return d->area + BUFS_OFF + (q * QSZ + desc_index % QSZ) * BUF_SIZE;
+	return d->area + BUFS_OFF + (q * NBUF + desc_index % NBUF) * BUF_SIZE;
 }
 
 void dev_reset(struct vdev *d)
 {
 	dev_set_status(d, 0);
 	for (unsigned int q = 0; q < d->nq; q++) {
-		memset((void *)(d->area + q * RING_STRIDE), 0, RING_STRIDE);
+		/* Ring entries are written before they are published: the headers are all that matter. */
+		memset((void *)(d->area + q * RING_STRIDE + AVAIL_OFF), 0, 4);
+		memset((void *)(d->area + q * RING_STRIDE + USED_OFF), 0, 4);
 		d->q[q] = (struct vq){
 			.num = QSZ,
 			.desc = d->area + q * RING_STRIDE,
@@ -243,6 +258,32 @@ bool used_wait(struct vdev *d, unsigned int q, struct vring_used_elem *e)
 	return false;
 }
 
+unsigned int ring_cycle(struct vdev *d, unsigned int q, const struct seg *s, unsigned int rounds)
+{
+	struct vq *v = &d->q[q];
+	struct vring_desc *table = vq_desc(d, q);
+	volatile uint16_t *avail = vq_avail(d, q), *used = vq_used_hdr(d, q);
+	unsigned int round, i;
+
+	for (i = 0; i < QSZ; i++) {
+		table[i] = (struct vring_desc){ .addr = s->addr ? s->addr : vq_buf(d, q, i), .len = s->len,
+						.flags = s->write ? VIRTQ_DESC_F_WRITE : 0 };
+		avail[2 + i] = (uint16_t)i;
+	}
+	for (round = 0; round < rounds; round++) {
+		v->avail_idx = (uint16_t)(v->avail_idx + QSZ);
+		barrier();
+		avail[1] = v->avail_idx;
+		kick(d, q);
+		for (i = 0; i < WAIT_POLLS && used[1] != v->avail_idx; i++)
+			poll_pause();
+		if (i == WAIT_POLLS)
+			break;
+		v->used_seen = v->avail_idx;
+	}
+	return round;
+}
+
 uint32_t status_wait(const struct vdev *d, uint32_t mask)
 {
 	uint32_t s = dev_status(d);
@@ -254,9 +295,14 @@ uint32_t status_wait(const struct vdev *d, uint32_t mask)
 	return s;
 }
 
-bool dev_good_request(struct vdev *d)
+void dev_good_request_post_kick(struct vdev *d)
 {
 	d->kind->post(d);
 	kick(d, d->kind->kick_queue);
+}
+
+bool dev_good_request(struct vdev *d)
+{
+	dev_good_request_post_kick(d);
 	return d->kind->done(d);
 }

@@ -61,10 +61,12 @@ enum {
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
 #define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
-#define QSZ 16           /* every queue this guest sets up (kiln's devices allow 256) */
+#define QSZ 256          /* every queue this guest sets up: kiln's QueueNumMax */
 #define MAX_QUEUES 8
-#define BUF_SIZE 0x1000u /* a buffer per descriptor index */
+#define NBUF 16          /* buffers per queue: descriptor i uses buffer i % NBUF */
+#define BUF_SIZE 0x1000u
 
 struct vring_desc {
 	uint64_t addr;
@@ -107,6 +109,7 @@ struct vdev {
 	uint32_t area;           /* DEV_AREA_SIZE bytes of RAM for its rings and buffers */
 	uint64_t offered;
 	uint16_t good_head;      /* the head of the good request in flight */
+	uint16_t blk_status_desc; /* virtio-blk: the descriptor of that request's status byte */
 	struct vq q[MAX_QUEUES];
 };
 
@@ -122,10 +125,10 @@ void reg_write(const struct vdev *d, uint32_t off, uint32_t v);
 uint32_t dev_status(const struct vdev *d);
 void dev_set_status(const struct vdev *d, uint32_t v);
 
-/* Finds kiln's devices, window by window; returns how many (at most max). */
-unsigned int dev_scan(struct vdev *devs, unsigned int max);
+/* Finds kiln's devices, window by window; returns how many (at most count). */
+unsigned int dev_scan(struct vdev *devs, unsigned int count);
 
-/* Status 0, then the driver's memory of the device (rings zeroed, indices 0, good layouts). */
+/* Status 0, then the driver's memory of the device (ring headers zeroed, indices 0, good layouts). */
 void dev_reset(struct vdev *d);
 /* Reset, ACKNOWLEDGE, DRIVER, and the offered features read into d->offered. */
 void dev_begin(struct vdev *d);
@@ -145,6 +148,8 @@ bool dev_activate(struct vdev *d, uint32_t extra_lo);
 /* Addresses of queue q's rings and buffers, in the device's area. */
 struct vring_desc *vq_desc(const struct vdev *d, unsigned int q);
 uint32_t vq_buf(const struct vdev *d, unsigned int q, unsigned int desc_index);
+/* NO_INTERRUPT in the avail ring's flags (§2.7.7): the guest polls; interrupts only cost time. */
+void vq_suppress_interrupts(const struct vdev *d, unsigned int q);
 /* The avail_event field behind the used ring (EVENT_IDX, §2.7.10): a game puts a mark there. */
 uint16_t *vq_avail_event(const struct vdev *d, unsigned int q);
 
@@ -158,9 +163,17 @@ void kick(const struct vdev *d, uint32_t q);
 
 /* Waits for the next used entry of queue q into *e; false when none came within the bound. */
 bool used_wait(struct vdev *d, unsigned int q, struct vring_used_elem *e);
+/*
+ * The fewest guest instructions per request: fills queue q's descriptor table with QSZ chains of
+ * one descriptor like s (its addr 0: each its own buffer), then rounds times publishes all of them
+ * with one avail idx store and a kick, and waits until all are used. Returns the rounds completed.
+ */
+unsigned int ring_cycle(struct vdev *d, unsigned int q, const struct seg *s, unsigned int rounds);
 /* Waits until the status has every bit of mask; returns the status last read. */
 uint32_t status_wait(const struct vdev *d, uint32_t mask);
 
+/* The good request of d's kind posted and kicked; done() not waited for. */
+void dev_good_request_post_kick(struct vdev *d);
 /* The good request of d's kind: post, kick, done. */
 bool dev_good_request(struct vdev *d);
 
