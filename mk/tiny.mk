@@ -18,12 +18,12 @@ $(BUILD)/tiny/%.elf: $(BUILD)/tiny/%.o $(TINY_LDS)
 
 # The hostile guest (tests/tiny/hostile/): freestanding 32-bit C, entered through start.S, linked into
 # an ELF32 with a PVH note (build/tiny/hostile.elf). No libc, no libgcc: gcc alone builds it, without
-# multilib. The loop-to-memset rewrite is off: memset itself is one of those loops.
+# multilib.
 HOSTILE_SRCS := $(sort $(wildcard tests/tiny/hostile/*.c))
 HOSTILE_OBJS := $(BUILD)/tiny/hostile/start.o \
 	$(patsubst tests/tiny/hostile/%.c,$(BUILD)/tiny/hostile/%.o,$(HOSTILE_SRCS))
 HOSTILE_CFLAGS := -m32 -march=i686 -std=gnu11 $(WARNINGS) -O2 -ffreestanding -fno-pic -fno-pie \
-	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns \
+	-fno-stack-protector -fno-asynchronous-unwind-tables \
 	-mgeneral-regs-only -MMD -MP
 
 $(BUILD)/tiny/hostile/%.o: tests/tiny/hostile/%.c

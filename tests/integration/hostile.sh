@@ -81,27 +81,18 @@ make_netns() {
 		ip -n "$ns" link set "$TAP" up
 }
 
-# run NAME EXPECTED_DEVICES [PREFIX...] -- HOSTILE_HOST_FLAGS... -- KILN_FLAGS...: one boot, judged.
-# PREFIX runs hostile_host (e.g. inside the namespace).
+# run NAME EXPECTED_DEVICES NETNS HOSTILE_HOST_ARGS...: one boot through hostile_host (inside the
+# network namespace NETNS unless it is empty), judged.
 run() {
 	name=$1
 	devices=$2
-	shift 2
-	prefix=
-	while [ "$1" != -- ]; do
-		prefix="$prefix $1"
-		shift
-	done
-	shift
-	hflags=
-	while [ "$1" != -- ]; do
-		hflags="$hflags $1"
-		shift
-	done
-	shift
-	# shellcheck disable=SC2086 # the prefix and flags are words
-	$prefix "$host" -t "$TIMEOUT" $hflags -- "$kiln" run --kernel "$guest" --mem 16M "$@" \
-		>"$out" 2>"$err"
+	netns=$3
+	shift 3
+	if [ -n "$netns" ]; then
+		ip netns exec "$netns" "$host" -t "$TIMEOUT" "$@" >"$out" 2>"$err"
+	else
+		"$host" -t "$TIMEOUT" "$@" >"$out" 2>"$err"
+	fi
 	status=$?
 	judge "$name" "$devices"
 }
@@ -137,16 +128,17 @@ judge() {
 }
 
 printf '%s' "$DISK_MAGIC" >"$tmp/disk.img" && truncate -s 1M "$tmp/disk.img" || exit 2
-serial_flags="--disk $tmp/disk.img --vsock cid=3,uds=$tmp/v.sock --rng"
 if make_netns; then
-	run "all devices, COM1 console" "virtio-blk virtio-net virtio-vsock virtio-rng" \
-		ip netns exec "$ns" -- -u "$tmp/v.sock" -b "$TAP_NET.255" -- $serial_flags --net "tap=$TAP"
+	run "all devices, COM1 console" "virtio-blk virtio-net virtio-vsock virtio-rng" "$ns" \
+		-u "$tmp/v.sock" -b "$TAP_NET.255" -- "$kiln" run --kernel "$guest" --mem 16M \
+		--disk "$tmp/disk.img" --vsock "cid=3,uds=$tmp/v.sock" --rng --net "tap=$TAP"
 else
 	echo "# no network namespace with a tap here (needs root, iproute2 and /dev/net/tun): no NIC"
-	run "all devices but a NIC, COM1 console" "virtio-blk virtio-vsock virtio-rng" \
-		-- -u "$tmp/v.sock" -- $serial_flags
+	run "all devices but a NIC, COM1 console" "virtio-blk virtio-vsock virtio-rng" "" \
+		-u "$tmp/v.sock" -- "$kiln" run --kernel "$guest" --mem 16M \
+		--disk "$tmp/disk.img" --vsock "cid=3,uds=$tmp/v.sock" --rng
 fi
-run "virtio console" "virtio-console" -- -i 4096 -- --console virtio
+run "virtio console" "virtio-console" "" -i 4096 -- "$kiln" run --kernel "$guest" --mem 16M --console virtio
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

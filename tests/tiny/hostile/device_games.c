@@ -52,7 +52,7 @@ static void rng_readable(struct vdev *d)
 
 static void rng_big_buffer(struct vdev *d)
 {
-	const struct seg s = { 0x200000, 0x100000, true }; /* 1 MiB of RAM the guest does not use */
+	const struct seg s = { GUEST_SCRATCH, GUEST_SCRATCH_SIZE, true };
 	struct vring_used_elem e;
 
 	chain_post(d, 0, &s, 1);

@@ -146,6 +146,12 @@ static const struct step g_narrow_queue_writes[] = {
 	UP(), SELECT_KQ(), W(1, REG_QUEUE_READY, 1), R(4, REG_QUEUE_READY, ~0u, 0), W(2, REG_QUEUE_NUM, 3),
 	W(4, REG_QUEUE_DESC_LOW + 1, ~0u), QUEUES(), STATUS(S_LIVE), EXPECT_STATUS(S_LIVE), GOOD(), END()
 };
+/* 8-byte accesses: a Status write of 0 in one would reset the device, were it not ignored. */
+static const struct step g_eight_byte_accesses[] = {
+	UP(), QUEUES(), STATUS(S_LIVE), CMPXCHG8B(REG_STATUS, 0), CMPXCHG8B(REG_QUEUE_NOTIFY, 0),
+	CMPXCHG8B(REG_QUEUE_READY, 0), CMPXCHG8B(REG_CONFIG, 0), CMPXCHG8B(VIRTIO_MMIO_WINDOW - 4, 0),
+	EXPECT_STATUS(S_LIVE), SELECT_KQ(), R(4, REG_QUEUE_READY, ~0u, 1), GOOD(), END()
+};
 /* Config space goes to the device at any width; past its end, and across the window's end, nothing. */
 static const struct step g_config_edges[] = {
 	UP(), QUEUES(), STATUS(S_LIVE), PEEK(1, REG_CONFIG), PEEK(2, REG_CONFIG + 1), PEEK(4, REG_CONFIG + 3),
@@ -217,6 +223,7 @@ static const struct game games[] = {
 	{ "8-, 16-bit and unaligned register reads", g_narrow_reads },
 	{ "8-, 16-bit and unaligned register writes", g_narrow_writes },
 	{ "8-, 16-bit and unaligned queue register writes", g_narrow_queue_writes },
+	{ "8-byte locked accesses", g_eight_byte_accesses },
 	{ "config space at every width, and past the window's end", g_config_edges },
 	{ "a descriptor of 4 GiB - 1 bytes", g_chain_huge_len },
 	{ "a descriptor beyond RAM", g_chain_beyond_ram },
@@ -345,6 +352,9 @@ static void run_step(struct vdev *d, const struct step *s)
 		break;
 	case OP_READ:
 		read_step(d, s);
+		break;
+	case OP_CMPXCHG8B:
+		mmio_cmpxchg8b(d->base + s->reg, s->val | (uint64_t)s->val << 32);
 		break;
 	case OP_WAIT:
 		st = status_wait(d, s->mask);

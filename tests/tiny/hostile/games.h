@@ -24,6 +24,7 @@ enum game_op {
 	OP_QUEUES,        /* programs every queue's registers from its struct vq */
 	OP_WRITE,         /* writes val to register reg with width bytes */
 	OP_READ,          /* reads register reg with width bytes: checks (value & mask) == want */
+	OP_CMPXCHG8B,     /* a locked 8-byte read and write (of val, twice) at reg */
 	OP_STATUS,        /* writes val to Status */
 	OP_WAIT,          /* waits until the status has every bit of mask, then checks (status & mask) == want */
 	OP_KICK,          /* QueueNotify: val, or the kick queue when val is KICK_QUEUE */
@@ -75,6 +76,7 @@ struct game {
 #define QUEUES() { .op = OP_QUEUES }
 #define W(width_, reg_, v) { .op = OP_WRITE, .width = (width_), .reg = (reg_), .val = (v) }
 #define R(width_, reg_, mask_, want_) { .op = OP_READ, .width = (width_), .reg = (reg_), .mask = (mask_), .want = (want_) }
+#define CMPXCHG8B(reg_, v) { .op = OP_CMPXCHG8B, .reg = (reg_), .val = (v) }
 #define STATUS(v) W(4, REG_STATUS, v)
 #define EXPECT_STATUS(v) R(4, REG_STATUS, 0xffffffffu, v)
 #define EXPECT_INT(bits) R(4, REG_INTERRUPT_STATUS, bits, bits)

@@ -16,6 +16,9 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* --- memory map (guest-physical; kiln's tests boot this guest with --mem 16M) -------------------- */
+/* The image, stack included, is at 1 MiB (hostile.ld). */
+#define GUEST_SCRATCH 0x200000u    /* 1 MiB a game may hand the device whole */
+#define GUEST_SCRATCH_SIZE 0x100000u
 #define GUEST_AREA_BASE 0x400000u  /* rings and buffers: one DEV_AREA_SIZE area per device */
 #define DEV_AREA_SIZE 0x100000u
 #define GUEST_MAX_DEVS 7
@@ -61,6 +64,20 @@ static inline void mmio_write(uint32_t addr, uint32_t v, unsigned int width)
 		__asm__ __volatile__("movl %0, (%1)" : : "r"(v), "r"(addr) : "memory");
 }
 
+/*
+ * lock cmpxchg8b on MMIO: an 8-byte read, then (the 8 bytes read being 0, as kiln gives for any
+ * access it ignores) an 8-byte write of val. The only 8-byte access without SSE or MMX.
+ */
+static inline void mmio_cmpxchg8b(uint32_t addr, uint64_t val)
+{
+	uint32_t lo = 0, hi = 0;
+
+	__asm__ __volatile__("lock; cmpxchg8b (%4)"
+			     : "+a"(lo), "+d"(hi)
+			     : "b"((uint32_t)val), "c"((uint32_t)(val >> 32)), "r"(addr)
+			     : "memory", "cc");
+}
+
 /* A full fence: the driver's stores (avail idx) before its loads (used flags), virtio 1.2 §2.7.13. */
 static inline void mb(void)
 {
@@ -72,6 +89,12 @@ static inline void barrier(void)
 	__asm__ __volatile__("" : : : "memory");
 }
 
+/*
+ * How many pauses a wait for kiln lasts before it counts as a failure: generous, as kiln answers in
+ * microseconds. A pause is a VM exit: about 9 s in all on PVM, where an exit costs ~9 us.
+ */
+#define WAIT_POLLS 1000000u
+
 /* A pause between polls: one port read, a VM exit, so that each poll costs the same everywhere. */
 static inline void poll_pause(void)
 {
@@ -82,7 +105,6 @@ static inline void poll_pause(void)
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
 
 /* Output goes to the UART until output_to_log(); then to a log that output_take_log() hands out. */
 void output_to_log(void);

@@ -5,7 +5,6 @@
  * %s %u %d %x %c, TAP-style checks, the host side's actions, and the end of RAM.
  */
 #include "guest.h"
-#include "wait.h"
 
 #define PORT_COM1 0x3f8
 #define PORT_COM1_LSR 0x3fd
@@ -44,15 +43,6 @@ int memcmp(const void *a, const void *b, size_t n)
 		if (*x != *y)
 			return *x < *y ? -1 : 1;
 	return 0;
-}
-
-size_t strlen(const char *s)
-{
-	size_t n = 0;
-
-	while (s[n])
-		n++;
-	return n;
 }
 
 static void uart_putc(char c)

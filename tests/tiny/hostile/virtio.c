@@ -6,7 +6,6 @@
  * uses buffer i % NBUF: a game has far fewer than NBUF descriptors in flight whose bytes matter.
  */
 #include "virtio.h"
-#include "wait.h"
 
 #define RING_STRIDE 0x2000u
 #define AVAIL_OFF 0x1000u
