@@ -10,6 +10,7 @@
 #include "requests.h"
 
 #define NET_HDR_LEN 12
+#define NET_F_MRG_RXBUF 15
 #define NET_RX_LEN (NET_HDR_LEN + 1514)
 #define VSOCK_HOST_PORT_GUEST_SIDE 5000 /* the guest port the host side connects to */
 #define VSOCK_DATA "hostile-vsock-01"
@@ -291,6 +292,30 @@ static void net_reset_holding_rx(struct vdev *d)
 	host_act("net-send");
 }
 
+/*
+ * MRG_RXBUF (§5.1.6.3.1) with half the ring in receive buffers of 12 bytes, a header's worth, the
+ * other half large enough for kiln to start (it waits for room for a 64 KiB frame): each frame is
+ * spread over several small buffers. Then a reset while kiln holds the rest.
+ */
+static void net_mergeable_small_buffers(struct vdev *d)
+{
+	struct vring_used_elem e;
+	uint32_t bytes = 0;
+
+	if (!check(dev_activate(d, 1u << NET_F_MRG_RXBUF), "activated with MRG_RXBUF"))
+		return;
+	net_post_rx(d, NET_HDR_LEN, QSZ / 2);
+	net_post_rx(d, BUF_SIZE, QSZ / 2); /* the descriptors share NBUF buffers: frames are not read */
+	host_act("net-send");
+	while (bytes < NET_HDR_LEN + 14 + 20 + 8 && used_wait(d, NET_RXQ, &e))
+		bytes += e.len;
+	check(bytes >= NET_HDR_LEN + 14 + 20 + 8, "a UDP frame arrives across buffers: %u bytes", bytes);
+	expect_status(d, S_LIVE);
+	host_act("net-send");
+	drop_then_reset(d);
+	host_act("net-send");
+}
+
 static void net_tiny_rx_buffer(struct vdev *d)
 {
 	net_post_rx(d, 8, 1);
@@ -422,6 +447,7 @@ static const struct device_game device_games[] = {
 	{ DEV_ID_NET, false, false, "a transmit chain shorter than the header", net_short_tx },
 	{ DEV_ID_NET, false, false, "a frame with a nonsense vnet header", net_nonsense_header },
 	{ DEV_ID_NET, true, false, "reset while kiln holds a receive chain, then a frame", net_reset_holding_rx },
+	{ DEV_ID_NET, true, true, "MRG_RXBUF, frames spread over 12-byte buffers", net_mergeable_small_buffers },
 	{ DEV_ID_NET, true, false, "a receive buffer shorter than the header", net_tiny_rx_buffer },
 	{ DEV_ID_CONSOLE, false, true, "receive buffers posted before DRIVER_OK", console_rx_before_driver_ok },
 	{ DEV_ID_CONSOLE, false, true, "MULTIPORT control messages that make no sense", console_ctrl_nonsense },
