@@ -89,11 +89,15 @@ static void vsock_connect(struct host *h, const char *arg)
 	strcpy(a.sun_path, h->uds);
 	h->vsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	len = snprintf(line, sizeof(line), "CONNECT %u\n", (unsigned int)strtoul(arg, NULL, 10));
-	if (h->vsock < 0 || connect(h->vsock, (const struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    send(h->vsock, line, (size_t)len, MSG_NOSIGNAL) != len)
-		printf("not ok - host: connecting to %s: %s\n", h->uds, strerror(errno));
-	else
+	if (h->vsock >= 0 && connect(h->vsock, (const struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    send(h->vsock, line, (size_t)len, MSG_NOSIGNAL) == len) {
 		printf("# host: connected to %s, asked for guest port %s\n", h->uds, arg);
+		return;
+	}
+	printf("not ok - host: connecting to %s: %s\n", h->uds, strerror(errno));
+	if (h->vsock >= 0)
+		close(h->vsock);
+	h->vsock = -1;
 }
 
 /* Reads kiln's "OK <host port>\n", one byte at a time: nothing after it may be taken. */

@@ -443,15 +443,15 @@ static const struct device_game device_games[] = {
 	{ DEV_ID_VSOCK, false, false, "a chain shorter than a packet header", vsock_short_header },
 	{ DEV_ID_VSOCK, false, false, "a receive buffer shorter than a packet header", vsock_tiny_rx_buffer },
 	{ DEV_ID_VSOCK, false, false, "a packet from another CID", vsock_wrong_cid },
-	{ DEV_ID_VSOCK, true, false, "reset while kiln holds a receive chain, then host data", vsock_reset_holding_rx },
+	{ DEV_ID_VSOCK, true, false, "reset holding a receive chain, then host data", vsock_reset_holding_rx },
 	{ DEV_ID_NET, false, false, "a transmit chain shorter than the header", net_short_tx },
 	{ DEV_ID_NET, false, false, "a frame with a nonsense vnet header", net_nonsense_header },
-	{ DEV_ID_NET, true, false, "reset while kiln holds a receive chain, then a frame", net_reset_holding_rx },
+	{ DEV_ID_NET, true, false, "reset holding a receive chain, then a frame", net_reset_holding_rx },
 	{ DEV_ID_NET, true, true, "MRG_RXBUF, frames spread over 12-byte buffers", net_mergeable_small_buffers },
 	{ DEV_ID_NET, true, false, "a receive buffer shorter than the header", net_tiny_rx_buffer },
 	{ DEV_ID_CONSOLE, false, true, "receive buffers posted before DRIVER_OK", console_rx_before_driver_ok },
 	{ DEV_ID_CONSOLE, false, true, "MULTIPORT control messages that make no sense", console_ctrl_nonsense },
-	{ DEV_ID_CONSOLE, false, false, "reset with receive buffers posted and input waiting", console_reset_with_input },
+	{ DEV_ID_CONSOLE, false, false, "reset with receive buffers and input waiting", console_reset_with_input },
 };
 
 void device_games_run(struct vdev *d)

@@ -45,7 +45,7 @@ static const struct step g_driver_ok_with_needs_reset[] = {
 /* The I/O thread sets NEEDS_RESET (a looping chain) while the vCPU rewrites the status: never lost. */
 static const struct step g_status_written_while_breaking[] = {
 	UP(), QUEUES(), STATUS(S_LIVE), CHAIN(C_LOOP), STATUS(S_LIVE), STATUS(S_LIVE), STATUS(S_LIVE),
-	STATUS(S_LIVE), STATUS(S_LIVE), STATUS(S_LIVE), WAIT_STATUS(S_NEEDS_RESET), R(4, REG_STATUS, ~0u, S_LIVE_N),
+	STATUS(S_LIVE), STATUS(S_LIVE), STATUS(S_LIVE), WAIT_STATUS(S_NEEDS_RESET), EXPECT_STATUS(S_LIVE_N),
 	END()
 };
 static const struct step g_reset_while_serving[] = {

@@ -75,7 +75,8 @@ struct game {
 #define RING(field, kind, arg) { .op = OP_RING, .reg = (field), .val = (kind), .mask = (arg) }
 #define QUEUES() { .op = OP_QUEUES }
 #define W(width_, reg_, v) { .op = OP_WRITE, .width = (width_), .reg = (reg_), .val = (v) }
-#define R(width_, reg_, mask_, want_) { .op = OP_READ, .width = (width_), .reg = (reg_), .mask = (mask_), .want = (want_) }
+#define R(width_, reg_, mask_, want_) \
+	{ .op = OP_READ, .width = (width_), .reg = (reg_), .mask = (mask_), .want = (want_) }
 #define CMPXCHG8B(reg_, v) { .op = OP_CMPXCHG8B, .reg = (reg_), .val = (v) }
 #define STATUS(v) W(4, REG_STATUS, v)
 #define EXPECT_STATUS(v) R(4, REG_STATUS, 0xffffffffu, v)
