@@ -75,6 +75,19 @@ static void rx_push(struct serial *s, uint8_t byte)
 	s->rx_count++;
 }
 
+/*
+ * Tells the host side that input it was refused fits again. Half empty, not empty: the host
+ * refills while the guest still has bytes to read.
+ */
+static void rx_signal_space(struct serial *s)
+{
+	if (!s->space_wanted || s->rx_count > SERIAL_RX_CAPACITY / 2)
+		return;
+	s->space_wanted = false;
+	if (eventfd_write(s->space_fd, 1) < 0)
+		log_error("serial", "signalling input space: %s", strerror(errno));
+}
+
 static uint8_t rx_pop(struct serial *s)
 {
 	if (s->rx_count == 0)
@@ -82,12 +95,7 @@ static uint8_t rx_pop(struct serial *s)
 	uint8_t byte = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_RX_CAPACITY;
 	s->rx_count--;
-	/* Half empty, not empty: the host refills while the guest still has bytes to read. */
-	if (s->space_wanted && s->rx_count <= SERIAL_RX_CAPACITY / 2) {
-		s->space_wanted = false;
-		if (eventfd_write(s->space_fd, 1) < 0)
-			log_error("serial", "signalling input space: %s", strerror(errno));
-	}
+	rx_signal_space(s);
 	return byte;
 }
 
@@ -169,8 +177,11 @@ static void write_register(struct serial *s, uint64_t reg, uint8_t val)
 		}
 		break;
 	case REG_IIR_FCR:
-		if (val & FCR_CLEAR_RX)
+		if (val & FCR_CLEAR_RX) {
+			/* Emptied as if read: input parked on a full queue resumes (Linux clears it at open). */
 			s->rx_count = 0;
+			rx_signal_space(s);
+		}
 		s->fcr = val & FCR_FIFO_ENABLE;
 		break;
 	case REG_LCR:

@@ -191,6 +191,27 @@ static void test_space_signalled_at_half(void **state)
 	close(efd);
 }
 
+/* Clearing the receive FIFO (FCR bit 1) makes room like reading does: refused input is announced. */
+static void test_fifo_clear_signals_space(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t big[SERIAL_RX_CAPACITY + 1];
+	int efd = eventfd(0, EFD_NONBLOCK);
+	eventfd_t count;
+
+	assert_true(efd >= 0);
+	serial_notify_space(&f->uart, efd);
+	assert_int_equal(serial_receive(&f->uart, big, sizeof(big)), SERIAL_RX_CAPACITY);
+	assert_int_equal(eventfd_read(efd, &count), -1);
+	outb(f, 0x3fa, 0x07); /* FIFO on, clear both FIFOs, as Linux's 8250 driver does */
+	assert_int_equal(inb(f, 0x3fd) & 0x01, 0);
+	assert_int_equal(eventfd_read(efd, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(serial_receive(&f->uart, big, 1), 1);
+	serial_notify_space(&f->uart, -1);
+	close(efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +222,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thre_interrupt_acked_by_iir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_space_signalled_at_half, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_clear_signals_space, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
 }
