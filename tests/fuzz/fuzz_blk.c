@@ -274,13 +274,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (len < 2)
 		return 0;
 	uint8_t cfg = fv_u8(&in), size = fv_u8(&in);
-	struct fv_host_opts opts = { .read_only = cfg & 1, .disk_size = 512u * (size % 32) + (size & 0x20 ? 100 : 0) };
-	uint64_t features = ((cfg & 2) ? 1ull << VIRTIO_BLK_F_FLUSH : 0) | ((cfg & 16) ? 1ull << VIRTIO_F_EVENT_IDX : 0);
+	struct fv_host_opts opts = { .read_only = cfg & 1,
+				     .disk_size = 512u * (size % 32) + (size & 0x20 ? 100 : 0) };
+	uint64_t features = (cfg & 2 ? 1ull << VIRTIO_BLK_F_FLUSH : 0) | (cfg & 16 ? 1ull << VIRTIO_F_EVENT_IDX : 0);
 
-	if (!opts.read_only)
-		features |= ((cfg & 4) ? 1ull << VIRTIO_BLK_F_DISCARD : 0) | ((cfg & 8) ? 1ull << VIRTIO_BLK_F_WRITE_ZEROES : 0);
+	if (!opts.read_only) /* a read-only disk offers neither */
+		features |= (cfg & 4 ? 1ull << VIRTIO_BLK_F_DISCARD : 0) |
+			    (cfg & 8 ? 1ull << VIRTIO_BLK_F_WRITE_ZEROES : 0);
 	memset(fuzz_canary, FUZZ_CANARY, sizeof(fuzz_canary));
-	*d = (struct fuzz_disk){ .read_only = opts.read_only, .size = opts.disk_size, .sectors = opts.disk_size / 512,
+	*d = (struct fuzz_disk){ .read_only = opts.read_only, .size = opts.disk_size,
+				 .sectors = opts.disk_size / 512,
 				 .discard = features & (1ull << VIRTIO_BLK_F_DISCARD),
 				 .write_zeroes = features & (1ull << VIRTIO_BLK_F_WRITE_ZEROES) };
 	fv_begin(f);

@@ -168,7 +168,8 @@ static void fuzz_frame_in(struct fv *f, struct fuzz_net *n, struct fv_in *in, in
 	struct fuzz_frame fr = fuzz_new_frame(n, in, FUZZ_MAX_DGRAM - FUZZ_HDR);
 
 	fuzz_frame_bytes(&fr, fuzz_buf);
-	if (n->rx_end - n->rx_first < FUZZ_MAX_FRAMES && send(tap, fuzz_buf, fr.len, MSG_DONTWAIT) == (ssize_t)fr.len)
+	if (n->rx_end - n->rx_first < FUZZ_MAX_FRAMES &&
+	    send(tap, fuzz_buf, fr.len, MSG_DONTWAIT) == (ssize_t)fr.len)
 		n->rx[n->rx_end++ % FUZZ_MAX_FRAMES] = fr;
 	fv_pump(f);
 }
@@ -280,7 +281,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		return 0;
 	uint8_t cfg = fv_u8(&in);
 	struct fv_host_opts opts = { .mtu = (uint16_t)(68 + 8 * fv_u8(&in)) };
-	uint64_t features = (cfg & 1 ? 1ull << VIRTIO_NET_F_MRG_RXBUF : 0) | (cfg & 2 ? 1ull << VIRTIO_NET_F_MTU : 0) |
+	uint64_t features = (cfg & 1 ? 1ull << VIRTIO_NET_F_MRG_RXBUF : 0) |
+			    (cfg & 2 ? 1ull << VIRTIO_NET_F_MTU : 0) |
 			    (cfg & 4 ? 1ull << VIRTIO_F_EVENT_IDX : 0);
 
 	memset(n, 0, sizeof(*n));

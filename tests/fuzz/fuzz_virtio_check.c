@@ -218,7 +218,8 @@ FV_UNTRACED static void fv_check_memory(struct fv *f, bool running)
 }
 
 /* The chains popped (their heads from the avail ring) and pushed (ids from the used ring). */
-FV_UNTRACED static void fv_check_heads(struct fv_track *t, const struct virtq *q, uint16_t pops, uint16_t pushes)
+FV_UNTRACED static void fv_check_heads(struct fv_track *t, const struct virtq *q, uint16_t pops,
+				      uint16_t pushes)
 {
 	uint16_t mask = q->size - 1; /* virtq_init took only powers of two */
 

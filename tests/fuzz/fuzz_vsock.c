@@ -235,7 +235,8 @@ static void fuzz_restart(struct fv *f, struct fuzz_vsock *s, uint64_t features)
 	fv_check(fv_driver_init(f, features, FUZZ_QSIZE));
 }
 
-static void fuzz_op(struct fv *f, struct fuzz_vsock *s, struct fv_host *h, struct fv_in *in, uint64_t features)
+static void fuzz_op(struct fv *f, struct fuzz_vsock *s, struct fv_host *h, struct fv_in *in,
+		    uint64_t features)
 {
 	switch (fv_u8(in) % 6) {
 	case 0:
