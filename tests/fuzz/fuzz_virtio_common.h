@@ -11,6 +11,8 @@
  *   (a byte mask of them, accumulated over the run, read from what the driver wrote);
  * - each used ring: the device pushes at most what it popped, only heads it holds, and used->idx
  *   is what it published;
+ * - the I/O loop goes idle after each step (a handler left ready with nothing to do would keep
+ *   the I/O thread spinning);
  * - no file descriptor outlives the run (fv_end).
  * A driver that lays rings or tables under device-writable memory makes the device's view of
  * them unknowable: the memory and head checks stop for that run ("tainted"), the others go on.
