@@ -115,6 +115,8 @@ static const struct syscall_rule main_rules[] = {
 	{ SCMP_SYS(shutdown), "the end: libmicrohttpd closes the connections of API clients still connected" },
 	{ SCMP_SYS(unlink), "the end: the vsock and API socket files; a failed snapshot's temporary file" },
 	{ SCMP_SYS(exit_group), "the end: kiln returns from main" },
+	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object: in `kiln run "
+			       "--api-sock` and `kiln restore --api-sock` a GET's reply may be the first" },
 	{ SCMP_SYS(ftruncate), "a snapshot: the memory file takes the guest's RAM size, holes where it is zero" },
 	{ SCMP_SYS(pwrite64), "a snapshot: the memory file's runs of non-zero pages" },
 	{ SCMP_SYS(fsync), "a snapshot: both files and the state file's directory reach the disk" },
