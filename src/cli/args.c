@@ -85,7 +85,7 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "Exit status: the guest command's status (0 if the guest ended without one and no CMD was\n"
 	      "given); 122 CMD given but no status reported; 123 the guest crashed; 124 the guest kernel\n"
-	      "panicked; 125 kiln failed (bad flag, file or /dev/kvm).\n",
+	      "panicked; 125 kiln failed (bad flag, file, snapshot or /dev/kvm).\n",
 	      f);
 }
 

@@ -184,11 +184,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(o.log_level);
+	if (o.action == CLI_SNAPSHOT) /* a client of another kiln: this one touches no /dev/kvm */
+		return snapshot_cmd_run(&o);
 	const char *warning = kiln_host_warning();
 	if (warning)
 		fprintf(stderr, "kiln: warning: %s\n", warning);
-	if (o.action == CLI_SNAPSHOT)
-		return snapshot_cmd_run(&o);
 	if (o.action == CLI_RUN && run_cmdline(&o) < 0)
 		return EXIT_KILN_ERROR;
 	if (o.action == CLI_API || o.action == CLI_RESTORE || o.api_sock)

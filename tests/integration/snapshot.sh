@@ -213,7 +213,7 @@ call "$s1" GET /vm/config
 expect "kiln run --api-sock: GET /vm/config describes the machine from its flags" 200 \
 	"\"kernel_image_path\":\"$count\""
 snap "$s1" "$tmp/a"
-check "kiln snapshot: exits 0" "$(status_is 0)"
+check "kiln snapshot: exits 0 and prints nothing" "$(status_is 0)$(cat "$tmp/snap.err")"
 check "kiln snapshot: writes DIR/state and DIR/mem (DIR made)" \
 	"$([ -s "$tmp/a/state" ] && [ -f "$tmp/a/mem" ] || ls -l "$tmp/a" 2>&1 | tr '\n' ' ')"
 call "$s1" GET /
@@ -263,6 +263,34 @@ if start r1 "$s1" run --api-sock "$s1" $run_args; then
 		"$(status_is $end_status)$(counts_on "$tmp/r2.out")"
 else
 	not_ok "kiln run --api-sock serves its API" "no socket"
+fi
+
+# A machine with devices: the restored guest's GET /vm/config is the snapshot's machine, each drive
+# named by its serial (an API-made VM's drive id) or by its position, and PATCH /drives finds it so.
+truncate -s 1M "$tmp/disk0" "$tmp/disk1"
+# shellcheck disable=SC2086
+if start v1 "$s1" run --api-sock "$s1" $run_args --disk "$tmp/disk0,serial=data" --disk "$tmp/disk1,ro" --rng; then
+	wait_lines "$tmp/v1.out" 100 20 || not_ok "the count starts" "$(lines "$tmp/v1.out") lines"
+	snap "$s1" "$tmp/v"
+	check "kiln snapshot of a guest with disks and virtio-rng: exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln v1
+	if start v2 "$s2" restore --api-sock "$s2" "$tmp/v"; then
+		call "$s2" GET /vm/config
+		expect "restored: GET /vm/config names a drive by its serial" 200 \
+			"{\"drive_id\":\"data\",\"path_on_host\":\"$tmp/disk0\",\"is_root_device\":false,\"is_read_only\":false"
+		expect "restored: GET /vm/config names a drive without serial by its position" 200 \
+			"{\"drive_id\":\"drive1\",\"path_on_host\":\"$tmp/disk1\",\"is_root_device\":false,\"is_read_only\":true"
+		expect "restored: GET /vm/config has the entropy device" 200 '"entropy":{}'
+		call "$s2" PATCH /drives/drive1 "{\"drive_id\": \"drive1\", \"path_on_host\": \"$tmp/disk0\"}"
+		expect "restored: PATCH /drives finds a drive by that id" 204
+		finish v2 30
+		check "restored with its devices, the guest counts on to its end" \
+			"$(status_is $end_status)$(counts "$tmp/v1.out" "$tmp/v2.out")"
+	else
+		not_ok "kiln restore --api-sock of a guest with devices" "no socket"
+	fi
+else
+	not_ok "kiln run --api-sock with devices" "no socket"
 fi
 
 # --- (c) the raw API ------------------------------------------------------------------------------
@@ -386,6 +414,7 @@ cat >"$tmp/routes" <<'EOF'
 PUT /snapshot/create
 PUT /snapshot/load
 PATCH /vm
+PATCH /drives/{drive_id}
 GET /
 GET /vm/config
 GET /machine-config
