@@ -249,6 +249,8 @@ static uint8_t virtio_blk_discard_or_zero(struct virtio_blk *b, struct virtio_bl
 	if (bytes > (uint64_t)VIRTIO_BLK_MAX_DWZ_SECTORS * VIRTIO_BLK_SECTOR_SIZE ||
 	    !virtio_blk_range_ok(b, sector, bytes))
 		return virtio_blk_refuse(b, r, bytes);
+	if (bytes == 0) /* nothing to do; fallocate would call a zero length an error (EINVAL) */
+		return VIRTIO_BLK_S_OK;
 
 	off_t off = virtio_blk_offset(sector);
 	int rc;

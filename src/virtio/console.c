@@ -169,7 +169,9 @@ static void virtio_console_input_ready(struct ev_handler *h, uint32_t events)
 	pthread_mutex_lock(&c->lock);
 	if (c->active && c->in_watched)
 		rc = virtio_console_receive(c);
-	if (rc == 0) /* no buffer: the input waits for the guest's next receiveq kick */
+	/* No buffer: the input waits for the guest's next receiveq kick. A broken receiveq: it waits
+	 * for the reset, or the unread input would wake this thread again and again. */
+	if (rc <= 0)
 		virtio_console_unwatch_input(c);
 	/* Under the lock: a reset on a vCPU thread must not clear the queue while the transport reads it. */
 	if (rc > 0)
