@@ -80,8 +80,10 @@ static int exit_status(const struct cli_options *o, const struct kiln_exit *e)
 	}
 }
 
-/* With a restore, the time to the guest's first run instead of its boot-ready marker (a restored
- * guest booted long ago). */
+/*
+ * With a restore, the time to the guest's first run instead of its boot-ready marker (a restored
+ * guest booted long ago).
+ */
 static void print_restore_time(uint64_t start_ns, const struct kiln_exit *e)
 {
 	char run[32] = "none";
