@@ -7,16 +7,17 @@
 # $(BUILD)/check-linux.log, the boot-time lines of 10 boots to $(BUILD)/boot-times.txt. One suite alone:
 #   make check-linux GUEST_SUITES=tests/integration/net.sh
 GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh \
-	tests/integration/net.sh tests/integration/api_guest.sh tests/integration/ctrl_alt_del.sh
+	tests/integration/net.sh tests/integration/api_guest.sh tests/integration/ctrl_alt_del.sh \
+	tests/integration/snapshot_linux.sh
 GUEST_SUITES_ONE_CPU := tests/integration/net.sh
 # Host-side tools the suites use (iproute2's ip: busybox's has no netns or tuntap), copied into the
 # test host with the suites' shared helpers (run.sh brings the tools' libraries).
-GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck /usr/sbin/ip /usr/bin/curl
+GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck /sbin/debugfs /usr/sbin/ip /usr/bin/curl
 GUEST_SUITE_FILES := tests/integration/guest_batch.sh tests/integration/lib.sh $(GUEST_SUITES) \
 	$(GUEST_SUITE_TOOLS)
 # $(1): where the sbin tools are, $(2): where curl is.
 LINUX_TEST_ENV = KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) MKFS_EXT4=$(1)mkfs.ext4 E2FSCK=$(1)e2fsck \
-	IP=$(1)ip CURL=$(2)curl
+	DEBUGFS=$(1)debugfs IP=$(1)ip CURL=$(2)curl
 
 # One boot of the test host with $(1) CPUs running the suites $(2) in one batch.
 TEST_HOST_BATCH = echo "check-linux: a test host with $(1) CPU(s) for: $(notdir $(2))"; \

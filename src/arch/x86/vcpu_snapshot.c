@@ -7,6 +7,7 @@
  */
 #include "arch/x86/vcpu_snapshot.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,34 @@ static int match_tsc(int fd, uint32_t khz, char *why, size_t whylen)
 				  "cannot scale it: %s", khz, host, strerror(-rc)) : 0;
 }
 
+/* The host's CPU is AMD's or Hygon's: KVM drives it through SVM. */
+static bool host_is_svm(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+	char vendor[13];
+
+	if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+		return false;
+	memcpy(vendor, &ebx, 4);
+	memcpy(vendor + 4, &edx, 4);
+	memcpy(vendor + 8, &ecx, 4);
+	vendor[12] = '\0';
+	return strcmp(vendor, "AuthenticAMD") == 0 || strcmp(vendor, "HygonGenuine") == 0;
+}
+
+/*
+ * KVM on AMD reports the task register as busy (type 11) whatever the VMCB holds (svm.c,
+ * svm_get_segment: "the busy flag in the tr selector isn't exposed"), and sets what it is given.
+ * Give SVM back the available type (9) VMRUN loaded: the busy flag lives in the GDT in guest
+ * memory, restored with it, and an emulated SVM (QEMU's, the KVM test host's) faults every
+ * user-mode port access under a busy TR. VMX needs 11 (SDM vol. 3C §26.3.1.2) and keeps it.
+ */
+static void tr_as_svm_loaded(struct kvm_sregs *sregs)
+{
+	if (sregs->tr.type == 11 && host_is_svm())
+		sregs->tr.type = 9;
+}
+
 /* The order KVM needs: CPUID before anything it governs, the TSC frequency before the TSC MSR,
  * LAPIC before MSRs (TSC_DEADLINE), events last (Firecracker's restore order). */
 static int apply_image(int fd, const struct vcpu_image *img, char *why, size_t whylen)
@@ -295,7 +324,9 @@ static int apply_image(int fd, const struct vcpu_image *img, char *why, size_t w
 		return fail_with(why, whylen, rc, "KVM_SET_MP_STATE: %s", strerror(-rc));
 	if ((rc = kvm_set_regs(fd, &img->regs)) < 0)
 		return fail_with(why, whylen, rc, "KVM_SET_REGS: %s", strerror(-rc));
-	if ((rc = kvm_set_sregs(fd, &img->sregs)) < 0)
+	struct kvm_sregs sregs = img->sregs;
+	tr_as_svm_loaded(&sregs);
+	if ((rc = kvm_set_sregs(fd, &sregs)) < 0)
 		return fail_with(why, whylen, rc, "KVM_SET_SREGS: %s", strerror(-rc));
 	if ((rc = kvm_set_xsave(fd, img->xsave)) < 0)
 		return fail_with(why, whylen, rc, "KVM_SET_XSAVE: %s", strerror(-rc));
