@@ -75,6 +75,19 @@ static void rx_push(struct serial *s, uint8_t byte)
 	s->rx_count++;
 }
 
+/*
+ * The receive queue shrank: input refused earlier may come now. Half empty, not empty: the host
+ * refills while the guest still has bytes to read.
+ */
+static void rx_signal_space(struct serial *s)
+{
+	if (s->space_wanted && s->rx_count <= SERIAL_RX_CAPACITY / 2) {
+		s->space_wanted = false;
+		if (eventfd_write(s->space_fd, 1) < 0)
+			log_error("serial", "signalling input space: %s", strerror(errno));
+	}
+}
+
 static uint8_t rx_pop(struct serial *s)
 {
 	if (s->rx_count == 0)
@@ -82,13 +95,15 @@ static uint8_t rx_pop(struct serial *s)
 	uint8_t byte = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_RX_CAPACITY;
 	s->rx_count--;
-	/* Half empty, not empty: the host refills while the guest still has bytes to read. */
-	if (s->space_wanted && s->rx_count <= SERIAL_RX_CAPACITY / 2) {
-		s->space_wanted = false;
-		if (eventfd_write(s->space_fd, 1) < 0)
-			log_error("serial", "signalling input space: %s", strerror(errno));
-	}
+	rx_signal_space(s);
 	return byte;
+}
+
+/* FCR's CLEAR_RX: the queue empties, and input parked on a full queue must hear of the space. */
+static void rx_clear(struct serial *s)
+{
+	s->rx_head = s->rx_count = 0;
+	rx_signal_space(s);
 }
 
 static void transmit(struct serial *s, uint8_t byte)
@@ -170,7 +185,7 @@ static void write_register(struct serial *s, uint64_t reg, uint8_t val)
 		break;
 	case REG_IIR_FCR:
 		if (val & FCR_CLEAR_RX)
-			s->rx_count = 0;
+			rx_clear(s);
 		s->fcr = val & FCR_FIFO_ENABLE;
 		break;
 	case REG_LCR:

@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* devices/serial.c: the 16550A registers as Linux's 8250 driver probes and drives them. */
+/*
+ * devices/serial.c: the 16550A registers as Linux's 8250 driver probes and drives them;
+ * serial_input.c's input parked on a full receive queue.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "devices/serial.h"
+#include "devices/serial_input.h"
 
 struct fake_chip {
 	int level;
@@ -35,6 +42,7 @@ struct fixture {
 	struct serial uart;
 	struct fake_chip chip_state;
 	struct irq_chip chip;
+	struct io_loop loop;
 	int out[2]; /* pipe: what the guest transmits */
 };
 
@@ -45,7 +53,8 @@ static int setup(void **state)
 	memset(&f, 0, sizeof(f));
 	f.chip = (struct irq_chip){ .ops = &fake_ops, .opaque = &f.chip_state };
 	bus_init(&f.pio, "pio", 0xff);
-	assert_int_equal(pipe(f.out), 0);
+	assert_int_equal(io_loop_init(&f.loop), 0);
+	assert_int_equal(pipe2(f.out, O_CLOEXEC), 0);
 	assert_int_equal(serial_init(&f.uart, &f.pio, 0x3f8, (struct irq_line){ &f.chip, 4 }, f.out[1]), 0);
 	*state = &f;
 	return 0;
@@ -56,6 +65,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	serial_destroy(&f->uart);
+	io_loop_destroy(&f->loop);
 	bus_free(&f->pio);
 	close(f->out[0]);
 	close(f->out[1]);
@@ -191,6 +201,65 @@ static void test_space_signalled_at_half(void **state)
 	close(efd);
 }
 
+/* Clearing the receive FIFO (FCR bit 1, as Linux's 8250 does at start and shutdown) frees it all. */
+static void test_fifo_clear_signals_space(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t big[SERIAL_RX_CAPACITY + 1];
+	int efd = eventfd(0, EFD_NONBLOCK);
+	eventfd_t count;
+
+	assert_true(efd >= 0);
+	serial_notify_space(&f->uart, efd);
+	assert_int_equal(serial_receive(&f->uart, big, sizeof(big)), SERIAL_RX_CAPACITY); /* one refused */
+	outb(f, 0x3fa, 0x03); /* FIFO enable, clear receive FIFO */
+	assert_int_equal(inb(f, 0x3fd) & 0x01, 0); /* no data ready */
+	assert_int_equal(eventfd_read(efd, &count), 0);
+	assert_int_equal(count, 1);
+	serial_notify_space(&f->uart, -1);
+	close(efd);
+}
+
+/* Dispatches what the loop has ready until nothing is; returns how many handlers ran. */
+static int run_loop(struct io_loop *l)
+{
+	struct epoll_event ev[8];
+	int n, total = 0;
+
+	while ((n = epoll_wait(l->epoll_fd, ev, 8, 0)) > 0) {
+		for (int i = 0; i < n; i++) {
+			struct ev_handler *h = ev[i].data.ptr;
+
+			h->ready(h, ev[i].events);
+		}
+		total += n;
+	}
+	assert_true(n == 0);
+	return total;
+}
+
+/* Host input parked on a full receive queue comes in once the guest clears the FIFO. */
+static void test_fifo_clear_resumes_parked_input(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t text[SERIAL_RX_CAPACITY + 100];
+	struct serial_input si;
+	int in[2];
+
+	memset(text, 'x', sizeof(text));
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(write(in[1], text, sizeof(text)), (ssize_t)sizeof(text));
+	assert_int_equal(serial_input_start(&si, &f->uart, &f->loop, in[0]), 0);
+	run_loop(&f->loop);
+	assert_int_equal(f->uart.rx_count, SERIAL_RX_CAPACITY); /* full: the rest waits */
+	outb(f, 0x3fa, 0x03);
+	run_loop(&f->loop);
+	assert_int_equal(f->uart.rx_count, 100);
+	serial_input_stop(&si);
+	close(in[0]);
+	close(in[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +270,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thre_interrupt_acked_by_iir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_space_signalled_at_half, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_clear_signals_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_clear_resumes_parked_input, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
 }
