@@ -8,14 +8,16 @@
  * stalls the guest for good.
  * Receive: input flows only once the driver's port is open: with MULTIPORT, from its PORT_OPEN(0, 1)
  * to a PORT_OPEN(0, 0) (Linux drops input that reaches a port it has not opened); without, from
- * DRIVER_OK on. Then an in_fd that epoll can watch sits in the I/O loop while the guest has receive
- * buffers: when it is readable, one read goes straight into the next receiveq chain (one read per
- * readiness: in_fd may be blocking, and kiln does not change the flags of an fd it shares with its
- * caller). With no buffer left, in_fd leaves the loop (backpressure: the bytes wait in the host's
- * pipe or tty) and comes back when the guest kicks the receiveq. An fd epoll refuses (a regular
- * file, /dev/null) is always readable: it is read into every buffer the guest has posted, then
- * again at the guest's next receiveq kick, so the ring alone bounds what is read. At EOF or a read
- * error the input ends for good.
+ * DRIVER_OK on. activate() runs on a vCPU thread, whose seccomp allowlist has no read of in_fd: it
+ * only wakes the I/O thread (start_fd), which starts the input as a receiveq kick would. Then an
+ * in_fd that epoll can watch sits in the I/O loop while the guest has receive buffers: when it is
+ * readable, one read goes straight into the next receiveq chain (one read per readiness: in_fd may
+ * be blocking, and kiln does not change the flags of an fd it shares with its caller). With no
+ * buffer left, in_fd leaves the loop (backpressure: the bytes wait in the host's pipe or tty) and
+ * comes back when the guest kicks the receiveq. An fd epoll refuses (a regular file, /dev/null) is
+ * always readable: it is read into every buffer the guest has posted, then again at the guest's
+ * next receiveq kick, so the ring alone bounds what is read. At EOF or a read error the input ends
+ * for good.
  */
 #include "virtio/console.h"
 
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -41,11 +44,12 @@ struct virtio_console {
 	bool active;
 	int in_fd;
 	int out_fd;
+	int start_fd;         /* eventfd: activate() hands the start of the input to the I/O thread */
 	bool in_watched;      /* in_fd is in the I/O loop */
 	bool in_always_ready; /* epoll refused in_fd: read it whenever there are receive buffers */
 	bool in_ended;        /* no more input: EOF, a read error, or in_fd could not be watched */
 	struct console_ctrl ctrl;
-	struct ev_handler in_ready;
+	struct ev_handler in_ready, start_ready;
 	struct iovec iov[VIRTIO_CONSOLE_QUEUE_SIZE];
 };
 
@@ -290,19 +294,33 @@ static void virtio_console_config_read(struct virtio_dev *d, uint64_t offset, vo
 	       len < sizeof(config) - offset ? len : sizeof(config) - offset);
 }
 
+/*
+ * A vCPU thread: no backend I/O here (its allowlist has no readv). Without MULTIPORT the port is
+ * open from now on: the I/O thread starts the input (virtio_console_start).
+ */
 static int virtio_console_activate(struct virtio_dev *d)
 {
 	struct virtio_console *c = virtio_console_of(d);
-	int rc;
 
 	pthread_mutex_lock(&c->lock);
 	console_ctrl_reset(&c->ctrl);
 	c->active = true;
-	rc = virtio_console_resume_input(c); /* without MULTIPORT the port is open from now on */
-	if (rc < 0)
-		c->active = false;
 	pthread_mutex_unlock(&c->lock);
-	return rc;
+	if (c->in_fd >= 0 && eventfd_write(c->start_fd, 1) < 0)
+		log_error("virtio-console", "starting the input: %s", strerror(errno));
+	return 0;
+}
+
+/* I/O thread: the driver set DRIVER_OK (maybe reset since): the input may start, as at a receiveq kick. */
+static void virtio_console_start(struct ev_handler *h, uint32_t events)
+{
+	struct virtio_console *c = container_of(h, struct virtio_console, start_ready);
+	eventfd_t count;
+
+	(void)events;
+	if (eventfd_read(c->start_fd, &count) < 0 && errno != EAGAIN)
+		log_error("virtio-console", "starting the input: %s", strerror(errno));
+	virtio_console_queue_notify(&c->dev, VIRTIO_CONSOLE_RECEIVEQ);
 }
 
 static void virtio_console_reset(struct virtio_dev *d)
@@ -325,16 +343,41 @@ static const struct virtio_dev_ops virtio_console_ops = {
 
 /* --- create / destroy -------------------------------------------------------------------------- */
 
-int virtio_console_create(int in_fd, int out_fd, struct virtio_console **out)
+/* in_fd's start signal (virtio_console_activate), on the I/O loop. 0 or -errno. */
+static int virtio_console_open_start(struct virtio_console *c, struct io_loop *loop)
+{
+	int rc;
+
+	c->start_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->start_fd < 0)
+		return -errno;
+	rc = io_loop_add(loop, c->start_fd, EPOLLIN, &c->start_ready);
+	if (rc < 0) {
+		close(c->start_fd);
+		c->start_fd = -1;
+	}
+	return rc;
+}
+
+int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct virtio_console **out)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
+	int rc = 0;
 
 	if (c == NULL)
 		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
+	c->start_fd = -1;
 	c->in_ready.ready = virtio_console_input_ready;
+	c->start_ready.ready = virtio_console_start;
+	if (in_fd >= 0)
+		rc = virtio_console_open_start(c, loop);
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	pthread_mutex_init(&c->lock, NULL);
 	c->dev = (struct virtio_dev){
 		.ops = &virtio_console_ops,
 		.name = "virtio-console",
@@ -343,6 +386,7 @@ int virtio_console_create(int in_fd, int out_fd, struct virtio_console **out)
 				   (1ull << VIRTIO_CONSOLE_F_MULTIPORT),
 		.num_queues = 4, /* §5.3.2: port 0's pair and the control pair */
 		.queue_max_size = VIRTIO_CONSOLE_QUEUE_SIZE,
+		.io = loop,
 	};
 	*out = c;
 	return 0;
@@ -358,6 +402,10 @@ void virtio_console_destroy(struct virtio_console *c)
 	if (c == NULL)
 		return;
 	virtio_console_unwatch_input(c);
+	if (c->start_fd >= 0) {
+		io_loop_remove(c->dev.io, c->start_fd);
+		close(c->start_fd);
+	}
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

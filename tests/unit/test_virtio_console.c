@@ -3,6 +3,7 @@
  * virtio/console.c and console_ctrl.c (virtio 1.2 §5.3): pipes (or a regular file) play the host's
  * terminal; the test drives the I/O loop by hand, dispatching whatever epoll reports to its handler,
  * and plays a driver that declines MULTIPORT or one that runs the control protocol (§5.3.6.2).
+ * activate() runs as on a vCPU thread: once under that thread's seccomp filter, in a child.
  */
 #define _GNU_SOURCE /* pipe2, mkostemp */
 #include <errno.h>
@@ -16,11 +17,14 @@
 #include <string.h>
 #include <endian.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "io/loop.h"
+#include "io/seccomp.h"
 #include "support/fake_transport.h"
 #include "support/virtq_builder.h"
 #include "virtio/console.h"
@@ -40,20 +44,43 @@ struct fx {
 	struct fake_transport t;
 	bool event_idx;
 	bool multiport; /* the driver accepts VIRTIO_CONSOLE_F_MULTIPORT */
+	bool inactive;  /* setup leaves DRIVER_OK to the test */
 };
+
+/* One round of the I/O loop, by hand: dispatches what epoll reports now; returns how many. */
+static int pump(struct fx *f)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(f->loop.epoll_fd, ev, 4, 0);
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		struct ev_handler *h = ev[i].data.ptr;
+
+		assert_non_null(h);
+		h->ready(h, ev[i].events);
+	}
+	return n;
+}
+
+/* DRIVER_OK, then the I/O thread's turn: activate() hands the start of the input to it. */
+static void activate(struct fx *f)
+{
+	assert_int_equal(f->dev->ops->activate(f->dev), 0);
+	assert_int_equal(pump(f), 1);
+}
 
 static int start(void **state, int in_fd, int out_fd, struct fx *f)
 {
 	struct virtq_builder *b[] = { &f->rx, &f->tx, &f->crx, &f->ctx };
 	unsigned int nq = f->multiport ? 4 : 2;
 
-	if (io_loop_init(&f->loop) < 0 || virtio_console_create(in_fd, out_fd, &f->con) < 0)
+	if (io_loop_init(&f->loop) < 0 || virtio_console_create(in_fd, out_fd, &f->loop, &f->con) < 0)
 		return -1;
 	f->dev = virtio_console_dev(f->con);
 	for (unsigned int i = 0; i < 4; i++)
 		vqb_init(b[i], QSIZE, RAM_SIZE);
 	f->dev->mem = &f->rx.mem;
-	f->dev->io = &f->loop;
 	for (unsigned int i = 0; i < 4; i++) {
 		if (i >= nq) /* as the transport leaves a queue the driver did not set up */
 			f->dev->queues[i] = (struct virtq){ .broken = true };
@@ -64,9 +91,9 @@ static int start(void **state, int in_fd, int out_fd, struct fx *f)
 	if (!f->multiport)
 		f->dev->driver_features &= ~(1ull << VIRTIO_CONSOLE_F_MULTIPORT);
 	fake_transport_attach(&f->t, f->dev);
-	if (f->dev->ops->activate(f->dev) != 0)
-		return -1;
 	*state = f;
+	if (!f->inactive)
+		activate(f);
 	return 0;
 }
 
@@ -109,8 +136,8 @@ static int setup_dev_null(void **state)
 	return f->in[0] < 0 ? -1 : start(state, f->in[0], -1, f);
 }
 
-/* Input from a regular file holding FILE_INPUT (epoll refuses it), with MULTIPORT. */
-static int setup_file_multiport(void **state)
+/* Input from a regular file holding FILE_INPUT (epoll refuses it). */
+static int setup_file(void **state, bool multiport, bool inactive)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char path[] = "/tmp/kiln-console-XXXXXX";
@@ -125,8 +152,20 @@ static int setup_file_multiport(void **state)
 	if (write(f->in[0], FILE_INPUT, strlen(FILE_INPUT)) != (ssize_t)strlen(FILE_INPUT) ||
 	    lseek(f->in[0], 0, SEEK_SET) != 0)
 		return -1;
-	f->multiport = true;
+	f->multiport = multiport;
+	f->inactive = inactive;
 	return start(state, f->in[0], -1, f);
+}
+
+static int setup_file_multiport(void **state)
+{
+	return setup_file(state, true, false);
+}
+
+/* A driver without MULTIPORT, DRIVER_OK not yet set. */
+static int setup_file_inactive(void **state)
+{
+	return setup_file(state, false, true);
 }
 
 static int teardown(void **state)
@@ -147,22 +186,6 @@ static int teardown(void **state)
 	}
 	free(f);
 	return 0;
-}
-
-/* One round of the I/O loop, by hand: dispatches what epoll reports now; returns how many. */
-static int pump(struct fx *f)
-{
-	struct epoll_event ev[4];
-	int n = epoll_wait(f->loop.epoll_fd, ev, 4, 0);
-
-	assert_true(n >= 0);
-	for (int i = 0; i < n; i++) {
-		struct ev_handler *h = ev[i].data.ptr;
-
-		assert_non_null(h);
-		h->ready(h, ev[i].events);
-	}
-	return n;
 }
 
 /* The guest posts a receive buffer of two writable parts; returns its address. */
@@ -540,6 +563,60 @@ static void regular_file_input(void **state)
 	assert_int_equal(f->t.needs_reset, 0);
 }
 
+/* The guest posts three receive buffers of 2 + 2 bytes and notifies: what drivers do before DRIVER_OK. */
+static void post_three_buffers(struct fx *f, gpa_t b[3])
+{
+	for (int i = 0; i < 3; i++)
+		b[i] = post_receive_buffer(f, 2, 2);
+	f->dev->ops->queue_notify(f->dev, VIRTIO_CONSOLE_RECEIVEQ); /* not active yet: ignored */
+}
+
+/*
+ * Without MULTIPORT the port is open at DRIVER_OK, and the buffers the driver posted before it wait
+ * to be filled. activate() (a vCPU thread) reads nothing itself: the I/O thread does, at its turn.
+ */
+static void activate_leaves_the_reading_to_the_io_thread(void **state)
+{
+	struct fx *f = *state;
+	gpa_t b[3];
+
+	post_three_buffers(f, b);
+	assert_int_equal(f->dev->ops->activate(f->dev), 0);
+	assert_int_equal(vqb_used_idx(&f->rx), 0);
+	assert_int_equal(lseek(f->in[0], 0, SEEK_CUR), 0); /* in_fd untouched */
+	assert_int_equal(pump(f), 1);                       /* the I/O thread's turn */
+	assert_int_equal(vqb_used_idx(&f->rx), 3);
+	for (uint16_t i = 0; i < 3; i++)
+		assert_memory_equal(vqb_host(&f->rx, b[i]), FILE_INPUT + 4 * i, 4);
+	assert_int_equal(f->t.needs_reset, 0);
+}
+
+/*
+ * activate() under the vCPU threads' seccomp filter, in a child (the filter is for good): it must
+ * return, not die with SIGSYS on a read of in_fd (issue 10, defect 2).
+ */
+static void activate_under_the_vcpu_filter(void **state)
+{
+	struct fx *f = *state;
+	gpa_t b[3];
+	int status;
+
+	post_three_buffers(f, b);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (seccomp_install(SECCOMP_THREAD_VCPU) < 0)
+			_exit(77);
+		syscall(SYS_exit, f->dev->ops->activate(f->dev) == 0 ? 0 : 1); /* exit: on the list */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		skip(); /* no seccomp here */
+	if (WIFSIGNALED(status))
+		fail_msg("activate() on a vCPU thread died of signal %d", WTERMSIG(status));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* A reset forgets the handshake: the port must open again before input flows. */
 static void reset_forgets_the_handshake(void **state)
 {
@@ -547,7 +624,7 @@ static void reset_forgets_the_handshake(void **state)
 
 	handshake(f);
 	f->dev->ops->reset(f->dev);
-	assert_int_equal(f->dev->ops->activate(f->dev), 0);
+	activate(f);
 	post_receive_buffer(f, 8, 8);
 	f->dev->ops->queue_notify(f->dev, VIRTIO_CONSOLE_RECEIVEQ);
 	host_types(f, "x");
@@ -575,6 +652,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(control_queues_unused_without_multiport, setup, teardown),
 		cmocka_unit_test_setup_teardown(regular_file_input, setup_file_multiport, teardown),
 		cmocka_unit_test_setup_teardown(reset_forgets_the_handshake, setup_multiport, teardown),
+		cmocka_unit_test_setup_teardown(activate_leaves_the_reading_to_the_io_thread, setup_file_inactive,
+						teardown),
+		cmocka_unit_test_setup_teardown(activate_under_the_vcpu_filter, setup_file_inactive, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
