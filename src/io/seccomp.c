@@ -26,7 +26,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(madvise), "glibc trims freed thread stacks and heaps" },
 	{ SCMP_SYS(mprotect), "glibc arenas grow by changing protection" },
 	{ SCMP_SYS(brk), "malloc of small blocks" },
-	{ SCMP_SYS(write), "logs on stderr; console output; eventfd signals" },
+	{ SCMP_SYS(write), "logs on stderr; console output, non-blocking (io/console_out.c: the UART's "
+			   "byte on the vCPU thread, the rest on the I/O thread); eventfd signals" },
 	{ SCMP_SYS(clock_gettime), "timestamps (when the vDSO falls back to the syscall)" },
 	{ SCMP_SYS(rt_sigprocmask), "thread start and exit" },
 	{ SCMP_SYS(rt_sigreturn), "return from the vCPU kick signal handler" },
@@ -36,7 +37,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(gettid), "logs and pthread internals" },
 	{ SCMP_SYS(tgkill), "pthread_kill: kicking vCPUs out of KVM_RUN when the VM stops" },
 	{ SCMP_SYS(epoll_ctl), "virtio backends watch or unwatch their fds when the driver (vCPU) "
-			       "activates or resets them; the I/O thread pauses and resumes them" },
+			       "activates or resets them; the I/O thread pauses and resumes them; console "
+			       "output waits for EPOLLOUT while its reader is full (any thread)" },
 	{ SCMP_SYS(sigaltstack), "the sanitizers' per-thread signal stack, released at thread exit" },
 };
 
@@ -46,7 +48,7 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(epoll_pwait), "the loop (libc may use the p variant)" },
 	{ SCMP_SYS(read), "eventfds, console input" },
 	{ SCMP_SYS(readv), "console input straight into guest buffers" },
-	{ SCMP_SYS(writev), "console output straight from guest buffers" },
+	{ SCMP_SYS(writev), "virtio-net: frames to the tap straight from guest buffers" },
 	{ SCMP_SYS(preadv), "virtio-blk reads" },
 	{ SCMP_SYS(pwritev), "virtio-blk writes" },
 	{ SCMP_SYS(pread64), "virtio-blk reads" },
@@ -57,7 +59,8 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(getrandom), "virtio-rng" },
 	{ SCMP_SYS(accept4), "virtio-vsock: host clients of the Unix socket" },
 	{ SCMP_SYS(recvfrom), "virtio-vsock: the CONNECT line (peeked, then read)" },
-	{ SCMP_SYS(sendmsg), "virtio-vsock: guest data and the OK line" },
+	{ SCMP_SYS(sendmsg), "virtio-vsock: guest data and the OK line; console output to a socket "
+			     "(MSG_DONTWAIT: a socket's description is shared, kiln cannot reopen it)" },
 	{ SCMP_SYS(socket), "virtio-vsock: guest connections to <uds>_<port>" },
 	{ SCMP_SYS(connect), "virtio-vsock: guest connections to <uds>_<port>" },
 	{ SCMP_SYS(shutdown), "virtio-vsock: a half-closed connection" },

@@ -3,9 +3,10 @@
  * virtio-console (virtio 1.2 §5.3): port 0, the console, with or without MULTIPORT (the driver
  * chooses); console_ctrl.c runs the control protocol.
  *
- * Transmit: each transmitq chain's readable bytes are written to out_fd; what cannot be written
- * (EAGAIN, EPIPE, an error) is dropped with a rate-limited warning, so a stuck host reader never
- * stalls the guest for good.
+ * Transmit: each transmitq chain's readable bytes go to a console_out (io/console_out.h), which
+ * never blocks the I/O thread: what a stalled host reader leaves no room for is dropped and counted
+ * (bytes_dropped), and every chain goes back to the driver at once. Holding chains instead would
+ * stall the guest: Linux's hvc console spins, locks held, until its chain comes back.
  * Receive: input flows only once the driver's port is open: with MULTIPORT, from its PORT_OPEN(0, 1)
  * to a PORT_OPEN(0, 0) (Linux drops input that reaches a port it has not opened); without, from
  * DRIVER_OK on. activate() runs on a vCPU thread, whose seccomp allowlist has no read of in_fd: it
@@ -32,9 +33,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "io/console_out.h"
 #include "log.h"
 #include "virtio/console_ctrl.h"
-#include "virtio/iov.h"
 
 #define VIRTIO_CONSOLE_QUEUE_SIZE 256
 
@@ -43,7 +44,7 @@ struct virtio_console {
 	pthread_mutex_t lock; /* everything below, and the queues while they are served */
 	bool active;
 	int in_fd;
-	int out_fd;
+	struct console_out *out; /* NULL: output discarded */
 	int start_fd;         /* eventfd: activate() hands the start of the input to the I/O thread */
 	bool in_watched;      /* in_fd is in the I/O loop */
 	bool in_always_ready; /* epoll refused in_fd: read it whenever there are receive buffers */
@@ -118,6 +119,8 @@ static int virtio_console_receive(struct virtio_console *c)
 		virtio_console_end_input(c);
 	}
 	virtq_push(q, e.head, n > 0 ? (uint32_t)n : 0);
+	if (n > 0)
+		virtio_stat_add(&c->dev.stats.bytes_to_guest, (unsigned long long)n);
 	return 1;
 }
 
@@ -185,26 +188,7 @@ static void virtio_console_input_ready(struct ev_handler *h, uint32_t events)
 
 /* --- output: guest -> host --------------------------------------------------------------------- */
 
-/* Writes iov[0..n) (consumed) to out_fd; what cannot be written is dropped with a warning. */
-static void virtio_console_write_out(struct virtio_console *c, struct iovec *iov, unsigned int n,
-				     uint64_t len)
-{
-	while (len > 0) {
-		ssize_t r = writev(c->out_fd, iov, (int)n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			log_guest(LOG_WARN, "virtio-console", "console output: %llu bytes dropped: %s",
-				  (unsigned long long)len, r < 0 ? strerror(errno) : "nothing written");
-			return;
-		}
-		len -= (uint64_t)r;
-		iov_consume(&iov, &n, (size_t)r);
-	}
-}
-
-/* Writes out every transmitq chain (§5.3.6); -EBADMSG when the queue broke. */
+/* Hands every transmitq chain to the output (§5.3.6); -EBADMSG when the queue broke. */
 static int virtio_console_transmit(struct virtio_console *c)
 {
 	struct virtq *q = &c->dev.queues[VIRTIO_CONSOLE_TRANSMITQ];
@@ -219,8 +203,10 @@ static int virtio_console_transmit(struct virtio_console *c)
 			rc = virtq_pop(q, &e, c->iov, ARRAY_SIZE(c->iov));
 			if (rc <= 0)
 				break;
-			if (c->out_fd >= 0)
-				virtio_console_write_out(c, c->iov, e.out_num, e.out_len);
+			if (c->out)
+				console_out_writev(c->out, c->iov, e.out_num);
+			virtio_stat_add(&c->dev.stats.requests, 1);
+			virtio_stat_add(&c->dev.stats.bytes_from_guest, e.out_len);
 			virtq_push(q, e.head, 0); /* the device wrote nothing into the chain */
 			pushed = true;
 		}
@@ -367,13 +353,18 @@ int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct vi
 	if (c == NULL)
 		return -ENOMEM;
 	c->in_fd = in_fd;
-	c->out_fd = out_fd;
 	c->start_fd = -1;
 	c->in_ready.ready = virtio_console_input_ready;
 	c->start_ready.ready = virtio_console_start;
 	if (in_fd >= 0)
 		rc = virtio_console_open_start(c, loop);
+	if (rc == 0 && out_fd >= 0)
+		rc = console_out_create(out_fd, loop, &c->dev.stats.bytes_dropped, &c->out);
 	if (rc < 0) {
+		if (c->start_fd >= 0) {
+			io_loop_remove(loop, c->start_fd);
+			close(c->start_fd);
+		}
 		free(c);
 		return rc;
 	}
@@ -406,6 +397,7 @@ void virtio_console_destroy(struct virtio_console *c)
 		io_loop_remove(c->dev.io, c->start_fd);
 		close(c->start_fd);
 	}
+	console_out_destroy(c->out);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
