@@ -75,14 +75,18 @@ static void transport_used(struct virtio_dev *d, unsigned int q)
 		raise_interrupt(transport_of(d), INT_USED_BUFFER);
 }
 
-static void transport_needs_reset(struct virtio_dev *d)
+/* NEEDS_RESET and a config interrupt (§2.1.2); atomic, so no status write can lose it. */
+static void mark_needs_reset(struct virtio_mmio *m)
 {
-	struct virtio_mmio *m = transport_of(d);
-
-	log_guest(LOG_WARN, "virtio-mmio", "%s: the driver broke the rules; device needs reset", d->name);
 	atomic_fetch_or(&m->status, STATUS_NEEDS_RESET);
 	m->config_generation++;
 	raise_interrupt(m, INT_CONFIG_CHANGE);
+}
+
+static void transport_needs_reset(struct virtio_dev *d)
+{
+	log_guest(LOG_WARN, "virtio-mmio", "%s: the driver broke the rules; device needs reset", d->name);
+	mark_needs_reset(transport_of(d));
 }
 
 static void transport_config_changed(struct virtio_dev *d)
@@ -104,10 +108,16 @@ static uint64_t offered_features(const struct virtio_mmio *m)
 	return m->dev->device_features | (1ull << VIRTIO_F_VERSION_1);
 }
 
+/*
+ * Status 0 (§4.2.2.1). A device the transport activated is reset first, under its own lock, so it
+ * stops using the queues before they are cleared here; the transport's own flag decides, never the
+ * status register, whose bits the driver writes.
+ */
 static void reset_device(struct virtio_mmio *m)
 {
-	if (atomic_load(&m->status) & STATUS_DRIVER_OK)
+	if (m->activated)
 		m->dev->ops->reset(m->dev);
+	m->activated = false;
 	atomic_store(&m->status, 0);
 	atomic_store(&m->interrupt_status, 0);
 	m->driver_features = 0;
@@ -139,33 +149,50 @@ static int activate_device(struct virtio_mmio *m)
 			return rc;
 		}
 	}
+	m->activated = true; /* even if activate fails half-way: a reset must undo what it did */
 	return d->ops->activate(d);
 }
 
-/* The driver may only add status bits, in the order of §3.1.1, or write 0 to reset. */
+/* FEATURES_OK sticks only for a subset of what was offered that includes VERSION_1 (§3.1.1). */
+static bool features_acceptable(const struct virtio_mmio *m)
+{
+	return (m->driver_features & ~offered_features(m)) == 0 &&
+	       ((m->driver_features >> VIRTIO_F_VERSION_1) & 1);
+}
+
+/*
+ * The driver may only add status bits, in the order of §3.1.1, or write 0 to reset (§2.1.2: "The
+ * driver MUST NOT clear a device status bit"). A write that clears one is refused with
+ * NEEDS_RESET. DRIVER_OK starts the device once: never again until a reset, and not at all
+ * without FEATURES_OK or once NEEDS_RESET is set. Bits are added with an atomic OR, so a
+ * NEEDS_RESET a backend sets meanwhile (on the I/O thread, without this lock) is kept.
+ */
 static void write_status(struct virtio_mmio *m, uint32_t value)
 {
 	uint32_t old = atomic_load(&m->status);
-	uint32_t added = value & ~old;
+	uint32_t added = value & ~old & ~STATUS_NEEDS_RESET;
 
 	if (value == 0) {
 		reset_device(m);
 		return;
 	}
-	if (added & STATUS_FEATURES_OK) {
-		uint64_t offered = offered_features(m);
-		bool acceptable = (m->driver_features & ~offered) == 0 &&
-				  ((m->driver_features >> VIRTIO_F_VERSION_1) & 1);
-		if (!acceptable)
-			value &= ~STATUS_FEATURES_OK; /* the driver sees it did not stick (§3.1.1 step 6) */
+	if (old & ~STATUS_NEEDS_RESET & ~value) {
+		log_guest(LOG_WARN, "virtio-mmio", "%s: the driver cleared status bits (%#x -> %#x)",
+			  m->dev->name, old, value);
+		mark_needs_reset(m);
+		return;
 	}
-	if ((added & STATUS_DRIVER_OK) && !(old & STATUS_DRIVER_OK)) {
-		if (!(value & STATUS_FEATURES_OK) || activate_device(m) < 0) {
-			value &= ~STATUS_DRIVER_OK;
-			value |= STATUS_NEEDS_RESET;
+	if ((added & STATUS_FEATURES_OK) && !features_acceptable(m))
+		added &= ~STATUS_FEATURES_OK; /* the driver sees it did not stick (§3.1.1 step 6) */
+	if (added & STATUS_DRIVER_OK) {
+		bool ready = ((old | added) & STATUS_FEATURES_OK) && !(old & STATUS_NEEDS_RESET);
+
+		if (!ready || activate_device(m) < 0) {
+			added &= ~STATUS_DRIVER_OK;
+			mark_needs_reset(m);
 		}
 	}
-	atomic_store(&m->status, value | (old & STATUS_NEEDS_RESET));
+	atomic_fetch_or(&m->status, added);
 }
 
 static struct virtio_mmio_queue_regs *selected_queue(struct virtio_mmio *m)

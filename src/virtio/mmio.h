@@ -45,6 +45,7 @@ struct virtio_mmio {
 	gpa_t base;
 	uint32_t device_features_sel, driver_features_sel, queue_sel;
 	uint64_t driver_features;
+	bool activated;       /* the device's activate ran (even if it failed), and no reset since */
 	atomic_uint status;
 	atomic_uint interrupt_status;
 	atomic_uint config_generation;

@@ -75,6 +75,24 @@ static bool virtq_size_valid(uint16_t size)
 	return size != 0 && size <= VIRTQ_MAX_SIZE && (size & (size - 1)) == 0;
 }
 
+/* [a, a + alen) and [b, b + blen) share a byte; both ranges were checked to lie in RAM. */
+static bool virtq_ranges_overlap(gpa_t a, uint64_t alen, gpa_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * The spec has no word on overlapping rings, but the device writes the used ring while the driver
+ * owns the other two: a used ring over the descriptors or the avail ring lets a driver make the
+ * device rewrite what it is parsing. No real driver does it, so kiln refuses it.
+ */
+static bool virtq_rings_overlap(uint16_t size, gpa_t desc, gpa_t avail, gpa_t used)
+{
+	return virtq_ranges_overlap(desc, virtq_desc_bytes(size), avail, virtq_avail_bytes(size)) ||
+	       virtq_ranges_overlap(desc, virtq_desc_bytes(size), used, virtq_used_bytes(size)) ||
+	       virtq_ranges_overlap(avail, virtq_avail_bytes(size), used, virtq_used_bytes(size));
+}
+
 int virtq_init(struct virtq *q, const struct gmem *mem, uint16_t size, gpa_t desc, gpa_t avail,
 	       gpa_t used, bool event_idx)
 {
@@ -88,12 +106,30 @@ int virtq_init(struct virtq *q, const struct gmem *mem, uint16_t size, gpa_t des
 	q->avail = virtq_map(mem, avail, virtq_avail_bytes(size), 2);
 	q->used = virtq_map(mem, used, virtq_used_bytes(size), 4);
 	if (q->desc == NULL || q->avail == NULL || q->used == NULL)
-		return -EINVAL;
+		goto unmapped;
+	if (virtq_rings_overlap(size, desc, avail, used))
+		goto unmapped;
 	q->mem = mem;
 	q->size = size;
 	q->event_idx = event_idx;
 	q->broken = false;
 	return 0;
+
+unmapped:
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+	return -EINVAL;
+}
+
+/*
+ * A queue that was never mapped (reset, never ready, failed to initialize) has no rings: the
+ * calls that write or read the rings do nothing on it. Devices should not make them, but a race
+ * with a reset must not become a NULL dereference.
+ */
+static bool virtq_mapped(const struct virtq *q)
+{
+	return q->used != NULL;
 }
 
 static int virtq_break(struct virtq *q)
@@ -249,6 +285,8 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e, struct iovec *iov, unsigned
 
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
+	if (!virtq_mapped(q))
+		return;
 	struct virtq_used_elem *slot = &q->used->ring[q->next_used & (q->size - 1)];
 
 	/* §2.7.8: id is the head of the chain, len the bytes written into it. */
@@ -273,6 +311,9 @@ bool virtq_should_interrupt(struct virtq *q)
 {
 	uint16_t old_idx = q->signalled_used;
 	bool old_valid = q->signalled_used_valid;
+
+	if (!virtq_mapped(q))
+		return false;
 
 	/*
 	 * Full fence: our used->idx store must be visible before we read avail->flags or
@@ -306,6 +347,8 @@ bool virtq_has_avail(const struct virtq *q)
 
 bool virtq_enable_kicks(struct virtq *q)
 {
+	if (!virtq_mapped(q))
+		return false;
 	if (q->event_idx) /* §2.7.10: kick when the entry at next_avail is published */
 		__atomic_store_n(virtq_avail_event(q), htole16(q->next_avail), __ATOMIC_RELAXED);
 	else /* §2.7.10: clear NO_NOTIFY, the only used flag the device sets */
@@ -321,6 +364,8 @@ bool virtq_enable_kicks(struct virtq *q)
 
 void virtq_disable_kicks(struct virtq *q)
 {
+	if (!virtq_mapped(q))
+		return;
 	/* §2.7.10: with EVENT_IDX, avail_event alone governs kicks; nothing to do. */
 	if (!q->event_idx)
 		__atomic_store_n(&q->used->flags, htole16(VIRTQ_USED_F_NO_NOTIFY),

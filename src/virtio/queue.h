@@ -79,8 +79,8 @@ struct virtq_elem {
 
 /*
  * Checks and maps the three rings: size a power of two in 1..VIRTQ_MAX_SIZE, desc 16-byte, avail
- * 2-byte and used 4-byte aligned (§2.7), each wholly inside guest RAM. 0 or -EINVAL; on failure
- * the queue is left broken (pops fail) and the other calls must not be made on it.
+ * 2-byte and used 4-byte aligned (§2.7), each wholly inside guest RAM, no two overlapping. 0 or
+ * -EINVAL; on failure the queue is left broken and unmapped (pops fail, pushes do nothing).
  */
 int virtq_init(struct virtq *q, const struct gmem *mem, uint16_t size, gpa_t desc, gpa_t avail,
 	       gpa_t used, bool event_idx) MUST_CHECK;

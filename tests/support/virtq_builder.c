@@ -67,29 +67,52 @@ static uint16_t vqb_seg_flags(const struct vqb_seg *seg, bool more)
 	return (seg->write ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0);
 }
 
-void vqb_init(struct virtq_builder *b, uint16_t size, size_t ram_size)
+/* Lays the rings of a queue of `size` entries out from base, buffers after them up to data_end. */
+static void vqb_layout(struct virtq_builder *b, uint16_t size, gpa_t base, gpa_t data_end)
 {
-	memset(b, 0, sizeof(*b));
 	if (size == 0)
 		vqb_fail("queue size 0");
 	b->size = size;
-	b->desc = 0;
+	b->desc = base;
 	b->avail = ALIGN_UP(b->desc + 16 * (uint64_t)size, VQB_RING_ALIGN);
 	b->used = ALIGN_UP(b->avail + 6 + 2 * (uint64_t)size, VQB_RING_ALIGN);
 	b->data_next = ALIGN_UP(b->used + 6 + 8 * (uint64_t)size, VQB_RING_ALIGN);
-	if (b->data_next > ram_size)
+	b->data_end = data_end;
+	if (b->data_next > data_end)
 		vqb_fail("RAM too small for the rings");
+}
+
+void vqb_init(struct virtq_builder *b, uint16_t size, size_t ram_size)
+{
+	memset(b, 0, sizeof(*b));
+	vqb_layout(b, size, 0, ram_size);
 	b->ram = calloc(1, ram_size);
 	if (b->ram == NULL)
 		vqb_fail("out of memory");
 	b->ram_size = ram_size;
+	b->owns_ram = true;
 	if (gmem_add_region(&b->mem, 0, b->ram, ram_size) != 0)
+		vqb_fail("gmem_add_region failed");
+}
+
+void vqb_init_window(struct virtq_builder *b, uint16_t size, uint8_t *ram, size_t ram_size, gpa_t base,
+		     size_t span)
+{
+	memset(b, 0, sizeof(*b));
+	if (base > ram_size || span > ram_size - base)
+		vqb_fail("window outside the RAM");
+	vqb_layout(b, size, base, base + span);
+	b->ram = ram;
+	b->ram_size = ram_size;
+	memset(ram + base, 0, span);
+	if (gmem_add_region(&b->mem, 0, ram, ram_size) != 0)
 		vqb_fail("gmem_add_region failed");
 }
 
 void vqb_free(struct virtq_builder *b)
 {
-	free(b->ram);
+	if (b->owns_ram)
+		free(b->ram);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -102,12 +125,12 @@ gpa_t vqb_alloc(struct virtq_builder *b, size_t len)
 {
 	gpa_t gpa = b->data_next;
 
-	if (len > b->ram_size - gpa)
+	if (len > b->data_end - gpa)
 		vqb_fail("RAM too small for vqb_alloc");
 	memset(b->ram + gpa, 0, len);
 	b->data_next = ALIGN_UP(gpa + len, VQB_BUF_ALIGN);
-	if (b->data_next > b->ram_size)
-		b->data_next = b->ram_size;
+	if (b->data_next > b->data_end)
+		b->data_next = b->data_end;
 	return gpa;
 }
 

@@ -37,11 +37,21 @@ struct virtq_builder {
 	gpa_t desc, avail, used;  /* ring addresses inside ram */
 	uint16_t avail_idx;       /* what the "driver" has published */
 	uint16_t next_desc;       /* next free descriptor slot (wraps) */
-	gpa_t data_next;          /* bump allocator for buffers */
+	gpa_t data_next;          /* bump allocator for buffers ... */
+	gpa_t data_end;           /* ... up to here */
+	bool owns_ram;            /* vqb_init's calloc, not vqb_init_window's caller's RAM */
 };
 
 /* Zeroed RAM of ram_size bytes with the rings of a queue of `size` entries at fixed offsets. */
 void vqb_init(struct virtq_builder *b, uint16_t size, size_t ram_size);
+/*
+ * The same layout in the window [base, base + span) of ram (ram_size bytes at gpa 0), which the
+ * caller owns and may share with other builders (one per queue of a device): the rings start at
+ * base (4 KiB aligned), buffers follow them up to base + span. The window is zeroed.
+ */
+void vqb_init_window(struct virtq_builder *b, uint16_t size, uint8_t *ram, size_t ram_size, gpa_t base,
+		     size_t span);
+/* Frees the RAM vqb_init made; a window's RAM stays its owner's. */
 void vqb_free(struct virtq_builder *b);
 
 /* virtq_init on the builder's rings; returns what virtq_init returned. */

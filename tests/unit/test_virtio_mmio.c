@@ -4,6 +4,7 @@
  * bus as a vCPU would: identity, feature and status negotiation (§3.1.1), queue set-up and
  * activation, interrupt status and acknowledge, reset, kicks, and accesses the spec forbids.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -358,6 +359,146 @@ static void test_forbidden_accesses(void **state)
 	assert_int_equal(rd(f, QUEUE_READY), 0);
 }
 
+/* Negotiates, sets queue 0 up at 0x1000 and starts the device. */
+static void start(struct fx *f)
+{
+	negotiate(f);
+	setup_queue(f, 0, 0x1000);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	assert_int_equal(f->activations, 1);
+}
+
+/* The confirmed crash: DRIVER_OK dropped, then 0. The device must still be reset. */
+static void test_cleared_status_bits_are_refused(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK);
+	/* §2.1.2: the driver must not clear a bit; the device keeps them and asks for a reset. */
+	assert_int_equal(rd(f, STATUS), ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK | NEEDS_RESET);
+	assert_int_equal(rd(f, INTERRUPT_STATUS), 2);
+	wr(f, STATUS, 0);
+	assert_int_equal(f->resets, 1);
+	assert_int_equal(rd(f, STATUS), 0);
+}
+
+static void test_driver_ok_twice_activates_once(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	f->dev.queues[0].next_avail = 3; /* what the I/O thread has taken so far */
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	assert_int_equal(f->activations, 1);
+	assert_int_equal(f->dev.queues[0].next_avail, 3); /* the queue was not set up again */
+	assert_int_equal(rd(f, STATUS), ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	/* Dropping DRIVER_OK and setting it again is no way around it either. */
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	assert_int_equal(f->activations, 1);
+	assert_int_equal(f->dev.queues[0].next_avail, 3);
+}
+
+static void test_driver_ok_without_features_ok_needs_reset(void **state)
+{
+	struct fx *f = *state;
+
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER);
+	setup_queue(f, 0, 0x1000);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | DRIVER_OK);
+	assert_int_equal(rd(f, STATUS), ACKNOWLEDGE | DRIVER | NEEDS_RESET);
+	assert_int_equal(f->activations, 0);
+}
+
+static void test_no_activation_once_needs_reset(void **state)
+{
+	struct fx *f = *state;
+
+	negotiate(f);
+	setup_queue(f, 0, 0x1000);
+	f->dev.transport->needs_reset(&f->dev);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	assert_int_equal(f->activations, 0);
+	assert_false(rd(f, STATUS) & DRIVER_OK);
+	wr(f, STATUS, 0);
+	assert_int_equal(f->resets, 0); /* never activated: nothing to undo */
+}
+
+/* A device whose activate failed half-way is still reset, so nothing it started keeps running. */
+static int failing_activate(struct virtio_dev *d)
+{
+	fx_of(d)->activations++;
+	return -EIO;
+}
+
+static void test_failed_activation_is_reset(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_dev_ops ops = fake_ops;
+
+	ops.activate = failing_activate;
+	f->dev.ops = &ops;
+	negotiate(f);
+	setup_queue(f, 0, 0x1000);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	assert_int_equal(rd(f, STATUS), ACKNOWLEDGE | DRIVER | FEATURES_OK | NEEDS_RESET);
+	wr(f, STATUS, 0);
+	assert_int_equal(f->resets, 1);
+	f->dev.ops = &fake_ops;
+}
+
+/* Status writes add bits atomically: a backend's NEEDS_RESET between them survives. */
+static void test_needs_reset_survives_status_writes(void **state)
+{
+	struct fx *f = *state;
+
+	wr(f, STATUS, ACKNOWLEDGE);
+	f->dev.transport->needs_reset(&f->dev);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER);
+	assert_int_equal(rd(f, STATUS), ACKNOWLEDGE | DRIVER | NEEDS_RESET);
+}
+
+static void test_overlapping_rings_need_reset(void **state)
+{
+	struct fx *f = *state;
+
+	negotiate(f);
+	wr(f, QUEUE_SEL, 0);
+	wr(f, QUEUE_NUM, QUEUE_MAX);
+	wr(f, QUEUE_DESC_LOW, 0x1000);
+	wr(f, QUEUE_DRIVER_LOW, 0x2000);
+	wr(f, QUEUE_DEVICE_LOW, 0x1000 + 16); /* the used ring over the descriptor table */
+	wr(f, QUEUE_READY, 1);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	assert_true(rd(f, STATUS) & NEEDS_RESET);
+	assert_int_equal(f->activations, 0);
+}
+
+static void test_queue_size_not_a_power_of_two_needs_reset(void **state)
+{
+	struct fx *f = *state;
+
+	negotiate(f);
+	setup_queue(f, 0, 0x1000);
+	wr(f, QUEUE_READY, 0);
+	wr(f, QUEUE_NUM, 6);
+	wr(f, QUEUE_READY, 1);
+	wr(f, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+	assert_true(rd(f, STATUS) & NEEDS_RESET);
+	assert_int_equal(f->activations, 0);
+}
+
+static void test_features_frozen_after_features_ok(void **state)
+{
+	struct fx *f = *state;
+
+	negotiate(f);
+	wr(f, DRIVER_FEATURES_SEL, 0);
+	wr(f, DRIVER_FEATURES, 0);
+	assert_int_equal(f->m.driver_features, (1ull << 32) | (1u << DEVICE_FEATURE_BIT));
+}
+
 static void test_config_space_comes_from_the_device(void **state)
 {
 	struct fx *f = *state;
@@ -385,6 +526,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_by_exit_reaches_the_kick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forbidden_accesses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_space_comes_from_the_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cleared_status_bits_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_ok_twice_activates_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_ok_without_features_ok_needs_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_activation_once_needs_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_activation_is_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_needs_reset_survives_status_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlapping_rings_need_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_size_not_a_power_of_two_needs_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_features_frozen_after_features_ok, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -161,6 +161,34 @@ static void test_init_outside_ram(void **state)
 	assert_int_equal(init_at(f, end - 16 * QSIZE, b->avail, b->used), 0);
 }
 
+/* Rings that share a byte are refused; ones that touch are not. */
+static void test_init_overlapping_rings(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_builder *b = &f->b;
+	gpa_t desc_end = b->desc + 16 * QSIZE;
+
+	assert_int_equal(init_at(f, b->desc, b->desc + 16, b->used), -EINVAL);
+	assert_int_equal(init_at(f, b->desc, b->avail, desc_end - 4), -EINVAL);
+	assert_int_equal(init_at(f, b->desc, b->avail, b->avail + 4), -EINVAL);
+	assert_true(f->q.broken);
+	assert_int_equal(init_at(f, b->desc, desc_end, desc_end + 0x1000), 0);
+}
+
+/* A queue without rings (reset, or never set up) ignores what a racing device does with it. */
+static void test_unmapped_queue_ignores_the_device(void **state)
+{
+	struct virtq q = { .broken = true };
+
+	(void)state;
+	virtq_push(&q, 0, 16);
+	virtq_disable_kicks(&q);
+	assert_false(virtq_enable_kicks(&q));
+	assert_false(virtq_should_interrupt(&q));
+	assert_false(virtq_has_avail(&q));
+	assert_int_equal(q.next_used, 0);
+}
+
 /* Host memory behind guest RAM that is not aligned like the rings cannot back them. */
 static void test_init_misaligned_host(void **state)
 {
@@ -717,6 +745,8 @@ int main(void)
 		cmocka_unit_test(test_init_sizes),
 		T(test_init_alignment),
 		T(test_init_outside_ram),
+		T(test_init_overlapping_rings),
+		cmocka_unit_test(test_unmapped_queue_ignores_the_device),
 		cmocka_unit_test(test_init_misaligned_host),
 		T(test_pop_empty),
 		T(test_pop_out_only),
