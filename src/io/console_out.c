@@ -50,6 +50,7 @@ struct console_out {
 	int restore_flags; /* the caller's file status flags, put back at destroy; -1: untouched */
 	bool is_socket;    /* sent with MSG_DONTWAIT, by the I/O thread only */
 	int wake_fd;       /* sockets: an eventfd telling the I/O thread bytes are queued; else -1 */
+	bool wake_watched; /* wake_fd is in the loop (from the first bytes for a socket on) */
 	bool wake_pending; /* wake_fd was written and the I/O thread has not drained since */
 	bool watching;     /* fd is in the loop for EPOLLOUT: only the I/O thread writes */
 	bool warned;       /* the first drop was logged */
@@ -97,22 +98,6 @@ static int console_out_open(struct console_out *o, int fd)
 		return -errno;
 	o->restore_flags = flags;
 	return 0;
-}
-
-/* Sockets: the eventfd a writer on any thread uses to hand the sending to the I/O thread. */
-static int console_out_start_waking(struct console_out *o)
-{
-	int rc;
-
-	o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (o->wake_fd < 0)
-		return -errno;
-	rc = io_loop_add(o->loop, o->wake_fd, EPOLLIN, &o->woken);
-	if (rc < 0) {
-		close(o->wake_fd);
-		o->wake_fd = -1;
-	}
-	return rc;
 }
 
 /* Copies as much of buf[0..len) as fits behind the queued bytes; returns how much. */
@@ -240,6 +225,24 @@ static void console_out_count(struct console_out *o, size_t n, int err, bool fir
 			 CONSOLE_OUT_CAPACITY / 1024);
 }
 
+/*
+ * Sockets: wake_fd joins the loop when the first bytes come (the loop need not exist before), on
+ * the writer's thread (epoll_ctl is on every allowlist). False if it could not: the bytes wait for
+ * the next write.
+ */
+static bool console_out_watch_wake(struct console_out *o)
+{
+	int rc;
+
+	if (o->wake_watched)
+		return true;
+	rc = io_loop_add(o->loop, o->wake_fd, EPOLLIN, &o->woken);
+	if (rc < 0)
+		log_guest(LOG_ERROR, "console", "output: joining the I/O loop: %s", strerror(-rc));
+	o->wake_watched = rc == 0;
+	return o->wake_watched;
+}
+
 void console_out_writev(struct console_out *o, const struct iovec *iov, unsigned int n)
 {
 	size_t lost = 0;
@@ -250,7 +253,7 @@ void console_out_writev(struct console_out *o, const struct iovec *iov, unsigned
 	for (unsigned int i = 0; i < n; i++)
 		lost += console_out_take(o, iov[i].iov_base, iov[i].iov_len, &err);
 	if (o->is_socket && o->len > 0 && !o->watching && !o->wake_pending)
-		wake = o->wake_pending = true;
+		wake = o->wake_pending = console_out_watch_wake(o);
 	first = console_out_first_drop(o, lost);
 	pthread_mutex_unlock(&o->lock);
 	console_out_count(o, lost, err, first);
@@ -312,8 +315,8 @@ int console_out_create(int fd, struct io_loop *loop, atomic_ullong *dropped, str
 	o->woken.ready = console_out_woken;
 	rc = console_out_open(o, fd);
 	/* Only a socket needs the eventfd, and a socket was neither reopened nor changed. */
-	if (rc == 0 && o->is_socket)
-		rc = console_out_start_waking(o);
+	if (rc == 0 && o->is_socket && (o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		rc = -errno;
 	if (rc < 0) {
 		free(o);
 		return rc;
@@ -383,10 +386,10 @@ void console_out_destroy(struct console_out *o)
 	/* Removals from a loop already destroyed fail harmlessly (EBADF). */
 	if (o->watching)
 		io_loop_remove(o->loop, o->fd);
-	if (o->wake_fd >= 0) {
+	if (o->wake_watched)
 		io_loop_remove(o->loop, o->wake_fd);
+	if (o->wake_fd >= 0)
 		close(o->wake_fd);
-	}
 	if (o->owns_fd)
 		close(o->fd);
 	if (o->restore_flags >= 0 && fcntl(o->fd, F_SETFL, o->restore_flags) < 0)

@@ -24,8 +24,8 @@ struct console_out;
 
 /*
  * Output to fd (the caller keeps it, and its file status flags stay as they are), drained by
- * loop's thread whenever fd is not ready at once. Every byte dropped is added to *dropped.
- * 0 or -errno.
+ * loop's thread whenever fd is not ready at once. loop is only recorded here: it must be
+ * initialized by the first write. Every byte dropped is added to *dropped. 0 or -errno.
  */
 int console_out_create(int fd, struct io_loop *loop, atomic_ullong *dropped,
 		       struct console_out **out) MUST_CHECK;

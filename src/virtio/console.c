@@ -46,6 +46,7 @@ struct virtio_console {
 	int in_fd;
 	struct console_out *out; /* NULL: output discarded */
 	int start_fd;         /* eventfd: activate() hands the start of the input to the I/O thread */
+	bool start_watched;   /* start_fd is in the I/O loop (from the first activate() on) */
 	bool in_watched;      /* in_fd is in the I/O loop */
 	bool in_always_ready; /* epoll refused in_fd: read it whenever there are receive buffers */
 	bool in_ended;        /* no more input: EOF, a read error, or in_fd could not be watched */
@@ -282,17 +283,27 @@ static void virtio_console_config_read(struct virtio_dev *d, uint64_t offset, vo
 
 /*
  * A vCPU thread: no backend I/O here (its allowlist has no readv). Without MULTIPORT the port is
- * open from now on: the I/O thread starts the input (virtio_console_start).
+ * open from now on: the I/O thread starts the input (virtio_console_start). start_fd joins the loop
+ * here, not at create: the loop need not exist before the device is attached.
  */
 static int virtio_console_activate(struct virtio_dev *d)
 {
 	struct virtio_console *c = virtio_console_of(d);
+	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	console_ctrl_reset(&c->ctrl);
-	c->active = true;
+	if (c->start_fd >= 0 && !c->start_watched) {
+		rc = io_loop_add(d->io, c->start_fd, EPOLLIN, &c->start_ready);
+		c->start_watched = rc == 0;
+	}
+	if (rc == 0) {
+		console_ctrl_reset(&c->ctrl);
+		c->active = true;
+	}
 	pthread_mutex_unlock(&c->lock);
-	if (c->in_fd >= 0 && eventfd_write(c->start_fd, 1) < 0)
+	if (rc < 0)
+		return rc;
+	if (c->start_fd >= 0 && eventfd_write(c->start_fd, 1) < 0)
 		log_error("virtio-console", "starting the input: %s", strerror(errno));
 	return 0;
 }
@@ -329,22 +340,6 @@ static const struct virtio_dev_ops virtio_console_ops = {
 
 /* --- create / destroy -------------------------------------------------------------------------- */
 
-/* in_fd's start signal (virtio_console_activate), on the I/O loop. 0 or -errno. */
-static int virtio_console_open_start(struct virtio_console *c, struct io_loop *loop)
-{
-	int rc;
-
-	c->start_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->start_fd < 0)
-		return -errno;
-	rc = io_loop_add(loop, c->start_fd, EPOLLIN, &c->start_ready);
-	if (rc < 0) {
-		close(c->start_fd);
-		c->start_fd = -1;
-	}
-	return rc;
-}
-
 int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct virtio_console **out)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
@@ -356,15 +351,13 @@ int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct vi
 	c->start_fd = -1;
 	c->in_ready.ready = virtio_console_input_ready;
 	c->start_ready.ready = virtio_console_start;
-	if (in_fd >= 0)
-		rc = virtio_console_open_start(c, loop);
+	if (in_fd >= 0 && (c->start_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		rc = -errno;
 	if (rc == 0 && out_fd >= 0)
 		rc = console_out_create(out_fd, loop, &c->dev.stats.bytes_dropped, &c->out);
 	if (rc < 0) {
-		if (c->start_fd >= 0) {
-			io_loop_remove(loop, c->start_fd);
+		if (c->start_fd >= 0)
 			close(c->start_fd);
-		}
 		free(c);
 		return rc;
 	}
@@ -393,10 +386,10 @@ void virtio_console_destroy(struct virtio_console *c)
 	if (c == NULL)
 		return;
 	virtio_console_unwatch_input(c);
-	if (c->start_fd >= 0) {
+	if (c->start_watched)
 		io_loop_remove(c->dev.io, c->start_fd);
+	if (c->start_fd >= 0)
 		close(c->start_fd);
-	}
 	console_out_destroy(c->out);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
