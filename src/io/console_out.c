@@ -353,7 +353,7 @@ static size_t console_out_drain_until(struct console_out *o, uint64_t deadline, 
 /*
  * The last bytes, on the thread that destroys the VM: it may not block SIGPIPE (an embedder's main
  * thread), so it is blocked meanwhile, for a reader that went away to give EPIPE and not end the
- * process; a SIGPIPE that write raised is then taken off this thread before the mask comes back.
+ * process; the SIGPIPE that write then raised is taken off this thread before the mask comes back.
  */
 static void console_out_final_flush(struct console_out *o)
 {
@@ -371,7 +371,7 @@ static void console_out_final_flush(struct console_out *o)
 	lost = console_out_drain_until(o, deadline, &err);
 	first = console_out_first_drop(o, lost);
 	pthread_mutex_unlock(&o->lock);
-	if (!sigismember(&old, SIGPIPE))
+	if (err == -EPIPE && !sigismember(&old, SIGPIPE))
 		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
 			;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
