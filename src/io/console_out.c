@@ -92,8 +92,8 @@ static int console_out_open(struct console_out *o, int fd)
 		o->owns_fd = true;
 		return 0;
 	}
-	log_warn("console", "output: cannot reopen %s (%s): making the caller's fd %d non-blocking until kiln exits",
-		 path, strerror(errno), fd);
+	log_warn("console", "output: cannot reopen %s (%s): making the caller's fd %d non-blocking "
+			    "until kiln exits", path, strerror(errno), fd);
 	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
 	o->restore_flags = flags;
