@@ -1,7 +1,8 @@
 # check-api: kiln's Firecracker-compatible API driven with curl against the tiny guests
 # (tests/integration/api.sh), in the release and the sanitizer build. Every exchange is then checked
 # against firecracker.yaml's schemas by the contract checker (tests/api/: schema.awk flattens the
-# yaml, contract.c validates with json-c). Installs curl when missing.
+# yaml, contract.c validates with json-c). hold-conns (tests/api/hold_conns.c) holds idle client
+# connections for the connection-limit tests. Installs curl when missing.
 
 API_DIR := $(BUILD)/api
 
@@ -10,14 +11,21 @@ $(API_DIR)/contract: tests/api/contract.c
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O1 -g -o $@ $< -ljson-c
 
+$(API_DIR)/hold-conns: tests/api/hold_conns.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O1 -g -o $@ $<
+
 $(API_DIR)/schema.tsv: tests/api/firecracker.yaml tests/api/schema.awk
 	@mkdir -p $(@D)
 	$(Q)awk -f tests/api/schema.awk $< >$@
 
-check-api: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
+check-api: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(API_DIR)/hold-conns
 	$(Q)scripts/install-deps.sh curl
-	$(Q)tests/integration/api.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
+	$(Q)tests/integration/api.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(API_DIR)/hold-conns
 	$(Q)KILN_TEST_HOOKS=1 tests/integration/api.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract \
-		$(API_DIR)/schema.tsv
+		$(API_DIR)/schema.tsv $(API_DIR)/hold-conns
 
 .PHONY: check-api

@@ -30,6 +30,7 @@ fuzz-run-$(1): $(FUZZ_DIR)/fuzz_$(1)
 	@mkdir -p $(FUZZ_DIR)/corpus/$(1)
 	@echo "check-fuzz: $(1) for $(FUZZ_SECONDS) s"
 	$(Q)$(FUZZ_DIR)/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_$(1)_MAX_LEN) \
+		-artifact_prefix=$(FUZZ_DIR)/ \
 		-print_final_stats=1 $(FUZZ_DIR)/corpus/$(1) tests/fuzz/corpus/$(1)
 
 .PHONY: fuzz-run-$(1)

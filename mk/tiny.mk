@@ -16,12 +16,44 @@ $(BUILD)/tiny/%.elf: $(BUILD)/tiny/%.o $(TINY_LDS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(LD) $(TINY_LDFLAGS) -T $(TINY_LDS) -o $@ $<
 
-tiny: $(TINY_ELFS)
+# The hostile guest (tests/tiny/hostile/): freestanding 32-bit C, entered through start.S, linked into
+# an ELF32 with a PVH note (build/tiny/hostile.elf). No libc, no libgcc: gcc alone builds it, without
+# multilib.
+HOSTILE_SRCS := $(sort $(wildcard tests/tiny/hostile/*.c))
+HOSTILE_OBJS := $(BUILD)/tiny/hostile/start.o \
+	$(patsubst tests/tiny/hostile/%.c,$(BUILD)/tiny/hostile/%.o,$(HOSTILE_SRCS))
+HOSTILE_CFLAGS := -m32 -march=i686 -std=gnu11 $(WARNINGS) -O2 -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables \
+	-mgeneral-regs-only -MMD -MP
+
+$(BUILD)/tiny/hostile/%.o: tests/tiny/hostile/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC m32  $<")
+	$(Q)$(CC) $(HOSTILE_CFLAGS) -c $< -o $@
+
+$(BUILD)/tiny/hostile/start.o: tests/tiny/hostile/start.S
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  AS m32  $<")
+	$(Q)$(CC) -m32 -nostdinc -MMD -MP -c $< -o $@
+
+$(BUILD)/tiny/hostile.elf: $(HOSTILE_OBJS) tests/tiny/hostile/hostile.ld
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(LD) -m elf_i386 $(TINY_LDFLAGS) -T tests/tiny/hostile/hostile.ld -o $@ $(HOSTILE_OBJS)
+
+tiny: $(TINY_ELFS) $(BUILD)/tiny/hostile.elf
+
+# The hostile guest's host side (tests/integration/hostile.sh runs kiln through it).
+HOSTILE_HOST := $(BUILD)/rel/tests/integration/hostile_host
+$(HOSTILE_HOST): $(BUILD)/rel/tests/integration/hostile_host.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(RELEASE_LDFLAGS) -o $@ $^
 
 # Boots every tiny guest under build/kiln, then under the ASan/UBSan build of kiln.
-check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny
+check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(HOSTILE_HOST)
 	$(Q)tests/integration/tiny.sh $(BUILD)/kiln $(BUILD)/tiny
 	$(Q)tests/integration/tiny.sh $(BUILD)/san/kiln $(BUILD)/tiny
+	$(Q)tests/integration/hostile.sh $(BUILD)/kiln $(HOSTILE_HOST) $(BUILD)/tiny
+	$(Q)tests/integration/hostile.sh $(BUILD)/san/kiln $(HOSTILE_HOST) $(BUILD)/tiny
 	$(Q)tests/integration/seccomp.sh $(BUILD)/san/kiln $(BUILD)/tiny
 
 .PRECIOUS: $(BUILD)/tiny/%.o

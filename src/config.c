@@ -8,6 +8,7 @@
 
 #include <kiln/kiln.h>
 
+#include "config.h"
 #include "error.h"
 #include "util.h"
 
@@ -108,11 +109,16 @@ static int validate_vsock(const struct kiln_vsock *v, struct kiln_error *err)
 
 int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err)
 {
+	if (cfg->kernel_path == NULL || cfg->kernel_path[0] == '\0')
+		return vm_error(err, EINVAL, "no kernel given");
+	return config_validate_machine(cfg, err);
+}
+
+int config_validate_machine(const struct kiln_config *cfg, struct kiln_error *err)
+{
 	uint64_t host_ram = host_ram_bytes();
 	int rc;
 
-	if (cfg->kernel_path == NULL || cfg->kernel_path[0] == '\0')
-		return vm_error(err, EINVAL, "no kernel given");
 	if (cfg->vcpus == 0)
 		return vm_error(err, EINVAL, "vcpus 0: a VM needs at least one vCPU");
 	if (cfg->mem_bytes < MIN_MEM)

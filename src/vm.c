@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fd_limit.h"
 #include "log.h"
 #include "vm.h"
+#include "vm_config.h"
 
 static struct vm *vm_of_events(struct machine_events *ev)
 {
@@ -57,6 +59,22 @@ void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *de
 		return;
 }
 
+/*
+ * Once per process, before the first VM's fds: the soft fd limit is often 1024, the hard one far
+ * higher, and a VM's vsock connections alone may take 1024 (see vm_limit_vsock).
+ */
+static pthread_once_t fd_limit_once = PTHREAD_ONCE_INIT;
+
+static void raise_fd_limit(void)
+{
+	int64_t soft = fd_limit_raise();
+
+	if (soft < 0)
+		log_warn("vm", "cannot raise the soft fd limit to the hard one: %s", strerror((int)-soft));
+	else
+		log_debug("vm", "fd limit: %lld", (long long)soft);
+}
+
 /* Undoes kiln_vm_create: vm_build's resources, then what create set up before it. */
 static void vm_free(struct vm *vm)
 {
@@ -65,20 +83,22 @@ static void vm_free(struct vm *vm)
 		close(vm->exit_fd);
 	pthread_cond_destroy(&vm->park_cond);
 	pthread_mutex_destroy(&vm->park_lock);
+	vm_config_free(&vm->cfg);
 	free(vm);
 }
 
-int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
+int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struct vm **out,
+	      struct kiln_error *err)
 {
-	int rc = kiln_config_validate(cfg, err);
-
-	if (rc < 0)
-		return rc;
+	pthread_once(&fd_limit_once, raise_fd_limit);
 	struct vm *vm = calloc(1, sizeof(*vm));
+	int rc;
+
 	if (vm == NULL)
 		return vm_error(err, ENOMEM, "out of memory");
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->io.epoll_fd = vm->io.wake_fd = -1;
+	vm->restore_mem_path = restore_mem_path;
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	rc = vm->exit_fd < 0 ? -errno : 0;
 	atomic_init(&vm->guest_status, -1);
@@ -91,14 +111,32 @@ int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct k
 		vm_error(err, -rc, "eventfd: %s", strerror(-rc));
 	else if ((rc = vcpu_install_kick_signal()) < 0)
 		vm_error(err, -rc, "installing the vCPU kick signal: %s", strerror(-rc));
+	else if ((rc = vm_config_copy(&vm->cfg, cfg)) < 0)
+		vm_error(err, -rc, "out of memory");
 	else
 		rc = vm_build(vm, cfg, err);
+	vm->restore_mem_path = NULL; /* the caller's string: only the build reads it */
 	if (rc < 0) {
 		vm_free(vm);
 		return rc;
 	}
-	*out = (struct kiln_vm *)vm;
+	vm_limit_vsock(vm);
+	*out = vm;
 	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_free(vm);
+}
+
+int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
+{
+	int rc = kiln_config_validate(cfg, err);
+
+	if (rc < 0)
+		return rc;
+	return vm_create(cfg, NULL, (struct vm **)out, err);
 }
 
 int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)

@@ -25,6 +25,15 @@
 
 #define VM_MAX_VIRTIO (KILN_MAX_DISKS + KILN_MAX_NETS + 3) /* disks, nets, console, rng, vsock */
 
+/*
+ * File descriptors kept for kiln once a VM is built, which no guest can make it use: the API's
+ * connections (16) and its metrics, log and drive files, a disk swapped by kiln_vm_update_disk, a
+ * host vsock client accepted only to be refused, and room for an embedder's own.
+ */
+#define VM_FD_RESERVE 128
+
+struct virtio_vsock;
+
 /* One virtio device: its backend, the generic view of it, and its MMIO transport. */
 struct vm_virtio {
 	struct virtio_mmio transport;
@@ -36,6 +45,7 @@ struct vm_virtio {
 };
 
 struct vm {
+	struct kiln_config cfg;   /* what the VM was built from, its strings owned (vm_config.c) */
 	int kvm_fd;
 	int vm_fd;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, patched per vCPU */
@@ -56,11 +66,13 @@ struct vm {
 	unsigned int nvirtio;
 	struct virtio_blk *disks[KILN_MAX_DISKS]; /* the virtio-blk backends, in cfg.disks order */
 	unsigned int ndisks;
+	struct virtio_vsock *vsock; /* NULL without one */
 
 	struct io_loop io;
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
 	bool started;
+	const char *restore_mem_path; /* set while a restore builds the VM: RAM comes from this file */
 
 	/* Pause: vCPUs park outside KVM_RUN while pause_requested (vm_pause.c). */
 	pthread_mutex_t park_lock;
@@ -79,6 +91,15 @@ struct vm {
 	char exit_detail[256];
 };
 
+/*
+ * Builds a VM from a checked cfg (kiln_vm_create); with restore_mem_path, for a restore: guest RAM
+ * is that memory file, mapped copy-on-write, and no kernel is loaded (snapshot/restore.c then
+ * loads the state). vm_destroy undoes it before the VM ran.
+ */
+int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struct vm **out,
+	      struct kiln_error *err) MUST_CHECK;
+void vm_destroy(struct vm *vm);
+
 /* A vCPU thread parks here while a pause is requested; returns on resume or stop. */
 void vm_park_vcpu(struct vm *vm);
 
@@ -88,6 +109,11 @@ void vm_request_stop(struct vm *vm, enum kiln_exit_reason reason, const char *de
 /* The virtio devices of cfg on their MMIO transports (vm_virtio.c). */
 int vm_create_virtio(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;
 void vm_destroy_virtio(struct vm *vm);
+/*
+ * Once the VM is built: bounds the vsock connections (a host fd each) to what the soft fd limit
+ * leaves after the fds open now and VM_FD_RESERVE more (vm_virtio.c).
+ */
+void vm_limit_vsock(struct vm *vm);
 /* "virtio_mmio.device=4K@0xADDR:GSI" for each device, for kernels without ACPI discovery. */
 int vm_virtio_cmdline(const struct vm *vm, char *out, size_t outlen) MUST_CHECK;
 

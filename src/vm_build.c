@@ -21,6 +21,7 @@
 #include "error.h"
 #include "kvm/kvm.h"
 #include "log.h"
+#include "snapshot/memfile.h"
 #include "vm.h"
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -132,6 +133,13 @@ static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
 		return vm_error(err, -rc, "mem %llu MiB: cannot map guest RAM: %s",
 				(unsigned long long)(bytes >> 20), strerror(-rc));
 	vm->ram_size = bytes;
+	if (vm->restore_mem_path) {
+		char why[256];
+
+		rc = memfile_map(vm->ram, bytes, vm->restore_mem_path, why, sizeof(why));
+		if (rc < 0)
+			return vm_error(err, -rc, "memory file %s", why);
+	}
 	for (unsigned int i = 0; i < n; i++) {
 		uint8_t *host = (uint8_t *)vm->ram + offset;
 
@@ -328,7 +336,7 @@ static int watch_console_input(struct vm *vm, const struct kiln_config *cfg, str
 
 int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
-	struct x86_boot_cpu boot;
+	struct x86_boot_cpu boot = { 0 };
 	int rc;
 
 	struct guest_files files = { 0 };
@@ -336,7 +344,7 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	vm->nvcpus = cfg->vcpus;
 	bus_init(&vm->pio, "pio", 0xff);
 	bus_init(&vm->mmio, "mmio", 0x00);
-	rc = map_guest_files(cfg, &files, err);
+	rc = vm->restore_mem_path ? 0 : map_guest_files(cfg, &files, err);
 	if (rc == 0)
 		rc = open_kvm(vm, err);
 	if (rc == 0)
@@ -354,11 +362,12 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	}
 	if (rc == 0)
 		rc = create_devices(vm, cfg, err);
-	if (rc == 0)
+	/* A restored guest's memory already holds its kernel, tables and everything since. */
+	if (rc == 0 && !vm->restore_mem_path)
 		rc = load_guest(vm, cfg, &files, &boot, err);
 	unmap_guest_files(&files);
 	if (rc == 0)
-		rc = create_vcpus(vm, &boot, err);
+		rc = create_vcpus(vm, vm->restore_mem_path ? NULL : &boot, err);
 	if (rc == 0)
 		rc = watch_console_input(vm, cfg, err);
 	return rc;

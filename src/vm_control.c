@@ -33,7 +33,18 @@ int kiln_vm_update_disk(struct kiln_vm *handle, unsigned int index, const char *
 		return vm_error(err, EINVAL, "disk %u: the VM has %u disks", index, vm->ndisks);
 	if (path == NULL || path[0] == '\0')
 		return vm_error(err, EINVAL, "disk %u: no path", index);
-	return virtio_blk_replace(vm->disks[index], path, err ? err->msg : NULL, err ? sizeof(err->msg) : 0);
+	char *kept = strdup(path);
+	if (kept == NULL)
+		return vm_error(err, ENOMEM, "out of memory");
+	int rc = virtio_blk_replace(vm->disks[index], path, err ? err->msg : NULL, err ? sizeof(err->msg) : 0);
+	if (rc < 0) {
+		free(kept);
+		return rc;
+	}
+	/* The VM's own configuration follows, so a snapshot names the disk the guest now has. */
+	free((char *)vm->cfg.disks[index].path);
+	vm->cfg.disks[index].path = kept;
+	return 0;
 }
 
 /* KVM exit reasons worth a name in metrics; the rest add up under "other". */

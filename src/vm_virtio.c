@@ -9,7 +9,9 @@
 
 #include "arch/x86/layout.h"
 #include "error.h"
+#include "fd_limit.h"
 #include "kvm/kvm.h"
+#include "log.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/net.h"
@@ -121,7 +123,36 @@ static int create_vsock(struct vm *vm, const struct kiln_config *cfg, struct kil
 	rc = virtio_vsock_create(&cfg->vsock, &vsock, err->msg, sizeof(err->msg));
 	if (rc < 0)
 		return rc;
-	return attach(vm, virtio_vsock_dev(vsock), vsock, destroy_vsock, err);
+	rc = attach(vm, virtio_vsock_dev(vsock), vsock, destroy_vsock, err);
+	if (rc == 0)
+		vm->vsock = vsock;
+	return rc;
+}
+
+void vm_limit_vsock(struct vm *vm)
+{
+	int64_t soft = fd_limit_soft(), open = fd_limit_count_open();
+
+	if (vm->vsock == NULL)
+		return;
+	if (soft < 0) {
+		log_warn("vsock", "cannot read the fd limit: %s", strerror((int)-soft));
+		return;
+	}
+	if (open < 0) {
+		/* Without /proc the reserve alone stands for kiln's fds. */
+		log_warn("vsock", "cannot count the open fds (%s)", strerror((int)-open));
+		open = 0;
+	}
+	uint64_t spare = fd_limit_spare((uint64_t)soft, (uint64_t)open, VM_FD_RESERVE);
+	unsigned int max = virtio_vsock_limit_conns(vm->vsock, spare);
+
+	if (max == 0)
+		log_warn("vsock", "the fd limit (%lld, %lld open) leaves no room: every connection is refused",
+			 (long long)soft, (long long)open);
+	else
+		log_info("vsock", "at most %u connections (fd limit %lld, %lld open, %d kept for kiln)", max,
+			 (long long)soft, (long long)open, VM_FD_RESERVE);
 }
 
 int vm_create_virtio(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)

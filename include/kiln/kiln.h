@@ -116,7 +116,13 @@ KILN_API void kiln_config_init(struct kiln_config *cfg);
 /* Checks cfg without touching KVM; on failure fills err and returns -EINVAL (or -errno). */
 KILN_API int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err);
 
-/* Builds the VM (memory, vCPUs, devices, guest loaded) but does not run it. */
+/*
+ * Builds the VM (memory, vCPUs, devices, guest loaded) but does not run it. The first VM made in a
+ * process (here or by kiln_vm_restore) raises the soft RLIMIT_NOFILE to the hard limit (so fds
+ * above 1023 may appear: an embedder must not pass them to select()). A vsock device's connections, a host fd each, are bounded by
+ * what the soft limit leaves once the VM is built, less 128 fds kept for kiln and the embedder (and
+ * at most 1024); VMs in one process share the limit.
+ */
 KILN_API int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **vm, struct kiln_error *err);
 
 /* Starts every vCPU. */
@@ -172,6 +178,36 @@ KILN_API int kiln_vm_update_disk(struct kiln_vm *vm, unsigned int index, const c
  * -EAGAIN having taken nothing.
  */
 KILN_API int kiln_vm_write_metrics(struct kiln_vm *vm, int fd);
+
+/*
+ * Snapshots. A paused VM is written to two files: the state file (the machine, every vCPU and
+ * device, checksummed; a few KiB per vCPU) and the memory file (guest RAM, sparse: pages that are
+ * zero are holes). Both are written to a temporary name and renamed into place when complete.
+ * -EINVAL unless the VM is paused; the VM stays paused.
+ */
+KILN_API int kiln_vm_snapshot(struct kiln_vm *vm, const char *state_path, const char *mem_path,
+			      struct kiln_error *err);
+
+struct kiln_restore {
+	const char *state_path;
+	const char *mem_path;          /* mapped copy-on-write: it must not change while a VM uses it */
+	int console_in_fd;             /* as in kiln_config (-1: none) */
+	int console_out_fd;
+	const char *taps[KILN_MAX_NETS]; /* NULL: NIC i keeps the snapshot's tap */
+	const char *vsock_uds_path;    /* NULL: the snapshot's */
+	bool paused;                   /* kiln_vm_start() leaves the guest paused until kiln_vm_resume() */
+};
+
+/* Defaults: console on fds 0 and 1, the snapshot's devices, the guest runs once started. */
+KILN_API void kiln_restore_init(struct kiln_restore *rs);
+
+/*
+ * Builds a VM from a snapshot, ready for kiln_vm_start(): the same machine (vCPUs, RAM, devices
+ * and their host sides by name, checked: a disk must have kept its size), its RAM the memory file.
+ * Both files are input from strangers: anything malformed or not matching this host is refused
+ * with one line in err, and nothing is left behind.
+ */
+KILN_API int kiln_vm_restore(const struct kiln_restore *rs, struct kiln_vm **vm, struct kiln_error *err);
 
 /* Stops the VM if it runs and frees everything. NULL is allowed. */
 KILN_API void kiln_vm_destroy(struct kiln_vm *vm);

@@ -236,7 +236,8 @@ int api_server_open(struct api_server *s, const char *path, size_t max_payload, 
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUPPRESS_DATE_NO_CLOCK, 0, NULL, NULL,
 				  on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				  MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-				  (unsigned int)API_MAX_CONNECTIONS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  (unsigned int)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned int)API_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				  MHD_OPTION_END);
 	if (s->mhd == NULL)
 		return fail_with(err, errlen, -EIO,
@@ -262,6 +263,27 @@ static int poll_timeout(struct MHD_Daemon *mhd)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/*
+ * Sleeps until libmicrohttpd has work or its next timeout: 1, or 0 once asked to stop, or -errno.
+ * At its connection limit libmicrohttpd takes the listening socket out of its epoll set, and puts it
+ * back only inside MHD_run: so while it has room, a client waiting in the backlog (after idle ones
+ * timed out) wakes this thread through the listening socket itself.
+ */
+static int wait_for_work(struct api_server *s, int mhd_epoll_fd)
+{
+	const union MHD_DaemonInfo *conns = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	bool room = conns != NULL && conns->num_connections < API_MAX_CONNECTIONS;
+	struct pollfd p[3] = {
+		{ .fd = mhd_epoll_fd, .events = POLLIN },
+		{ .fd = s->stop_fd, .events = POLLIN },
+		{ .fd = room ? s->listen_fd : -1, .events = POLLIN }, /* poll skips a negative fd */
+	};
+
+	if (poll(p, ARRAY_SIZE(p), poll_timeout(s->mhd)) < 0 && errno != EINTR)
+		return -errno;
+	return p[1].revents ? 0 : 1;
+}
+
 void api_stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
@@ -285,17 +307,11 @@ static void *api_thread(void *arg)
 	if (rc < 0)
 		return NULL;
 	seccomp_test_violation(SECCOMP_THREAD_API);
-	for (;;) {
-		struct pollfd p[2] = { { .fd = info->epoll_fd, .events = POLLIN }, { .fd = s->stop_fd, .events = POLLIN } };
-
-		if (poll(p, 2, poll_timeout(s->mhd)) < 0 && errno != EINTR) {
-			log_error("api", "poll: %s", strerror(errno));
-			return NULL;
-		}
-		if (p[1].revents)
-			return NULL;
+	while ((rc = wait_for_work(s, info->epoll_fd)) > 0)
 		MHD_run(s->mhd);
-	}
+	if (rc < 0)
+		log_error("api", "poll: %s", strerror(-rc));
+	return NULL;
 }
 
 int api_server_start(struct api_server *s, char *err, size_t errlen)

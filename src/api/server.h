@@ -23,7 +23,13 @@
 #include "util.h"
 
 #define API_MAX_PAYLOAD 51200 /* Firecracker's default --http-api-max-payload-size */
+/*
+ * Clients served at once; more wait in the listen backlog (of the same size) until one goes. The
+ * timeout closes a connection idle that long (seconds; libmicrohttpd counts from its last byte in
+ * or out), so idle clients cannot hold every slot for ever.
+ */
 #define API_MAX_CONNECTIONS 16
+#define API_CONNECTION_TIMEOUT_S 5
 
 /* Applies one action on the main thread. */
 typedef void (*api_handler_fn)(void *ctx, const struct api_action *a, struct api_reply *r);

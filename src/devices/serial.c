@@ -77,16 +77,16 @@ static void rx_push(struct serial *s, uint8_t byte)
 }
 
 /*
- * The receive queue shrank: input refused earlier may come now. Half empty, not empty: the host
+ * Tells the host side that input it was refused fits again. Half empty, not empty: the host
  * refills while the guest still has bytes to read.
  */
 static void rx_signal_space(struct serial *s)
 {
-	if (s->space_wanted && s->rx_count <= SERIAL_RX_CAPACITY / 2) {
-		s->space_wanted = false;
-		if (eventfd_write(s->space_fd, 1) < 0)
-			log_error("serial", "signalling input space: %s", strerror(errno));
-	}
+	if (!s->space_wanted || s->rx_count > SERIAL_RX_CAPACITY / 2)
+		return;
+	s->space_wanted = false;
+	if (eventfd_write(s->space_fd, 1) < 0)
+		log_error("serial", "signalling input space: %s", strerror(errno));
 }
 
 static uint8_t rx_pop(struct serial *s)
@@ -98,13 +98,6 @@ static uint8_t rx_pop(struct serial *s)
 	s->rx_count--;
 	rx_signal_space(s);
 	return byte;
-}
-
-/* FCR's CLEAR_RX: the queue empties, and input parked on a full queue must hear of the space. */
-static void rx_clear(struct serial *s)
-{
-	s->rx_head = s->rx_count = 0;
-	rx_signal_space(s);
 }
 
 static void transmit(struct serial *s, uint8_t byte)
@@ -182,8 +175,11 @@ static void write_register(struct serial *s, uint64_t reg, uint8_t val)
 		}
 		break;
 	case REG_IIR_FCR:
-		if (val & FCR_CLEAR_RX)
-			rx_clear(s);
+		if (val & FCR_CLEAR_RX) {
+			/* Emptied as if read: input parked on a full queue resumes (Linux clears it at open). */
+			s->rx_count = 0;
+			rx_signal_space(s);
+		}
 		s->fcr = val & FCR_FIFO_ENABLE;
 		break;
 	case REG_LCR:

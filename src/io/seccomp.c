@@ -116,6 +116,20 @@ static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *requests, size_t
 	return 0;
 }
 
+/*
+ * Refused with EACCES instead of trapping, in every thread: glibc's malloc opens
+ * /proc/sys/vm/overcommit_memory (openat(AT_FDCWD, ..., O_RDONLY | O_CLOEXEC)) once per process, in
+ * whichever thread first shrinks a thread arena's heap (check_may_shrink_heap), e.g. the API thread
+ * after freeing its clients' buffers, and reads a failure as "no strict overcommit". The path cannot
+ * be matched, so any openat with these arguments fails the same way; every other openat still traps.
+ */
+static int add_malloc_refusal(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 2,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)AT_FDCWD),
+				SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, O_RDONLY | O_CLOEXEC));
+}
+
 static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP); /* SIGSYS: on_forbidden_syscall() */
@@ -124,6 +138,8 @@ static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 	if (ctx == NULL)
 		return -ENOMEM;
 	rc = add_rules(ctx, common_rules, ARRAY_SIZE(common_rules));
+	if (rc == 0)
+		rc = add_malloc_refusal(ctx);
 	if (rc == 0 && t == SECCOMP_THREAD_VCPU)
 		rc = add_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
 	if (rc == 0 && t == SECCOMP_THREAD_IO) {

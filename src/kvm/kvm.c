@@ -71,6 +71,27 @@ int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
 	return -E2BIG;
 }
 
+int kvm_msr_index_list(int kvm_fd, struct kvm_msr_list **out)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 };
+	int rc = KVM_IOCTL_PTR(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe);
+
+	/* The kernel says E2BIG and the count the first time. */
+	if (rc < 0 && rc != -E2BIG)
+		return rc;
+	struct kvm_msr_list *list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
+	if (list == NULL)
+		return -ENOMEM;
+	list->nmsrs = probe.nmsrs;
+	rc = KVM_IOCTL_PTR(kvm_fd, KVM_GET_MSR_INDEX_LIST, list);
+	if (rc < 0) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
+
 int kvm_create_vm(int kvm_fd)
 {
 	int rc;
@@ -174,6 +195,26 @@ int kvm_set_clock(int vm_fd, const struct kvm_clock_data *clock)
 	return KVM_IOCTL_PTR(vm_fd, KVM_SET_CLOCK, &c);
 }
 
+int kvm_get_irqchip(int vm_fd, struct kvm_irqchip *chip)
+{
+	return KVM_IOCTL_PTR(vm_fd, KVM_GET_IRQCHIP, chip);
+}
+
+int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip)
+{
+	return KVM_IOCTL_PTR(vm_fd, KVM_SET_IRQCHIP, chip);
+}
+
+int kvm_get_pit2(int vm_fd, struct kvm_pit_state2 *pit)
+{
+	return KVM_IOCTL_PTR(vm_fd, KVM_GET_PIT2, pit);
+}
+
+int kvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *pit)
+{
+	return KVM_IOCTL_PTR(vm_fd, KVM_SET_PIT2, pit);
+}
+
 int kvm_run(int vcpu_fd)
 {
 	return KVM_IOCTL_VAL(vcpu_fd, KVM_RUN, 0);
@@ -182,6 +223,11 @@ int kvm_run(int vcpu_fd)
 int kvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *cpuid)
 {
 	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_CPUID2, cpuid);
+}
+
+int kvm_get_cpuid(int vcpu_fd, struct kvm_cpuid2 *cpuid)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_CPUID2, cpuid);
 }
 
 int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs)
@@ -227,4 +273,71 @@ int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *events)
 int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *lapic)
 {
 	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_LAPIC, lapic);
+}
+
+int kvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *events)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_VCPU_EVENTS, events);
+}
+
+int kvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *mp)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_MP_STATE, mp);
+}
+
+int kvm_set_mp_state(int vcpu_fd, const struct kvm_mp_state *mp)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_MP_STATE, mp);
+}
+
+int kvm_get_xsave(int vcpu_fd, struct kvm_xsave *xsave, size_t size)
+{
+	if (size > sizeof(*xsave))
+		return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_XSAVE2, xsave);
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_XSAVE, xsave);
+}
+
+int kvm_set_xsave(int vcpu_fd, const struct kvm_xsave *xsave)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_XSAVE, xsave);
+}
+
+int kvm_get_xcrs(int vcpu_fd, struct kvm_xcrs *xcrs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_XCRS, xcrs);
+}
+
+int kvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *xcrs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_XCRS, xcrs);
+}
+
+int kvm_get_debugregs(int vcpu_fd, struct kvm_debugregs *dbg)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_DEBUGREGS, dbg);
+}
+
+int kvm_set_debugregs(int vcpu_fd, const struct kvm_debugregs *dbg)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_DEBUGREGS, dbg);
+}
+
+int kvm_get_msrs(int vcpu_fd, struct kvm_msrs *msrs)
+{
+	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_MSRS, msrs);
+}
+
+int kvm_get_tsc_khz(int vcpu_fd)
+{
+	return KVM_IOCTL_VAL(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+}
+
+int kvm_set_tsc_khz(int vcpu_fd, uint32_t khz)
+{
+	return KVM_IOCTL_VAL(vcpu_fd, KVM_SET_TSC_KHZ, khz);
+}
+
+int kvm_kvmclock_ctrl(int vcpu_fd)
+{
+	return KVM_IOCTL_VAL(vcpu_fd, KVM_KVMCLOCK_CTRL, 0);
 }

@@ -73,6 +73,31 @@ static void note_first_run(struct vm *vm)
 		atomic_store(&vm->setup_cpu_ns, process_cpu_ns());
 }
 
+/*
+ * KVM finishes the instruction behind a PIO or MMIO exit (an IN's value into the register, the
+ * instruction pointer moved past it) only on the next KVM_RUN (api.rst, KVM_RUN, immediate_exit:
+ * "to complete pending operations"). A parked vCPU's state is read for a snapshot, so it enters with
+ * immediate_exit set, which completes that and returns -EINTR at once; a string instruction may
+ * need another exit first, which is served as usual. False when the vCPU must stop.
+ */
+static bool complete_last_exit(struct vcpu *v)
+{
+	for (;;) {
+		v->run->immediate_exit = 1;
+		int rc = kvm_run(v->fd);
+		v->run->immediate_exit = 0;
+		if (rc == -EINTR || rc == -EAGAIN)
+			return true;
+		if (rc < 0) {
+			log_warn("vcpu", "vCPU %u: completing the last exit before a pause: %s", v->id,
+				 strerror(-rc));
+			return true;
+		}
+		if (!vcpu_handle_exit(v))
+			return false;
+	}
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
@@ -92,6 +117,8 @@ static void *vcpu_main(void *arg)
 	note_first_run(v->vm);
 	while (atomic_load(&v->vm->exit_reason) == 0) {
 		if (atomic_load(&v->vm->pause_requested)) {
+			if (!complete_last_exit(v))
+				break;
 			vm_park_vcpu(v->vm);
 			continue;
 		}

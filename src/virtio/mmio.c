@@ -149,6 +149,13 @@ static int activate_device(struct virtio_mmio *m)
 			return rc;
 		}
 	}
+	/* Like one queue's rings (virtq_init), two queues' rings must not share memory either. */
+	for (unsigned int i = 0; i < d->num_queues; i++)
+		for (unsigned int j = i + 1; j < d->num_queues; j++)
+			if (virtq_overlaps(&d->queues[i], &d->queues[j])) {
+				log_guest(LOG_WARN, "virtio-mmio", "%s: queues %u and %u overlap", d->name, i, j);
+				return -EINVAL;
+			}
 	m->activated = true; /* even if activate fails half-way: a reset must undo what it did */
 	return d->ops->activate(d);
 }

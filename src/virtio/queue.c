@@ -122,6 +122,33 @@ unmapped:
 	return -EINVAL;
 }
 
+/* Host byte ranges of one queue's rings, in the order desc, avail, used. */
+static void virtq_host_ranges(const struct virtq *q, uintptr_t start[3], uint64_t len[3])
+{
+	start[0] = (uintptr_t)q->desc;
+	start[1] = (uintptr_t)q->avail;
+	start[2] = (uintptr_t)q->used;
+	len[0] = virtq_desc_bytes(q->size);
+	len[1] = virtq_avail_bytes(q->size);
+	len[2] = virtq_used_bytes(q->size);
+}
+
+bool virtq_overlaps(const struct virtq *a, const struct virtq *b)
+{
+	uintptr_t as[3], bs[3];
+	uint64_t al[3], bl[3];
+
+	if (a->used == NULL || b->used == NULL)
+		return false;
+	virtq_host_ranges(a, as, al);
+	virtq_host_ranges(b, bs, bl);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			if (as[i] < bs[j] + bl[j] && bs[j] < as[i] + al[i])
+				return true;
+	return false;
+}
+
 /*
  * A queue that was never mapped (reset, never ready, failed to initialize) has no rings: the
  * calls that write or read the rings do nothing on it. Devices should not make them, but a race

@@ -85,6 +85,9 @@ struct virtq_elem {
 int virtq_init(struct virtq *q, const struct gmem *mem, uint16_t size, gpa_t desc, gpa_t avail,
 	       gpa_t used, bool event_idx) MUST_CHECK;
 
+/* Two initialized queues share a byte of their rings (false when either has none). */
+bool virtq_overlaps(const struct virtq *a, const struct virtq *b);
+
 /*
  * Takes the next available chain into e, its buffers as iovecs in iov[0..iov_cap). Returns 1 when
  * a chain was taken, 0 when none is available, -EBADMSG when the driver broke the rules (or the

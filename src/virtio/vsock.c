@@ -413,6 +413,7 @@ int virtio_vsock_create(const struct kiln_vsock *cfg, struct virtio_vsock **out,
 	v->addr.sun_family = AF_UNIX;
 	strcpy(v->addr.sun_path, cfg->uds_path); /* fits: checked above */
 	v->listen_handler.ready = vsock_listen_ready;
+	v->max_conns = VSOCK_MAX_CONNS;
 	vsock_conns_init(v);
 	v->dev = (struct virtio_dev){
 		.ops = &vsock_ops,
@@ -435,6 +436,15 @@ int virtio_vsock_create(const struct kiln_vsock *cfg, struct virtio_vsock **out,
 struct virtio_dev *virtio_vsock_dev(struct virtio_vsock *v)
 {
 	return &v->dev;
+}
+
+unsigned int virtio_vsock_limit_conns(struct virtio_vsock *v, uint64_t max)
+{
+	pthread_mutex_lock(&v->lock);
+	v->max_conns = max < VSOCK_MAX_CONNS ? (unsigned int)max : VSOCK_MAX_CONNS;
+	unsigned int now = v->max_conns;
+	pthread_mutex_unlock(&v->lock);
+	return now;
 }
 
 void virtio_vsock_destroy(struct virtio_vsock *v)

@@ -9,6 +9,7 @@
 #define KILN_VIRTIO_VSOCK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kiln/kiln.h"
 #include "util.h"
@@ -31,6 +32,13 @@ struct virtio_vsock;
 int virtio_vsock_create(const struct kiln_vsock *cfg, struct virtio_vsock **out, char *err,
 			size_t errlen) MUST_CHECK;
 struct virtio_dev *virtio_vsock_dev(struct virtio_vsock *v);
+/*
+ * Bounds the device's connections, host- and guest-initiated in any state, to max (and never above
+ * VSOCK_MAX_CONNS, the bound from create on): each holds a host fd, so the VM sets what the fd limit
+ * leaves (vm_virtio.c). Past it a guest's OP_REQUEST gets OP_RST and a host client is closed at once.
+ * Call before the VM starts. Returns the bound now in force.
+ */
+unsigned int virtio_vsock_limit_conns(struct virtio_vsock *v, uint64_t max);
 /*
  * Closes every connection (the host ends see EOF) and the listener, and unlinks uds_path. Call once
  * the I/O thread no longer runs. NULL is a no-op.

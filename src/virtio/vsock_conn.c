@@ -98,12 +98,13 @@ struct vsock_conn *vsock_conn_alloc(struct virtio_vsock *v, int fd)
 {
 	struct vsock_conn *c = v->free_conns;
 
+	if (v->conns_open >= v->max_conns)
+		return NULL;
 	if (c != NULL)
 		v->free_conns = c->free_next;
-	else if (v->conns_made < VSOCK_MAX_CONNS)
-		c = &v->conns[v->conns_made++];
 	else
-		return NULL;
+		c = &v->conns[v->conns_made++]; /* max_conns <= VSOCK_MAX_CONNS slots */
+	v->conns_open++;
 	*c = (struct vsock_conn){ .handler.ready = vsock_conn_ready, .v = v, .state = VSOCK_CONN_HANDSHAKE,
 				  .fd = fd };
 	return c;
@@ -148,6 +149,7 @@ void vsock_conn_free(struct vsock_conn *c)
 	c->state = VSOCK_CONN_FREE;
 	c->free_next = v->free_conns;
 	v->free_conns = c;
+	v->conns_open--;
 	if (v->accept_paused && vsock_listen_start(v) < 0)
 		log_warn("virtio-vsock", "%s: cannot watch the listener again", v_path(v));
 }

@@ -57,7 +57,7 @@ enum vsock_op {
 #define VSOCK_QUEUE_SIZE 256
 #define VSOCK_MAX_PKT KiB(64)     /* payload per packet, both ways (Linux's largest) */
 #define VSOCK_BUF_ALLOC KiB(256)  /* kiln's receive buffer per connection, advertised as buf_alloc */
-#define VSOCK_MAX_CONNS 1024      /* connections in any state, host- and guest-initiated */
+#define VSOCK_MAX_CONNS 1024      /* connections in any state, host- and guest-initiated, at most */
 #define VSOCK_HASH_SIZE 256
 #define VSOCK_MAX_ORPHANS 64      /* RSTs owed for packets that matched no connection */
 #define VSOCK_FIRST_HOST_PORT 1024
@@ -136,6 +136,8 @@ struct virtio_vsock {
 
 	struct vsock_conn *conns;     /* VSOCK_MAX_CONNS slots */
 	unsigned int conns_made;      /* slots handed out at least once */
+	unsigned int conns_open;      /* slots in use: each holds a host fd (or will, once accepted) */
+	unsigned int max_conns;       /* conns_open's bound (virtio_vsock_limit_conns) */
 	struct vsock_conn *free_conns;
 	struct vsock_conn *hash[VSOCK_HASH_SIZE]; /* by (local_port, peer_port) */
 	uint32_t next_port;           /* next host port to try for a host-initiated connection */
@@ -201,7 +203,7 @@ bool vsock_list_empty(const struct vsock_link *l);
 void vsock_list_del(struct vsock_link *n);
 
 void vsock_conns_init(struct virtio_vsock *v);
-/* A slot for a new connection on fd, in state HANDSHAKE without ports; NULL when none is free. */
+/* A slot for a new connection on fd, in state HANDSHAKE without ports; NULL at max_conns. */
 struct vsock_conn *vsock_conn_alloc(struct virtio_vsock *v, int fd);
 /* Gives c its ports and a state past HANDSHAKE: it can be found from then on. */
 void vsock_conn_set_ports(struct vsock_conn *c, enum vsock_conn_state state, uint32_t local_port,

@@ -123,8 +123,8 @@ static void vsock_accept_some(struct virtio_vsock *v)
 		struct vsock_conn *c = vsock_conn_alloc(v, fd);
 
 		if (c == NULL) {
-			log_guest(LOG_WARN, "virtio-vsock", "%s: %d connections: refusing a host client",
-				  v_path(v), VSOCK_MAX_CONNS);
+			log_guest(LOG_WARN, "virtio-vsock", "%s: %u connections, the limit: refusing a host client",
+				  v_path(v), v->max_conns);
 			close(fd);
 			continue;
 		}
@@ -271,8 +271,11 @@ int vsock_conn_guest_connect(struct virtio_vsock *v, uint32_t local_port, uint32
 	struct vsock_conn *c;
 	int fd;
 
-	if (v->free_conns == NULL && v->conns_made == VSOCK_MAX_CONNS)
+	if (v->conns_open >= v->max_conns) {
+		log_guest(LOG_WARN, "virtio-vsock", "%s: %u connections, the limit: refusing a guest connection",
+			  v_path(v), v->max_conns);
 		return -EMFILE;
+	}
 	fd = vsock_connect_port(v, local_port);
 	if (fd < 0)
 		return fd;

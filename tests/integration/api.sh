@@ -8,7 +8,10 @@
 # (flood.elf), and check the exit statuses. Every exchange is then
 # held against firecracker.yaml's schemas by the contract checker (tests/api/).
 #
-# usage: api.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV
+# Then the limits: idle clients past the API's connection limit, and vsock clients past kiln's fd
+# limit (held by HOLD_CONNS_BINARY, tests/api/hold_conns.c), must not lock the API out.
+#
+# usage: api.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV HOLD_CONNS_BINARY
 #   KILN_TEST_HOOKS=1 when KILN_BINARY has test hooks (the sanitizer build): also checks that the
 #   API thread's seccomp filter kills a forbidden syscall.
 # Prints "ok - NAME" or "not ok - NAME (why)", then "N passed, M failed"; exits 1 if any failed,
@@ -16,13 +19,13 @@
 
 set -u
 
-if [ $# -ne 4 ]; then
-	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV" >&2
+if [ $# -ne 5 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV HOLD_CONNS_BINARY" >&2
 	exit 2
 fi
-kiln=$1 tiny=$2 contract=$3 schema=$4
+kiln=$1 tiny=$2 contract=$3 schema=$4 hold=$5
 routes=$(dirname "$0")/../api/routes.txt
-for f in "$kiln" "$contract"; do
+for f in "$kiln" "$contract" "$hold"; do
 	[ -x "$f" ] || { echo "api.sh: $f is not an executable" >&2; exit 2; }
 done
 command -v curl >/dev/null || { echo "api.sh: curl is missing (scripts/install-deps.sh curl)" >&2; exit 2; }
@@ -33,8 +36,11 @@ fi
 
 tmp=$(mktemp -d) || exit 2
 pid=
+holder=
+limits=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$holder" ] && kill "$holder" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -60,9 +66,12 @@ not_ok() {
 }
 
 # start_kiln [FLAG...]: kiln serving on $sock (console: stdin /dev/null, stdout $out); sets $pid.
+# With $limits set, kiln runs under `ulimit $limits` (e.g. -S -n 1024).
 start_kiln() {
 	rm -f "$sock"
-	"$kiln" --api-sock "$sock" "$@" </dev/null >"$out" 2>"$err" &
+	# shellcheck disable=SC2086 # $limits is a list of ulimit's arguments
+	(if [ -n "$limits" ]; then ulimit $limits || exit 2; fi; exec "$kiln" --api-sock "$sock" "$@") \
+		</dev/null >"$out" 2>"$err" &
 	pid=$!
 	for _ in $(seq 100); do
 		[ -S "$sock" ] && return 0
@@ -148,6 +157,29 @@ bad() {
 
 size() {
 	wc -c <"$out"
+}
+
+# wait_for FILE TEXT SECONDS: whether FILE has a line with TEXT within SECONDS.
+wait_for() {
+	for _ in $(seq $(($3 * 10))); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# hold SOCKET N: N idle client connections to SOCKET, held in the background ($holder) until
+# release; whether all were made within 60 s.
+hold() {
+	"$hold" "$1" "$2" >"$tmp/held" 2>&1 &
+	holder=$!
+	wait_for "$tmp/held" "held $2" 60
+}
+
+release() {
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	holder=
 }
 
 # grows: the console output grows within 3 s.
@@ -507,6 +539,73 @@ test_devices() {
 	expect "GET /vm/config shows them" 200 '"guest_mac":"06:00:ac:10:00:02"'
 }
 
+# API_MAX_CONNECTIONS (16) idle clients and 4 more: a request still gets its answer, once the idle
+# ones time out (curl's --max-time in call() bounds the wait; no duration is asserted).
+test_idle_clients() {
+	start_kiln || { not_ok "kiln --api-sock for the idle clients" "kiln did not start"; return; }
+	if hold "$sock" 20; then
+		call GET /
+		expect "20 idle clients: a request is still answered" 200 '"state":"Not started"'
+	else
+		not_ok "20 idle clients hold their connections" "$(cat "$tmp/held")"
+	fi
+	release
+	stop_kiln
+}
+
+# vsock_fd_limit NAME ULIMIT_ARGS...: kiln under `ulimit ULIMIT_ARGS -n 1024` boots vsock_idle.elf
+# (it activates the vsock device and never answers) with a drive and metrics; 1100 host clients
+# connect to the vsock socket and stay, each a kiln fd: more than VSOCK_MAX_CONNS (1024) and than
+# the limit. kiln refuses those past its connection limit and still answers the API, flushes the
+# metrics and opens a drive.
+vsock_fd_limit() {
+	name=$1
+	shift
+	limits="$* -n 1024"
+	start_kiln
+	started=$?
+	limits=
+	[ $started -eq 0 ] || { not_ok "$name: kiln --api-sock" "kiln did not start"; return; }
+	call PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 16}'
+	call PUT /boot-source "{\"kernel_image_path\": \"$tiny/vsock_idle.elf\"}"
+	call PUT /drives/scratch \
+		"{\"drive_id\": \"scratch\", \"path_on_host\": \"$tmp/disk1\", \"is_root_device\": false, \"is_read_only\": true}"
+	: >"$tmp/metrics.$name"
+	call PUT /metrics "{\"metrics_path\": \"$tmp/metrics.$name\"}"
+	call PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$tmp/v.sock\"}"
+	call PUT /actions '{"action_type": "InstanceStart"}'
+	expect "$name: InstanceStart of vsock_idle.elf" 204
+	soft=$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")
+	hard=$(awk '/^Max open files/ { print $5 }' "/proc/$pid/limits")
+	if [ "$soft" = "$hard" ]; then ok "$name: kiln raised its soft fd limit to the hard one ($hard)"
+	else not_ok "$name: kiln raises its soft fd limit to the hard one" "soft $soft, hard $hard"; fi
+	if ! hold "$tmp/v.sock" 1100; then
+		not_ok "$name: 1100 vsock clients connect" "$(cat "$tmp/held"); kiln: $(grep -v '^kiln: warning:' "$err" | tail -n 2)"
+	elif wait_for "$err" "refusing a host client" 60; then
+		ok "$name: kiln refuses the vsock clients past its connection limit"
+	else
+		not_ok "$name: kiln refuses the vsock clients past its connection limit" \
+			"$(grep -v '^kiln: warning:' "$err" | tail -n 2)"
+	fi
+	call GET /
+	expect "$name: GET / is answered at the vsock connection limit" 200 '"state":"Running"'
+	call PUT /actions '{"action_type": "FlushMetrics"}'
+	expect "$name: FlushMetrics at the vsock connection limit" 204
+	call PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$tmp/disk2\"}"
+	expect "$name: PATCH /drives opens a file at the vsock connection limit" 204
+	release
+	stop_kiln
+}
+
+test_fd_limits() {
+	if [ "$(ulimit -H -n)" != unlimited ] && [ "$(ulimit -H -n)" -lt 2048 ]; then
+		echo "# skip: soft fd limit 1024 under a higher hard one: the hard limit here is $(ulimit -H -n)"
+	else
+		vsock_fd_limit "soft 1024" -S
+	fi
+	vsock_fd_limit "soft = hard = 1024"
+}
+
 head -c 1048576 /dev/zero >"$tmp/disk1"
 head -c 1048576 /dev/zero >"$tmp/disk2"
 : >"$tmp/metrics"
@@ -530,6 +629,8 @@ test_stalled_stdout
 test_api_exit
 test_socket
 test_seccomp
+test_idle_clients
+test_fd_limits
 
 "$contract" "$schema" "$exchanges" "$routes" >"$tmp/contract" 2>&1
 cat "$tmp/contract"

@@ -403,19 +403,25 @@ void mmio_case_unoffered_features_refused(void **state)
 	mmio_case_recover(c);
 }
 
-/* The three rings of a queue must not overlap (the device writes one while parsing the others). */
+/* The rings of a queue, and of different queues, must not overlap (the device writes one while
+ * parsing the others). */
 void mmio_case_rings_overlapping(void **state)
 {
 	struct mmio_case *c = *state;
 	uint16_t n = c->desc->queue_size;
-	gpa_t desc, avail, used;
+	gpa_t desc, avail, used, desc1, avail1, used1;
 
 	mmio_case_rings(c, 0, &desc, &avail, &used);
+	mmio_case_rings(c, 1, &desc1, &avail1, &used1);
 	mmio_case_refuse_queue(c, 0, n, desc, desc, used);               /* avail on desc */
 	mmio_case_refuse_queue(c, 0, n, desc, desc + 16u * n - 2, used); /* avail on desc's tail */
 	mmio_case_refuse_queue(c, 0, n, desc, avail, avail + 4);         /* used on avail */
 	mmio_case_refuse_queue(c, 0, n, used - 16u * n + 16, avail, used); /* desc's tail on used */
 	mmio_case_refuse_queue(c, 0, n, desc, avail, desc + 8u * n);     /* used inside desc */
+	if (c->desc->num_queues > 1) {
+		mmio_case_refuse_queue(c, 0, n, desc1, avail, used);     /* queue 0's desc is queue 1's */
+		mmio_case_refuse_queue(c, 0, n, desc, avail, used1 + 8); /* the used rings overlap */
+	}
 }
 
 /* Rings must lie in guest RAM: not in the MMIO hole, not across its edges, no wrap-around. */

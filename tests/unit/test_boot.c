@@ -733,6 +733,13 @@ static void test_pvh_malformed_notes(void **state)
 	/* The note segment itself past the end of the file. */
 	elf_phdr(&e, 2, PT_NOTE, ELF_SIZE - 8, 0, notes_size, 0, 4);
 	expect_elf_error(&e, ELF_SIZE, -ENOEXEC, "notes at 0x678 run past its end");
+	/*
+	 * An offset of 2^63: the file's address plus it wraps below 0 (as a pointer offset it is
+	 * -2^63), so a pointer formed from it before the check is undefined behaviour, which UBSan's
+	 * pointer-overflow check stops in the sanitizer build.
+	 */
+	elf_phdr(&e, 2, PT_NOTE, 1ull << 63, 0, notes_size, 0, 4);
+	expect_elf_error(&e, ELF_SIZE, -ENOEXEC, "notes at 0x8000000000000000 run past its end");
 	elf_phdr(&e, 2, PT_NOTE, ELF_NOTE_OFF, 0, notes_size, 0, 4);
 	/* An entry above 4 GiB, or not in a loaded segment. */
 	put_le(xen + 16, 8, GiB(4) + 0x10);
@@ -747,6 +754,23 @@ static void test_pvh_malformed_notes(void **state)
 	memcpy(xen + 12, "Xem", 4);
 	expect_elf_error(&e, ELF_SIZE, -ENOEXEC, "no XEN_ELFNOTE_PHYS32_ENTRY");
 	free(e.data);
+}
+
+/* A segment with no bss that ends where RAM ends loads (the empty bss is not looked up past RAM). */
+static void test_pvh_segment_ends_at_ram_end(void **state)
+{
+	(void)state;
+	struct elf_file e = elf_make(true);
+	struct vm vm;
+	struct load l = load_input(e.data, ELF_SIZE);
+
+	elf_phdr(&e, 1, PT_LOAD, ELF_DATA_OFF, MiB(16) - ELF_DATA_SIZE, ELF_DATA_SIZE, ELF_DATA_SIZE, 0x1000);
+	vm_init(&vm, MiB(16));
+	assert_int_equal(load_into(&vm, &l), 0);
+	assert_memory_equal(vm_at(&vm, MiB(16) - ELF_DATA_SIZE, ELF_DATA_SIZE), e.data + ELF_DATA_OFF,
+			    ELF_DATA_SIZE);
+	free(e.data);
+	vm_free(&vm);
 }
 
 static void test_pvh_truncated(void **state)
@@ -786,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_pvh_malformed_headers),
 		cmocka_unit_test(test_pvh_malformed_segments),
 		cmocka_unit_test(test_pvh_malformed_notes),
+		cmocka_unit_test(test_pvh_segment_ends_at_ram_end),
 		cmocka_unit_test(test_pvh_truncated),
 	};
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* io/seccomp.c: every table compiles; a loaded filter allows its table and kills on anything else. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +89,67 @@ static void test_vcpu_ioctls_are_pinned(void **state)
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 }
 
+#define TRIM_BLOCKS 16
+#define TRIM_BLOCK_SIZE (64 * 1024) /* below malloc's mmap threshold: from the thread's arena */
+
+/*
+ * A filtered thread fills, then frees, 1 MiB of its malloc arena, so glibc trims the heap; the first
+ * trim in a process opens /proc/sys/vm/overcommit_memory. Returns NULL once done.
+ */
+static void *trim_heap(void *arg)
+{
+	enum seccomp_thread t = *(enum seccomp_thread *)arg;
+	unsigned char *blocks[TRIM_BLOCKS];
+	volatile unsigned int sum = 0;
+
+	if (seccomp_install(t) < 0)
+		return arg;
+	for (int i = 0; i < TRIM_BLOCKS; i++) {
+		blocks[i] = malloc(TRIM_BLOCK_SIZE);
+		if (blocks[i] == NULL)
+			return arg;
+		memset(blocks[i], i, TRIM_BLOCK_SIZE);
+	}
+	for (int i = TRIM_BLOCKS - 1; i >= 0; i--) {
+		sum += blocks[i][TRIM_BLOCK_SIZE - 1];
+		free(blocks[i]);
+	}
+	return sum == TRIM_BLOCKS * (TRIM_BLOCKS - 1) / 2 ? NULL : arg;
+}
+
+/* In a child (the glibc check runs once per process): a thread of class t trims its heap. */
+static int trim_in_child(enum seccomp_thread t)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_t th;
+		void *ret = &th;
+
+		if (pthread_create(&th, NULL, trim_heap, &t) != 0 || pthread_join(th, &ret) != 0)
+			_exit(100);
+		_exit(ret == NULL ? 42 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void test_malloc_trim_survives(void **state)
+{
+	static const enum seccomp_thread classes[] = { SECCOMP_THREAD_VCPU, SECCOMP_THREAD_IO,
+						       SECCOMP_THREAD_API };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		int status = trim_in_child(classes[i]);
+
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 42);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_allowed_syscalls_run),
 		cmocka_unit_test(test_forbidden_syscall_kills),
 		cmocka_unit_test(test_vcpu_ioctls_are_pinned),
+		cmocka_unit_test(test_malloc_trim_survives),
 	};
 	return cmocka_run_group_tests_name("seccomp", tests, NULL, NULL);
 }

@@ -677,6 +677,44 @@ static void connections_are_bounded(void **state)
 	close(lfd);
 }
 
+/* A bound below VSOCK_MAX_CONNS (what the VM's fd limit leaves) counts both kinds of connection. */
+static void lowered_limit_bounds_both_kinds(void **state)
+{
+	struct fx *f = *state;
+	char path[128], c;
+	struct pkt p;
+
+	assert_int_equal(virtio_vsock_limit_conns(f->vs, UINT64_MAX), VSOCK_MAX_CONNS);
+	assert_int_equal(virtio_vsock_limit_conns(f->vs, 3), 3);
+	snprintf(path, sizeof(path), "%s_5005", f->uds);
+	int lfd = host_listen(path);
+	int early = host_connect_path(f->uds); /* the first: a host client in its handshake */
+
+	pump(f);
+	guest_post_rx(f, 8);
+	for (uint32_t port = 10000; port < 10002; port++) { /* the second and third */
+		guest_send(f, VSOCK_OP_REQUEST, port, 5005, 0, KiB(64), 0, NULL, 0);
+		guest_expect(f, &p, VSOCK_OP_RESPONSE);
+	}
+	guest_send(f, VSOCK_OP_REQUEST, 10002, 5005, 0, KiB(64), 0, NULL, 0);
+	guest_expect(f, &p, VSOCK_OP_RST);
+	assert_int_equal(p.h.dst_port, 10002);
+	int late = host_connect_path(f->uds);
+
+	pump(f);
+	host_expect_eof(late); /* refused: accepted and closed at once */
+	assert_int_equal(host_read(early, &c, 1), -EAGAIN); /* still served */
+	/* The guest ends one: its slot serves the next request. */
+	guest_send(f, VSOCK_OP_RST, 10000, 5005, 0, 0, 0, NULL, 0);
+	guest_send(f, VSOCK_OP_REQUEST, 10003, 5005, 0, KiB(64), 0, NULL, 0);
+	guest_expect(f, &p, VSOCK_OP_RESPONSE);
+	assert_int_equal(p.h.dst_port, 10003);
+	assert_int_equal(f->t.needs_reset, 0);
+	close(late);
+	close(early);
+	close(lfd);
+}
+
 /* --- the VM ends, the driver resets ------------------------------------------------------------ */
 
 static void destroy_and_reset_close_host_sockets(void **state)
@@ -791,6 +829,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(guest_connect_reaches_uds_port_listener, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_connect_without_listener_gets_rst, setup, teardown),
 		cmocka_unit_test_setup_teardown(connections_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(lowered_limit_bounds_both_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(destroy_and_reset_close_host_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_headers_break_the_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(small_rx_buffer_breaks_the_queue, setup, teardown),

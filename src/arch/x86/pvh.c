@@ -237,12 +237,14 @@ static int pvh_scan_notes(const struct x86_boot_ctx *ctx, const struct pvh_elf *
 			  const struct pvh_segment *seg, struct pvh_image *img)
 {
 	uint64_t align = seg->align == 8 ? 8 : 4;
-	const uint8_t *p = elf->file + seg->offset;
 	uint64_t left = seg->filesz;
+	const uint8_t *p;
 
+	/* Checked before the pointer is formed: file + an offset past its end is undefined (C11 §6.5.6). */
 	if (!x86_boot_file_has(elf->size, seg->offset, seg->filesz))
 		return x86_boot_err(ctx, -ENOEXEC, "truncated ELF: notes at 0x%" PRIx64 " run past its end",
 				    seg->offset);
+	p = elf->file + seg->offset;
 	/* Elf32_Nhdr and Elf64_Nhdr are the same three 32-bit words. */
 	while (left >= sizeof(Elf64_Nhdr)) {
 		Elf64_Nhdr nh;
@@ -313,22 +315,39 @@ static int pvh_scan(const struct x86_boot_ctx *ctx, const struct pvh_elf *elf, s
 	return 0;
 }
 
-/* Copies each PT_LOAD segment to its physical address and zeroes the rest of it (the bss). */
+/* Copies a PT_LOAD segment (checked by pvh_scan()) to its physical address and zeroes its bss. */
+static int pvh_copy_segment(const struct x86_boot_ctx *ctx, const struct pvh_elf *elf,
+			    const struct pvh_segment *seg)
+{
+	uint64_t bss_len = seg->memsz - seg->filesz;
+	uint8_t *bss;
+
+	if (gmem_write(ctx->m, seg->paddr, elf->file + seg->offset, seg->filesz) < 0)
+		return x86_boot_err(ctx, -EFAULT, "guest RAM does not hold the ELF segment at 0x%" PRIx64,
+				    seg->paddr);
+	/* Not looked up when empty: a segment may end where RAM ends, and no region holds [end, end). */
+	if (bss_len == 0)
+		return 0;
+	bss = gmem_ptr(ctx->m, seg->paddr + seg->filesz, bss_len);
+	if (bss == NULL)
+		return x86_boot_err(ctx, -EFAULT,
+				    "guest RAM does not hold the bss of the ELF segment at 0x%" PRIx64,
+				    seg->paddr);
+	memset(bss, 0, bss_len);
+	return 0;
+}
+
 static int pvh_copy_segments(const struct x86_boot_ctx *ctx, const struct pvh_elf *elf)
 {
-	for (unsigned int i = 0; i < elf->phnum; i++) {
-		struct pvh_segment seg = pvh_segment_at(elf, i);
-		uint8_t *bss;
+	int ret = 0;
 
-		if (seg.type != PT_LOAD)
-			continue;
-		bss = gmem_ptr(ctx->m, seg.paddr + seg.filesz, seg.memsz - seg.filesz);
-		if (gmem_write(ctx->m, seg.paddr, elf->file + seg.offset, seg.filesz) < 0 || bss == NULL)
-			return x86_boot_err(ctx, -EFAULT,
-					    "guest RAM does not hold the ELF segment at 0x%" PRIx64, seg.paddr);
-		memset(bss, 0, seg.memsz - seg.filesz);
+	for (unsigned int i = 0; i < elf->phnum && ret == 0; i++) {
+		struct pvh_segment seg = pvh_segment_at(elf, i);
+
+		if (seg.type == PT_LOAD)
+			ret = pvh_copy_segment(ctx, elf, &seg);
 	}
-	return 0;
+	return ret;
 }
 
 static int pvh_write_start_info(const struct x86_boot_ctx *ctx, gpa_t initrd_gpa)

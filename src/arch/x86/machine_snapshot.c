@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Section MACH/0: kvm_irqchip for chip 0 (PIC master), 1 (PIC slave), 2 (IOAPIC), kvm_pit_state2,
+ * then the u64 kvmclock value. KVM checks each structure when it is set; kiln checks the chip ids
+ * and the clock's flags, which decide how KVM reads the rest.
+ */
+#include "arch/x86/machine_snapshot.h"
+
+#include <string.h>
+
+#include "kvm/kvm.h"
+#include "log.h"
+
+static const unsigned int chip_ids[] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC };
+
+int x86_machine_save(int vm_fd, const struct kvm_clock_data *clock, struct snap_writer *w)
+{
+	struct kvm_pit_state2 pit;
+	int rc;
+
+	snap_begin(w, X86_SNAP_TAG_MACHINE, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(chip_ids); i++) {
+		struct kvm_irqchip chip = { .chip_id = chip_ids[i] };
+
+		if ((rc = kvm_get_irqchip(vm_fd, &chip)) < 0) {
+			log_error("snapshot", "KVM_GET_IRQCHIP %u: %s", chip_ids[i], strerror(-rc));
+			return rc;
+		}
+		snap_put_bytes(w, &chip, sizeof(chip));
+	}
+	if ((rc = kvm_get_pit2(vm_fd, &pit)) < 0) {
+		log_error("snapshot", "KVM_GET_PIT2: %s", strerror(-rc));
+		return rc;
+	}
+	snap_put_bytes(w, &pit, sizeof(pit));
+	snap_put_u64(w, clock->clock);
+	snap_end(w);
+	return 0;
+}
+
+int x86_machine_load(int vm_fd, const struct snap_reader *r, struct kvm_clock_data *clock, char *why,
+		     size_t whylen)
+{
+	struct kvm_irqchip chips[ARRAY_SIZE(chip_ids)];
+	struct kvm_pit_state2 pit;
+	struct snap_cursor c;
+	int rc = snap_open_section(r, X86_SNAP_TAG_MACHINE, 0, &c);
+
+	if (rc < 0)
+		return fail_with(why, whylen, -EINVAL, "it has no machine state");
+	for (size_t i = 0; i < ARRAY_SIZE(chips); i++)
+		snap_get_bytes(&c, &chips[i], sizeof(chips[i]));
+	snap_get_bytes(&c, &pit, sizeof(pit));
+	*clock = (struct kvm_clock_data){ .clock = snap_get_u64(&c) };
+	if (snap_cursor_finish(&c) < 0)
+		return fail_with(why, whylen, -EBADMSG, "its machine section is malformed");
+	for (size_t i = 0; i < ARRAY_SIZE(chips); i++) {
+		if (chips[i].chip_id != chip_ids[i])
+			return fail_with(why, whylen, -EBADMSG, "interrupt controller %zu has id %u", i,
+					 chips[i].chip_id);
+		if ((rc = kvm_set_irqchip(vm_fd, &chips[i])) < 0)
+			return fail_with(why, whylen, rc, "KVM_SET_IRQCHIP %u: %s", chip_ids[i], strerror(-rc));
+	}
+	if ((rc = kvm_set_pit2(vm_fd, &pit)) < 0)
+		return fail_with(why, whylen, rc, "KVM_SET_PIT2: %s", strerror(-rc));
+	if ((rc = kvm_set_clock(vm_fd, clock)) < 0)
+		return fail_with(why, whylen, rc, "KVM_SET_CLOCK: %s", strerror(-rc));
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Section CONF/0: the machine a snapshot was taken of, enough to build the same one again: vCPUs,
+ * RAM, the console kind, and each device with its host side by name (disk paths with their size,
+ * taps, the vsock socket), in the order that gave each device its address and interrupt.
+ */
+#ifndef KILN_SNAPSHOT_CONFIG_SECTION_H
+#define KILN_SNAPSHOT_CONFIG_SECTION_H
+
+#include <kiln/kiln.h>
+#include <limits.h>
+#include <net/if.h>
+
+#include "snapshot/snap_file.h"
+
+#define SNAP_TAG_CONFIG SNAP_TAG('C', 'O', 'N', 'F')
+
+/* Where the strings of a configuration read back from a file live. */
+struct snap_config_store {
+	char disk_paths[KILN_MAX_DISKS][PATH_MAX];
+	char disk_serials[KILN_MAX_DISKS][KILN_MAX_SERIAL + 1];
+	uint64_t disk_sizes[KILN_MAX_DISKS]; /* bytes, when the snapshot was taken */
+	char taps[KILN_MAX_NETS][IFNAMSIZ];
+	char vsock_uds[KILN_MAX_VSOCK_UDS + 1];
+};
+
+/* disk_sizes: each disk's size in bytes now. */
+void snap_config_put(struct snap_writer *w, const struct kiln_config *cfg, const uint64_t *disk_sizes);
+
+/*
+ * Reads CONF/0 into cfg (defaults from kiln_config_init, no kernel, console fds -1), its strings
+ * in store. Counts and kinds are checked here; kiln_config_validate's rules are the caller's.
+ * 0, or -EBADMSG with why.
+ */
+int snap_config_get(const struct snap_reader *r, struct kiln_config *cfg, struct snap_config_store *store,
+		    char *why, size_t whylen) MUST_CHECK;
+
+#endif

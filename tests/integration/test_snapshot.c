@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_snapshot COUNT_ELF DIR: snapshot and restore through kiln.h only, on the tiny guest
+ * tests/tiny/count.S, which counts 1..2500 on the UART, one number a line, and exits with status 50.
+ * A booted guest is paused and snapshotted, and its VM destroyed; a VM restored from the snapshot
+ * must go on counting at the next number (no gap, no repeat); it is snapshotted again (a chain of
+ * two) and the second restore must count to the end and report the status. A restore that starts
+ * paused stays silent until resumed. Damaged, truncated and mismatched files are refused with one
+ * line. The files go to DIR.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <kiln/kiln.h>
+
+#define COUNT_END 2500
+#define COUNT_STATUS 50 /* (1 + ... + 2500) mod 100 */
+#define OUT_CAP (64 * 1024)
+
+static int passed, failed;
+
+static void check(int ok, const char *name)
+{
+	printf("%s - %s\n", ok ? "ok" : "not ok", name);
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+/* A VM and both ends of its console (kiln writes to the caller's fd: it stays open while the VM lives). */
+struct guest {
+	struct kiln_vm *vm;
+	int out, out_write;
+	char buf[OUT_CAP];
+	size_t len;
+};
+
+/* Reads the console until it has `lines` more lines than before, or ms pass without any. */
+static void read_lines(struct guest *g, unsigned int lines, int ms)
+{
+	struct pollfd p = { .fd = g->out, .events = POLLIN };
+	unsigned int seen = 0;
+
+	while (seen < lines && g->len < OUT_CAP - 1 && poll(&p, 1, ms) > 0) {
+		ssize_t n = read(g->out, g->buf + g->len, OUT_CAP - 1 - g->len);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			seen += g->buf[g->len + (size_t)i] == '\n';
+		g->len += (size_t)n;
+	}
+	g->buf[g->len] = '\0';
+}
+
+/*
+ * The numbers in g's output must run first, first+1, ... with nothing else between; returns the
+ * last, or 0 when the run is broken (or empty).
+ */
+static unsigned long counts_from(const struct guest *g, unsigned long first)
+{
+	unsigned long want = first, last = 0;
+	const char *p = g->buf;
+	char *end;
+
+	while (*p) {
+		unsigned long n = strtoul(p, &end, 10);
+		if (end == p || *end != '\n' || n != want)
+			return 0;
+		last = n;
+		want++;
+		p = end + 1;
+	}
+	return last;
+}
+
+static int console_pipe(int fds[2])
+{
+	return pipe2(fds, O_CLOEXEC);
+}
+
+static int boot(struct guest *g, const char *elf)
+{
+	struct kiln_config cfg;
+	struct kiln_error err = { "" };
+	int fds[2];
+
+	if (console_pipe(fds) < 0)
+		return -errno;
+	kiln_config_init(&cfg);
+	cfg.kernel_path = elf;
+	cfg.mem_bytes = 32u << 20;
+	cfg.console_in_fd = -1;
+	cfg.console_out_fd = fds[1];
+	g->out = fds[0];
+	g->out_write = fds[1];
+	g->len = 0;
+	int rc = kiln_vm_create(&cfg, &g->vm, &err);
+	if (rc == 0)
+		rc = kiln_vm_start(g->vm, &err);
+	if (rc < 0)
+		fprintf(stderr, "boot: %s\n", err.msg);
+	return rc;
+}
+
+static int restore(struct guest *g, const char *state, const char *mem, bool paused, struct kiln_error *err)
+{
+	struct kiln_restore rs;
+	int fds[2];
+
+	if (console_pipe(fds) < 0)
+		return -errno;
+	kiln_restore_init(&rs);
+	rs.state_path = state;
+	rs.mem_path = mem;
+	rs.console_in_fd = -1;
+	rs.console_out_fd = fds[1];
+	rs.paused = paused;
+	g->out = fds[0];
+	g->out_write = fds[1];
+	g->len = 0;
+	g->vm = NULL;
+	int rc = kiln_vm_restore(&rs, &g->vm, err);
+	if (rc == 0)
+		rc = kiln_vm_start(g->vm, err);
+	return rc;
+}
+
+static void finish(struct guest *g)
+{
+	kiln_vm_destroy(g->vm);
+	g->vm = NULL;
+	close(g->out);
+	close(g->out_write);
+}
+
+/* Pauses g, reads what was already on its way, and snapshots it: the last number counted, or 0. */
+static unsigned long pause_and_snapshot(struct guest *g, unsigned long first, const char *state, const char *mem)
+{
+	struct kiln_error err = { "" };
+
+	if (kiln_vm_pause(g->vm) < 0)
+		return 0;
+	read_lines(g, UINT32_MAX, 100);
+	unsigned long last = counts_from(g, first);
+	if (kiln_vm_snapshot(g->vm, state, mem, &err) < 0) {
+		fprintf(stderr, "snapshot: %s\n", err.msg);
+		return 0;
+	}
+	return last;
+}
+
+/* The memory file holds the guest's RAM, but only the pages it wrote take room. */
+static void check_memory_file(const char *mem)
+{
+	struct stat st;
+
+	check(stat(mem, &st) == 0 && st.st_size == (32 << 20), "the memory file is the guest's 32 MiB");
+	check(stat(mem, &st) == 0 && st.st_blocks * 512 < (1 << 20),
+	      "the memory file is sparse: under 1 MiB on disk for a guest that wrote a few pages");
+}
+
+static void path_in(char *out, size_t len, const char *dir, const char *name)
+{
+	snprintf(out, len, "%s/%s", dir, name);
+}
+
+/* Writes a copy of src to dst with byte `at` changed (or cut to `at` bytes when truncate). */
+static int damaged_copy(const char *src, const char *dst, long at, bool truncate)
+{
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	int c, rc = in && out ? 0 : -1;
+
+	for (long i = 0; rc == 0 && (c = fgetc(in)) != EOF; i++) {
+		if (truncate && i == at)
+			break;
+		fputc(i == at ? c ^ 0x40 : c, out);
+	}
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	return rc;
+}
+
+static void check_refused(const char *what, const char *state, const char *mem)
+{
+	struct kiln_error err = { "" };
+	struct guest g;
+	char name[512];
+
+	int rc = restore(&g, state, mem, false, &err);
+	snprintf(name, sizeof(name), "a restore from %s is refused with one line (%s)", what, err.msg);
+	check(rc < 0 && err.msg[0] != '\0' && strchr(err.msg, '\n') == NULL, name);
+	finish(&g);
+}
+
+static void check_hostile_files(const char *dir, const char *state, const char *mem)
+{
+	char bad[4096], small_mem[4096];
+
+	path_in(bad, sizeof(bad), dir, "bad.state");
+	damaged_copy(state, bad, 200, false);
+	check_refused("a state file with a flipped bit", bad, mem);
+	damaged_copy(state, bad, 100, true);
+	check_refused("a truncated state file", bad, mem);
+	check_refused("a memory file as the state file", mem, mem);
+	path_in(small_mem, sizeof(small_mem), dir, "small.mem");
+	int fd = open(small_mem, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	check(fd >= 0 && ftruncate(fd, 16 << 20) == 0, "a 16 MiB memory file is made");
+	if (fd >= 0)
+		close(fd);
+	check_refused("a memory file of another size", state, small_mem);
+	path_in(bad, sizeof(bad), dir, "missing.state");
+	check_refused("a missing state file", bad, mem);
+}
+
+int main(int argc, char **argv)
+{
+	struct kiln_error err = { "" };
+	char s1[4096], m1[4096], s2[4096], m2[4096];
+	struct kiln_exit e;
+	struct guest g;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: test_snapshot COUNT_ELF DIR\n");
+		return 2;
+	}
+	path_in(s1, sizeof(s1), argv[2], "1.state");
+	path_in(m1, sizeof(m1), argv[2], "1.mem");
+	path_in(s2, sizeof(s2), argv[2], "2.state");
+	path_in(m2, sizeof(m2), argv[2], "2.mem");
+
+	check(boot(&g, argv[1]) == 0, "the counting guest boots");
+	read_lines(&g, 200, 5000);
+	check(kiln_vm_snapshot(g.vm, s1, m1, &err) == -EINVAL, "a running VM is not snapshotted");
+	unsigned long first_stop = pause_and_snapshot(&g, 1, s1, m1);
+	check(first_stop >= 200, "a VM paused midway is snapshotted");
+	finish(&g);
+	check_memory_file(m1);
+
+	check(restore(&g, s1, m1, false, &err) == 0, "the snapshot is restored and started");
+	read_lines(&g, 200, 5000);
+	check(counts_from(&g, first_stop + 1) >= first_stop + 200,
+	      "the restored guest counts on from the next number, no gap, no repeat");
+	unsigned long second_stop = pause_and_snapshot(&g, first_stop + 1, s2, m2);
+	check(second_stop > first_stop, "the restored VM is snapshotted in turn");
+	finish(&g);
+
+	check(restore(&g, s2, m2, true, &err) == 0, "the second snapshot is restored, paused");
+	read_lines(&g, 1, 300);
+	check(g.len == 0, "a VM restored paused prints nothing");
+	check(kiln_vm_resume(g.vm) == 0, "it resumes");
+	read_lines(&g, COUNT_END - (unsigned int)second_stop, 10000);
+	check(counts_from(&g, second_stop + 1) == COUNT_END, "it counts on from the second snapshot to the end");
+	if (counts_from(&g, second_stop + 1) != COUNT_END)
+		fprintf(stderr, "from %lu: %.200s ... %s\n", second_stop + 1, g.buf,
+			g.len > 200 ? g.buf + g.len - 200 : "");
+	check(kiln_vm_wait(g.vm, &e) == 0 && e.reason == KILN_EXIT_STATUS && e.guest_status == COUNT_STATUS,
+	      "the guest reports the status its memory adds up to");
+	finish(&g);
+
+	check_hostile_files(argv[2], s1, m1);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
