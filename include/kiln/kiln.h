@@ -125,7 +125,11 @@ KILN_API int kiln_config_validate(const struct kiln_config *cfg, struct kiln_err
  */
 KILN_API int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **vm, struct kiln_error *err);
 
-/* Starts every vCPU. */
+/*
+ * Starts the I/O thread and every vCPU thread, each under its own seccomp allowlist (a syscall
+ * outside it kills the process with SIGSYS). The calling thread is not filtered, now or later:
+ * it belongs to the embedding program, whose work kiln cannot list.
+ */
 KILN_API int kiln_vm_start(struct kiln_vm *vm, struct kiln_error *err);
 
 /* Blocks until the VM ends and describes how. */

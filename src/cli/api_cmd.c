@@ -17,6 +17,7 @@
 #include "api/server.h"
 #include "api/vmm.h"
 #include "cli/common_opts.h"
+#include "cli/sandbox.h"
 #include "cli/terminal.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
@@ -121,19 +122,37 @@ struct api_cmd {
 	bool serving;
 	int signal_fd;
 	int stop_signal;
-	bool raw_terminal;
+	bool vm_running;      /* InstanceStart succeeded: the terminal is raw, the thread filtered */
+	int sandbox_error;    /* -errno: the filter could not be installed; kiln stops the VM and exits */
 };
+
+/*
+ * Once InstanceStart has built and started the VM, the guest owns the console (the terminal goes
+ * raw, as with `kiln run`) and the main thread takes its seccomp filter. Not earlier: before the
+ * VM exists there is no guest to fear, and building it needs most of what a filter would forbid
+ * (opening /dev/kvm, images and taps, every KVM ioctl, threads), so a pre-boot list would be
+ * nearly everything; only the post-boot work (cli/sandbox.h) is worth a tight one.
+ */
+static void on_vm_running(struct api_cmd *c, struct api_reply *r)
+{
+	c->vm_running = true;
+	terminal_make_raw(STDIN_FILENO);
+	int rc = cli_sandbox_main_thread();
+	if (rc < 0) {
+		api_reply_free(r);
+		api_reply_fault(r, "Start microvm error: the main thread's seccomp filter: %s", strerror(-rc));
+		c->sandbox_error = rc;
+		kiln_vm_stop(c->vmm.vm);
+	}
+}
 
 static void apply(void *ctx, const struct api_action *a, struct api_reply *r)
 {
 	struct api_cmd *c = ctx;
 
 	api_vmm_apply(&c->vmm, a, r);
-	/* The guest owns the console once it runs: the terminal goes raw, as with `kiln run`. */
-	if (c->vmm.vm && !c->raw_terminal) {
-		terminal_make_raw(STDIN_FILENO);
-		c->raw_terminal = true;
-	}
+	if (c->vmm.vm && !c->vm_running)
+		on_vm_running(c, r);
 }
 
 /* Reads a whole file of at most CONFIG_FILE_MAX bytes into a new buffer. */
@@ -239,6 +258,10 @@ static int main_loop(struct api_cmd *c)
 		}
 		if (p[1].revents)
 			api_server_serve(&c->server, apply, c);
+		if (c->sandbox_error) {
+			fprintf(stderr, "kiln: the main thread's seccomp filter: %s\n", strerror(-c->sandbox_error));
+			return EXIT_KILN_ERROR;
+		}
 		if (p[2].revents)
 			return 0;
 		api_vmm_tick(&c->vmm, now_ns());
@@ -288,7 +311,7 @@ int api_cmd_run(const struct cli_options *o, struct kiln_exit *e, int *stop_sign
 		kiln_vm_wait(c->vmm.vm, e);
 	if (c->serving)
 		api_server_close(&c->server);
-	if (c->raw_terminal)
+	if (c->vm_running)
 		terminal_restore();
 	api_vmm_destroy(&c->vmm);
 	if (c->signal_fd >= 0)

@@ -11,6 +11,7 @@
 
 #include "cli/api_cmd.h"
 #include "cli/args.h"
+#include "cli/sandbox.h"
 #include "cli/terminal.h"
 #include "log.h"
 #include "util.h"
@@ -107,10 +108,18 @@ static int run(struct cli_options *o, uint64_t start_ns)
 		kiln_vm_destroy(vm);
 		return EXIT_KILN_ERROR;
 	}
+	/* From here on the main thread only waits, restores the terminal and tears down. */
+	int rc = cli_sandbox_main_thread();
+	if (rc < 0) {
+		fprintf(stderr, "kiln: the main thread's seccomp filter: %s\n", strerror(-rc));
+		kiln_vm_stop(vm);
+	}
 	kiln_vm_wait(vm, &e);
 	terminal_restore();
 	running_vm = NULL;
 	kiln_vm_destroy(vm);
+	if (rc < 0)
+		return EXIT_KILN_ERROR;
 	if (o->boot_time)
 		print_boot_time(start_ns, &e);
 	return exit_status(o, &e);

@@ -5,16 +5,31 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct syscall_rule {
 	int nr;
+	const char *why;
+};
+
+/*
+ * A syscall allowed only when its argument number `arg` equals `value` in its low 32 bits: each
+ * argument pinned here (open's flags, prctl's option, clone's flags, fcntl's and ioctl's command)
+ * is one the kernel reads only the low 32 bits of, whatever the caller leaves in the upper half.
+ */
+struct syscall_arg_rule {
+	int nr;
+	unsigned int arg;
+	scmp_datum_t value;
 	const char *why;
 };
 
@@ -86,6 +101,70 @@ static const struct syscall_rule api_rules[] = {
 	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object it parses" },
 };
 
+/*
+ * The main thread once its VM runs (installed by the CLI, never by libkiln: kiln.h). In `kiln run`
+ * it waits for the VM; in the API process it also applies the post-boot actions (pause, resume,
+ * PATCH /drives, metrics, Ctrl-Alt-Del). Then it tears everything down. It never creates a thread,
+ * a VM or a socket, and opens files only for PATCH /drives (main_arg_rules).
+ */
+static const struct syscall_rule main_rules[] = {
+	{ SCMP_SYS(poll), "the API process's main loop: signalfd, request eventfd, the VM's exit fd; "
+			  "the end: console output still queued waits for its reader (io/console_out.c)" },
+	{ SCMP_SYS(read), "the API process's signalfd and request eventfd" },
+	{ SCMP_SYS(newfstatat), "PATCH /drives: the new image's type (fstat); at the end, the API socket "
+				"file before it is unlinked (stat)" },
+	{ SCMP_SYS(lseek), "PATCH /drives: the new image's size" },
+	{ SCMP_SYS(fdatasync), "PATCH /drives and the end: a writable image's writes reach it before close" },
+	{ SCMP_SYS(close), "PATCH /drives: the replaced image; at the end, every fd of the VM and the API" },
+	{ SCMP_SYS(shutdown), "the end: libmicrohttpd closes the connections of API clients still connected" },
+	{ SCMP_SYS(unlink), "the end: the vsock and API socket files" },
+	{ SCMP_SYS(sendmsg), "the end: console output still queued for a socket (MSG_DONTWAIT)" },
+	{ SCMP_SYS(rt_sigtimedwait), "the end: the SIGPIPE of console output to a reader that went away "
+				     "is taken off the thread (io/console_out.c)" },
+	{ SCMP_SYS(exit_group), "the end: kiln returns from main" },
+};
+
+/*
+ * openat(2)'s flags pinned: PATCH /drives opens an existing image, and can create or truncate
+ * nothing; fcntl(2) only sets file status flags.
+ */
+static const struct syscall_arg_rule main_arg_rules[] = {
+	{ SCMP_SYS(openat), 2, O_RDONLY | O_CLOEXEC, "PATCH /drives: a read-only image" },
+	{ SCMP_SYS(openat), 2, O_RDWR | O_CLOEXEC, "PATCH /drives: a writable image" },
+	{ SCMP_SYS(fcntl), 1, F_SETFL, "the end: console output's fallback (no /proc) gives stdout its "
+				      "flags back (io/console_out.c)" },
+};
+
+#ifdef __SANITIZE_ADDRESS__
+/*
+ * The ASan build only (a test build; its sanitizer runtime makes raw syscalls, hence open, not
+ * openat). At exit, on the main thread, LeakSanitizer stops the world to scan every thread's stack
+ * and registers: it clones a tracer task (which inherits this filter), lists the threads in
+ * /proc/PID/task and ptrace-attaches to each. A leak report then symbolizes its stacks from the
+ * binary's debug information. A syscall missing here kills the tracer silently and kiln then
+ * waits for it for ever, which is why the tests run kiln under a timeout.
+ */
+static const struct syscall_rule main_sanitizer_rules[] = {
+	{ SCMP_SYS(wait4), "LeakSanitizer: the tracer waits for each thread to stop, the main thread for the tracer" },
+	{ SCMP_SYS(ptrace), "LeakSanitizer's tracer: attach, read the registers, detach" },
+	{ SCMP_SYS(getppid), "LeakSanitizer's tracer: which process to stop" },
+	{ SCMP_SYS(rt_sigaction), "LeakSanitizer's tracer: its handlers of synchronous signals" },
+	{ SCMP_SYS(getdents), "LeakSanitizer's tracer: the thread list in /proc/PID/task" },
+	{ SCMP_SYS(readlink), "a leak report: /proc/self/exe, the binary whose debug information names the frames" },
+};
+static const struct syscall_arg_rule main_sanitizer_arg_rules[] = {
+	{ SCMP_SYS(prctl), 0, PR_GET_DUMPABLE, "LeakSanitizer: a process that is not dumpable cannot be traced" },
+	{ SCMP_SYS(prctl), 0, PR_SET_PTRACER, "LeakSanitizer: its tracer may attach (Yama)" },
+	{ SCMP_SYS(prctl), 0, PR_SET_PDEATHSIG, "LeakSanitizer's tracer dies with kiln" },
+	{ SCMP_SYS(clone), 0, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED, "LeakSanitizer's tracer task" },
+	{ SCMP_SYS(open), 1, O_RDONLY | O_DIRECTORY, "LeakSanitizer's tracer: the thread list, /proc/PID/task" },
+	{ SCMP_SYS(open), 1, O_RDONLY, "LeakSanitizer's tracer: /proc/PID/task/TID/status (is a listed thread "
+				       "alive); a leak report: the binary and libraries, for their debug information" },
+	{ SCMP_SYS(fcntl), 1, F_SETFD, "a leak report: the symbolizer marks the files it reads close-on-exec" },
+	{ SCMP_SYS(ioctl), 1, TCGETS, "a leak report: isatty(stderr), whether to colour it" },
+};
+#endif
+
 /* vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE,
@@ -94,6 +173,13 @@ static const unsigned long vcpu_ioctls[] = {
 };
 /* The I/O thread: KVM_IRQ_LINE when console input reaches the UART. */
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE };
+/* The main thread once its VM runs. */
+static const unsigned long main_ioctls[] = {
+	KVM_IRQ_LINE, /* Ctrl-Alt-Del: the i8042's keyboard interrupt */
+	KVM_GET_CLOCK, /* pause: the guest's kvmclock is saved */
+	KVM_SET_CLOCK, /* resume: and restored */
+	TCSETS, /* the end: the terminal leaves raw mode (tcsetattr TCSANOW) */
+};
 
 static int add_rules(scmp_filter_ctx ctx, const struct syscall_rule *rules, size_t n)
 {
@@ -117,7 +203,8 @@ static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *requests, size_t
 }
 
 /*
- * Refused with EACCES instead of trapping, in every thread: glibc's malloc opens
+ * Refused with EACCES instead of trapping, in every thread but the main one (which may open files
+ * read-only, main_arg_rules, so glibc's open simply succeeds there): glibc's malloc opens
  * /proc/sys/vm/overcommit_memory (openat(AT_FDCWD, ..., O_RDONLY | O_CLOEXEC)) once per process, in
  * whichever thread first shrinks a thread arena's heap (check_may_shrink_heap), e.g. the API thread
  * after freeing its clients' buffers, and reads a failure as "no strict overcommit". The path cannot
@@ -130,25 +217,60 @@ static int add_malloc_refusal(scmp_filter_ctx ctx)
 				SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, O_RDONLY | O_CLOEXEC));
 }
 
+static int add_arg_rules(scmp_filter_ctx ctx, const struct syscall_arg_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct scmp_arg_cmp cmp = { .arg = rules[i].arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu,
+					    .datum_b = rules[i].value };
+		int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rules[i].nr, 1, &cmp);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* What a thread class may do beside common_rules. */
+struct thread_class {
+	const char *name;
+	const struct syscall_rule *rules;
+	size_t nrules;
+	const unsigned long *ioctls;
+	size_t nioctls;
+	const struct syscall_arg_rule *arg_rules;
+	size_t narg_rules;
+};
+
+#define TABLE(t) (t), ARRAY_SIZE(t)
+static const struct thread_class classes[] = {
+	[SECCOMP_THREAD_VCPU] = { "vcpu", NULL, 0, TABLE(vcpu_ioctls), NULL, 0 },
+	[SECCOMP_THREAD_IO] = { "io", TABLE(io_rules), TABLE(io_ioctls), NULL, 0 },
+	[SECCOMP_THREAD_API] = { "api", TABLE(api_rules), NULL, 0, NULL, 0 },
+	[SECCOMP_THREAD_MAIN] = { "main", TABLE(main_rules), TABLE(main_ioctls), TABLE(main_arg_rules) },
+};
+
 static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 {
+	const struct thread_class *c = &classes[t];
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP); /* SIGSYS: on_forbidden_syscall() */
 	int rc;
 
 	if (ctx == NULL)
 		return -ENOMEM;
 	rc = add_rules(ctx, common_rules, ARRAY_SIZE(common_rules));
-	if (rc == 0)
+	if (rc == 0 && t != SECCOMP_THREAD_MAIN)
 		rc = add_malloc_refusal(ctx);
-	if (rc == 0 && t == SECCOMP_THREAD_VCPU)
-		rc = add_ioctls(ctx, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
-	if (rc == 0 && t == SECCOMP_THREAD_IO) {
-		rc = add_rules(ctx, io_rules, ARRAY_SIZE(io_rules));
-		if (rc == 0)
-			rc = add_ioctls(ctx, io_ioctls, ARRAY_SIZE(io_ioctls));
-	}
-	if (rc == 0 && t == SECCOMP_THREAD_API)
-		rc = add_rules(ctx, api_rules, ARRAY_SIZE(api_rules));
+	if (rc == 0)
+		rc = add_rules(ctx, c->rules, c->nrules);
+	if (rc == 0)
+		rc = add_ioctls(ctx, c->ioctls, c->nioctls);
+	if (rc == 0)
+		rc = add_arg_rules(ctx, c->arg_rules, c->narg_rules);
+#ifdef __SANITIZE_ADDRESS__
+	if (rc == 0 && t == SECCOMP_THREAD_MAIN)
+		rc = add_rules(ctx, main_sanitizer_rules, ARRAY_SIZE(main_sanitizer_rules));
+	if (rc == 0 && t == SECCOMP_THREAD_MAIN)
+		rc = add_arg_rules(ctx, main_sanitizer_arg_rules, ARRAY_SIZE(main_sanitizer_arg_rules));
+#endif
 	if (rc < 0) {
 		seccomp_release(ctx);
 		return rc;
@@ -157,9 +279,6 @@ static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 	return 0;
 }
 
-static const char *const thread_names[] = {
-	[SECCOMP_THREAD_VCPU] = "vcpu", [SECCOMP_THREAD_IO] = "io", [SECCOMP_THREAD_API] = "api"
-};
 static _Thread_local const char *filtered_thread = "unfiltered";
 
 /* Async-signal-safe: the decimal digits of v at the end of buf; returns where they start. */
@@ -218,7 +337,7 @@ int seccomp_install(enum seccomp_thread t)
 		seccomp_release(ctx);
 		return rc;
 	}
-	filtered_thread = thread_names[t];
+	filtered_thread = classes[t].name;
 	rc = seccomp_load(ctx); /* this thread only: no SCMP_FLTATR_CTL_TSYNC */
 	seccomp_release(ctx);
 	return rc;
@@ -244,8 +363,8 @@ void seccomp_test_violation(enum seccomp_thread t)
 #ifdef KILN_TEST_HOOKS
 	const char *wanted = getenv("KILN_TEST_SECCOMP_VIOLATION");
 
-	if (wanted && strcmp(wanted, thread_names[t]) == 0)
-		syscall(SYS_getppid); /* on no allowlist: the process dies with SIGSYS here */
+	if (wanted && strcmp(wanted, classes[t].name) == 0)
+		syscall(SYS_getpgrp); /* on no allowlist: the process dies with SIGSYS here */
 #else
 	(void)t;
 #endif

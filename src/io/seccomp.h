@@ -13,6 +13,7 @@ enum seccomp_thread {
 	SECCOMP_THREAD_VCPU,
 	SECCOMP_THREAD_IO,
 	SECCOMP_THREAD_API, /* the control plane's HTTP thread (api/server.c) */
+	SECCOMP_THREAD_MAIN, /* kiln's main thread once its VM runs (cli/sandbox.h) */
 };
 
 /* Loads the filter of class t on the calling thread. 0 or -errno. */
@@ -23,8 +24,8 @@ int seccomp_check(enum seccomp_thread t) MUST_CHECK;
 
 /*
  * Test builds only (KILN_TEST_HOOKS): when the environment variable KILN_TEST_SECCOMP_VIOLATION
- * names this thread class ("vcpu", "io" or "api"), make a syscall outside its allowlist, which must
- * kill the process with SIGSYS. A no-op in release builds.
+ * names this thread class ("vcpu", "io", "api" or "main"), make a syscall outside its allowlist,
+ * which must kill the process with SIGSYS. A no-op in release builds.
  */
 void seccomp_test_violation(enum seccomp_thread t);
 

@@ -4,8 +4,9 @@
  * (shrunk to one page, so that it fills fast), a socket or a terminal; the test drives the I/O
  * loop by hand. What it checks: the caller's fd keeps its flags; a reader that stops costs bytes
  * (counted), never a blocked write; the bytes that do arrive are the first ones, in order; the last
- * flush waits for a reader that reads, gives up on one that does not, and survives one that left.
- * alarm() only ends a test that would hang.
+ * flush waits for a reader that reads, gives up on one that does not, and survives one that left,
+ * also under the seccomp filter of kiln's main thread, which runs it. alarm() only ends a test that
+ * would hang.
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ, pipe2, posix_openpt */
 #include <errno.h>
@@ -22,11 +23,14 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "io/console_out.h"
+#include "io/seccomp.h"
 
 #define TOTAL (CONSOLE_OUT_CAPACITY + 5 * 4096) /* more than the pipe and the buffer hold */
 
@@ -316,6 +320,76 @@ static void unreopenable_fd_gets_its_flags_back(void **state)
 	teardown((void **)&f);
 }
 
+/*
+ * console_out_destroy() in a child, as on kiln's main thread at the end: under that thread's
+ * seccomp filter (the CLI installs it once the VM runs), SIGPIPE not blocked. It must exit, 0.
+ */
+static void assert_destroy_under_the_main_filter(struct fx *f)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sigset_t pipe_set;
+
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
+		if (seccomp_install(SECCOMP_THREAD_MAIN) < 0)
+			_exit(77);
+		console_out_destroy(f->o);
+		syscall(SYS_exit, 0); /* exit_group would do too; exit is on every list */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		skip(); /* no seccomp here */
+	if (WIFSIGNALED(status))
+		fail_msg("the last flush on the main thread died of signal %d", WTERMSIG(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Bytes queued for a pipe whose reader went away: EPIPE, and its SIGPIPE taken off the thread. */
+static void main_filter_reader_gone(void **state)
+{
+	struct fx *f = *state;
+
+	write_pattern(f, 1000);
+	close(f->r);
+	f->r = -1;
+	assert_destroy_under_the_main_filter(f);
+}
+
+/* Bytes queued for a socket whose reader stalls: sendmsg, then poll until the flush gives up. */
+static void main_filter_socket(void **state)
+{
+	struct fx *f = *state;
+
+	write_pattern(f, 1000);
+	assert_destroy_under_the_main_filter(f);
+}
+
+/* The fallback's description gets its flags back (fcntl F_SETFL). */
+static void main_filter_flags_back(void **state)
+{
+	char dir[] = "/tmp/kiln-console-out-XXXXXX", path[64];
+	struct fx *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int w = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(r >= 0 && w >= 0);
+	close(r);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(setup_loop((void **)&f, -1, w), 0);
+	assert_destroy_under_the_main_filter(f);
+	teardown((void **)&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +402,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(last_flush_gives_up, setup_pipe, teardown),
 		cmocka_unit_test_setup_teardown(reader_gone_at_exit, setup_pipe, teardown),
 		cmocka_unit_test(unreopenable_fd_gets_its_flags_back),
+		cmocka_unit_test_setup_teardown(main_filter_reader_gone, setup_pipe, teardown),
+		cmocka_unit_test_setup_teardown(main_filter_socket, setup_socket, teardown),
+		cmocka_unit_test(main_filter_flags_back),
 	};
 	sigset_t pipe_set;
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* io/seccomp.c: every table compiles; a loaded filter allows its table and kills on anything else. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +22,8 @@ static void test_tables_compile(void **state)
 	(void)state;
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_VCPU), 0);
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_IO), 0);
+	assert_int_equal(seccomp_check(SECCOMP_THREAD_API), 0);
+	assert_int_equal(seccomp_check(SECCOMP_THREAD_MAIN), 0);
 }
 
 /* Runs fn in a child under the filter of class t; returns the child's wait status. */
@@ -34,7 +37,7 @@ static int run_filtered(enum seccomp_thread t, void (*fn)(void))
 		if (seccomp_install(t) < 0)
 			_exit(100);
 		fn();
-		syscall(SYS_exit_group, 0); /* not on the lists either: exit through exit */
+		syscall(SYS_exit_group, 0); /* fn ends the process itself; if it returns, this ends it (or SIGSYS) */
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -62,6 +65,23 @@ static void forbidden_ioctl(void)
 	syscall(SYS_exit, 0);
 }
 
+/* PATCH /drives may open an existing image; nothing on the main thread may create a file. */
+static void open_then_create(void)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		syscall(SYS_exit, 1);
+	syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	syscall(SYS_exit, 2);
+}
+
+static void end_process(void)
+{
+	syscall(SYS_exit_group, 42);
+	syscall(SYS_exit, 0);
+}
+
 static void test_allowed_syscalls_run(void **state)
 {
 	int status = run_filtered(SECCOMP_THREAD_IO, allowed_then_exit);
@@ -85,6 +105,28 @@ static void test_vcpu_ioctls_are_pinned(void **state)
 	int status = run_filtered(SECCOMP_THREAD_VCPU, forbidden_ioctl);
 
 	(void)state;
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+}
+
+static void test_main_opens_but_never_creates(void **state)
+{
+	int status = run_filtered(SECCOMP_THREAD_MAIN, open_then_create);
+
+	(void)state;
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+}
+
+/* Only the main thread may end the process; a vCPU or I/O thread that tries is killed. */
+static void test_only_main_ends_the_process(void **state)
+{
+	int status = run_filtered(SECCOMP_THREAD_MAIN, end_process);
+
+	(void)state;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 42);
+	status = run_filtered(SECCOMP_THREAD_IO, end_process);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 }
@@ -139,7 +181,7 @@ static int trim_in_child(enum seccomp_thread t)
 static void test_malloc_trim_survives(void **state)
 {
 	static const enum seccomp_thread classes[] = { SECCOMP_THREAD_VCPU, SECCOMP_THREAD_IO,
-						       SECCOMP_THREAD_API };
+						       SECCOMP_THREAD_API, SECCOMP_THREAD_MAIN };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
@@ -157,6 +199,8 @@ int main(void)
 		cmocka_unit_test(test_allowed_syscalls_run),
 		cmocka_unit_test(test_forbidden_syscall_kills),
 		cmocka_unit_test(test_vcpu_ioctls_are_pinned),
+		cmocka_unit_test(test_main_opens_but_never_creates),
+		cmocka_unit_test(test_only_main_ends_the_process),
 		cmocka_unit_test(test_malloc_trim_survives),
 	};
 	return cmocka_run_group_tests_name("seccomp", tests, NULL, NULL);
