@@ -1,15 +1,21 @@
-# check-snapshot: snapshot and restore of tiny guests on this machine's KVM (PVM included), through
-# libkiln (tests/integration/test_snapshot.c, kiln.h only), in the release and the sanitizer build.
+# check-snapshot: snapshot and restore of tiny guests on this machine's KVM (PVM included), in the
+# release and the sanitizer build: through libkiln (tests/integration/test_snapshot.c, kiln.h
+# only), then through the command line and Firecracker's API (tests/integration/snapshot.sh: kiln
+# run --api-sock, kiln snapshot, kiln restore, PUT /snapshot/create and /snapshot/load with curl,
+# the exchanges held against firecracker.yaml by the contract checker of mk/api.mk).
 $(BUILD)/%/tests/integration/test_snapshot: $(BUILD)/%/tests/integration/test_snapshot.o $(BUILD)/%/libkiln.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
 
 SNAPSHOT_TESTS := $(BUILD)/rel/tests/integration/test_snapshot $(BUILD)/san/tests/integration/test_snapshot
 
-check-snapshot: $(SNAPSHOT_TESTS) tiny
+check-snapshot: $(SNAPSHOT_TESTS) tiny $(BUILD)/kiln $(BUILD)/san/kiln $(API_DIR)/contract $(API_DIR)/schema.tsv
 	$(Q)for t in $(SNAPSHOT_TESTS); do \
 		dir=$$(mktemp -d) && $$t $(BUILD)/tiny/count.elf $$dir; rc=$$?; rm -rf $$dir; \
 		[ $$rc = 0 ] || exit 1; \
 	done
+	$(Q)scripts/install-deps.sh curl
+	$(Q)tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
+	$(Q)tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
 
 .PHONY: check-snapshot

@@ -194,6 +194,11 @@ int kiln_vm_exit_fd(struct kiln_vm *handle)
 	return ((struct vm *)handle)->exit_fd;
 }
 
+const struct kiln_config *kiln_vm_config(struct kiln_vm *handle)
+{
+	return &((struct vm *)handle)->cfg;
+}
+
 void kiln_vm_destroy(struct kiln_vm *handle)
 {
 	struct vm *vm = (struct vm *)handle;

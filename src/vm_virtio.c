@@ -166,7 +166,7 @@ int vm_create_virtio(struct vm *vm, const struct kiln_config *cfg, struct kiln_e
 	if (rc == 0 && cfg->console == KILN_CONSOLE_VIRTIO) {
 		struct virtio_console *console;
 
-		rc = virtio_console_create(cfg->console_in_fd, cfg->console_out_fd, &vm->io, &console);
+		rc = virtio_console_create(cfg->console_in_fd, cfg->console_out_fd, &console);
 		if (rc < 0)
 			return vm_error(err, -rc, "virtio-console: %s", strerror(-rc));
 		rc = attach(vm, virtio_console_dev(console), console, destroy_console, err);

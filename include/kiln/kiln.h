@@ -150,6 +150,14 @@ KILN_API int kiln_vm_resume(struct kiln_vm *vm);
 KILN_API enum kiln_vm_state kiln_vm_get_state(struct kiln_vm *vm);
 
 /*
+ * The configuration the VM was built from, its strings owned by the VM: valid until
+ * kiln_vm_destroy(), and kiln_vm_update_disk() changes a disk's path in it. A restored VM's is the
+ * snapshot's machine with the restore's overrides and console, and no kernel, initrd or command
+ * line (the snapshot has no use for them).
+ */
+KILN_API const struct kiln_config *kiln_vm_config(struct kiln_vm *vm);
+
+/*
  * A file descriptor (an eventfd) that becomes readable once the VM has stopped, for any reason: the
  * guest ended, kiln_vm_stop(), or an error. An event loop polls it (POLLIN) beside its own fds
  * instead of polling kiln_vm_get_state(): once it is readable the state is KILN_VM_STOPPED and

@@ -35,6 +35,8 @@ enum api_kind {
 	API_INSTANCE_START,
 	API_SEND_CTRL_ALT_DEL,
 	API_FLUSH_METRICS,
+	API_SNAPSHOT_CREATE,
+	API_SNAPSHOT_LOAD,
 };
 
 struct api_boot_source {
@@ -85,6 +87,29 @@ struct api_metrics {
 	char path[API_PATH_MAX];
 };
 
+/* PUT /snapshot/create (SnapshotCreateParams). */
+struct api_snapshot_create {
+	char state_path[API_PATH_MAX]; /* snapshot_path */
+	char mem_path[API_PATH_MAX];   /* mem_file_path */
+	bool diff;                     /* snapshot_type "Diff" */
+};
+
+/* One of PUT /snapshot/load's network_overrides (NetworkOverride). */
+struct api_net_override {
+	char id[API_ID_MAX];  /* iface_id */
+	char tap[API_ID_MAX]; /* host_dev_name */
+};
+
+/* PUT /snapshot/load (SnapshotLoadParams), with the memory file from mem_backend or mem_file_path. */
+struct api_snapshot_load {
+	char state_path[API_PATH_MAX];
+	char mem_path[API_PATH_MAX];
+	bool resume;                                   /* resume_vm */
+	struct api_net_override nets[KILN_MAX_NETS];   /* network_overrides */
+	unsigned int nnets;
+	char vsock_uds[API_PATH_MAX];                  /* vsock_override.uds_path, "" when none */
+};
+
 struct api_action {
 	enum api_kind kind;
 	union {
@@ -96,6 +121,8 @@ struct api_action {
 		struct api_vsock vsock;
 		struct api_logger logger;
 		struct api_metrics metrics;
+		struct api_snapshot_create snap_create;
+		struct api_snapshot_load snap_load;
 		bool pause; /* PATCH /vm: Paused (true) or Resumed (false) */
 	};
 };

@@ -74,7 +74,8 @@ static int machine_defaults_only(struct json_object *o, char *err, size_t errlen
 				   "`smt`: kiln does not support SMT (simultaneous multithreading)");
 	if (api_json_bool(o, "track_dirty_pages", false))
 		return fail_einval(err, errlen,
-				   "`track_dirty_pages`: kiln has no snapshots, so no dirty page tracking");
+				   "`track_dirty_pages`: kiln does not offer dirty page tracking yet (its "
+				   "snapshots are all Full)");
 	if (parse_enum(o, "cpu_template", none, 1, false, &ignored, err, errlen) < 0)
 		return fail_einval(err, errlen,
 				   "`cpu_template`: kiln supports only \"None\" (no CPU templates)");
@@ -292,5 +293,159 @@ int api_parse_instance_action(struct json_object *o, enum api_kind *kind, char *
 	if (rc == 0)
 		rc = parse_enum(o, "action_type", names, ARRAY_SIZE(names), false, &i, err, errlen);
 	*kind = kinds[i];
+	return rc;
+}
+
+int api_parse_snapshot_create(struct json_object *o, struct api_snapshot_create *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "snapshot_path", API_JSON_STRING, true },
+		{ "mem_file_path", API_JSON_STRING, true },
+		{ "snapshot_type", API_JSON_STRING, false },
+	};
+	static const char *const types[] = { "Full", "Diff" };
+	int type = 0;
+	int rc = CHECK(o, "SnapshotCreateParams", fields, err, errlen);
+
+	*out = (struct api_snapshot_create){ .state_path = "" };
+	if (rc == 0)
+		rc = api_json_string(o, "snapshot_path", out->state_path, sizeof(out->state_path), false, NULL,
+				     err, errlen);
+	if (rc == 0)
+		rc = api_json_string(o, "mem_file_path", out->mem_path, sizeof(out->mem_path), false, NULL, err,
+				     errlen);
+	if (rc == 0)
+		rc = parse_enum(o, "snapshot_type", types, ARRAY_SIZE(types), false, &type, err, errlen);
+	/* The memory file is renamed into place last: it would replace the state file. */
+	if (rc == 0 && strcmp(out->state_path, out->mem_path) == 0)
+		rc = fail_einval(err, errlen, "`snapshot_path` and `mem_file_path` name the same file");
+	out->diff = type == 1;
+	return rc;
+}
+
+/* The memory file: mem_backend {backend_type "File", backend_path}, or the deprecated mem_file_path. */
+static int parse_mem_source(struct json_object *o, struct api_snapshot_load *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "backend_type", API_JSON_STRING, true },
+		{ "backend_path", API_JSON_STRING, true },
+	};
+	static const char *const types[] = { "File", "Uffd" };
+	struct json_object *backend = api_json_member(o, "mem_backend");
+	bool has_file = api_json_member(o, "mem_file_path") != NULL;
+	int type = 0, rc;
+
+	/* Firecracker's words for these two (its parsed_request/snapshot.rs). */
+	if (backend && has_file)
+		return fail_einval(err, errlen, "too many fields: either `mem_backend` or `mem_file_path` "
+				   "exclusively is required");
+	if (!backend && !has_file)
+		return fail_einval(err, errlen, "missing field: either `mem_backend` or `mem_file_path` is required");
+	if (has_file)
+		return api_json_string(o, "mem_file_path", out->mem_path, sizeof(out->mem_path), false, NULL, err,
+				       errlen);
+	rc = CHECK(backend, "MemoryBackend", fields, err, errlen);
+	if (rc == 0)
+		rc = parse_enum(backend, "backend_type", types, ARRAY_SIZE(types), false, &type, err, errlen);
+	if (rc == 0 && type != 0)
+		return fail_einval(err, errlen, "`mem_backend`: the \"Uffd\" backend (memory served by a "
+				   "userfaultfd handler) is not supported by kiln yet; use \"File\"");
+	if (rc == 0)
+		rc = api_json_string(backend, "backend_path", out->mem_path, sizeof(out->mem_path), false, NULL,
+				     err, errlen);
+	return rc;
+}
+
+/* network_overrides: at most one per NIC kiln can have, each iface_id once. */
+static int parse_net_overrides(struct json_object *o, struct api_snapshot_load *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "iface_id", API_JSON_STRING, true },
+		{ "host_dev_name", API_JSON_STRING, true },
+	};
+	struct json_object *arr = api_json_member(o, "network_overrides");
+	size_t n = arr ? json_object_array_length(arr) : 0;
+	char why[API_ERR_LEN];
+
+	if (n > KILN_MAX_NETS)
+		return fail_einval(err, errlen, "`network_overrides`: %zu entries, kiln has at most %d network "
+				   "interfaces", n, KILN_MAX_NETS);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		struct api_net_override *ov = &out->nets[i];
+		int rc = CHECK(e, "NetworkOverride", fields, why, sizeof(why));
+
+		if (rc == 0)
+			rc = api_json_string(e, "iface_id", ov->id, sizeof(ov->id), false, NULL, why, sizeof(why));
+		if (rc == 0)
+			rc = api_json_string(e, "host_dev_name", ov->tap, sizeof(ov->tap), false, NULL, why,
+					     sizeof(why));
+		for (size_t j = 0; rc == 0 && j < i; j++)
+			if (strcmp(out->nets[j].id, ov->id) == 0)
+				rc = fail_einval(why, sizeof(why), "iface_id `%s` is overridden twice", ov->id);
+		if (rc < 0)
+			return fail_einval(err, errlen, "`network_overrides`[%zu]: %s", i, why);
+	}
+	out->nnets = (unsigned int)n;
+	return 0;
+}
+
+static int parse_vsock_override(struct json_object *o, struct api_snapshot_load *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = { { "uds_path", API_JSON_STRING, true } };
+	struct json_object *v = api_json_member(o, "vsock_override");
+	int rc = v ? CHECK(v, "VsockOverride", fields, err, errlen) : 0;
+
+	if (rc == 0 && v)
+		rc = api_json_string(v, "uds_path", out->vsock_uds, sizeof(out->vsock_uds), false, NULL, err,
+				     errlen);
+	return rc;
+}
+
+/* The members kiln takes only at their default: dirty page tracking, clock_realtime, huge_pages. */
+static int load_defaults_only(struct json_object *o, char *err, size_t errlen)
+{
+	static const char *const pages[] = { "Snapshot", "None", "Transparent", "2M" };
+	int page = 0;
+
+	if (api_json_bool(o, "track_dirty_pages", false) || api_json_bool(o, "enable_diff_snapshots", false))
+		return fail_einval(err, errlen, "`track_dirty_pages`: kiln does not offer dirty page tracking "
+				   "yet (its snapshots are all Full)");
+	if (api_json_bool(o, "clock_realtime", false))
+		return fail_einval(err, errlen, "`clock_realtime`: not supported by kiln yet (the guest's "
+				   "kvmclock resumes where the snapshot left it)");
+	if (parse_enum(o, "huge_pages", pages, ARRAY_SIZE(pages), false, &page, err, errlen) < 0)
+		return -EINVAL;
+	/* "Snapshot" and "None" both mean the snapshot's own pages, which are always 4 KiB in kiln. */
+	if (page > 1)
+		return fail_einval(err, errlen, "`huge_pages`: kiln supports only \"Snapshot\" and \"None\" "
+				   "(4 KiB pages)");
+	return 0;
+}
+
+int api_parse_snapshot_load(struct json_object *o, struct api_snapshot_load *out, char *err, size_t errlen)
+{
+	static const struct api_field fields[] = {
+		{ "snapshot_path", API_JSON_STRING, true },       { "mem_file_path", API_JSON_STRING, false },
+		{ "mem_backend", API_JSON_OBJECT, false },        { "resume_vm", API_JSON_BOOL, false },
+		{ "track_dirty_pages", API_JSON_BOOL, false },    { "enable_diff_snapshots", API_JSON_BOOL, false },
+		{ "network_overrides", API_JSON_ARRAY, false },   { "vsock_override", API_JSON_OBJECT, false },
+		{ "clock_realtime", API_JSON_BOOL, false },       { "huge_pages", API_JSON_STRING, false },
+	};
+	int rc = CHECK(o, "SnapshotLoadParams", fields, err, errlen);
+
+	*out = (struct api_snapshot_load){ .state_path = "" };
+	if (rc == 0)
+		rc = api_json_string(o, "snapshot_path", out->state_path, sizeof(out->state_path), false, NULL,
+				     err, errlen);
+	if (rc == 0)
+		rc = parse_mem_source(o, out, err, errlen);
+	if (rc == 0)
+		rc = parse_net_overrides(o, out, err, errlen);
+	if (rc == 0)
+		rc = parse_vsock_override(o, out, err, errlen);
+	if (rc == 0)
+		rc = load_defaults_only(o, err, errlen);
+	out->resume = api_json_bool(o, "resume_vm", false);
 	return rc;
 }

@@ -23,7 +23,7 @@ struct route {
 
 /* Firecracker routes kiln does not implement: a clear refusal rather than "invalid path". */
 static const char *const unsupported[] = {
-	"/balloon", "/mmds", "/snapshot", "/cpu-config", "/serial", "/pmem", "/hotplug",
+	"/balloon", "/mmds", "/cpu-config", "/serial", "/pmem", "/hotplug",
 };
 
 /* The path's id and the body's differ: not a deserializing error, so a code of its own. */
@@ -110,6 +110,20 @@ static int parse_actions(struct json_object *o, const char *id, struct api_actio
 	return api_parse_instance_action(o, &a->kind, err, errlen);
 }
 
+static int parse_snapshot_create(struct json_object *o, const char *id, struct api_action *a, char *err,
+				 size_t errlen)
+{
+	(void)id;
+	return api_parse_snapshot_create(o, &a->snap_create, err, errlen);
+}
+
+static int parse_snapshot_load(struct json_object *o, const char *id, struct api_action *a, char *err,
+			       size_t errlen)
+{
+	(void)id;
+	return api_parse_snapshot_load(o, &a->snap_load, err, errlen);
+}
+
 static const struct route routes[] = {
 	{ "GET", "/", false, API_GET_INFO, NULL },
 	{ "GET", "/version", false, API_GET_VERSION, NULL },
@@ -127,6 +141,8 @@ static const struct route routes[] = {
 	{ "PUT", "/logger", false, API_PUT_LOGGER, parse_logger },
 	{ "PUT", "/metrics", false, API_PUT_METRICS, parse_metrics },
 	{ "PATCH", "/vm", false, API_PATCH_VM, parse_vm },
+	{ "PUT", "/snapshot/create", false, API_SNAPSHOT_CREATE, parse_snapshot_create },
+	{ "PUT", "/snapshot/load", false, API_SNAPSHOT_LOAD, parse_snapshot_load },
 };
 
 /* Firecracker's resource ids: non-empty, alphanumeric and '_' only. */

@@ -215,6 +215,8 @@ static void apply_change(struct api_vmm *v, const struct api_action *a, struct a
 	char err[API_ERR_LEN] = "";
 	int rc = 0;
 
+	/* As in Firecracker, even a refused change makes the process unfit for a snapshot load. */
+	v->configured = true;
 	v->next = v->spec;
 	if (a->kind == API_PUT_BOOT_SOURCE)
 		rc = set_boot(&v->next, &a->boot, err, sizeof(err));
@@ -386,6 +388,10 @@ static void apply_pre_boot(struct api_vmm *v, const struct api_action *a, struct
 	case API_INSTANCE_START:
 		start(v, r);
 		return;
+	case API_SNAPSHOT_LOAD:
+		api_vmm_snapshot_load(v, &a->snap_load, r);
+		return;
+	case API_SNAPSHOT_CREATE:
 	case API_PATCH_VM:
 	case API_PATCH_DRIVE:
 	case API_SEND_CTRL_ALT_DEL:
@@ -412,6 +418,9 @@ static void apply_post_boot(struct api_vmm *v, const struct api_action *a, struc
 		return;
 	case API_FLUSH_METRICS:
 		flush_metrics(v, r);
+		return;
+	case API_SNAPSHOT_CREATE:
+		api_vmm_snapshot_create(v, &a->snap_create, r);
 		return;
 	default:
 		api_reply_fault(r, NOT_AFTER_BOOT);

@@ -48,7 +48,8 @@ struct api_vmm {
 	struct api_metrics metrics;
 	int metrics_fd; /* -1 until PUT /metrics */
 	uint64_t metrics_flushed_ns;
-	struct kiln_vm *vm; /* NULL until InstanceStart */
+	bool configured;    /* a boot-specific resource was configured: no snapshot may be loaded */
+	struct kiln_vm *vm; /* NULL until InstanceStart (or a boot or restore below) */
 	/* What the VM was built from: cfg points into spec, cmdline and serials. */
 	struct kiln_config cfg;
 	char cmdline[KILN_MAX_CMDLINE + 128];
@@ -59,6 +60,19 @@ void api_vmm_init(struct api_vmm *v, const struct api_vmm_options *opt);
 
 /* Applies one action and fills the reply (free it with api_reply_free). */
 void api_vmm_apply(struct api_vmm *v, const struct api_action *a, struct api_reply *r);
+
+/*
+ * VMs served without InstanceStart (vmm_snapshot.c): built from cfg and started (`kiln run
+ * --api-sock`), or restored from a snapshot and started, paused if rs->paused (`kiln restore`,
+ * PUT /snapshot/load). On success the API serves the VM as after InstanceStart, and GET
+ * /vm/config describes it from kiln_vm_config(); on failure err has one line and nothing is left.
+ */
+int api_vmm_boot(struct api_vmm *v, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;
+int api_vmm_restore(struct api_vmm *v, const struct kiln_restore *rs, struct kiln_error *err) MUST_CHECK;
+
+/* PUT /snapshot/create on a started VM, PUT /snapshot/load on a fresh process (vmm_snapshot.c). */
+void api_vmm_snapshot_create(struct api_vmm *v, const struct api_snapshot_create *c, struct api_reply *r);
+void api_vmm_snapshot_load(struct api_vmm *v, const struct api_snapshot_load *l, struct api_reply *r);
 
 /* Flushes metrics when API_METRICS_PERIOD_NS has passed since the last flush (a running VM only). */
 void api_vmm_tick(struct api_vmm *v, uint64_t now);

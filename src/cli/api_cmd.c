@@ -87,14 +87,18 @@ static int parse_api_option(int opt, const char *arg, bool *no_api, struct cli_o
 	}
 }
 
+void api_cmd_defaults(struct cli_options *o)
+{
+	o->instance_id = API_DEFAULT_ID;
+	o->api_max_payload = API_MAX_PAYLOAD;
+}
+
 int api_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
 {
 	bool no_api = false;
 	int opt;
 
 	o->action = CLI_API;
-	o->instance_id = API_DEFAULT_ID;
-	o->api_max_payload = API_MAX_PAYLOAD;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", api_options, NULL)) != -1) {
@@ -133,26 +137,47 @@ struct api_cmd {
  * (opening /dev/kvm, images and taps, every KVM ioctl, threads), so a pre-boot list would be
  * nearly everything; only the post-boot work (cli/sandbox.h) is worth a tight one.
  */
-static void on_vm_running(struct api_cmd *c, struct api_reply *r)
+static int on_vm_running(struct api_cmd *c)
 {
 	c->vm_running = true;
 	terminal_make_raw(STDIN_FILENO);
 	int rc = cli_sandbox_main_thread();
 	if (rc < 0) {
-		api_reply_free(r);
-		api_reply_fault(r, "Start microvm error: the main thread's seccomp filter: %s", strerror(-rc));
 		c->sandbox_error = rc;
 		kiln_vm_stop(c->vmm.vm);
 	}
+	return rc;
 }
 
+/* Applies a request; the one that made the VM (InstanceStart, a snapshot load) also starts the above. */
 static void apply(void *ctx, const struct api_action *a, struct api_reply *r)
 {
 	struct api_cmd *c = ctx;
 
 	api_vmm_apply(&c->vmm, a, r);
-	if (c->vmm.vm && !c->vm_running)
-		on_vm_running(c, r);
+	if (c->vmm.vm && !c->vm_running && on_vm_running(c) < 0) {
+		api_reply_free(r);
+		api_reply_fault(r, "Start microvm error: the main thread's seccomp filter: %s",
+				strerror(-c->sandbox_error));
+	}
+}
+
+/*
+ * `kiln run --api-sock` and `kiln restore`: the VM comes from the command line, not from requests.
+ * Errors: one line, kiln's exit status (the main loop reports a filter that failed).
+ */
+static int start_cli_vm(struct api_cmd *c, const struct cli_options *o)
+{
+	struct kiln_error err = { "" };
+	int rc = o->action == CLI_RESTORE ? api_vmm_restore(&c->vmm, &o->restore, &err)
+					  : api_vmm_boot(&c->vmm, &o->cfg, &err);
+
+	if (rc < 0) {
+		fprintf(stderr, "kiln: %s\n", err.msg);
+		return EXIT_KILN_ERROR;
+	}
+	on_vm_running(c);
+	return 0;
 }
 
 /* Reads a whole file of at most CONFIG_FILE_MAX bytes into a new buffer. */
@@ -289,6 +314,8 @@ static int start(struct api_cmd *c, const struct cli_options *o)
 	}
 	if (o->config_file && boot_config_file(c, o->config_file) < 0)
 		return EXIT_KILN_ERROR;
+	if (o->action == CLI_RUN || o->action == CLI_RESTORE)
+		return start_cli_vm(c, o);
 	return 0;
 }
 

@@ -10,9 +10,10 @@
 
 #include "cli/api_cmd.h"
 #include "cli/common_opts.h"
+#include "cli/snapshot_cmd.h"
 
 enum { OPT_CPUS = CLI_OPT_OWN, OPT_VERSION, OPT_DISK, OPT_CONSOLE, OPT_RNG, OPT_VIRTIO_CMDLINE, OPT_NET,
-       OPT_VSOCK };
+       OPT_VSOCK, OPT_API_SOCK };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -27,6 +28,7 @@ static const struct option run_options[] = {
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "virtio-cmdline", no_argument, NULL, OPT_VIRTIO_CMDLINE },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -36,7 +38,11 @@ void cli_usage(FILE *f)
 	fputs("usage: kiln run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--mem SIZE]\n"
 	      "                [--disk PATH[,ro][,serial=ID]]... [--net tap=NAME[,mac=MAC]]...\n"
 	      "                [--vsock cid=N,uds=PATH] [--console serial|virtio] [--rng]\n"
-	      "                [--virtio-cmdline] [--boot-time] [--log-level LEVEL] [-- CMD [ARGS...]]\n"
+	      "                [--virtio-cmdline] [--api-sock PATH] [--boot-time] [--log-level LEVEL]\n"
+	      "                [-- CMD [ARGS...]]\n"
+	      "       kiln snapshot --api-sock PATH [--resume] DIR\n"
+	      "       kiln restore [--api-sock PATH] [--net-tap N=TAP]... [--vsock-uds PATH] [--paused]\n"
+	      "                    [--boot-time] [--log-level LEVEL] DIR\n"
 	      "       kiln --api-sock PATH [--config-file FILE] [--id ID] [--http-api-max-payload-size N]\n"
 	      "            [--boot-time] [--log-level LEVEL]\n"
 	      "       kiln --config-file FILE [--no-api] [--id ID] [--boot-time] [--log-level LEVEL]\n"
@@ -58,10 +64,19 @@ void cli_usage(FILE *f)
 	      "      --rng            a virtio-rng device fed from the host's getrandom()\n"
 	      "      --virtio-cmdline also name the virtio devices on the kernel command line\n"
 	      "                       (virtio_mmio.device=), for kernels without ACPI discovery\n"
+	      "      --api-sock PATH  also serve Firecracker's REST API on this Unix socket while the\n"
+	      "                       guest runs (pause, resume, snapshot: see kiln snapshot)\n"
 	      "      --boot-time      print on stderr the ms from start to the guest's boot-ready marker\n"
-	      "                       and to the VM's exit\n"
+	      "                       and to the VM's exit (kiln restore: to the guest's first run)\n"
 	      "      --log-level L    error, warn (default), info or debug\n"
 	      "  -- CMD [ARGS...]     run CMD in the guest (kiln's guest init) and exit with its status\n"
+	      "\n"
+	      "kiln snapshot pauses the guest of the kiln serving --api-sock PATH and writes it to\n"
+	      "DIR/state and DIR/mem (DIR is made if missing); the guest stays paused unless --resume.\n"
+	      "kiln restore runs a snapshot's guest again, from DIR/state and DIR/mem, on this terminal:\n"
+	      "      --net-tap N=TAP  NIC N (0, 1, ...) of the snapshot uses tap TAP; repeatable\n"
+	      "      --vsock-uds PATH the vsock device's host socket is PATH instead of the snapshot's\n"
+	      "      --paused         the guest stays paused until PATCH /vm resumes it (needs --api-sock)\n"
 	      "\n"
 	      "With --api-sock, kiln answers Firecracker's REST API (HTTP on that Unix socket) and boots\n"
 	      "the guest on PUT /actions InstanceStart; with --config-file it boots from Firecracker's\n"
@@ -70,7 +85,7 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "Exit status: the guest command's status (0 if the guest ended without one and no CMD was\n"
 	      "given); 122 CMD given but no status reported; 123 the guest crashed; 124 the guest kernel\n"
-	      "panicked; 125 kiln failed (bad flag, file or /dev/kvm).\n",
+	      "panicked; 125 kiln failed (bad flag, file, snapshot or /dev/kvm).\n",
 	      f);
 }
 
@@ -293,6 +308,9 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 	case OPT_VERSION:
 		o->action = CLI_VERSION;
 		return 0;
+	case OPT_API_SOCK:
+		o->api_sock = arg;
+		return 0;
 	default:
 		return cli_common_option(opt, arg, o, err, errlen);
 	}
@@ -333,6 +351,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 {
 	memset(o, 0, sizeof(*o));
 	kiln_config_init(&o->cfg);
+	api_cmd_defaults(o);
 	o->log_level = LOG_WARN;
 	if (argc < 2)
 		return fail_einval(err, errlen, "no command (see kiln --help)");
@@ -346,6 +365,10 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 	}
 	if (strncmp(argv[1], "--", 2) == 0)
 		return api_cmd_parse(argc, argv, o, err, errlen); /* Firecracker's command line */
+	if (strcmp(argv[1], "snapshot") == 0)
+		return snapshot_cmd_parse(argc - 1, argv + 1, o, err, errlen);
+	if (strcmp(argv[1], "restore") == 0)
+		return restore_cmd_parse(argc - 1, argv + 1, o, err, errlen);
 	if (strcmp(argv[1], "run") != 0)
 		return fail_einval(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
 	return parse_run(argc - 1, argv + 1, o, err, errlen);

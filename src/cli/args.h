@@ -23,7 +23,7 @@
 #define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet loglevel=2"
 #define DEFAULT_CMDLINE_VIRTIO_CONSOLE "console=hvc0 reboot=k panic=-1 pci=off"
 
-enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_API };
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_API, CLI_SNAPSHOT, CLI_RESTORE };
 
 struct cli_options {
 	enum cli_action action;
@@ -37,11 +37,17 @@ struct cli_options {
 	char disk_specs[KILN_MAX_DISKS][4096]; /* copies of the --disk values, split in place */
 	char net_specs[KILN_MAX_NETS][256];    /* copies of the --net values */
 	char vsock_spec[4096];                 /* copy of the --vsock value */
-	/* Firecracker's command line (CLI_API, cli/api_cmd.c). */
+	/* Firecracker's command line (CLI_API, cli/api_cmd.c); `kiln run` and `kiln restore` take --api-sock. */
 	const char *api_sock;    /* --api-sock: serve Firecracker's API on this Unix socket */
 	const char *config_file; /* --config-file: boot from Firecracker's JSON config file */
 	const char *instance_id; /* --id: the instance id GET / reports */
 	size_t api_max_payload;  /* --http-api-max-payload-size */
+	/* `kiln snapshot` and `kiln restore` (cli/snapshot_cmd.c). */
+	const char *snapshot_dir;       /* DIR: the files DIR/state and DIR/mem */
+	bool snapshot_resume;           /* kiln snapshot --resume */
+	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --vsock-uds, --paused */
+	char restore_state[4096];
+	char restore_mem[4096];
 };
 
 /* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */

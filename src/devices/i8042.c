@@ -472,3 +472,58 @@ int i8042_send_ctrl_alt_del(struct i8042 *k)
 	pthread_mutex_unlock(&k->lock);
 	return rc;
 }
+
+/* KBDC/0 layout: u8 ctr, outport, pending_cmd, bool last_was_cmd, u8 out, bool out_full, u8 reply,
+ * bool reply_pending, bool scanning, u32 scancode_set, u8 kbd_pending, kbd_last, u32 irq_level,
+ * u32 queue_head, u32 queue_count, the queue's I8042_QUEUE_SIZE bytes. */
+void i8042_save(struct i8042 *k, struct snap_writer *w)
+{
+	pthread_mutex_lock(&k->lock);
+	snap_begin(w, I8042_SNAP_TAG, 0);
+	snap_put_u8(w, k->ctr);
+	snap_put_u8(w, k->outport);
+	snap_put_u8(w, k->pending_cmd);
+	snap_put_bool(w, k->last_was_cmd);
+	snap_put_u8(w, k->out);
+	snap_put_bool(w, k->out_full);
+	snap_put_u8(w, k->reply);
+	snap_put_bool(w, k->reply_pending);
+	snap_put_bool(w, k->scanning);
+	snap_put_u32(w, k->scancode_set);
+	snap_put_u8(w, k->kbd_pending);
+	snap_put_u8(w, k->kbd_last);
+	snap_put_u32(w, (uint32_t)k->irq_level);
+	snap_put_u32(w, k->queue_head);
+	snap_put_u32(w, k->queue_count);
+	snap_put_bytes(w, k->queue, sizeof(k->queue));
+	snap_end(w);
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_load(struct i8042 *k, const struct snap_reader *r, char *why, size_t whylen)
+{
+	struct snap_cursor c;
+
+	if (snap_open_section(r, I8042_SNAP_TAG, 0, &c) < 0)
+		return fail_with(why, whylen, -EINVAL, "it has no keyboard controller state");
+	pthread_mutex_lock(&k->lock);
+	k->ctr = snap_get_u8(&c);
+	k->outport = snap_get_u8(&c);
+	k->pending_cmd = snap_get_u8(&c);
+	k->last_was_cmd = snap_get_bool(&c);
+	k->out = snap_get_u8(&c);
+	k->out_full = snap_get_bool(&c);
+	k->reply = snap_get_u8(&c);
+	k->reply_pending = snap_get_bool(&c);
+	k->scanning = snap_get_bool(&c);
+	k->scancode_set = (uint8_t)snap_get_u32_in(&c, 1, 3);
+	k->kbd_pending = snap_get_u8(&c);
+	k->kbd_last = snap_get_u8(&c);
+	k->irq_level = (int)snap_get_u32_in(&c, 0, 1);
+	k->queue_head = snap_get_u32_in(&c, 0, I8042_QUEUE_SIZE - 1);
+	k->queue_count = snap_get_u32_in(&c, 0, I8042_QUEUE_SIZE);
+	snap_get_bytes(&c, k->queue, sizeof(k->queue));
+	int rc = snap_cursor_finish(&c);
+	pthread_mutex_unlock(&k->lock);
+	return rc < 0 ? fail_with(why, whylen, -EBADMSG, "its keyboard controller state is malformed") : 0;
+}

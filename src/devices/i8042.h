@@ -19,6 +19,7 @@
 #include "bus/bus.h"
 #include "devices/machine_events.h"
 #include "irq/irq.h"
+#include "snapshot/snap_file.h"
 
 #define I8042_IRQ_KEYBOARD 1 /* the ISA IRQ of the keyboard */
 #define I8042_QUEUE_SIZE 16  /* bytes the keyboard buffers before the guest reads them */
@@ -52,6 +53,15 @@ struct i8042 {
 int i8042_init(struct i8042 *k, struct bus *pio, struct irq_line irq, struct machine_events *events)
 	MUST_CHECK;
 void i8042_destroy(struct i8042 *k);
+
+/*
+ * Snapshots: section KBDC/0 holds the controller's and the keyboard's registers and buffer.
+ * load checks each value (scancode set, buffer indices) and sets no interrupt line: the interrupt
+ * controllers' own state comes back with the machine's.
+ */
+#define I8042_SNAP_TAG SNAP_TAG('K', 'B', 'D', 'C')
+void i8042_save(struct i8042 *k, struct snap_writer *w);
+int i8042_load(struct i8042 *k, const struct snap_reader *r, char *why, size_t whylen) MUST_CHECK;
 
 /*
  * Presses and releases Ctrl, Alt and Delete (make codes, then break codes in reverse order), in the

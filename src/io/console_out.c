@@ -326,6 +326,13 @@ int console_out_create(int fd, struct io_loop *loop, atomic_ullong *dropped, str
 	return 0;
 }
 
+void console_out_set_loop(struct console_out *o, struct io_loop *loop)
+{
+	pthread_mutex_lock(&o->lock);
+	o->loop = loop;
+	pthread_mutex_unlock(&o->lock);
+}
+
 /* Milliseconds from now to deadline (CLOCK_MONOTONIC ns), rounded up; 0 once it passed. */
 static int ms_until(uint64_t deadline)
 {

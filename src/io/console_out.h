@@ -24,11 +24,14 @@ struct console_out;
 
 /*
  * Output to fd (the caller keeps it, and its file status flags stay as they are), drained by
- * loop's thread whenever fd is not ready at once. loop is only recorded here: it must be
- * initialized by the first write. Every byte dropped is added to *dropped. 0 or -errno.
+ * loop's thread whenever fd is not ready at once. loop is only recorded here, and may be NULL
+ * until console_out_set_loop(): it must be initialized by the first write. Every byte dropped is
+ * added to *dropped. 0 or -errno.
  */
 int console_out_create(int fd, struct io_loop *loop, atomic_ullong *dropped,
 		       struct console_out **out) MUST_CHECK;
+/* The loop, for an owner that learns it after create (a virtio device: from its transport). */
+void console_out_set_loop(struct console_out *o, struct io_loop *loop);
 
 /*
  * Any thread, never blocks: queues iov[0..n) and writes what fd takes now; what does not fit in

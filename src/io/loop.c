@@ -16,6 +16,7 @@
 int io_loop_init(struct io_loop *l)
 {
 	*l = (struct io_loop){ .epoll_fd = -1, .wake_fd = -1 };
+	pthread_mutex_init(&l->dispatch_lock, NULL);
 	l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epoll_fd < 0)
 		return -errno;
@@ -88,14 +89,29 @@ static void *io_loop_main(void *arg)
 			log_error("io", "epoll_wait: %s", strerror(errno));
 			return NULL;
 		}
+		/* A batch runs whole under dispatch_lock: io_loop_hold waits for it (loop.h). */
+		pthread_mutex_lock(&l->dispatch_lock);
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = events[i].data.ptr;
 
-			if (h == NULL)
+			if (h == NULL) {
+				pthread_mutex_unlock(&l->dispatch_lock);
 				return NULL;
+			}
 			h->ready(h, events[i].events);
 		}
+		pthread_mutex_unlock(&l->dispatch_lock);
 	}
+}
+
+void io_loop_hold(struct io_loop *l)
+{
+	pthread_mutex_lock(&l->dispatch_lock);
+}
+
+void io_loop_release(struct io_loop *l)
+{
+	pthread_mutex_unlock(&l->dispatch_lock);
 }
 
 int io_loop_start(struct io_loop *l)

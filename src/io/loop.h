@@ -25,6 +25,7 @@ struct io_loop {
 	pthread_mutex_t lock; /* start_result handshake */
 	pthread_cond_t started;
 	int start_result;     /* 1 while starting, then 0 or -errno from the thread's set-up */
+	pthread_mutex_t dispatch_lock; /* held while a batch of events is served */
 };
 
 int io_loop_init(struct io_loop *l) MUST_CHECK;
@@ -38,6 +39,14 @@ int io_loop_start(struct io_loop *l) MUST_CHECK;
  * the process. kiln's own threads call it; the embedding process's signal handling stays its own.
  */
 void block_sigpipe(void);
+
+/*
+ * Holds the I/O thread between two batches of events, so no handler runs (and no device lock is
+ * held by it) until io_loop_release: a snapshot reads devices and guest RAM in one consistent
+ * state. Events that arrive meanwhile wait in epoll. Not from the I/O thread itself.
+ */
+void io_loop_hold(struct io_loop *l);
+void io_loop_release(struct io_loop *l);
 
 /* Asks the loop to end; async-signal-safe. */
 void io_loop_stop(struct io_loop *l);

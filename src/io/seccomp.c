@@ -111,26 +111,37 @@ static const struct syscall_rule main_rules[] = {
 	{ SCMP_SYS(poll), "the API process's main loop: signalfd, request eventfd, the VM's exit fd; "
 			  "the end: console output still queued waits for its reader (io/console_out.c)" },
 	{ SCMP_SYS(read), "the API process's signalfd and request eventfd" },
-	{ SCMP_SYS(newfstatat), "PATCH /drives: the new image's type (fstat); at the end, the API socket "
-				"file before it is unlinked (stat)" },
+	{ SCMP_SYS(newfstatat), "PATCH /drives: the new image's type (fstat); a snapshot: each disk's size "
+				"(stat); at the end, the API socket file before it is unlinked (stat)" },
 	{ SCMP_SYS(lseek), "PATCH /drives: the new image's size" },
 	{ SCMP_SYS(fdatasync), "PATCH /drives and the end: a writable image's writes reach it before close" },
 	{ SCMP_SYS(close), "PATCH /drives: the replaced image; at the end, every fd of the VM and the API" },
 	{ SCMP_SYS(shutdown), "the end: libmicrohttpd closes the connections of API clients still connected" },
-	{ SCMP_SYS(unlink), "the end: the vsock and API socket files" },
+	{ SCMP_SYS(unlink), "the end: the vsock and API socket files; a failed snapshot's temporary file" },
 	{ SCMP_SYS(sendmsg), "the end: console output still queued for a socket (MSG_DONTWAIT)" },
 	{ SCMP_SYS(rt_sigtimedwait), "the end: the SIGPIPE of console output to a reader that went away "
 				     "is taken off the thread (io/console_out.c)" },
 	{ SCMP_SYS(exit_group), "the end: kiln returns from main" },
+	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object: in `kiln run "
+			       "--api-sock` and `kiln restore --api-sock` a GET's reply may be the first" },
+	{ SCMP_SYS(ftruncate), "a snapshot: the memory file takes the guest's RAM size, holes where it is zero" },
+	{ SCMP_SYS(pwrite64), "a snapshot: the memory file's runs of non-zero pages" },
+	{ SCMP_SYS(fsync), "a snapshot: both files and the state file's directory reach the disk" },
+	{ SCMP_SYS(rename), "a snapshot: each file replaces its name only once complete" },
 };
 
 /*
- * openat(2)'s flags pinned: PATCH /drives opens an existing image, and can create or truncate
- * nothing; fcntl(2) only sets file status flags.
+ * openat(2)'s flags pinned: PATCH /drives opens an existing image, and can create or truncate nothing;
+ * a snapshot creates its files only as new, unique temporaries (mkostemp: O_EXCL), renamed into place.
+ * fcntl(2) only sets file status flags.
  */
 static const struct syscall_arg_rule main_arg_rules[] = {
 	{ SCMP_SYS(openat), 2, O_RDONLY | O_CLOEXEC, "PATCH /drives: a read-only image" },
 	{ SCMP_SYS(openat), 2, O_RDWR | O_CLOEXEC, "PATCH /drives: a writable image" },
+	{ SCMP_SYS(openat), 2, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+	  "a snapshot: the state and memory files' temporaries (mkostemp)" },
+	{ SCMP_SYS(openat), 2, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	  "a snapshot: the state file's directory, synced so that its rename survives a crash" },
 	{ SCMP_SYS(fcntl), 1, F_SETFL, "the end: console output's fallback (no /proc) gives stdout its "
 				      "flags back (io/console_out.c)" },
 };
@@ -179,6 +190,12 @@ static const unsigned long main_ioctls[] = {
 	KVM_GET_CLOCK, /* pause: the guest's kvmclock is saved */
 	KVM_SET_CLOCK, /* resume: and restored */
 	TCSETS, /* the end: the terminal leaves raw mode (tcsetattr TCSANOW) */
+	/* A snapshot (PUT /snapshot/create, kiln_vm_snapshot) reads the paused machine: */
+	KVM_GET_IRQCHIP, KVM_GET_PIT2, /* the VM: PIC pair and IOAPIC, PIT */
+	KVM_GET_MSR_INDEX_LIST, KVM_CHECK_EXTENSION, /* /dev/kvm: which MSRs to save, the XSAVE size */
+	KVM_GET_TSC_KHZ, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, /* and each vCPU: */
+	KVM_GET_XSAVE, KVM_GET_XSAVE2, /* XSAVE2 where the host's XSAVE area is above 4 KiB (AMX) */
+	KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_CPUID2, KVM_GET_MSRS, KVM_GET_VCPU_EVENTS,
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct syscall_rule *rules, size_t n)

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "snapshot/config_section.h"
 #include "snapshot/snap_file.h"
+#include "virtio/mmio_snapshot.h"
 #include "vm.h"
 
 void kiln_restore_init(struct kiln_restore *rs)
@@ -79,6 +80,15 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 			vm_error(err, -rc, "snapshot %s: vCPU %u: %s", rs->state_path, i, why);
 	}
 	x86_msr_set_free(&msrs);
+	if (rc == 0 && (rc = i8042_load(&vm->i8042, r, why, sizeof(why))) < 0)
+		vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++) {
+		rc = virtio_mmio_load(&vm->virtio[i].transport, r, i, why, sizeof(why));
+		if (rc < 0)
+			vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+	}
+	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++)
+		virtio_mmio_kick_all(&vm->virtio[i].transport);
 	return rc;
 }
 

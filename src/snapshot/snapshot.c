@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Taking a snapshot of a paused VM (kiln_vm_snapshot): the state file's sections in order CONF
- * (what to build), MACH (interrupt controllers, PIT, clock), VCPU/n, then the memory file. The
- * vCPUs are parked outside KVM_RUN with their last exit completed (vcpu.c), and the I/O thread's
- * devices are quiet because nothing runs to kick them.
+ * (what to build), KBDC (the i8042), VIRT/n (each virtio device), MACH (interrupt controllers, PIT, clock), VCPU/n,
+ * then the memory file. The vCPUs are parked outside KVM_RUN with their last exit completed
+ * (vcpu.c), and the I/O thread is held between two events while it all is read.
  */
 #include <errno.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 #include "snapshot/config_section.h"
 #include "snapshot/memfile.h"
 #include "snapshot/snap_file.h"
+#include "virtio/mmio_snapshot.h"
 #include "vm.h"
 
 /* Each disk's size now: a restore refuses a disk that changed size. */
@@ -40,10 +41,13 @@ static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *
 	if (rc < 0)
 		return rc;
 	snap_config_put(w, &vm->cfg, sizes);
+	i8042_save(&vm->i8042, w);
 	rc = x86_machine_save(vm->vm_fd, &vm->paused_clock, w);
 	if (rc < 0)
 		return vm_error(err, -rc, "saving the machine's interrupt controllers and clock: %s",
 				strerror(-rc));
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		virtio_mmio_save(&vm->virtio[i].transport, i, w);
 	rc = x86_msr_set_init(&msrs, vm->kvm_fd);
 	if (rc < 0)
 		return vm_error(err, -rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
@@ -69,9 +73,12 @@ int kiln_vm_snapshot(struct kiln_vm *handle, const char *state_path, const char 
 		return vm_error(err, EINVAL, "the VM must be paused to snapshot it");
 	if (state_path == NULL || mem_path == NULL || !state_path[0] || !mem_path[0])
 		return vm_error(err, EINVAL, "a snapshot needs a state file and a memory file path");
-	/* Device state is not saved yet: a guest with virtio devices cannot be snapshotted whole. */
-	if (vm->nvirtio > 0)
-		return vm_error(err, ENOTSUP, "snapshots of VMs with virtio devices are not supported yet");
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		if (!virtio_mmio_can_snapshot(&vm->virtio[i].transport))
+			return vm_error(err, ENOTSUP, "%s: this device cannot be snapshotted yet",
+					vm->virtio[i].dev->name);
+	/* Devices and RAM are read in one state: no I/O handler runs until the files are written. */
+	io_loop_hold(&vm->io);
 	snap_writer_init(&w);
 	rc = write_state(vm, &w, err);
 	if (rc == 0 && (rc = snap_writer_save(&w, state_path)) < 0)
@@ -79,6 +86,7 @@ int kiln_vm_snapshot(struct kiln_vm *handle, const char *state_path, const char 
 	snap_writer_free(&w);
 	if (rc == 0 && (rc = memfile_save(vm->ram, vm->ram_size, mem_path, &stats)) < 0)
 		vm_error(err, -rc, "memory file %s: %s", mem_path, strerror(-rc));
+	io_loop_release(&vm->io);
 	if (rc == 0)
 		log_info("snapshot", "%s and %s written in %llu ms (%llu of %llu MiB of RAM with data)",
 			 state_path, mem_path, (unsigned long long)((now_ns() - t0) / 1000000),

@@ -249,6 +249,8 @@ static uint8_t virtio_blk_discard_or_zero(struct virtio_blk *b, struct virtio_bl
 	if (bytes > (uint64_t)VIRTIO_BLK_MAX_DWZ_SECTORS * VIRTIO_BLK_SECTOR_SIZE ||
 	    !virtio_blk_range_ok(b, sector, bytes))
 		return virtio_blk_refuse(b, r, bytes);
+	if (bytes == 0) /* nothing to do; fallocate would call a zero length an error (EINVAL) */
+		return VIRTIO_BLK_S_OK;
 
 	off_t off = virtio_blk_offset(sector);
 	int rc;
@@ -398,11 +400,41 @@ static void virtio_blk_reset(struct virtio_dev *d)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/*
+ * Snapshots: requests complete before the I/O thread lets go of the queue, so nothing is in flight;
+ * the disk is re-opened by path. Saved: capacity (sectors) and read-only, which the disk opened on
+ * restore must match, or the guest's view of it would be wrong.
+ */
+static void virtio_blk_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	struct virtio_blk *b = virtio_blk_of(d);
+
+	snap_put_u64(w, b->capacity);
+	snap_put_bool(w, b->read_only);
+}
+
+static int virtio_blk_load(struct virtio_dev *d, struct snap_cursor *c, char *why, size_t whylen)
+{
+	struct virtio_blk *b = virtio_blk_of(d);
+	uint64_t capacity = snap_get_u64(c);
+	bool read_only = snap_get_bool(c);
+
+	if (c->err == 0 && capacity != b->capacity)
+		return fail_with(why, whylen, -EINVAL, "%s: %s has %llu sectors, the snapshot's disk had %llu",
+				 b->name, b->path, (unsigned long long)b->capacity, (unsigned long long)capacity);
+	if (c->err == 0 && read_only != b->read_only)
+		return fail_with(why, whylen, -EINVAL, "%s: the snapshot's disk was %s", b->name,
+				 read_only ? "read-only" : "writable");
+	return 0;
+}
+
 static const struct virtio_dev_ops virtio_blk_ops = {
 	.config_read = virtio_blk_config_read,
 	.activate = virtio_blk_activate,
 	.reset = virtio_blk_reset,
 	.queue_notify = virtio_blk_queue_notify,
+	.save = virtio_blk_save,
+	.load = virtio_blk_load,
 };
 
 /* --- create / destroy -------------------------------------------------------------------------- */

@@ -177,7 +177,9 @@ static void virtio_console_input_ready(struct ev_handler *h, uint32_t events)
 	pthread_mutex_lock(&c->lock);
 	if (c->active && c->in_watched)
 		rc = virtio_console_receive(c);
-	if (rc == 0) /* no buffer: the input waits for the guest's next receiveq kick */
+	/* No buffer: the input waits for the guest's next receiveq kick. A broken receiveq: it waits
+	 * for the reset, or the unread input would wake this thread again and again. */
+	if (rc <= 0)
 		virtio_console_unwatch_input(c);
 	/* Under the lock: a reset on a vCPU thread must not clear the queue while the transport reads it. */
 	if (rc > 0)
@@ -283,8 +285,8 @@ static void virtio_console_config_read(struct virtio_dev *d, uint64_t offset, vo
 
 /*
  * A vCPU thread: no backend I/O here (its allowlist has no readv). Without MULTIPORT the port is
- * open from now on: the I/O thread starts the input (virtio_console_start). start_fd joins the loop
- * here, not at create: the loop need not exist before the device is attached.
+ * open from now on: the I/O thread starts the input (virtio_console_start). The device learns its
+ * loop from the transport (d->io): start_fd joins it here, and the output drains on it.
  */
 static int virtio_console_activate(struct virtio_dev *d)
 {
@@ -298,6 +300,8 @@ static int virtio_console_activate(struct virtio_dev *d)
 	}
 	if (rc == 0) {
 		console_ctrl_reset(&c->ctrl);
+		if (c->out)
+			console_out_set_loop(c->out, d->io);
 		c->active = true;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -340,7 +344,7 @@ static const struct virtio_dev_ops virtio_console_ops = {
 
 /* --- create / destroy -------------------------------------------------------------------------- */
 
-int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct virtio_console **out)
+int virtio_console_create(int in_fd, int out_fd, struct virtio_console **out)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
 	int rc = 0;
@@ -354,7 +358,7 @@ int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct vi
 	if (in_fd >= 0 && (c->start_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		rc = -errno;
 	if (rc == 0 && out_fd >= 0)
-		rc = console_out_create(out_fd, loop, &c->dev.stats.bytes_dropped, &c->out);
+		rc = console_out_create(out_fd, NULL, &c->dev.stats.bytes_dropped, &c->out);
 	if (rc < 0) {
 		if (c->start_fd >= 0)
 			close(c->start_fd);
@@ -370,7 +374,6 @@ int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct vi
 				   (1ull << VIRTIO_CONSOLE_F_MULTIPORT),
 		.num_queues = 4, /* §5.3.2: port 0's pair and the control pair */
 		.queue_max_size = VIRTIO_CONSOLE_QUEUE_SIZE,
-		.io = loop,
 	};
 	*out = c;
 	return 0;

@@ -45,14 +45,13 @@ _Static_assert(sizeof(struct virtio_console_control) == 8, "virtio 1.2 §5.3.6.2
 struct virtio_console;
 
 /*
- * in_fd: console input (-1: none), read on loop's thread once the driver's port is open. An fd
- * epoll can watch (pipe, tty, socket) is watched on loop; any other (a regular file, /dev/null) is
- * always readable and read whenever the driver has receive buffers. out_fd: console output
- * (-1: discarded), never blocking (io/console_out.h). loop is the one the transport gives the
- * device (dev->io); it is only recorded here, and must be initialized by DRIVER_OK. The caller
- * keeps ownership of both fds. 0 or -errno.
+ * in_fd: console input (-1: none), read once the driver's port is open. An fd epoll can watch
+ * (pipe, tty, socket) is watched on the device's I/O loop (dev->io, from the transport); any other
+ * (a regular file, /dev/null) is always readable and read whenever the driver has receive buffers.
+ * out_fd: console output (-1: discarded), never blocking (io/console_out.h). The caller keeps
+ * ownership of both fds. 0 or -errno.
  */
-int virtio_console_create(int in_fd, int out_fd, struct io_loop *loop, struct virtio_console **out) MUST_CHECK;
+int virtio_console_create(int in_fd, int out_fd, struct virtio_console **out) MUST_CHECK;
 struct virtio_dev *virtio_console_dev(struct virtio_console *c);
 /*
  * Call once the I/O thread no longer runs: stops watching in_fd, writes out what the guest wrote

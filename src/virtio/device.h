@@ -18,6 +18,7 @@
 
 #include "io/loop.h"
 #include "mem/gmem.h"
+#include "snapshot/snap_file.h"
 #include "virtio/queue.h"
 
 /* Feature bits, virtio 1.2 §6. */
@@ -47,6 +48,17 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* The driver kicked queue q (I/O thread). */
 	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
+	/*
+	 * Snapshots (virtio/mmio_snapshot.c); a device without save cannot be snapshotted. Both run
+	 * with the I/O thread held (io_loop_hold) and the vCPUs parked. save appends what is the
+	 * device's own, beside the transport's registers and queue positions; load reads it back
+	 * once the transport has replayed the driver (the device is active again), checking every
+	 * value. chains_held (optional: none) tells how many chains the device took from queue q and
+	 * has not used: the last ones it took, which a restore has it take again.
+	 */
+	void (*save)(struct virtio_dev *d, struct snap_writer *w);
+	int (*load)(struct virtio_dev *d, struct snap_cursor *c, char *why, size_t whylen);
+	unsigned int (*chains_held)(struct virtio_dev *d, unsigned int q);
 };
 
 /* What the transport offers a device. */

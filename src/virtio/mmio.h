@@ -60,4 +60,11 @@ int virtio_mmio_init(struct virtio_mmio *m, struct virtio_dev *dev, struct bus *
 		     const struct virtio_mmio_host *host) MUST_CHECK;
 void virtio_mmio_destroy(struct virtio_mmio *m);
 
+/*
+ * A register access exactly as a vCPU's (same checks, same locking): for code that replays a
+ * driver, such as a snapshot's restore (virtio/mmio_snapshot.c).
+ */
+void virtio_mmio_driver_write(struct virtio_mmio *m, uint64_t reg, uint32_t value);
+uint32_t virtio_mmio_driver_read(struct virtio_mmio *m, uint64_t reg);
+
 #endif

@@ -92,7 +92,8 @@ static uint32_t virtio_net_wanted_events(const struct virtio_net *n)
 {
 	uint32_t events = 0;
 
-	if (n->active && n->rx_wanted && !n->rx_ended)
+	/* A broken (or unused) receiveq takes nothing until reset: unread frames must not wake the loop. */
+	if (n->active && n->rx_wanted && !n->rx_ended && !n->dev.queues[VIRTIO_NET_RXQ].broken)
 		events |= EPOLLIN;
 	if (n->active && n->tx_blocked)
 		events |= EPOLLOUT;
@@ -384,16 +385,17 @@ static int virtio_net_transmit(struct virtio_net *n, bool *pushed)
 /* After serving: the loop watches what is awaited, the driver hears of used buffers and errors. */
 static void virtio_net_finish(struct virtio_net *n, const bool pushed[2], const int rc[2])
 {
-	int err = virtio_net_update_watch(n);
-
-	if (err < 0)
-		log_error("virtio-net", "%s: watching the tap: %s", n->name, strerror(-err));
 	for (unsigned int q = 0; q < 2; q++) {
 		if (pushed[q])
 			n->dev.transport->used(&n->dev, q);
 		if (rc[q] < 0)
 			virtio_net_break(n, q);
 	}
+	/* After the breaks: the watch follows what the queues can still take. */
+	int err = virtio_net_update_watch(n);
+
+	if (err < 0)
+		log_error("virtio-net", "%s: watching the tap: %s", n->name, strerror(-err));
 }
 
 /* I/O thread: the tap is readable, writable again, or failed. */

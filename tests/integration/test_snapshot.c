@@ -6,7 +6,7 @@
  * must go on counting at the next number (no gap, no repeat); it is snapshotted again (a chain of
  * two) and the second restore must count to the end and report the status. A restore that starts
  * paused stays silent until resumed. Damaged, truncated and mismatched files are refused with one
- * line. The files go to DIR.
+ * line, and so is a snapshot whose disk changed size. The files go to DIR.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,6 +86,20 @@ static int console_pipe(int fds[2])
 	return pipe2(fds, O_CLOEXEC);
 }
 
+static char disk_path[4096];
+
+/* A 1 MiB disk for the guest: the snapshot must carry its virtio-blk device too. */
+static int make_disk(const char *dir)
+{
+	snprintf(disk_path, sizeof(disk_path), "%s/disk.img", dir);
+	int fd = open(disk_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	int rc = fd >= 0 && ftruncate(fd, 1 << 20) == 0 ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int boot(struct guest *g, const char *elf)
 {
 	struct kiln_config cfg;
@@ -99,6 +113,9 @@ static int boot(struct guest *g, const char *elf)
 	cfg.mem_bytes = 32u << 20;
 	cfg.console_in_fd = -1;
 	cfg.console_out_fd = fds[1];
+	cfg.rng = true;
+	cfg.disks[0] = (struct kiln_disk){ .path = disk_path };
+	cfg.ndisks = 1;
 	g->out = fds[0];
 	g->out_write = fds[1];
 	g->len = 0;
@@ -220,6 +237,8 @@ static void check_hostile_files(const char *dir, const char *state, const char *
 	check_refused("a memory file of another size", state, small_mem);
 	path_in(bad, sizeof(bad), dir, "missing.state");
 	check_refused("a missing state file", bad, mem);
+	check(truncate(disk_path, 2 << 20) == 0, "the guest's disk grows to 2 MiB");
+	check_refused("a snapshot whose disk changed size", state, mem);
 }
 
 int main(int argc, char **argv)
@@ -238,7 +257,8 @@ int main(int argc, char **argv)
 	path_in(s2, sizeof(s2), argv[2], "2.state");
 	path_in(m2, sizeof(m2), argv[2], "2.mem");
 
-	check(boot(&g, argv[1]) == 0, "the counting guest boots");
+	check(make_disk(argv[2]) == 0, "a disk for the guest is made");
+	check(boot(&g, argv[1]) == 0, "the counting guest boots, with a disk and an entropy device");
 	read_lines(&g, 200, 5000);
 	check(kiln_vm_snapshot(g.vm, s1, m1, &err) == -EINVAL, "a running VM is not snapshotted");
 	unsigned long first_stop = pause_and_snapshot(&g, 1, s1, m1);

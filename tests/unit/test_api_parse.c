@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -399,6 +400,116 @@ static void test_vm_state_and_actions(void **state)
 	free(s);
 }
 
+static void test_snapshot_create(void **state)
+{
+	struct api_snapshot_create c;
+
+	(void)state;
+	assert_int_equal(api_parse_snapshot_create(J("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}"), &c,
+						   err, sizeof(err)), 0);
+	assert_string_equal(c.state_path, "/s");
+	assert_string_equal(c.mem_path, "/m");
+	assert_false(c.diff);
+	assert_int_equal(api_parse_snapshot_create(J("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+						     "\"snapshot_type\": \"Diff\"}"), &c, err, sizeof(err)), 0);
+	assert_true(c.diff); /* refused when applied: it needs dirty page tracking */
+
+	static const struct {
+		const char *json, *why;
+	} bad[] = {
+		{ "{\"snapshot_path\": \"/s\"}", "missing field `mem_file_path`" },
+		{ "{\"mem_file_path\": \"/m\"}", "missing field `snapshot_path`" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"snapshot_type\": \"full\"}",
+		  "unknown variant `full` for `snapshot_type`" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"version\": \"1.0\"}", "unknown field `version`" },
+		{ "{\"snapshot_path\": \"\", \"mem_file_path\": \"/m\"}", "`snapshot_path` is empty" },
+		{ "{\"snapshot_path\": \"/f\", \"mem_file_path\": \"/f\"}", "name the same file" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (api_parse_snapshot_create(J(bad[i].json), &c, err, sizeof(err)) != -EINVAL)
+			fail_msg("accepted: %s", bad[i].json);
+		assert_contains(err, bad[i].why);
+	}
+}
+
+static void test_snapshot_load(void **state)
+{
+	static struct api_snapshot_load l;
+
+	(void)state;
+	assert_int_equal(api_parse_snapshot_load(J("{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": "
+						   "\"File\", \"backend_path\": \"/m\"}, \"resume_vm\": true, "
+						   "\"track_dirty_pages\": false, \"huge_pages\": \"None\", "
+						   "\"vsock_override\": {\"uds_path\": \"/v\"}, \"network_overrides\": "
+						   "[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\"}]}"),
+						 &l, err, sizeof(err)), 0);
+	assert_string_equal(l.state_path, "/s");
+	assert_string_equal(l.mem_path, "/m");
+	assert_true(l.resume);
+	assert_string_equal(l.vsock_uds, "/v");
+	assert_int_equal(l.nnets, 1);
+	assert_string_equal(l.nets[0].id, "eth0");
+	assert_string_equal(l.nets[0].tap, "tap9");
+	/* The deprecated mem_file_path, and nothing else. */
+	assert_int_equal(api_parse_snapshot_load(J("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m2\", "
+						   "\"enable_diff_snapshots\": false, \"clock_realtime\": false}"),
+						 &l, err, sizeof(err)), 0);
+	assert_string_equal(l.mem_path, "/m2");
+	assert_false(l.resume);
+	assert_int_equal(l.nnets, 0);
+	assert_string_equal(l.vsock_uds, "");
+
+	static const struct {
+		const char *json, *why;
+	} bad[] = {
+		{ "{\"snapshot_path\": \"/s\"}", "missing field: either `mem_backend` or `mem_file_path` is required" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"mem_backend\": {\"backend_type\": "
+		  "\"File\", \"backend_path\": \"/m\"}}", "either `mem_backend` or `mem_file_path` exclusively" },
+		{ "{\"mem_file_path\": \"/m\"}", "missing field `snapshot_path`" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"/u\"}}",
+		  "\"Uffd\" backend (memory served by a userfaultfd handler) is not supported by kiln yet" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"Disk\", \"backend_path\": \"/u\"}}",
+		  "unknown variant `Disk` for `backend_type`" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"File\"}}",
+		  "missing field `backend_path`" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"track_dirty_pages\": true}",
+		  "`track_dirty_pages`: kiln does not offer dirty page tracking yet" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"enable_diff_snapshots\": true}",
+		  "`track_dirty_pages`: kiln does not offer dirty page tracking yet" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"clock_realtime\": true}",
+		  "`clock_realtime`: not supported" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"huge_pages\": \"2M\"}",
+		  "`huge_pages`: kiln supports only" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": {}}",
+		  "missing field `uds_path`" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": [{\"iface_id\": \"a\"}]}",
+		  "`network_overrides`[0]: missing field `host_dev_name`" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+		  "[{\"iface_id\": \"a\", \"host_dev_name\": \"t\"}, {\"iface_id\": \"a\", \"host_dev_name\": \"u\"}]}",
+		  "`network_overrides`[1]: iface_id `a` is overridden twice" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": [1]}",
+		  "`network_overrides`[0]: invalid type: integer, expected a NetworkOverride object" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"resume_vm\": \"yes\"}",
+		  "invalid type for `resume_vm`" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (api_parse_snapshot_load(J(bad[i].json), &l, err, sizeof(err)) != -EINVAL)
+			fail_msg("accepted: %s", bad[i].json);
+		assert_contains(err, bad[i].why);
+	}
+
+	/* One override per NIC kiln can have. */
+	char json[1024];
+	size_t len = (size_t)snprintf(json, sizeof(json), "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+							   "\"network_overrides\": [");
+	for (int i = 0; i <= KILN_MAX_NETS; i++)
+		len += (size_t)snprintf(json + len, sizeof(json) - len, "%s{\"iface_id\": \"e%d\", \"host_dev_name\": "
+						    "\"t%d\"}", i ? "," : "", i, i);
+	snprintf(json + len, sizeof(json) - len, "]}");
+	assert_int_equal(api_parse_snapshot_load(J(json), &l, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "`network_overrides`: 5 entries, kiln has at most 4 network interfaces");
+}
+
 static void test_replies(void **state)
 {
 	struct api_reply r;
@@ -431,6 +542,8 @@ int main(void)
 		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_entropy_logger_metrics),
 		cmocka_unit_test(test_vm_state_and_actions),
+		cmocka_unit_test(test_snapshot_create),
+		cmocka_unit_test(test_snapshot_load),
 		cmocka_unit_test(test_replies),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

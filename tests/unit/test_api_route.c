@@ -54,6 +54,8 @@ static void test_routes(void **state)
 		{ "PUT", "/logger", "{\"level\": \"Debug\"}", API_PUT_LOGGER },
 		{ "PUT", "/metrics", "{\"metrics_path\": \"/m\"}", API_PUT_METRICS },
 		{ "PATCH", "/vm", "{\"state\": \"Paused\"}", API_PATCH_VM },
+		{ "PUT", "/snapshot/create", "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}", API_SNAPSHOT_CREATE },
+		{ "PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}", API_SNAPSHOT_LOAD },
 	};
 
 	(void)state;
@@ -95,7 +97,10 @@ static void test_generic_errors(void **state)
 		{ "PUT", "/drives/a%20b", "{}", "alphanumeric" },
 		{ "PUT", "/balloon", "{}", "The requested operation is not supported: kiln does not implement /balloon." },
 		{ "GET", "/mmds", "", "kiln does not implement /mmds" },
-		{ "PUT", "/snapshot/create", "{}", "kiln does not implement /snapshot" },
+		{ "PUT", "/snapshot/create", "{}", "deserializing the json body of a request: missing field `snapshot_path`" },
+		{ "PUT", "/snapshot", "{}", "Invalid request method and/or path: PUT /snapshot." },
+		{ "PUT", "/snapshot/delete", "{}", "Invalid request method and/or path: PUT /snapshot/delete." },
+		{ "GET", "/snapshot/load", "", "Invalid request method and/or path: GET /snapshot/load." },
 		{ "PATCH", "/network-interfaces/eth0", "{}", "no rate limiters" },
 		{ "PUT", "/boot-source", "{", "An error occurred when deserializing the json body of a request: "
 						"unexpected end of data at byte 1." },

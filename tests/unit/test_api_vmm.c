@@ -279,6 +279,7 @@ static void test_not_before_boot(void **state)
 		{ "PATCH", "/drives/x", "{\"drive_id\": \"x\", \"path_on_host\": \"/d\"}" },
 		{ "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}" },
 		{ "PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}" },
+		{ "PUT", "/snapshot/create", "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}" },
 	};
 
 	(void)state;
@@ -337,6 +338,60 @@ static void test_root_cmdline(void **state)
 	assert_string_equal(vmm.cfg.disks[0].serial, "a_drive_id_longer_th"); /* 20 bytes of the id */
 }
 
+#define LOAD(state_path, mem_path, extra)                                                                  \
+	request("PUT", "/snapshot/load", "{\"snapshot_path\": \"%s\", \"mem_backend\": {\"backend_type\": \"File\", " \
+		"\"backend_path\": \"%s\"}%s}", (state_path), (mem_path), (extra))
+
+/* A load that fails answers one line and leaves the process fresh: another load, or a boot, may follow. */
+static void test_snapshot_load_fails_cleanly(void **state)
+{
+	(void)state;
+	/* The logger and metrics may come first, as in Firecracker. */
+	assert_int_equal(request("PUT", "/logger", "{\"level\": \"Warning\"}"), 204);
+	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_contains(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: snapshot ");
+	assert_contains(reply.fault, "gone: ");
+	assert_null(strchr(reply.fault, '\n'));
+	assert_null(vmm.vm);
+	/* Not a kiln state file (4 KiB of zeros). */
+	assert_int_equal(LOAD(file("kernel"), file("disk0"), ", \"resume_vm\": true"), 400);
+	assert_contains(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: snapshot ");
+	assert_null(strchr(reply.fault, '\n'));
+	assert_null(vmm.vm);
+	GET("/");
+	assert_contains(reply.body, "Not started");
+	/* kiln's snapshots hold no NICs yet: an override names one the snapshot lacks. */
+	assert_int_equal(LOAD(file("kernel"), file("disk0"), ", \"network_overrides\": [{\"iface_id\": \"eth0\", "
+			      "\"host_dev_name\": \"tap0\"}]"), 400);
+	assert_string_equal(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: "
+					 "network_overrides: the snapshot has no network interface `eth0` (kiln's "
+					 "snapshots hold no network interfaces yet)");
+	/* Still fresh: a boot can be configured. */
+	assert_int_equal(request("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}"), 204);
+}
+
+/* Firecracker's precondition: no boot-specific resource configured, not even by a refused request. */
+static void test_snapshot_load_only_when_fresh(void **state)
+{
+	static const char *const not_allowed = "Load microVM snapshot error: Loading a microVM snapshot not "
+					       "allowed after configuring boot-specific resources.";
+
+	(void)state;
+	assert_int_equal(request("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 4}"), 400);
+	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_string_equal(reply.fault, not_allowed);
+	api_vmm_destroy(&vmm);
+	fresh(state);
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", file("kernel")), 204);
+	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_string_equal(reply.fault, not_allowed);
+	api_vmm_destroy(&vmm);
+	fresh(state);
+	assert_int_equal(request("PUT", "/entropy", "{}"), 204);
+	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_string_equal(reply.fault, not_allowed);
+}
+
 /* The main loop sleeps until the next metrics flush is due; with nothing to flush, until woken. */
 static void test_tick_timeout(void **state)
 {
@@ -369,6 +424,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_instance_start, fresh, done),
 		cmocka_unit_test_setup_teardown(test_root_cmdline, fresh, done),
 		cmocka_unit_test_setup_teardown(test_tick_timeout, fresh, done),
+		cmocka_unit_test_setup_teardown(test_snapshot_load_fails_cleanly, fresh, done),
+		cmocka_unit_test_setup_teardown(test_snapshot_load_only_when_fresh, fresh, done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -226,6 +226,51 @@ static void test_bad_device_specs(void **state)
 	expect_error("--console tty", PARSE(&o, err, "run", "-k", "k", "--console", "tty"), err);
 }
 
+static void test_snapshot_and_restore(void **state)
+{
+	struct cli_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "run", "-k", "k", "--api-sock", "/tmp/s"), 0);
+	assert_int_equal(o.action, CLI_RUN);
+	assert_string_equal(o.api_sock, "/tmp/s");
+	assert_int_equal(PARSE(&o, err, "snapshot", "--api-sock", "/tmp/s", "--resume", "snap"), 0);
+	assert_int_equal(o.action, CLI_SNAPSHOT);
+	assert_string_equal(o.snapshot_dir, "snap");
+	assert_true(o.snapshot_resume);
+	assert_int_equal(PARSE(&o, err, "restore", "--net-tap", "1=tap7", "--vsock-uds", "/tmp/v", "--api-sock", "/s",
+			       "--paused", "--boot-time", "/snaps/a"), 0);
+	assert_int_equal(o.action, CLI_RESTORE);
+	assert_string_equal(o.restore.state_path, "/snaps/a/state");
+	assert_string_equal(o.restore.mem_path, "/snaps/a/mem");
+	assert_null(o.restore.taps[0]);
+	assert_string_equal(o.restore.taps[1], "tap7");
+	assert_string_equal(o.restore.vsock_uds_path, "/tmp/v");
+	assert_true(o.restore.paused);
+	assert_true(o.boot_time);
+	assert_int_equal(o.restore.console_in_fd, 0); /* the console is this terminal, as with kiln run */
+	assert_int_equal(o.restore.console_out_fd, 1);
+	assert_int_equal(PARSE(&o, err, "restore", "d"), 0);
+	assert_false(o.restore.paused);
+	assert_null(o.api_sock);
+	assert_int_equal(PARSE(&o, err, "snapshot", "--help"), 0);
+	assert_int_equal(o.action, CLI_HELP);
+
+	expect_error("--api-sock PATH is required", PARSE(&o, err, "snapshot", "d"), err);
+	expect_error("DIR is missing", PARSE(&o, err, "snapshot", "--api-sock", "s"), err);
+	expect_error("unexpected argument 'e' after DIR", PARSE(&o, err, "restore", "d", "e"), err);
+	expect_error("--paused needs --api-sock", PARSE(&o, err, "restore", "--paused", "d"), err);
+	expect_error("--net-tap 4=t: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "4=t", "d"), err);
+	expect_error("--net-tap 0: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "0", "d"), err);
+	expect_error("--net-tap 0=: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "0=", "d"), err);
+	expect_error("--net-tap x=t: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "x=t", "d"), err);
+	expect_error("NIC 0 is given a tap twice",
+		     PARSE(&o, err, "restore", "--net-tap", "0=a", "--net-tap", "0=b", "d"), err);
+	expect_error("--kernel: unknown option", PARSE(&o, err, "restore", "--kernel", "k", "d"), err);
+	expect_error("--resume: unknown option", PARSE(&o, err, "restore", "--resume", "d"), err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_cmdline_too_long),
 		cmocka_unit_test(test_disk_net_vsock_specs),
 		cmocka_unit_test(test_bad_device_specs),
+		cmocka_unit_test(test_snapshot_and_restore),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

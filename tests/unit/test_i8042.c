@@ -391,6 +391,76 @@ static void test_reset_ends_the_vm(void **state)
 	}
 }
 
+/* A snapshot taken with Ctrl-Alt-Del half read carries the rest of it into a fresh controller. */
+static void test_snapshot_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct fixture g = { 0 };
+	struct snap_writer w;
+	struct snap_reader r = { 0 };
+	const uint8_t *image;
+	size_t len;
+	char why[128];
+	uint8_t got[32];
+
+	linux_probes_controller(f);
+	atkbd_connects(f);
+	assert_int_equal(i8042_send_ctrl_alt_del(&f->kbc), 0);
+	assert_int_equal(inb(f, DATA), 0x1d); /* the first byte read before the snapshot */
+	snap_writer_init(&w);
+	i8042_save(&f->kbc, &w);
+	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
+	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+
+	g.chip = (struct irq_chip){ .ops = &fake_ops, .opaque = &g.chip_state };
+	g.machine.events.stop = fake_stop;
+	bus_init(&g.pio, "pio", 0xff);
+	assert_int_equal(i8042_init(&g.kbc, &g.pio, (struct irq_line){ &g.chip, I8042_IRQ_KEYBOARD },
+				    &g.machine.events), 0);
+	assert_int_equal(i8042_load(&g.kbc, &r, why, sizeof(why)), 0);
+	g.chip_state.level = 1; /* the line as the restored interrupt controller holds it */
+	g.chip_state.edges = 1;
+	static const uint8_t rest[] = { 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	got[0] = inb(&g, DATA);
+	assert_int_equal(take_interrupt_bytes(&g, got + 1, sizeof(got) - 1) + 1, sizeof(rest));
+	assert_memory_equal(got, rest, sizeof(rest));
+	assert_int_equal(command_reply(&g, 0x20), (CTR_INITIAL & ~CTR_KBDDIS) | CTR_KBDINT);
+	i8042_destroy(&g.kbc);
+	bus_free(&g.pio);
+	snap_reader_close(&r);
+	snap_writer_free(&w);
+}
+
+/* A state file with a scancode set the keyboard does not have is refused. */
+static void test_snapshot_hostile_values(void **state)
+{
+	struct fixture *f = *state;
+	struct snap_writer w;
+	struct snap_reader r = { 0 };
+	const uint8_t *image;
+	size_t len;
+	char why[128];
+
+	snap_writer_init(&w);
+	snap_begin(&w, I8042_SNAP_TAG, 0);
+	for (int i = 0; i < 3; i++)
+		snap_put_u8(&w, 0);
+	snap_put_bool(&w, false);
+	snap_put_u8(&w, 0);
+	snap_put_bool(&w, false);
+	snap_put_u8(&w, 0);
+	snap_put_bool(&w, false);
+	snap_put_bool(&w, true);
+	snap_put_u32(&w, 7); /* scancode set 7 */
+	snap_end(&w);
+	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
+	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+	assert_int_equal(i8042_load(&f->kbc, &r, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "keyboard controller"));
+	snap_reader_close(&r);
+	snap_writer_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +473,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disabled_interface_holds_keyboard_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_waits_for_output_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_ends_the_vm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_hostile_values, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("i8042", tests, NULL, NULL);
 }

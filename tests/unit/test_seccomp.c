@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* io/seccomp.c: every table compiles; a loaded filter allows its table and kills on anything else. */
+#define _GNU_SOURCE /* mkostemp */
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -7,8 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +77,61 @@ static void open_then_create(void)
 		syscall(SYS_exit, 1);
 	syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	syscall(SYS_exit, 2);
+}
+
+static char snapshot_dir[64];
+
+/*
+ * What kiln_vm_snapshot does on the main thread: a new temporary by mkostemp, sized, written,
+ * synced, renamed into place with its directory synced; a failed one unlinked.
+ */
+static void write_like_a_snapshot(void)
+{
+	char tmp[128], final[128];
+	int fd, dir;
+
+	snprintf(tmp, sizeof(tmp), "%s/mem.XXXXXX", snapshot_dir);
+	snprintf(final, sizeof(final), "%s/mem", snapshot_dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0 || pwrite(fd, "x", 1, 4096) != 1 || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(tmp, final) < 0)
+		syscall(SYS_exit, 1);
+	dir = open(snapshot_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || fsync(dir) < 0 || close(dir) < 0)
+		syscall(SYS_exit, 2);
+	snprintf(tmp, sizeof(tmp), "%s/state.XXXXXX", snapshot_dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || close(fd) < 0 || unlink(tmp) < 0)
+		syscall(SYS_exit, 3);
+	syscall(SYS_exit, 42);
+}
+
+/* A snapshot never truncates an existing file: its files are new temporaries (O_EXCL). */
+static void truncate_existing(void)
+{
+	char final[128];
+
+	snprintf(final, sizeof(final), "%s/mem", snapshot_dir);
+	syscall(SYS_openat, AT_FDCWD, final, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	syscall(SYS_exit, 0);
+}
+
+static void test_main_writes_snapshot_files_only_new(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(snapshot_dir, sizeof(snapshot_dir), "/tmp/kiln-test-seccomp.XXXXXX");
+	assert_non_null(mkdtemp(snapshot_dir));
+	int status = run_filtered(SECCOMP_THREAD_MAIN, write_like_a_snapshot);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 42);
+	status = run_filtered(SECCOMP_THREAD_MAIN, truncate_existing);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+	snprintf(path, sizeof(path), "%s/mem", snapshot_dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(snapshot_dir), 0);
 }
 
 static void end_process(void)
@@ -200,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_forbidden_syscall_kills),
 		cmocka_unit_test(test_vcpu_ioctls_are_pinned),
 		cmocka_unit_test(test_main_opens_but_never_creates),
+		cmocka_unit_test(test_main_writes_snapshot_files_only_new),
 		cmocka_unit_test(test_only_main_ends_the_process),
 		cmocka_unit_test(test_malloc_trim_survives),
 	};

@@ -380,6 +380,20 @@ static void write_zeroes_without_zero_range(void **state)
 	write_zeroes_zeroes(state);
 }
 
+/* Zero sectors is nothing to do, not a host I/O error. */
+static void empty_discard_and_write_zeroes_succeed(void **state)
+{
+	struct fx *f = *state;
+	struct vqb_seg discard = { put_segment(f, 4, 0, 0), 16, false };
+	struct vqb_seg zeroes = { put_segment(f, 4, 0, VIRTIO_BLK_DWZ_FLAG_UNMAP), 16, false };
+
+	assert_int_equal(status_of(f, submit(f, VIRTIO_BLK_T_DISCARD, 0, &discard, 1)), VIRTIO_BLK_S_OK);
+	assert_int_equal(status_of(f, submit(f, VIRTIO_BLK_T_WRITE_ZEROES, 0, &zeroes, 1)), VIRTIO_BLK_S_OK);
+	assert_int_equal(last_used_len(f), 1);
+	assert_host_filled(f, 0, 0xaa, 8 * 512);
+	assert_int_equal(f->dev->stats.errors, 0);
+}
+
 static void read_only_refuses_writes(void **state)
 {
 	struct fx *f = *state;
@@ -587,6 +601,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(discard_flags_unsupported, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_zeroes_zeroes, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_zeroes_without_zero_range, setup_tmpfs, teardown),
+		cmocka_unit_test_setup_teardown(empty_discard_and_write_zeroes_succeed, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_only_refuses_writes, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(ranges_checked_against_capacity, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_type_unsupported, setup, teardown),

@@ -75,9 +75,10 @@ static int start(void **state, int in_fd, int out_fd, struct fx *f)
 	struct virtq_builder *b[] = { &f->rx, &f->tx, &f->crx, &f->ctx };
 	unsigned int nq = f->multiport ? 4 : 2;
 
-	if (io_loop_init(&f->loop) < 0 || virtio_console_create(in_fd, out_fd, &f->loop, &f->con) < 0)
+	if (io_loop_init(&f->loop) < 0 || virtio_console_create(in_fd, out_fd, &f->con) < 0)
 		return -1;
 	f->dev = virtio_console_dev(f->con);
+	f->dev->io = &f->loop; /* as the transport sets it */
 	for (unsigned int i = 0; i < 4; i++)
 		vqb_init(b[i], QSIZE, RAM_SIZE);
 	f->dev->mem = &f->rx.mem;
@@ -310,6 +311,21 @@ static void reset_stops_input(void **state)
 	host_types(f, "x");
 	assert_int_equal(pump(f), 0);
 	assert_int_equal(vqb_used_idx(&f->rx), 0);
+}
+
+/* A receiveq the driver broke: the input leaves the I/O loop until the reset (no busy loop). */
+static void broken_receiveq_stops_input(void **state)
+{
+	struct fx *f = *state;
+	gpa_t buf = vqb_alloc(&f->rx, 16);
+	struct vqb_seg segs[] = { { buf, 8, true }, { buf + 8, 8, false } }; /* readable after writable */
+
+	vqb_publish(&f->rx, vqb_chain(&f->rx, segs, 2));
+	host_types(f, "x");
+	assert_int_equal(pump(f), 1);
+	assert_int_equal(f->t.needs_reset, 1);
+	assert_int_equal(pump(f), 0); /* the unread input no longer wakes the loop */
+	assert_int_equal(f->t.needs_reset, 1);
 }
 
 static void broken_output_is_dropped(void **state)
@@ -641,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(out_of_buffers_asks_for_a_kick, setup_event_idx, teardown),
 		cmocka_unit_test_setup_teardown(end_of_input_is_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(reset_stops_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(broken_receiveq_stops_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_output_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(unwatchable_input_and_no_output, setup_dev_null, teardown),
 		cmocka_unit_test_setup_teardown(config_space, setup_multiport, teardown),

@@ -42,7 +42,7 @@ static int console_create(struct mmio_case *c)
 	c->priv = t;
 	t->in[0] = t->in[1] = t->out[0] = t->out[1] = -1;
 	if (pipe2(t->in, O_CLOEXEC) < 0 || pipe2(t->out, O_CLOEXEC) < 0 ||
-	    fcntl(t->out[0], F_SETFL, O_NONBLOCK) < 0 || virtio_console_create(t->in[0], t->out[1], &c->drv.loop, &t->con) < 0)
+	    fcntl(t->out[0], F_SETFL, O_NONBLOCK) < 0 || virtio_console_create(t->in[0], t->out[1], &t->con) < 0)
 		return -1;
 	c->dev = virtio_console_dev(t->con);
 	return 0;

@@ -410,6 +410,20 @@ static void rx_buffer_without_room_for_header_needs_reset(void **state)
 	assert_int_equal(vqb_used_idx(&f->rx), 0);
 }
 
+/* Once the receiveq broke, the frames left in the tap do not wake the I/O loop (no busy loop). */
+static void rx_broken_queue_leaves_the_loop(void **state)
+{
+	struct fx *f = *state;
+
+	post_rx(f, 1, 8);
+	host_sends(f, 60, VIRTIO_NET_HDR_GSO_NONE, 0);
+	host_sends(f, 60, VIRTIO_NET_HDR_GSO_NONE, 1);
+	assert_int_equal(pump(f), 1);
+	assert_int_equal(f->t.needs_reset, 1);
+	assert_int_equal(pump(f), 0);
+	assert_int_equal(f->t.needs_reset, 1);
+}
+
 static void reset_stops_receiving(void **state)
 {
 	struct fx *f = *state;
@@ -534,6 +548,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rx_waits_for_a_chain, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(rx_mtu_and_runts, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(rx_buffer_without_room_for_header_needs_reset, setup_mrg, teardown),
+		cmocka_unit_test_setup_teardown(rx_broken_queue_leaves_the_loop, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(reset_stops_receiving, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(config_space_and_features, setup_mrg, teardown),
 		cmocka_unit_test(offloads_become_features),

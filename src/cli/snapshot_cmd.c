@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cli/snapshot_cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/api_client.h"
+#include "cli/common_opts.h"
+
+enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED };
+
+static const struct option snapshot_options[] = {
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option restore_options[] = {
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "net-tap", required_argument, NULL, OPT_NET_TAP },
+	{ "vsock-uds", required_argument, NULL, OPT_VSOCK_UDS },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
+	CLI_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "N=TAP": NIC N of the snapshot is to use tap TAP (kiln_restore.taps is by NIC index). */
+static int parse_net_tap(const char *arg, struct kiln_restore *rs, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (!isdigit((unsigned char)arg[0]) || *end != '=' || end[1] == '\0' || n >= KILN_MAX_NETS)
+		return fail_einval(err, errlen, "--net-tap %s: use N=TAP, N a NIC's index from 0 to %d", arg,
+				   KILN_MAX_NETS - 1);
+	if (rs->taps[n])
+		return fail_einval(err, errlen, "--net-tap %s: NIC %lu is given a tap twice", arg, n);
+	rs->taps[n] = end + 1;
+	return 0;
+}
+
+/* Runs getopt_long over argv with table; each option goes to fn. The one DIR left goes to o. */
+static int parse_dir_command(int argc, char **argv, const struct option *table, const char *command,
+			     int (*fn)(int, const char *, struct cli_options *, char *, size_t), struct cli_options *o,
+			     char *err, size_t errlen)
+{
+	int opt;
+
+	optind = 1; /* argv[0] is the command */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", table, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return fail_einval(err, errlen, "%s: unknown option or missing value (see kiln --help)",
+					   argv[optind - 1]);
+		int rc = fn(opt, optarg, o, err, errlen);
+		if (rc < 0 || o->action == CLI_HELP)
+			return rc;
+	}
+	if (optind == argc)
+		return fail_einval(err, errlen, "kiln %s: the snapshot's directory DIR is missing (see kiln --help)",
+				   command);
+	if (optind + 1 < argc)
+		return fail_einval(err, errlen, "kiln %s: unexpected argument '%s' after DIR", command,
+				   argv[optind + 1]);
+	o->snapshot_dir = argv[optind];
+	return 0;
+}
+
+static int snapshot_option(int opt, const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+	switch (opt) {
+	case OPT_API_SOCK:
+		o->api_sock = arg;
+		return 0;
+	case OPT_RESUME:
+		o->snapshot_resume = true;
+		return 0;
+	default:
+		return cli_common_option(opt, arg, o, err, errlen);
+	}
+}
+
+int snapshot_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
+{
+	o->action = CLI_SNAPSHOT;
+	int rc = parse_dir_command(argc, argv, snapshot_options, "snapshot", snapshot_option, o, err, errlen);
+	if (rc < 0 || o->action == CLI_HELP)
+		return rc;
+	if (o->api_sock == NULL)
+		return fail_einval(err, errlen, "kiln snapshot: --api-sock PATH is required: the socket of the "
+				   "kiln whose guest to snapshot");
+	return 0;
+}
+
+static int restore_option(int opt, const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+	switch (opt) {
+	case OPT_API_SOCK:
+		o->api_sock = arg;
+		return 0;
+	case OPT_NET_TAP:
+		return parse_net_tap(arg, &o->restore, err, errlen);
+	case OPT_VSOCK_UDS:
+		o->restore.vsock_uds_path = arg;
+		return 0;
+	case OPT_PAUSED:
+		o->restore.paused = true;
+		return 0;
+	default:
+		return cli_common_option(opt, arg, o, err, errlen);
+	}
+}
+
+/* DIR/name into out; -EINVAL when it does not fit. */
+static int dir_file(const char *dir, const char *name, char *out, size_t outlen, char *err, size_t errlen)
+{
+	if ((size_t)snprintf(out, outlen, "%s/%s", dir, name) >= outlen)
+		return fail_einval(err, errlen, "%s: too long a directory name", dir);
+	return 0;
+}
+
+int restore_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
+{
+	o->action = CLI_RESTORE;
+	kiln_restore_init(&o->restore);
+	int rc = parse_dir_command(argc, argv, restore_options, "restore", restore_option, o, err, errlen);
+	if (rc < 0 || o->action == CLI_HELP)
+		return rc;
+	if (o->restore.paused && o->api_sock == NULL)
+		return fail_einval(err, errlen, "--paused needs --api-sock: nothing else could resume the guest");
+	rc = dir_file(o->snapshot_dir, "state", o->restore_state, sizeof(o->restore_state), err, errlen);
+	if (rc == 0)
+		rc = dir_file(o->snapshot_dir, "mem", o->restore_mem, sizeof(o->restore_mem), err, errlen);
+	o->restore.state_path = o->restore_state;
+	o->restore.mem_path = o->restore_mem;
+	return rc;
+}
+
+/* The fault_message of a reply, or its status when it has none. */
+static const char *fault_of(const struct api_client_reply *r, char *buf, size_t len)
+{
+	struct json_object *o = json_tokener_parse(r->body);
+	struct json_object *msg = NULL;
+
+	if (o && json_object_object_get_ex(o, "fault_message", &msg) && json_object_is_type(msg, json_type_string))
+		snprintf(buf, len, "%s", json_object_get_string(msg));
+	else
+		snprintf(buf, len, "HTTP status %u", r->status);
+	json_object_put(o);
+	return buf;
+}
+
+/* One request that must answer 204; otherwise one line on stderr and -1. */
+static int call(const char *sock, const char *method, const char *path, const char *body)
+{
+	struct api_client_reply *r = malloc(sizeof(*r));
+	char err[1024];
+	int rc = -1;
+
+	if (r == NULL)
+		fprintf(stderr, "kiln: out of memory\n");
+	else if (api_client_request(sock, method, path, body, r, err, sizeof(err)) < 0)
+		fprintf(stderr, "kiln: %s\n", err);
+	else if (r->status != 204)
+		fprintf(stderr, "kiln: %s %s: %s\n", method, path, fault_of(r, err, sizeof(err)));
+	else
+		rc = 0;
+	free(r);
+	return rc;
+}
+
+/* The body of PUT /snapshot/create for the files in dir (an absolute path: the server's cwd is not ours). */
+static char *create_body(const char *dir)
+{
+	struct json_object *o = json_object_new_object();
+	char path[8192];
+	char *text;
+
+	json_object_object_add(o, "snapshot_type", json_object_new_string("Full"));
+	snprintf(path, sizeof(path), "%s/state", dir);
+	json_object_object_add(o, "snapshot_path", json_object_new_string(path));
+	snprintf(path, sizeof(path), "%s/mem", dir);
+	json_object_object_add(o, "mem_file_path", json_object_new_string(path));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+/* DIR, made (0700: it will hold the guest's memory) if missing, as an absolute path to free. */
+static char *snapshot_dir(const char *dir)
+{
+	char *abs;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "kiln: %s: %s\n", dir, strerror(errno));
+		return NULL;
+	}
+	abs = realpath(dir, NULL);
+	if (abs == NULL)
+		fprintf(stderr, "kiln: %s: %s\n", dir, strerror(errno));
+	return abs;
+}
+
+int snapshot_cmd_run(const struct cli_options *o)
+{
+	char *dir = snapshot_dir(o->snapshot_dir);
+	char *body = dir ? create_body(dir) : NULL;
+	int rc = body ? 0 : -1;
+
+	if (dir && body == NULL)
+		fprintf(stderr, "kiln: out of memory\n");
+	/* Pausing a paused guest succeeds and changes nothing. */
+	if (rc == 0)
+		rc = call(o->api_sock, "PATCH", "/vm", "{\"state\": \"Paused\"}");
+	bool paused = rc == 0;
+	if (rc == 0)
+		rc = call(o->api_sock, "PUT", "/snapshot/create", body);
+	/* Resumed even when the snapshot failed: --resume asks for a running guest afterwards. */
+	if (paused && o->snapshot_resume && call(o->api_sock, "PATCH", "/vm", "{\"state\": \"Resumed\"}") < 0)
+		rc = -1;
+	free(body);
+	free(dir);
+	return rc == 0 ? 0 : EXIT_KILN_ERROR;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libFuzzer target: the device sections of a snapshot state file, loaded as a restore loads them,
+ * into real devices: a virtio-mmio transport with virtio-blk or virtio-rng behind it
+ * (virtio/mmio_snapshot.c replays the saved driver through the transport's register path), and the
+ * i8042 (devices/i8042.c). The state file's own parser has its target (fuzz_snapfile.c); here the
+ * input is wrapped into a well-formed file, so every run reaches the loaders.
+ *
+ * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042); the rest is the section's payload.
+ * Checks (abort on violation): a load that succeeds leaves a transport whose status holds only
+ * known bits, and DRIVER_OK only with FEATURES_OK; each queue the device may use has its rings in
+ * guest RAM; kicks on every queue and the I/O loop run to idle (ASan and UBSan watch memory); a
+ * reset afterwards reads status 0; no file descriptor leaks.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "devices/i8042.h"
+#include "mem/gmem.h"
+#include "virtio/blk.h"
+#include "virtio/mmio_snapshot.h"
+#include "virtio/rng.h"
+
+#define RAM_SIZE 0x20000u
+#define BASE 0xd0000000ull
+#define STATUS_KNOWN (1u | 2u | 4u | 8u | 64u | 128u)
+
+static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+#define fuzz_check(cond)            \
+	do {                        \
+		if (!(cond))        \
+			abort();    \
+	} while (0)
+
+static int fake_ioeventfd(void *opaque, uint64_t addr, uint64_t datamatch, int fd)
+{
+	(void)opaque, (void)addr, (void)datamatch, (void)fd;
+	return 0;
+}
+
+static int fake_irqfd(void *opaque, uint32_t gsi, int fd)
+{
+	(void)opaque, (void)gsi, (void)fd;
+	return 0;
+}
+
+/* A snapshot holding one section (tag/0) with payload as its contents, parsed back into r. */
+static bool wrap(uint32_t tag, const uint8_t *payload, size_t len, struct snap_writer *w, struct snap_reader *r)
+{
+	const uint8_t *image;
+	size_t image_len;
+	char why[128];
+
+	snap_writer_init(w);
+	snap_begin(w, tag, 0);
+	snap_put_bytes(w, payload, len);
+	snap_end(w);
+	return snap_writer_image(w, &image, &image_len) == 0 &&
+	       snap_reader_parse(r, image, image_len, why, sizeof(why)) == 0;
+}
+
+static bool in_ram(const void *p, uint64_t len)
+{
+	return (const uint8_t *)p >= ram && len <= RAM_SIZE &&
+	       (uint64_t)((const uint8_t *)p - ram) <= RAM_SIZE - len;
+}
+
+/* The I/O loop's ready handlers, run on this thread until none is ready (bounded). */
+static void pump(struct io_loop *loop)
+{
+	struct epoll_event ev[16];
+
+	for (int round = 0; round < 64; round++) {
+		int n = epoll_wait(loop->epoll_fd, ev, 16, 0);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			struct ev_handler *h = ev[i].data.ptr;
+			fuzz_check(h != NULL);
+			h->ready(h, ev[i].events);
+		}
+	}
+}
+
+static void check_loaded(struct virtio_mmio *m, struct io_loop *loop)
+{
+	struct virtio_dev *d = m->dev;
+	uint32_t status = virtio_mmio_driver_read(m, 0x070);
+
+	fuzz_check((status & ~STATUS_KNOWN) == 0);
+	fuzz_check(!(status & 4u) || (status & 8u));
+	for (unsigned int q = 0; (status & 4u) && q < d->num_queues; q++) {
+		const struct virtq *vq = &d->queues[q];
+		if (vq->used == NULL)
+			continue;
+		fuzz_check(in_ram(vq->desc, 16ull * vq->size));
+		fuzz_check(in_ram(vq->avail, 6 + 2ull * vq->size));
+		fuzz_check(in_ram(vq->used, 6 + 8ull * vq->size));
+	}
+	virtio_mmio_kick_all(m);
+	pump(loop);
+	virtio_mmio_driver_write(m, 0x070, 0);
+	fuzz_check(virtio_mmio_driver_read(m, 0x070) == 0);
+}
+
+static void load_virtio(bool blk, const uint8_t *payload, size_t len)
+{
+	struct gmem mem = { 0 };
+	struct bus bus;
+	struct io_loop loop;
+	struct virtio_mmio m;
+	struct virtio_rng *rng = NULL;
+	struct virtio_blk *disk = NULL;
+	struct virtio_dev *dev;
+	const struct virtio_mmio_host host = { .add_ioeventfd = fake_ioeventfd, .add_irqfd = fake_irqfd };
+	struct snap_writer w;
+	struct snap_reader r = { 0 };
+	char path[64], why[256];
+	int memfd = -1;
+
+	memset(ram, 0, sizeof(ram));
+	fuzz_check(gmem_add_region(&mem, 0, ram, RAM_SIZE) == 0);
+	bus_init(&bus, "mmio", 0);
+	fuzz_check(io_loop_init(&loop) == 0);
+	if (blk) {
+		memfd = memfd_create("fuzz-disk", MFD_CLOEXEC);
+		fuzz_check(memfd >= 0 && ftruncate(memfd, 64 * 1024) == 0);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+		const struct kiln_disk kd = { .path = path };
+		fuzz_check(virtio_blk_create(&kd, 0, &disk, why, sizeof(why)) == 0);
+		dev = virtio_blk_dev(disk);
+	} else {
+		fuzz_check(virtio_rng_create(&rng) == 0);
+		dev = virtio_rng_dev(rng);
+	}
+	fuzz_check(virtio_mmio_init(&m, dev, &bus, BASE, 5, &mem, &loop, &host) == 0);
+	if (wrap(VIRTIO_SNAP_TAG, payload, len, &w, &r) && virtio_mmio_load(&m, &r, 0, why, sizeof(why)) == 0)
+		check_loaded(&m, &loop);
+	snap_reader_close(&r);
+	snap_writer_free(&w);
+	virtio_mmio_driver_write(&m, 0x070, 0); /* what a failed restore's teardown leaves behind */
+	virtio_mmio_destroy(&m);
+	if (disk)
+		virtio_blk_destroy(disk);
+	if (rng)
+		virtio_rng_destroy(rng);
+	if (memfd >= 0)
+		close(memfd);
+	io_loop_destroy(&loop);
+	bus_free(&bus);
+}
+
+static int fake_set_level(void *opaque, uint32_t gsi, int level)
+{
+	(void)opaque, (void)gsi, (void)level;
+	return 0;
+}
+
+static void stop_ignored(struct machine_events *ev, enum kiln_exit_reason reason)
+{
+	(void)ev, (void)reason;
+}
+
+/* A loaded controller must serve the guest as any other: read every port a few times. */
+static void load_i8042(const uint8_t *payload, size_t len)
+{
+	static const struct irq_chip_ops ops = { .set_level = fake_set_level };
+	struct irq_chip chip = { .ops = &ops };
+	struct machine_events events = { .stop = stop_ignored };
+	struct i8042 k;
+	struct bus pio;
+	struct snap_writer w;
+	struct snap_reader r = { 0 };
+	char why[256];
+
+	bus_init(&pio, "pio", 0xff);
+	fuzz_check(i8042_init(&k, &pio, (struct irq_line){ &chip, I8042_IRQ_KEYBOARD }, &events) == 0);
+	if (wrap(I8042_SNAP_TAG, payload, len, &w, &r) && i8042_load(&k, &r, why, sizeof(why)) == 0) {
+		for (int i = 0; i < 2 * I8042_QUEUE_SIZE; i++) {
+			uint8_t v;
+			fuzz_check(bus_access(&pio, 0x64, &v, 1, false));
+			fuzz_check(bus_access(&pio, 0x60, &v, 1, false));
+		}
+		fuzz_check(k.queue_count <= I8042_QUEUE_SIZE && k.queue_head < I8042_QUEUE_SIZE);
+	}
+	snap_reader_close(&r);
+	snap_writer_free(&w);
+	i8042_destroy(&k);
+	bus_free(&pio);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	if (len < 1)
+		return 0;
+	switch (data[0] % 3) {
+	case 0:
+		load_virtio(false, data + 1, len - 1);
+		break;
+	case 1:
+		load_virtio(true, data + 1, len - 1);
+		break;
+	default:
+		load_i8042(data + 1, len - 1);
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,428 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Snapshot and restore from the command line and through Firecracker's API, with the tiny guest
+# tests/tiny/count.S: it counts 1..2500 on the UART, one number a line, and exits with status 50.
+#   (a) `kiln run --api-sock`, `kiln snapshot`, the first kiln killed, `kiln restore`: the count goes
+#       on at the next number, no gap or repeat, to 2500, and kiln exits 50;
+#   (b) a chain: a restored guest snapshotted in turn, killed, restored again; and `--resume`;
+#   (c) the same through the raw API with curl: PUT /snapshot/create while Paused, PUT
+#       /snapshot/load in a fresh kiln with resume_vm true, then false and PATCH /vm Resumed;
+#   (d) refusals: a snapshot of a running guest, a load after /boot-source, damaged, truncated and
+#       mismatched files, a Uffd backend, a NIC the snapshot lacks, each answered with one line
+#       (400, or exit status 125 from the command line), the process left fresh.
+# Every exchange with the API is then held against firecracker.yaml by the contract checker.
+# Every wait is bounded; nothing is timed.
+#
+# usage: snapshot.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV
+# Prints "ok - NAME" or "not ok - NAME (why)", then "N passed, M failed"; exits 1 if any failed,
+# 77 (skip) without /dev/kvm, 2 on bad usage.
+
+set -u
+
+if [ $# -ne 4 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV" >&2
+	exit 2
+fi
+kiln=$1 count=$2/count.elf contract=$3 schema=$4
+end=2500 end_status=50
+for f in "$kiln" "$contract"; do
+	[ -x "$f" ] || { echo "snapshot.sh: $f is not an executable" >&2; exit 2; }
+done
+[ -f "$count" ] || { echo "snapshot.sh: $count is missing (make tiny)" >&2; exit 2; }
+command -v curl >/dev/null || { echo "snapshot.sh: curl is missing (scripts/install-deps.sh curl)" >&2; exit 2; }
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "snapshot.sh: SKIP: /dev/kvm is not usable here" >&2
+	exit 77
+fi
+
+tmp=$(mktemp -d) || exit 2
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+exchanges=$tmp/exchanges
+: >"$exchanges"
+passed=0 failed=0 n=0
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok - $1 ($2)"
+}
+
+# check NAME WHY: ok when WHY is empty, else not ok with WHY.
+check() {
+	if [ -z "$2" ]; then ok "$1"; else not_ok "$1" "$2"; fi
+}
+
+# sanitizer FILE: a sanitizer report in a kiln's stderr is a failure.
+sanitizer() {
+	if grep -qE 'Sanitizer|runtime error:' "$1"; then
+		not_ok "no sanitizer report in $(basename "$1")" "$(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
+	fi
+}
+
+# start NAME SOCKET KILN_ARGS...: kiln in the background (console: stdin /dev/null, stdout
+# $tmp/NAME.out, stderr $tmp/NAME.err), serving its API on SOCKET; sets $pid. Waits 10 s at most
+# for the socket.
+start() {
+	name=$1 sock=$2
+	shift 2
+	rm -f "$sock"
+	"$kiln" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	pid=$!
+	for _ in $(seq 200); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# kiln did not open $sock: $(grep -v '^kiln: warning:' "$tmp/$name.err" | head -n 1)"
+	return 1
+}
+
+# reap NAME: waits for the background kiln (it must have ended or been killed); $status is its status.
+reap() {
+	wait "$pid" 2>/dev/null
+	status=$?
+	pid=
+	sanitizer "$tmp/$1.err"
+}
+
+# finish NAME SECONDS: the background kiln ends by itself within SECONDS (else it is killed: 137).
+finish() {
+	for _ in $(seq $(($2 * 20))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null
+	reap "$1"
+}
+
+# kill_kiln NAME: the background kiln is killed, as a crashed host process would be.
+kill_kiln() {
+	kill -KILL "$pid" 2>/dev/null
+	reap "$1"
+}
+
+# lines FILE: how many lines FILE has.
+lines() {
+	wc -l <"$1"
+}
+
+# wait_lines FILE N SECONDS: whether FILE has N lines within SECONDS.
+wait_lines() {
+	for _ in $(seq $(($3 * 20))); do
+		[ "$(lines "$1")" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# counts FILE...: empty when the files, joined, hold exactly 1..2500, one number a line; else why.
+counts() {
+	cat "$@" | awk -v end="$end" '$0 != NR { bad = NR ": \"" $0 "\""; exit }
+		END { if (bad != "") print "line " bad; else if (NR != end) print NR " lines, expected " end }'
+}
+
+# counts_on FILE: empty when FILE holds K, K+1, ... 2500 (K > 1); else why.
+counts_on() {
+	awk -v end="$end" 'NR == 1 { k = $0 } $0 != k + NR - 1 { bad = NR ": \"" $0 "\""; exit }
+		END { if (bad != "") print "line " bad; else if (k + NR - 1 != end || k <= 1) print "from " k ", " NR " lines" }' "$1"
+}
+
+# one_line FILE: empty when FILE (a kiln's stderr) says exactly one line besides the PVM warning.
+one_line() {
+	got=$(grep -vc '^kiln: warning:' "$1")
+	[ "$got" = 1 ] || echo "$got lines: $(grep -v '^kiln: warning:' "$1" | head -n 3 | tr '\n' '|')"
+}
+
+# status_is WANT: empty when $status is WANT.
+status_is() {
+	[ "$status" = "$1" ] || echo "exit status $status, expected $1"
+}
+
+# snap SOCKET DIR [FLAG...]: `kiln snapshot` (20 s at most); $status, its stderr in $tmp/snap.err.
+snap() {
+	sock=$1 dir=$2
+	shift 2
+	timeout -s KILL 20 "$kiln" snapshot --api-sock "$sock" "$@" "$dir" </dev/null >/dev/null 2>"$tmp/snap.err"
+	status=$?
+	sanitizer "$tmp/snap.err"
+}
+
+# restore NAME [FLAG...] DIR: `kiln restore` in the foreground (60 s at most); $status.
+restore() {
+	name=$1
+	shift
+	timeout -s KILL 60 "$kiln" restore "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
+	status=$?
+	sanitizer "$tmp/$name.err"
+}
+
+# call SOCKET METHOD PATH [BODY]: one request with curl; $code is the status, the reply in $reply.
+call() {
+	n=$((n + 1))
+	req=$tmp/req.$n reply=$tmp/reply.$n
+	sock=$1 method=$2 path=$3
+	if [ $# -ge 4 ]; then
+		printf '%s' "$4" >"$req"
+		set -- --data-binary "@$req"
+	else
+		req=-
+		set --
+	fi
+	code=$(curl -s -o "$reply" -w '%{http_code}' --max-time 20 --unix-socket "$sock" -X "$method" \
+		-H 'Accept: application/json' -H 'Content-Type: application/json' "$@" "http://localhost$path")
+	printf '%s\t%s\t%s\t%s\t%s\n' "$method" "$path" "$code" "$req" "$reply" >>"$exchanges"
+}
+
+# expect NAME STATUS [TEXT]: the last reply had STATUS and, when given, TEXT in its body.
+expect() {
+	if [ "$code" != "$2" ]; then
+		not_ok "$1" "status $code, expected $2: $(head -c 300 "$reply")"
+	elif [ $# -ge 3 ] && ! grep -qF -- "$3" "$reply"; then
+		not_ok "$1" "the reply lacks '$3': $(head -c 300 "$reply")"
+	else
+		ok "$1"
+	fi
+}
+
+# fault_line: empty when the last reply's fault_message is one line (JSON escapes a newline as \n).
+fault_line() {
+	grep -q '"fault_message":"[^"]' "$reply" || { echo "no fault_message: $(head -c 200 "$reply")"; return; }
+	! grep -qF '\n' "$reply" || echo "more than one line: $(head -c 300 "$reply")"
+}
+
+run_args="--kernel $count --mem 32M"
+
+# --- (a) kiln run --api-sock, kiln snapshot, kill, kiln restore --------------------------------------
+s1=$tmp/run.sock
+# shellcheck disable=SC2086 # run_args is a list of arguments
+start run "$s1" run --api-sock "$s1" $run_args || { not_ok "kiln run --api-sock serves its API" "no socket"; exit 1; }
+wait_lines "$tmp/run.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/run.out") lines"
+call "$s1" GET /vm/config
+expect "kiln run --api-sock: GET /vm/config describes the machine from its flags" 200 \
+	"\"kernel_image_path\":\"$count\""
+snap "$s1" "$tmp/a"
+check "kiln snapshot: exits 0 and prints nothing" "$(status_is 0)$(cat "$tmp/snap.err")"
+check "kiln snapshot: writes DIR/state and DIR/mem (DIR made)" \
+	"$([ -s "$tmp/a/state" ] && [ -f "$tmp/a/mem" ] || ls -l "$tmp/a" 2>&1 | tr '\n' ' ')"
+call "$s1" GET /
+expect "kiln snapshot: the guest stays paused without --resume" 200 '"state":"Paused"'
+stopped=$(lines "$tmp/run.out")
+kill_kiln run
+check "the first kiln is killed" "$(status_is 137)"
+restore a1 "$tmp/a"
+check "kiln restore: exits with the guest's status, as kiln run does" "$(status_is $end_status)"
+check "kiln restore: the count goes on at the next number (after $stopped), no gap or repeat, to $end" \
+	"$(counts "$tmp/run.out" "$tmp/a1.out")"
+
+# --- (b) a chain of two, and --resume -----------------------------------------------------------------
+s2=$tmp/restored.sock
+if start b1 "$s2" restore --api-sock "$s2" "$tmp/a"; then
+	wait_lines "$tmp/b1.out" 200 20 || not_ok "the restored guest counts" "$(lines "$tmp/b1.out") lines"
+	call "$s2" GET /vm/config
+	expect "a restored guest: GET /vm/config has its machine, no boot source" 200 '"mem_size_mib":32'
+	check "a restored guest: GET /vm/config has no boot source" \
+		"$(! grep -q boot-source "$reply" || head -c 300 "$reply")"
+	snap "$s2" "$tmp/b"
+	check "kiln snapshot of a restored guest: exits 0" "$(status_is 0)"
+	kill_kiln b1
+	restore b2 --boot-time "$tmp/b"
+	check "the second restore exits with the guest's status" "$(status_is $end_status)"
+	check "the chain: run, restore, snapshot, restore counts 1..$end with no gap or repeat" \
+		"$(counts "$tmp/run.out" "$tmp/b1.out" "$tmp/b2.out")"
+	check "kiln restore --boot-time: the time to the guest's first run" \
+		"$(grep -q '^kiln: restore-time: run=[0-9.]* ms exit=' "$tmp/b2.err" || grep -v warning "$tmp/b2.err")"
+else
+	not_ok "kiln restore --api-sock serves its API" "no socket"
+	[ -n "$pid" ] && kill_kiln b1
+fi
+
+# shellcheck disable=SC2086
+if start r1 "$s1" run --api-sock "$s1" $run_args; then
+	wait_lines "$tmp/r1.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/r1.out") lines"
+	snap "$s1" "$tmp/r" --resume
+	check "kiln snapshot --resume: exits 0" "$(status_is 0)"
+	call "$s1" GET /
+	expect "kiln snapshot --resume: the guest runs on" 200 '"state":"Running"'
+	finish r1 30
+	check "kiln snapshot --resume: the original guest counts to its end" \
+		"$(status_is $end_status)$(counts "$tmp/r1.out")"
+	restore r2 "$tmp/r"
+	check "kiln snapshot --resume: its snapshot counts on from where it was taken" \
+		"$(status_is $end_status)$(counts_on "$tmp/r2.out")"
+else
+	not_ok "kiln run --api-sock serves its API" "no socket"
+fi
+
+# A machine with devices: the restored guest's GET /vm/config is the snapshot's machine, each drive
+# named by its serial (an API-made VM's drive id) or by its position, and PATCH /drives finds it so.
+truncate -s 1M "$tmp/disk0" "$tmp/disk1"
+# shellcheck disable=SC2086
+if start v1 "$s1" run --api-sock "$s1" $run_args --disk "$tmp/disk0,serial=data" --disk "$tmp/disk1,ro" --rng; then
+	wait_lines "$tmp/v1.out" 100 20 || not_ok "the count starts" "$(lines "$tmp/v1.out") lines"
+	snap "$s1" "$tmp/v"
+	check "kiln snapshot of a guest with disks and virtio-rng: exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln v1
+	if start v2 "$s2" restore --api-sock "$s2" "$tmp/v"; then
+		call "$s2" GET /vm/config
+		expect "restored: GET /vm/config names a drive by its serial" 200 \
+			"{\"drive_id\":\"data\",\"path_on_host\":\"$tmp/disk0\",\"is_root_device\":false,\"is_read_only\":false"
+		expect "restored: GET /vm/config names a drive without serial by its position" 200 \
+			"{\"drive_id\":\"drive1\",\"path_on_host\":\"$tmp/disk1\",\"is_root_device\":false,\"is_read_only\":true"
+		expect "restored: GET /vm/config has the entropy device" 200 '"entropy":{}'
+		call "$s2" PATCH /drives/drive1 "{\"drive_id\": \"drive1\", \"path_on_host\": \"$tmp/disk0\"}"
+		expect "restored: PATCH /drives finds a drive by that id" 204
+		finish v2 30
+		check "restored with its devices, the guest counts on to its end" \
+			"$(status_is $end_status)$(counts "$tmp/v1.out" "$tmp/v2.out")"
+	else
+		not_ok "kiln restore --api-sock of a guest with devices" "no socket"
+	fi
+else
+	not_ok "kiln run --api-sock with devices" "no socket"
+fi
+
+# --- (c) the raw API ------------------------------------------------------------------------------
+api=$tmp/api.sock
+if start c0 "$api" --api-sock "$api"; then
+	call "$api" PUT /boot-source "{\"kernel_image_path\": \"$count\"}"
+	expect "PUT /boot-source" 204
+	call "$api" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}'
+	expect "PUT /machine-config" 204
+	call "$api" PUT /actions '{"action_type": "InstanceStart"}'
+	expect "InstanceStart" 204
+	wait_lines "$tmp/c0.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/c0.out") lines"
+	create="{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\"}"
+	call "$api" PUT /snapshot/create "$create"
+	expect "PUT /snapshot/create on a running guest: refused as Firecracker refuses it" 400 \
+		"save/restore unavailable while running"
+	call "$api" PATCH /vm '{"state": "Paused"}'
+	expect "PATCH /vm Paused" 204
+	call "$api" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/d.state\", \"mem_file_path\": \"$tmp/d.mem\"}"
+	expect "PUT /snapshot/create Diff: refused, it needs dirty page tracking" 400 \
+		"Diff snapshots are not allowed on uVMs with dirty page tracking disabled"
+	call "$api" PUT /snapshot/create "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\"}"
+	expect "PUT /snapshot/create while Paused" 204
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\"}"
+	expect "PUT /snapshot/load after the start: refused" 400 \
+		"The requested operation is not supported after starting the microVM."
+	kill_kiln c0
+else
+	not_ok "kiln --api-sock serves its API" "no socket"
+fi
+
+load_file() { # RESUME: the body of a load of the snapshot above, by mem_backend
+	printf '{"snapshot_path": "%s", "mem_backend": {"backend_type": "File", "backend_path": "%s"}, "resume_vm": %s}' \
+		"$tmp/c.state" "$tmp/c.mem" "$1"
+}
+
+if start c1 "$api" --api-sock "$api"; then
+	call "$api" PUT /snapshot/load "$(load_file true)"
+	expect "PUT /snapshot/load resume_vm true, in a fresh kiln" 204
+	call "$api" GET /
+	expect "GET / after the load: Running" 200 '"state":"Running"'
+	call "$api" GET /machine-config
+	expect "GET /machine-config after the load: the snapshot's machine" 200 '"mem_size_mib":32'
+	finish c1 30
+	check "the loaded guest counts on to its end, and kiln exits with its status" \
+		"$(status_is $end_status)$(counts "$tmp/c0.out" "$tmp/c1.out")"
+fi
+
+if start c2 "$api" --api-sock "$api"; then
+	call "$api" PUT /logger '{"level": "Warning"}'
+	expect "PUT /logger before a load (allowed, as in Firecracker)" 204
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"resume_vm\": false}"
+	expect "PUT /snapshot/load by the deprecated mem_file_path, resume_vm false" 204
+	call "$api" GET /
+	expect "GET /: the loaded guest waits, Paused" 200 '"state":"Paused"'
+	sleep 0.3
+	check "a guest loaded paused prints nothing" "$([ "$(lines "$tmp/c2.out")" = 0 ] || lines "$tmp/c2.out")"
+	call "$api" PATCH /vm '{"state": "Resumed"}'
+	expect "PATCH /vm Resumed" 204
+	finish c2 30
+	check "resumed, it counts on to its end" "$(status_is $end_status)$(counts "$tmp/c0.out" "$tmp/c2.out")"
+fi
+
+# --- (d) refusals ---------------------------------------------------------------------------------
+mkdir "$tmp/bad" "$tmp/trunc" "$tmp/small"
+cp "$tmp/a/state" "$tmp/bad/state"
+printf 'XXXXXXXX' | dd of="$tmp/bad/state" bs=1 seek=200 conv=notrunc 2>/dev/null
+head -c 100 "$tmp/a/state" >"$tmp/trunc/state"
+cp "$tmp/a/state" "$tmp/small/state"
+for d in bad trunc; do ln -s "$tmp/a/mem" "$tmp/$d/mem"; done
+truncate -s 16M "$tmp/small/mem"
+
+if start d0 "$api" --api-sock "$api"; then
+	call "$api" PUT /snapshot/load "$(printf '{"snapshot_path": "%s", "mem_backend": {"backend_type": "Uffd", "backend_path": "%s"}}' \
+		"$tmp/c.state" "$tmp/uffd.sock")"
+	expect "PUT /snapshot/load with a Uffd backend: not supported yet" 400 \
+		'\"Uffd\" backend (memory served by a userfaultfd handler) is not supported by kiln yet'
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"track_dirty_pages\": true}"
+	expect "PUT /snapshot/load with track_dirty_pages: not supported yet" 400 "dirty page tracking"
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}"
+	expect "PUT /snapshot/load overriding a NIC the snapshot lacks: refused, named" 400 "network interface \`eth0\`"
+	for d in bad trunc small; do
+		call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/$d/state\", \"mem_file_path\": \"$tmp/$d/mem\"}"
+		expect "PUT /snapshot/load of the $d snapshot: 400" 400 "Load microVM snapshot error: Failed to restore from snapshot: "
+		check "PUT /snapshot/load of the $d snapshot: one line" "$(fault_line)"
+	done
+	call "$api" GET /
+	expect "after failed loads the process is still fresh" 200 '"state":"Not started"'
+	call "$api" PUT /snapshot/load "$(load_file true)"
+	expect "a good load after failed ones" 204
+	finish d0 30
+	check "which counts to the end" "$(status_is $end_status)$(counts "$tmp/c0.out" "$tmp/d0.out")"
+fi
+
+if start d1 "$api" --api-sock "$api"; then
+	call "$api" PUT /boot-source "{\"kernel_image_path\": \"$count\"}"
+	expect "PUT /boot-source" 204
+	call "$api" PUT /snapshot/load "$(load_file true)"
+	expect "PUT /snapshot/load after /boot-source: refused" 400 \
+		"Loading a microVM snapshot not allowed after configuring boot-specific resources."
+	snap "$api" "$tmp/none"
+	check "kiln snapshot of a guest not started: exit 125, one line with the API's fault_message" \
+		"$(status_is 125)$(one_line "$tmp/snap.err")$(grep -q 'not supported before starting' "$tmp/snap.err" || cat "$tmp/snap.err")"
+	kill_kiln d1
+fi
+
+for d in bad trunc small; do
+	restore "r_$d" "$tmp/$d"
+	check "kiln restore of the $d snapshot: exit 125 with one line" "$(status_is 125)$(one_line "$tmp/r_$d.err")"
+done
+restore r_tap --net-tap 0=kilntap9 "$tmp/a"
+check "kiln restore --net-tap for a NIC the snapshot lacks: exit 125, one line naming it" \
+	"$(status_is 125)$(one_line "$tmp/r_tap.err")$(grep -q kilntap9 "$tmp/r_tap.err" || cat "$tmp/r_tap.err")"
+restore r_none "$tmp/nowhere"
+check "kiln restore of a missing directory: exit 125 with one line" "$(status_is 125)$(one_line "$tmp/r_none.err")"
+snap "$tmp/nobody.sock" "$tmp/z"
+check "kiln snapshot with no kiln on the socket: exit 125 with one line" "$(status_is 125)$(one_line "$tmp/snap.err")"
+
+# --- the contract -----------------------------------------------------------------------------------
+cat >"$tmp/routes" <<'EOF'
+PUT /snapshot/create
+PUT /snapshot/load
+PATCH /vm
+PATCH /drives/{drive_id}
+GET /
+GET /vm/config
+GET /machine-config
+EOF
+"$contract" "$schema" "$exchanges" "$tmp/routes" >"$tmp/contract" 2>&1
+cat "$tmp/contract" | grep -v '^[0-9]* passed'
+passed=$((passed + $(grep -c '^ok - ' "$tmp/contract")))
+failed=$((failed + $(grep -c '^not ok - ' "$tmp/contract")))
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
