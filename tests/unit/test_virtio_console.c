@@ -5,7 +5,7 @@
  * and plays a driver that declines MULTIPORT or one that runs the control protocol (§5.3.6.2).
  * activate() runs as on a vCPU thread: once under that thread's seccomp filter, in a child.
  */
-#define _GNU_SOURCE /* pipe2, mkostemp */
+#define _GNU_SOURCE /* pipe2, mkostemp, F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -340,6 +340,46 @@ static void broken_output_is_dropped(void **state)
 	assert_int_equal(f->t.needs_reset, 0);
 }
 
+/*
+ * A host reader that stops: every chain still goes back to the driver at once (Linux's hvc spins
+ * until it does), what the pipe and the output's buffer cannot hold is dropped and counted in
+ * bytes_dropped; when the reader reads again, the I/O loop (the one DRIVER_OK gave the output)
+ * writes out the rest, the first bytes in order (issue 10, defect 4).
+ */
+static void stalled_reader_drops_and_counts(void **state)
+{
+	struct fx *f = *state;
+	enum { CHUNK = 16384, CHAINS = 10 };
+	static char got[CHUNK * CHAINS];
+	gpa_t buf = vqb_alloc(&f->tx, CHUNK);
+	size_t len = 0;
+	ssize_t n;
+
+	assert_true(fcntl(f->out[0], F_SETPIPE_SZ, 4096) > 0);
+	for (unsigned int k = 0; k < CHAINS; k++) {
+		struct vqb_seg seg = { buf, CHUNK, false };
+
+		for (unsigned int i = 0; i < CHUNK; i++)
+			((char *)vqb_host(&f->tx, buf))[i] = (char)('a' + (k * CHUNK + i) % 26);
+		vqb_publish(&f->tx, vqb_chain(&f->tx, &seg, 1));
+		f->dev->ops->queue_notify(f->dev, VIRTIO_CONSOLE_TRANSMITQ);
+		assert_int_equal(vqb_used_idx(&f->tx), k + 1);
+	}
+	unsigned long long dropped = atomic_load(&f->dev->stats.bytes_dropped);
+	assert_true(dropped > 0);
+	assert_int_equal(atomic_load(&f->dev->stats.bytes_from_guest), CHUNK * CHAINS);
+
+	assert_int_equal(fcntl(f->out[0], F_SETFL, O_NONBLOCK), 0);
+	do {
+		while ((n = read(f->out[0], got + len, sizeof(got) - len)) > 0)
+			len += (size_t)n;
+	} while (pump(f) > 0);
+	assert_int_equal(len + dropped, CHUNK * CHAINS);
+	assert_true(len > CHUNK * CHAINS / 2); /* the buffer went out too, not only the pipe's share */
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(got[i], 'a' + i % 26);
+}
+
 /* /dev/null: epoll refuses it; it is read when there is a buffer, and ends the input at once. */
 static void unwatchable_input_and_no_output(void **state)
 {
@@ -659,6 +699,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reset_stops_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_receiveq_stops_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_output_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(stalled_reader_drops_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(unwatchable_input_and_no_output, setup_dev_null, teardown),
 		cmocka_unit_test_setup_teardown(config_space, setup_multiport, teardown),
 		cmocka_unit_test_setup_teardown(control_handshake_and_input_held_until_port_open,
