@@ -160,7 +160,7 @@ static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct k
 	struct irq_line kbd_irq = { .chip = &vm->irqchip, .gsi = I8042_IRQ_KEYBOARD };
 	bool uart_is_console = cfg->console == KILN_CONSOLE_SERIAL;
 	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq,
-			     uart_is_console ? cfg->console_out_fd : -1);
+			     uart_is_console ? cfg->console_out_fd : -1, &vm->io);
 
 	if (rc == 0)
 		rc = i8042_init(&vm->i8042, &vm->pio, kbd_irq, &vm->events);

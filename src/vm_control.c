@@ -97,10 +97,19 @@ static void write_device(FILE *f, const struct virtio_dev *d)
 	const struct virtio_stats *s = &d->stats;
 
 	fprintf(f, "\"%s\":{\"kicks\":%llu,\"requests\":%llu,\"bytes_to_guest\":%llu,"
-		   "\"bytes_from_guest\":%llu,\"errors\":%llu}",
+		   "\"bytes_from_guest\":%llu,\"errors\":%llu,\"bytes_dropped\":%llu}",
 		d->name, (unsigned long long)atomic_load(&s->kicks), (unsigned long long)atomic_load(&s->requests),
 		(unsigned long long)atomic_load(&s->bytes_to_guest),
-		(unsigned long long)atomic_load(&s->bytes_from_guest), (unsigned long long)atomic_load(&s->errors));
+		(unsigned long long)atomic_load(&s->bytes_from_guest), (unsigned long long)atomic_load(&s->errors),
+		(unsigned long long)atomic_load(&s->bytes_dropped));
+}
+
+/* The UART: what the guest transmitted, and what of it its stalled reader made kiln drop. */
+static void write_serial(FILE *f, const struct serial *s)
+{
+	fprintf(f, "\"serial\":{\"bytes_from_guest\":%llu,\"bytes_dropped\":%llu}",
+		(unsigned long long)atomic_load(&s->bytes_from_guest),
+		(unsigned long long)atomic_load(&s->bytes_dropped));
 }
 
 /*
@@ -138,9 +147,9 @@ int kiln_vm_write_metrics(struct kiln_vm *handle, int fd)
 	fprintf(f, "{\"utc_timestamp_ms\":%lld,", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	write_exits(f, vm);
 	fputs(",\"devices\":{", f);
+	write_serial(f, &vm->serial);
 	for (unsigned int i = 0; i < vm->nvirtio; i++) {
-		if (i > 0)
-			fputc(',', f);
+		fputc(',', f);
 		write_device(f, vm->virtio[i].dev);
 	}
 	fputs("}}\n", f);

@@ -61,7 +61,10 @@ struct kiln_config {
 	unsigned int vcpus;      /* 1 .. the KVM limit */
 	uint64_t mem_bytes;      /* guest RAM, a multiple of 4 KiB */
 	int console_in_fd;       /* console input (-1: none) */
-	int console_out_fd;      /* console output (-1: discard) */
+	int console_out_fd;      /* console output (-1: discard); never blocks kiln: what a stalled
+				    reader leaves no room for (128 KiB queued) is dropped and counted,
+				    and the last output is written by kiln_vm_destroy. kiln writes a
+				    private non-blocking reopening of it, or (a socket) MSG_DONTWAIT */
 	enum kiln_console console;
 	struct kiln_disk disks[KILN_MAX_DISKS]; /* virtio-blk, in this order */
 	unsigned int ndisks;
@@ -181,7 +184,8 @@ KILN_API int kiln_vm_update_disk(struct kiln_vm *vm, unsigned int index, const c
 /*
  * Writes one JSON object and a newline to fd: a timestamp, vCPU exits by reason, and per device
  * (named "virtio-blk0", "virtio-net0", "virtio-rng", ...) its kicks, requests, bytes to and from
- * the guest and errors. The line is whole whatever the number of devices: short writes are
+ * the guest, errors and bytes dropped (console output a stalled reader left no room for); for the
+ * UART ("serial") the bytes the guest transmitted and those dropped. The line is whole whatever the number of devices: short writes are
  * continued, and it stays below PIPE_BUF, so a non-blocking pipe takes it whole or fails with
  * -EAGAIN having taken nothing.
  */

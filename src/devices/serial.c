@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * 16550A UART (register set as in the TI/National PC16550D datasheet). Transmission is instant:
- * the transmit holding register is always empty again by the time the guest looks.
+ * the transmit holding register is always empty again by the time the guest looks. The byte goes
+ * to a console_out, which never blocks the vCPU: a host reader that stops costs output (counted in
+ * bytes_dropped), never the guest's progress or a pause.
  */
 #include "devices/serial.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -103,13 +104,10 @@ static void transmit(struct serial *s, uint8_t byte)
 {
 	if (s->mcr & MCR_LOOP) {
 		rx_push(s, byte); /* loopback: the guest's driver probes the UART this way */
-	} else if (s->out_fd >= 0) {
-		ssize_t n;
-		do
-			n = write(s->out_fd, &byte, 1);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			log_guest(LOG_WARN, "serial", "cannot write guest output: %s", strerror(errno));
+	} else {
+		atomic_fetch_add_explicit(&s->bytes_from_guest, 1, memory_order_relaxed);
+		if (s->out)
+			console_out_write(s->out, &byte, 1);
 	}
 	s->thr_interrupt_pending = 1;
 }
@@ -224,15 +222,28 @@ static void serial_write(void *opaque, uint64_t offset, const void *data, unsign
 
 static const struct bus_ops serial_ops = { .read = serial_read, .write = serial_write };
 
-int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd)
+int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd,
+		struct io_loop *loop)
 {
-	*s = (struct serial){ .irq = irq, .out_fd = out_fd, .space_fd = -1 };
+	int rc = 0;
+
+	*s = (struct serial){ .irq = irq, .space_fd = -1 };
 	pthread_mutex_init(&s->lock, NULL);
-	return bus_register(pio, base, 8, &serial_ops, s);
+	if (out_fd >= 0)
+		rc = console_out_create(out_fd, loop, &s->bytes_dropped, &s->out);
+	if (rc == 0)
+		rc = bus_register(pio, base, 8, &serial_ops, s);
+	if (rc < 0) {
+		console_out_destroy(s->out);
+		s->out = NULL;
+	}
+	return rc;
 }
 
 void serial_destroy(struct serial *s)
 {
+	console_out_destroy(s->out);
+	s->out = NULL;
 	pthread_mutex_destroy(&s->lock);
 }
 

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A 16550A UART: guest output goes to a file descriptor, host input is queued for the guest. */
+/*
+ * A 16550A UART: guest output goes to a file descriptor without ever blocking the vCPU
+ * (io/console_out.h), host input is queued for the guest.
+ */
 #ifndef KILN_DEVICES_SERIAL_H
 #define KILN_DEVICES_SERIAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "io/console_out.h"
+#include "io/loop.h"
 #include "irq/irq.h"
 
 #define SERIAL_RX_CAPACITY 4096
@@ -16,7 +22,7 @@
 struct serial {
 	pthread_mutex_t lock;
 	struct irq_line irq;
-	int out_fd; /* -1: output discarded */
+	struct console_out *out; /* NULL: output discarded */
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	int thr_interrupt_pending; /* THR became empty and the guest has not read IIR since */
 	int irq_level;
@@ -24,10 +30,18 @@ struct serial {
 	size_t rx_head, rx_count;
 	int space_fd;      /* eventfd signalled when input refused earlier fits again; -1: none */
 	bool space_wanted; /* serial_receive refused bytes since the last signal */
+	/* Metrics, read at any time (relaxed). */
+	atomic_ullong bytes_from_guest; /* transmitted by the guest (loopback aside) */
+	atomic_ullong bytes_dropped;    /* of those, lost on the way out: the host's reader stalled */
 };
 
-/* Registers the 8 ports at base on the PIO bus. */
-int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd) MUST_CHECK;
+/*
+ * Registers the 8 ports at base on the PIO bus. out_fd (-1: output discarded) stays the caller's;
+ * what it cannot take at once is drained on loop's thread.
+ */
+int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd,
+		struct io_loop *loop) MUST_CHECK;
+/* Once loop's thread no longer runs: writes out what the guest transmitted last (console_out.h). */
 void serial_destroy(struct serial *s);
 
 /*

@@ -41,7 +41,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(madvise), "glibc trims freed thread stacks and heaps" },
 	{ SCMP_SYS(mprotect), "glibc arenas grow by changing protection" },
 	{ SCMP_SYS(brk), "malloc of small blocks" },
-	{ SCMP_SYS(write), "logs on stderr; console output; eventfd signals" },
+	{ SCMP_SYS(write), "logs on stderr; console output, non-blocking (io/console_out.c: the UART's "
+			   "byte on the vCPU thread, the rest on the I/O thread); eventfd signals" },
 	{ SCMP_SYS(clock_gettime), "timestamps (when the vDSO falls back to the syscall)" },
 	{ SCMP_SYS(rt_sigprocmask), "thread start and exit" },
 	{ SCMP_SYS(rt_sigreturn), "return from the vCPU kick signal handler" },
@@ -51,7 +52,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(gettid), "logs and pthread internals" },
 	{ SCMP_SYS(tgkill), "pthread_kill: kicking vCPUs out of KVM_RUN when the VM stops" },
 	{ SCMP_SYS(epoll_ctl), "virtio backends watch or unwatch their fds when the driver (vCPU) "
-			       "activates or resets them; the I/O thread pauses and resumes them" },
+			       "activates or resets them; the I/O thread pauses and resumes them; console "
+			       "output waits for EPOLLOUT while its reader is full (any thread)" },
 	{ SCMP_SYS(sigaltstack), "the sanitizers' per-thread signal stack, released at thread exit" },
 };
 
@@ -61,7 +63,7 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(epoll_pwait), "the loop (libc may use the p variant)" },
 	{ SCMP_SYS(read), "eventfds, console input" },
 	{ SCMP_SYS(readv), "console input straight into guest buffers" },
-	{ SCMP_SYS(writev), "console output straight from guest buffers" },
+	{ SCMP_SYS(writev), "virtio-net: frames to the tap straight from guest buffers" },
 	{ SCMP_SYS(preadv), "virtio-blk reads" },
 	{ SCMP_SYS(pwritev), "virtio-blk writes" },
 	{ SCMP_SYS(pread64), "virtio-blk reads" },
@@ -72,7 +74,8 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(getrandom), "virtio-rng" },
 	{ SCMP_SYS(accept4), "virtio-vsock: host clients of the Unix socket" },
 	{ SCMP_SYS(recvfrom), "virtio-vsock: the CONNECT line (peeked, then read)" },
-	{ SCMP_SYS(sendmsg), "virtio-vsock: guest data and the OK line" },
+	{ SCMP_SYS(sendmsg), "virtio-vsock: guest data and the OK line; console output to a socket "
+			     "(MSG_DONTWAIT: a socket's description is shared, kiln cannot reopen it)" },
 	{ SCMP_SYS(socket), "virtio-vsock: guest connections to <uds>_<port>" },
 	{ SCMP_SYS(connect), "virtio-vsock: guest connections to <uds>_<port>" },
 	{ SCMP_SYS(shutdown), "virtio-vsock: a half-closed connection" },
@@ -105,7 +108,8 @@ static const struct syscall_rule api_rules[] = {
  * a VM or a socket, and opens files only for PATCH /drives (main_arg_rules).
  */
 static const struct syscall_rule main_rules[] = {
-	{ SCMP_SYS(poll), "the API process's main loop: signalfd, request eventfd, the VM's exit fd" },
+	{ SCMP_SYS(poll), "the API process's main loop: signalfd, request eventfd, the VM's exit fd; "
+			  "the end: console output still queued waits for its reader (io/console_out.c)" },
 	{ SCMP_SYS(read), "the API process's signalfd and request eventfd" },
 	{ SCMP_SYS(newfstatat), "PATCH /drives: the new image's type (fstat); a snapshot: each disk's size "
 				"(stat); at the end, the API socket file before it is unlinked (stat)" },
@@ -114,6 +118,9 @@ static const struct syscall_rule main_rules[] = {
 	{ SCMP_SYS(close), "PATCH /drives: the replaced image; at the end, every fd of the VM and the API" },
 	{ SCMP_SYS(shutdown), "the end: libmicrohttpd closes the connections of API clients still connected" },
 	{ SCMP_SYS(unlink), "the end: the vsock and API socket files; a failed snapshot's temporary file" },
+	{ SCMP_SYS(sendmsg), "the end: console output still queued for a socket (MSG_DONTWAIT)" },
+	{ SCMP_SYS(rt_sigtimedwait), "the end: the SIGPIPE of console output to a reader that went away "
+				     "is taken off the thread (io/console_out.c)" },
 	{ SCMP_SYS(exit_group), "the end: kiln returns from main" },
 	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object: in `kiln run "
 			       "--api-sock` and `kiln restore --api-sock` a GET's reply may be the first" },
@@ -126,6 +133,7 @@ static const struct syscall_rule main_rules[] = {
 /*
  * openat(2)'s flags pinned: PATCH /drives opens an existing image, and can create or truncate nothing;
  * a snapshot creates its files only as new, unique temporaries (mkostemp: O_EXCL), renamed into place.
+ * fcntl(2) only sets file status flags.
  */
 static const struct syscall_arg_rule main_arg_rules[] = {
 	{ SCMP_SYS(openat), 2, O_RDONLY | O_CLOEXEC, "PATCH /drives: a read-only image" },
@@ -134,6 +142,8 @@ static const struct syscall_arg_rule main_arg_rules[] = {
 	  "a snapshot: the state and memory files' temporaries (mkostemp)" },
 	{ SCMP_SYS(openat), 2, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 	  "a snapshot: the state file's directory, synced so that its rename survives a crash" },
+	{ SCMP_SYS(fcntl), 1, F_SETFL, "the end: console output's fallback (no /proc) gives stdout its "
+				      "flags back (io/console_out.c)" },
 };
 
 #ifdef __SANITIZE_ADDRESS__

@@ -3,19 +3,22 @@
  * virtio-console (virtio 1.2 §5.3): port 0, the console, with or without MULTIPORT (the driver
  * chooses); console_ctrl.c runs the control protocol.
  *
- * Transmit: each transmitq chain's readable bytes are written to out_fd; what cannot be written
- * (EAGAIN, EPIPE, an error) is dropped with a rate-limited warning, so a stuck host reader never
- * stalls the guest for good.
+ * Transmit: each transmitq chain's readable bytes go to a console_out (io/console_out.h), which
+ * never blocks the I/O thread: what a stalled host reader leaves no room for is dropped and counted
+ * (bytes_dropped), and every chain goes back to the driver at once. Holding chains instead would
+ * stall the guest: Linux's hvc console spins, locks held, until its chain comes back.
  * Receive: input flows only once the driver's port is open: with MULTIPORT, from its PORT_OPEN(0, 1)
  * to a PORT_OPEN(0, 0) (Linux drops input that reaches a port it has not opened); without, from
- * DRIVER_OK on. Then an in_fd that epoll can watch sits in the I/O loop while the guest has receive
- * buffers: when it is readable, one read goes straight into the next receiveq chain (one read per
- * readiness: in_fd may be blocking, and kiln does not change the flags of an fd it shares with its
- * caller). With no buffer left, in_fd leaves the loop (backpressure: the bytes wait in the host's
- * pipe or tty) and comes back when the guest kicks the receiveq. An fd epoll refuses (a regular
- * file, /dev/null) is always readable: it is read into every buffer the guest has posted, then
- * again at the guest's next receiveq kick, so the ring alone bounds what is read. At EOF or a read
- * error the input ends for good.
+ * DRIVER_OK on. activate() runs on a vCPU thread, whose seccomp allowlist has no read of in_fd: it
+ * only wakes the I/O thread (start_fd), which starts the input as a receiveq kick would. Then an
+ * in_fd that epoll can watch sits in the I/O loop while the guest has receive buffers: when it is
+ * readable, one read goes straight into the next receiveq chain (one read per readiness: in_fd may
+ * be blocking, and kiln does not change the flags of an fd it shares with its caller). With no
+ * buffer left, in_fd leaves the loop (backpressure: the bytes wait in the host's pipe or tty) and
+ * comes back when the guest kicks the receiveq. An fd epoll refuses (a regular file, /dev/null) is
+ * always readable: it is read into every buffer the guest has posted, then again at the guest's
+ * next receiveq kick, so the ring alone bounds what is read. At EOF or a read error the input ends
+ * for good.
  */
 #include "virtio/console.h"
 
@@ -26,12 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "io/console_out.h"
 #include "log.h"
 #include "virtio/console_ctrl.h"
-#include "virtio/iov.h"
 
 #define VIRTIO_CONSOLE_QUEUE_SIZE 256
 
@@ -40,12 +44,14 @@ struct virtio_console {
 	pthread_mutex_t lock; /* everything below, and the queues while they are served */
 	bool active;
 	int in_fd;
-	int out_fd;
+	struct console_out *out; /* NULL: output discarded */
+	int start_fd;         /* eventfd: activate() hands the start of the input to the I/O thread */
+	bool start_watched;   /* start_fd is in the I/O loop (from the first activate() on) */
 	bool in_watched;      /* in_fd is in the I/O loop */
 	bool in_always_ready; /* epoll refused in_fd: read it whenever there are receive buffers */
 	bool in_ended;        /* no more input: EOF, a read error, or in_fd could not be watched */
 	struct console_ctrl ctrl;
-	struct ev_handler in_ready;
+	struct ev_handler in_ready, start_ready;
 	struct iovec iov[VIRTIO_CONSOLE_QUEUE_SIZE];
 };
 
@@ -114,6 +120,8 @@ static int virtio_console_receive(struct virtio_console *c)
 		virtio_console_end_input(c);
 	}
 	virtq_push(q, e.head, n > 0 ? (uint32_t)n : 0);
+	if (n > 0)
+		virtio_stat_add(&c->dev.stats.bytes_to_guest, (unsigned long long)n);
 	return 1;
 }
 
@@ -183,26 +191,7 @@ static void virtio_console_input_ready(struct ev_handler *h, uint32_t events)
 
 /* --- output: guest -> host --------------------------------------------------------------------- */
 
-/* Writes iov[0..n) (consumed) to out_fd; what cannot be written is dropped with a warning. */
-static void virtio_console_write_out(struct virtio_console *c, struct iovec *iov, unsigned int n,
-				     uint64_t len)
-{
-	while (len > 0) {
-		ssize_t r = writev(c->out_fd, iov, (int)n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			log_guest(LOG_WARN, "virtio-console", "console output: %llu bytes dropped: %s",
-				  (unsigned long long)len, r < 0 ? strerror(errno) : "nothing written");
-			return;
-		}
-		len -= (uint64_t)r;
-		iov_consume(&iov, &n, (size_t)r);
-	}
-}
-
-/* Writes out every transmitq chain (§5.3.6); -EBADMSG when the queue broke. */
+/* Hands every transmitq chain to the output (§5.3.6); -EBADMSG when the queue broke. */
 static int virtio_console_transmit(struct virtio_console *c)
 {
 	struct virtq *q = &c->dev.queues[VIRTIO_CONSOLE_TRANSMITQ];
@@ -217,8 +206,10 @@ static int virtio_console_transmit(struct virtio_console *c)
 			rc = virtq_pop(q, &e, c->iov, ARRAY_SIZE(c->iov));
 			if (rc <= 0)
 				break;
-			if (c->out_fd >= 0)
-				virtio_console_write_out(c, c->iov, e.out_num, e.out_len);
+			if (c->out)
+				console_out_writev(c->out, c->iov, e.out_num);
+			virtio_stat_add(&c->dev.stats.requests, 1);
+			virtio_stat_add(&c->dev.stats.bytes_from_guest, e.out_len);
 			virtq_push(q, e.head, 0); /* the device wrote nothing into the chain */
 			pushed = true;
 		}
@@ -292,19 +283,45 @@ static void virtio_console_config_read(struct virtio_dev *d, uint64_t offset, vo
 	       len < sizeof(config) - offset ? len : sizeof(config) - offset);
 }
 
+/*
+ * A vCPU thread: no backend I/O here (its allowlist has no readv). Without MULTIPORT the port is
+ * open from now on: the I/O thread starts the input (virtio_console_start). The device learns its
+ * loop from the transport (d->io): start_fd joins it here, and the output drains on it.
+ */
 static int virtio_console_activate(struct virtio_dev *d)
 {
 	struct virtio_console *c = virtio_console_of(d);
-	int rc;
+	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	console_ctrl_reset(&c->ctrl);
-	c->active = true;
-	rc = virtio_console_resume_input(c); /* without MULTIPORT the port is open from now on */
-	if (rc < 0)
-		c->active = false;
+	if (c->start_fd >= 0 && !c->start_watched) {
+		rc = io_loop_add(d->io, c->start_fd, EPOLLIN, &c->start_ready);
+		c->start_watched = rc == 0;
+	}
+	if (rc == 0) {
+		console_ctrl_reset(&c->ctrl);
+		if (c->out)
+			console_out_set_loop(c->out, d->io);
+		c->active = true;
+	}
 	pthread_mutex_unlock(&c->lock);
-	return rc;
+	if (rc < 0)
+		return rc;
+	if (c->start_fd >= 0 && eventfd_write(c->start_fd, 1) < 0)
+		log_error("virtio-console", "starting the input: %s", strerror(errno));
+	return 0;
+}
+
+/* I/O thread: the driver set DRIVER_OK (maybe reset since): the input may start, as at a receiveq kick. */
+static void virtio_console_start(struct ev_handler *h, uint32_t events)
+{
+	struct virtio_console *c = container_of(h, struct virtio_console, start_ready);
+	eventfd_t count;
+
+	(void)events;
+	if (eventfd_read(c->start_fd, &count) < 0 && errno != EAGAIN)
+		log_error("virtio-console", "starting the input: %s", strerror(errno));
+	virtio_console_queue_notify(&c->dev, VIRTIO_CONSOLE_RECEIVEQ);
 }
 
 static void virtio_console_reset(struct virtio_dev *d)
@@ -330,13 +347,25 @@ static const struct virtio_dev_ops virtio_console_ops = {
 int virtio_console_create(int in_fd, int out_fd, struct virtio_console **out)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
+	int rc = 0;
 
 	if (c == NULL)
 		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
 	c->in_fd = in_fd;
-	c->out_fd = out_fd;
+	c->start_fd = -1;
 	c->in_ready.ready = virtio_console_input_ready;
+	c->start_ready.ready = virtio_console_start;
+	if (in_fd >= 0 && (c->start_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		rc = -errno;
+	if (rc == 0 && out_fd >= 0)
+		rc = console_out_create(out_fd, NULL, &c->dev.stats.bytes_dropped, &c->out);
+	if (rc < 0) {
+		if (c->start_fd >= 0)
+			close(c->start_fd);
+		free(c);
+		return rc;
+	}
+	pthread_mutex_init(&c->lock, NULL);
 	c->dev = (struct virtio_dev){
 		.ops = &virtio_console_ops,
 		.name = "virtio-console",
@@ -360,6 +389,11 @@ void virtio_console_destroy(struct virtio_console *c)
 	if (c == NULL)
 		return;
 	virtio_console_unwatch_input(c);
+	if (c->start_watched)
+		io_loop_remove(c->dev.io, c->start_fd);
+	if (c->start_fd >= 0)
+		close(c->start_fd);
+	console_out_destroy(c->out);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

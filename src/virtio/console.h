@@ -46,13 +46,17 @@ struct virtio_console;
 
 /*
  * in_fd: console input (-1: none), read once the driver's port is open. An fd epoll can watch
- * (pipe, tty, socket) is watched on the device's I/O loop; any other (a regular file, /dev/null) is
- * always readable and read whenever the driver has receive buffers. out_fd: console output
- * (-1: discarded). The caller keeps ownership of both fds. 0 or -ENOMEM.
+ * (pipe, tty, socket) is watched on the device's I/O loop (dev->io, from the transport); any other
+ * (a regular file, /dev/null) is always readable and read whenever the driver has receive buffers.
+ * out_fd: console output (-1: discarded), never blocking (io/console_out.h). The caller keeps
+ * ownership of both fds. 0 or -errno.
  */
 int virtio_console_create(int in_fd, int out_fd, struct virtio_console **out) MUST_CHECK;
 struct virtio_dev *virtio_console_dev(struct virtio_console *c);
-/* Stops watching in_fd; call once the I/O thread no longer runs. NULL is a no-op. */
+/*
+ * Call once the I/O thread no longer runs: stops watching in_fd, writes out what the guest wrote
+ * last (console_out_destroy), frees c. NULL is a no-op.
+ */
 void virtio_console_destroy(struct virtio_console *c);
 
 #endif

@@ -78,6 +78,8 @@ struct virtio_stats {
 	atomic_ullong bytes_to_guest;   /* backend -> guest buffers (disk reads, received frames) */
 	atomic_ullong bytes_from_guest; /* guest buffers -> backend (disk writes, sent frames) */
 	atomic_ullong errors;           /* requests that failed: host I/O errors, refused requests */
+	atomic_ullong bytes_dropped;    /* guest bytes the host side could not take (console output
+					   while its reader stalls) */
 };
 
 static inline void virtio_stat_add(atomic_ullong *counter, unsigned long long n)

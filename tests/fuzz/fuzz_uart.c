@@ -386,7 +386,7 @@ static void uart_setup(struct uart_fuzz *f, int out_fd)
 	f->chip = (struct irq_chip){ .ops = &uart_chip_ops, .opaque = f };
 	bus_init(&f->pio, "pio", 0xff);
 	uart_check(serial_init(&f->uart, &f->pio, UART_BASE, (struct irq_line){ &f->chip, UART_GSI },
-			       out_fd) == 0);
+			       out_fd, &f->loop) == 0);
 	uart_check(pipe2(f->host, O_NONBLOCK | O_CLOEXEC) == 0);
 	/* A small pipe (twice the FIFO): parking input on a full FIFO takes little host data (and time). */
 	uart_check(fcntl(f->host[1], F_SETPIPE_SZ, 8192) >= 0);

@@ -4,7 +4,8 @@
 # Drives kiln's Firecracker-compatible API with curl --unix-socket, as Firecracker's getting-started
 # guide drives Firecracker, with the tiny guests (no Linux needed): configure counter.elf, boot it,
 # pause and resume it, send every kind of bad input (each must get 400 and a fault_message while the
-# VM keeps running), boot from config files, and check the exit statuses. Every exchange is then
+# VM keeps running), boot from config files, pause and resume a guest whose stdout nobody reads
+# (flood.elf), and check the exit statuses. Every exchange is then
 # held against firecracker.yaml's schemas by the contract checker (tests/api/).
 #
 # Then the limits: idle clients past the API's connection limit, and vsock clients past kiln's fd
@@ -445,6 +446,93 @@ test_socket() {
 	if [ "$status" -eq 143 ]; then ok "SIGTERM before boot ends kiln with 128+15"; else not_ok "SIGTERM before boot ends kiln with 128+15" "status $status"; fi
 }
 
+# serial_counter NAME: the UART's counter NAME in the last line of $tmp/metrics.stall.
+serial_counter() {
+	tail -n 1 "$tmp/metrics.stall" | sed -n "s/.*\"serial\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+# flush_counter NAME: FlushMetrics; $counter is then the UART's counter NAME (0 if none yet).
+flush_counter() {
+	call PUT /actions '{"action_type": "FlushMetrics"}'
+	counter=$(serial_counter "$1")
+	counter=${counter:-0}
+}
+
+# The host stops reading kiln's stdout (a pipe nobody reads until $tmp/go exists) while flood.elf
+# prints without end: kiln drops what does not fit and counts it, pause and resume still return
+# and the guest runs on; once the host reads again, a byte on stdin ends the guest and kiln exits
+# with its status, 0. (Before issue 10's defect 4 was fixed, the vCPU blocked in write(): no drop
+# was counted, the pause never returned.)
+test_stalled_stdout() {
+	rm -f "$sock" "$tmp/go" "$tmp/kstatus" "$tmp/kpid" "$tmp/in"
+	: >"$tmp/metrics.stall"
+	mkfifo "$tmp/in"
+	exec 4<>"$tmp/in" # kiln's stdin: held open here, so that opening it does not wait for a writer
+	{
+		"$kiln" --api-sock "$sock" <"$tmp/in" 2>"$err" 4>&- &
+		echo $! >"$tmp/kpid"
+		wait $!
+		echo $? >"$tmp/kstatus"
+	} | { until [ -e "$tmp/go" ]; do sleep 0.1; done; cat >"$out"; } &
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && break
+		sleep 0.05
+	done
+	pid=$(cat "$tmp/kpid")
+	call PUT /metrics "{\"metrics_path\": \"$tmp/metrics.stall\"}"
+	call PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 16}'
+	call PUT /boot-source "{\"kernel_image_path\": \"$tiny/flood.elf\"}"
+	call PUT /actions '{"action_type": "InstanceStart"}'
+	expect "stalled stdout: InstanceStart" 204
+	dropped=0 # the pipe's 64 KiB and kiln's 128 KiB fill first: seconds at two exits per byte
+	for _ in $(seq 120); do
+		flush_counter bytes_dropped
+		dropped=$counter
+		[ "$dropped" -gt 0 ] && break
+		sleep 0.5
+	done
+	if [ "$dropped" -gt 0 ]; then ok "stalled stdout: what the pipe and kiln's buffer cannot hold is dropped, counted ($dropped bytes)"
+	else not_ok "stalled stdout: what the pipe and kiln's buffer cannot hold is dropped, counted" "no bytes_dropped: $(tail -n 1 "$tmp/metrics.stall" | head -c 300)"; fi
+	call PATCH /vm '{"state": "Paused"}'
+	expect "stalled stdout: PATCH /vm Paused returns" 204
+	call GET /
+	expect "stalled stdout: GET / says Paused" 200 '"state":"Paused"'
+	call PATCH /vm '{"state": "Resumed"}'
+	expect "stalled stdout: PATCH /vm Resumed returns" 204
+	flush_counter bytes_from_guest
+	before=$counter after=$counter
+	for _ in $(seq 30); do
+		sleep 0.1
+		flush_counter bytes_from_guest
+		after=$counter
+		[ "$after" -gt "$before" ] && break
+	done
+	if [ "$after" -gt "$before" ]; then ok "stalled stdout: the guest runs on after the resume"
+	else not_ok "stalled stdout: the guest runs on after the resume" "bytes_from_guest stayed at $before"; fi
+
+	touch "$tmp/go" # the host reads again
+	printf q >&4    # and tells the guest to end
+	exec 4>&-
+	for _ in $(seq 400); do
+		[ -s "$tmp/kstatus" ] && break
+		sleep 0.05
+	done
+	status=$(cat "$tmp/kstatus" 2>/dev/null)
+	if [ "$status" = 0 ] && [ -s "$out" ]; then ok "stalled stdout: the reader reads again, the guest ends, kiln exits 0"
+	else
+		not_ok "stalled stdout: the reader reads again, the guest ends, kiln exits 0" "status ${status:-none}, $(wc -c <"$out") bytes read"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait
+	pid=
+	warnings=$(grep -c 'dropping what does not fit' "$err")
+	if [ "$warnings" = 1 ]; then ok "stalled stdout: the drop is logged once"
+	else not_ok "stalled stdout: the drop is logged once" "$warnings lines"; fi
+	if grep -qE 'Sanitizer|runtime error:' "$err"; then
+		not_ok "stalled stdout: no sanitizer report" "$(grep -m1 -E 'Sanitizer|runtime error:' "$err")"
+	fi
+}
+
 # The pre-boot configuration of devices the tiny guest cannot use (no tap device here).
 test_devices() {
 	call PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02"}'
@@ -545,6 +633,7 @@ else
 	not_ok "kiln --api-sock" "kiln did not start"
 fi
 test_config_file
+test_stalled_stdout
 test_api_exit
 test_socket
 test_idle_clients

@@ -11,6 +11,7 @@
 # env: KILN              the kiln binary
 #      GUEST             directory with vmlinuz and initrd.img
 #      IP                iproute2's ip (busybox ip has no netns or tuntap); default: ip
+#      CURL              curl, for the API boot of the stalled-stdout test; default: curl
 #      KILN_TEST_TIMEOUT seconds a plain boot may take (default 300); the transfer boot gets twice that
 # Prints `ok - NAME` or `not ok - NAME (detail)` per test, `# measure: ...` lines for TCP throughput,
 # then `N passed, M failed`; exits 1 if any test failed.
@@ -18,6 +19,7 @@
 
 : "${KILN:?KILN=path/to/kiln}" "${GUEST:?GUEST=dir with vmlinuz and initrd.img}"
 IP=${IP:-ip}
+CURL=${CURL:-curl}
 ns=kilnnet$$
 MiB=1048576
 SIZE=$((64 * MiB))
@@ -182,4 +184,163 @@ BEGIN {
 	printf "# measure: TCP guest -> namespace (busybox nc, 64 MiB): %s\n", rate(a, b)
 	printf "# measure: TCP namespace -> guest (busybox nc, 64 MiB): %s\n", rate(c, d)
 }'
+
+# --- 4. nobody reads kiln's stdout for 10 s while the guest floods its console ----------------------
+# kiln's stdout is a pipe whose reader waits for $w/go. The guest floods its console in the
+# background and, every second, writes a tick and how many lines it has flooded to its scratch disk;
+# it listens for a transfer, and ends when the namespace accepts a connection on port 5003. Once
+# the guest has written 8000 lines (over 300 KB: more than the pipe's 64 KiB and kiln's 128 KiB
+# hold, so a blocking write would wait now), 10 s during which the namespace pings the guest and
+# sends it 1 MiB, the scratch disk's tick must advance, and (API boot) PATCH /vm Paused and Resumed
+# must return. Then the reader reads again, the namespace lets the guest end, and kiln exits with
+# the command's status, 0, having logged the drop once.
+# Two boots: the UART under Firecracker's API (kiln's output on a vCPU thread) and virtio-console
+# under `kiln run` (its output on the I/O thread, which also serves the disk and the NIC).
+cat > "$w/stall.sh" << 'EOF'
+set -u
+s=
+for d in /sys/block/vd*; do [ "$(cat $d/serial 2> /dev/null)" = scratch ] && s=/dev/${d##*/}; done
+[ -n "$s" ] || { echo "no disk with serial scratch"; exit 1; }
+ip link set lo up && ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up || exit 1
+nc -l -p 5004 -e sh -c 'cat > /tmp/in' &
+l=$!
+( i=0; while :; do
+	echo "flood $i abcdefghijklmnopqrstuvwxyz"
+	i=$((i + 1))
+	[ $((i % 500)) = 0 ] && echo $i > /tmp/flood
+done ) &
+f=$!
+t=0
+until nc 10.0.2.1 5003 < /dev/null 2> /dev/null; do
+	t=$((t + 1)) n=$(cat /tmp/flood 2> /dev/null)
+	printf 'tick=%08d flood=%08d\n' $t ${n:-0} | dd of=$s conv=fsync,notrunc 2> /dev/null
+	sleep 1
+done
+kill $f $l 2> /dev/null
+echo "stall_ticks=$t stall_in_sha=$(sha256sum < /tmp/in | cut -d' ' -f1)"
+EOF
+sector_image "$w/stall.sh" "$w/stall.img"
+head -c $MiB /dev/urandom > "$w/blob"
+blob_sha=$(sha "$w/blob")
+sock=$w/api.sock
+
+# stall_api METHOD PATH BODY: one API request; $code is its status (000: none within 60 s).
+stall_api() {
+	code=$("$CURL" -s -o "$w/reply" -w '%{http_code}' --max-time 60 --unix-socket "$sock" -X "$1" \
+		-H 'Content-Type: application/json' -d "$3" "http://localhost$2")
+}
+# stall_dropped: FlushMetrics, then the UART's bytes_dropped (0 if none yet).
+stall_dropped() {
+	stall_api PUT /actions '{"action_type": "FlushMetrics"}'
+	d=$(tail -n 1 "$w/metrics" | sed -n 's/.*"serial":{[^}]*"bytes_dropped":\([0-9]*\).*/\1/p')
+	echo "${d:-0}"
+}
+# stall_tick, stall_flood: the last tick, or the lines flooded, the guest wrote on its scratch disk.
+stall_tick() {
+	t=$(head -c 13 "$w/scratch.img" | sed -n 's/^tick=0*\([0-9][0-9]*\)$/\1/p')
+	echo "${t:-0}"
+}
+stall_flood() {
+	t=$(head -c 28 "$w/scratch.img" | sed -n 's/.* flood=0*\([0-9][0-9]*\)$/\1/p')
+	echo "${t:-0}"
+}
+# stall_read: the bytes the reader has taken so far.
+stall_read() {
+	if [ -f "$w/raw" ]; then wc -c < "$w/raw"; else echo 0; fi
+}
+# stall_kiln: kiln for the boot of kind $kind, in the namespace.
+stall_kiln() {
+	if [ "$kind" = api ]; then
+		nsx "$KILN" --api-sock "$sock"
+	else
+		nsx "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --console virtio \
+			--disk "$w/stall.img,ro" --disk "$w/scratch.img,serial=scratch" --net tap=kn0 -- sh /dev/vda
+	fi
+}
+# stall_configure: the API boot's VM, as Firecracker's guide does it, and InstanceStart.
+stall_configure() {
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	stall_api PUT /metrics "{\"metrics_path\": \"$w/metrics\"}" && [ "$code" = 204 ] &&
+	stall_api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 512}' && [ "$code" = 204 ] &&
+	stall_api PUT /boot-source "{\"kernel_image_path\": \"$GUEST/vmlinuz\", \"initrd_path\": \"$GUEST/initrd.img\", \"boot_args\": \"console=ttyS0 reboot=k panic=-1 pci=off quiet kiln.run=sh,/dev/vda\"}" &&
+	[ "$code" = 204 ] &&
+	stall_api PUT /drives/script "{\"drive_id\": \"script\", \"path_on_host\": \"$w/stall.img\", \"is_root_device\": false, \"is_read_only\": true}" &&
+	[ "$code" = 204 ] &&
+	stall_api PUT /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$w/scratch.img\", \"is_root_device\": false}" &&
+	[ "$code" = 204 ] &&
+	stall_api PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "kn0"}' && [ "$code" = 204 ] &&
+	stall_api PUT /actions '{"action_type": "InstanceStart"}' && [ "$code" = 204 ]
+}
+
+# stall_boot KIND: the boot and its checks; KIND is api or virtio.
+stall_boot() {
+	kind=$1 name="stalled stdout ($1)"
+	rm -f "$w/go" "$w/kstatus" "$sock" "$w/raw"
+	: > "$w/metrics"
+	: > "$w/err"
+	head -c $MiB /dev/zero > "$w/scratch.img"
+	start=$(date +%s)
+	{ stall_kiln < /dev/null 2> "$w/err"; echo $? > "$w/kstatus"; } |
+		{ until [ -e "$w/go" ]; do sleep 1; done; cat > "$w/raw"; } &
+	reader=$!
+	if [ "$kind" = api ] && ! stall_configure; then
+		not_ok "$name: configure and boot through the API" "$code $(head -c 200 "$w/reply" 2> /dev/null)"
+	fi
+	# The stall is on once the guest has written more than the pipe and kiln can hold.
+	while [ "$(stall_flood)" -lt 8000 ] && [ ! -e "$w/kstatus" ] && [ $(($(date +%s) - start)) -lt "$tmo" ]; do
+		sleep 1
+	done
+	if [ "$(stall_flood)" -ge 8000 ]; then
+		t0=$(date +%s) tick0=$(stall_tick)
+		ping=no sent=no paused=- resumed=- d0=0 d1=0
+		nsx ping -c 3 -W 10 10.0.2.15 > /dev/null && ping=yes
+		nsx timeout 120 nc 10.0.2.15 5004 < "$w/blob" && sent=yes
+		if [ "$kind" = api ]; then
+			d0=$(stall_dropped)
+			stall_api PATCH /vm '{"state": "Paused"}'
+			paused=$code
+			stall_api PATCH /vm '{"state": "Resumed"}'
+			resumed=$code
+		fi
+		while [ $(($(date +%s) - t0)) -lt 10 ]; do sleep 1; done
+		tick1=$(stall_tick)
+		[ "$kind" = api ] && d1=$(stall_dropped)
+		note "$name: a stall of $(($(date +%s) - t0)) s, after $((t0 - start)) s"
+		if [ "$tick1" -gt "$tick0" ]; then ok "$name: the guest's disk writes go on (tick $tick0 -> $tick1)"
+		else not_ok "$name: the guest's disk writes go on" "tick $tick0 -> $tick1"; fi
+		if [ $ping = yes ] && [ $sent = yes ]; then ok "$name: the namespace pings the guest and sends it 1 MiB"
+		else not_ok "$name: the namespace pings the guest and sends it 1 MiB" "ping: $ping, sent: $sent"; fi
+		if [ "$kind" = api ]; then
+			if [ "$paused $resumed" = "204 204" ]; then ok "$name: PATCH /vm Paused and Resumed return 204"
+			else not_ok "$name: PATCH /vm Paused and Resumed return" "$paused, $resumed"; fi
+			if [ "$d1" -gt "$d0" ]; then ok "$name: the guest writes on, kiln drops and counts ($d0 -> $d1 bytes)"
+			else not_ok "$name: the guest writes on, kiln drops and counts" "bytes_dropped $d0 -> $d1"; fi
+		fi
+	else
+		not_ok "$name: the guest writes 8000 lines to its console" \
+			"$(stall_flood) lines, tick $(stall_tick) after $(($(date +%s) - start)) s"
+	fi
+	touch "$w/go"
+	# The guest's last line must not meet a full buffer: the reader first takes what waited (the
+	# pipe's 64 KiB and kiln's 128 KiB, 196608 bytes at most) and newer output, then the guest ends.
+	while [ "$(stall_read)" -le 196608 ] && [ ! -e "$w/kstatus" ] &&
+		[ $(($(date +%s) - start)) -lt $((tmo * 2)) ]; do sleep 1; done
+	nsx nc -l -p 5003 < /dev/null > /dev/null 2>&1 &
+	ender=$!
+	while [ ! -e "$w/kstatus" ] && [ $(($(date +%s) - start)) -lt $((tmo * 2)) ]; do sleep 1; done
+	for p in $("$IP" netns pids "$ns" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
+	wait $reader $ender 2> /dev/null
+	rc=$(cat "$w/kstatus" 2> /dev/null) shown=
+	tr -d '\r' < "$w/raw" > "$w/out"
+	if [ "$rc" = 0 ] && [ -n "$(value stall_ticks)" ]; then ok "$name: the reader reads again, the guest ends, kiln exits 0"
+	else not_ok "$name: the reader reads again, the guest ends, kiln exits 0" "status ${rc:-none}"; fi
+	if [ "$(value stall_in_sha)" = "$blob_sha" ]; then ok "$name: the 1 MiB sent during the stall arrived intact"
+	else not_ok "$name: the 1 MiB sent during the stall arrived intact" "sha256 $(value stall_in_sha)"; fi
+	warned=$(grep -c 'dropping what does not fit' "$w/err")
+	if [ "$warned" = 1 ]; then ok "$name: kiln logged the drop once"
+	else not_ok "$name: kiln logged the drop once" "$warned lines"; fi
+}
+stall_boot api
+stall_boot virtio
 finish

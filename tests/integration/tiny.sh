@@ -165,6 +165,9 @@ test_echo
 check reset 0
 check unmapped 0
 test_triplefault
+# A virtio-console driver without MULTIPORT, stdin /dev/null: the input starts at DRIVER_OK, on the
+# I/O thread (kiln once read it on the vCPU thread, and its seccomp filter killed kiln: 159).
+check console_nomultiport 0 --console virtio </dev/null
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vm_control.c: kiln_vm_write_metrics at its longest, every virtio device a VM can have and every
- * counter at its largest. The line must be whole and valid JSON naming each device, and shorter
- * than PIPE_BUF, so a non-blocking FIFO (Firecracker's metrics FIFO) takes it whole or not at all.
+ * vm_control.c: kiln_vm_write_metrics at its longest, every virtio device a VM can have, the UART,
+ * and every counter at its largest (3768 bytes). The line must be whole and valid JSON naming each
+ * device, and shorter than PIPE_BUF, so a non-blocking FIFO (Firecracker's metrics FIFO) takes it
+ * whole or not at all.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -50,9 +51,12 @@ static void fill_vm(void)
 		atomic_store(&s->bytes_to_guest, BIG);
 		atomic_store(&s->bytes_from_guest, BIG);
 		atomic_store(&s->errors, BIG);
+		atomic_store(&s->bytes_dropped, BIG);
 		vm.virtio[i].dev = &devs[i];
 	}
 	vm.nvirtio = n;
+	atomic_store(&vm.serial.bytes_from_guest, BIG);
+	atomic_store(&vm.serial.bytes_dropped, BIG);
 	/* The reasons metrics name, and one they count as "other". */
 	static const unsigned int reasons[] = { KVM_EXIT_IO, KVM_EXIT_MMIO, KVM_EXIT_HLT, KVM_EXIT_INTR,
 						KVM_EXIT_SHUTDOWN, KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_INTERNAL_ERROR,
@@ -88,16 +92,23 @@ static void test_longest_line_is_whole(void **state)
 	assert_true(len > 0 && len < PIPE_BUF);
 	assert_ptr_equal(strchr(line, '\n'), line + len - 1); /* one line, ended */
 
-	struct json_object *o = json_tokener_parse(line), *devices, *d, *kicks;
+	struct json_object *o = json_tokener_parse(line), *devices, *d, *v;
 	assert_non_null(o);
 	assert_true(json_object_object_get_ex(o, "devices", &devices));
-	assert_int_equal(json_object_object_length(devices), VM_MAX_VIRTIO);
+	assert_int_equal(json_object_object_length(devices), VM_MAX_VIRTIO + 1); /* and the UART */
 	for (unsigned int i = 0; i < VM_MAX_VIRTIO; i++) {
 		if (!json_object_object_get_ex(devices, names[i], &d))
 			fail_msg("no %s in %s", names[i], line);
-		assert_true(json_object_object_get_ex(d, "kicks", &kicks));
-		assert_true(json_object_get_uint64(kicks) == BIG);
+		assert_true(json_object_object_get_ex(d, "kicks", &v));
+		assert_true(json_object_get_uint64(v) == BIG);
+		assert_true(json_object_object_get_ex(d, "bytes_dropped", &v));
+		assert_true(json_object_get_uint64(v) == BIG);
 	}
+	assert_true(json_object_object_get_ex(devices, "serial", &d));
+	assert_true(json_object_object_get_ex(d, "bytes_from_guest", &v));
+	assert_true(json_object_get_uint64(v) == BIG);
+	assert_true(json_object_object_get_ex(d, "bytes_dropped", &v));
+	assert_true(json_object_get_uint64(v) == BIG);
 	json_object_put(o);
 	close(p[0]);
 	close(p[1]);

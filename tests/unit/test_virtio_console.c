@@ -3,8 +3,9 @@
  * virtio/console.c and console_ctrl.c (virtio 1.2 §5.3): pipes (or a regular file) play the host's
  * terminal; the test drives the I/O loop by hand, dispatching whatever epoll reports to its handler,
  * and plays a driver that declines MULTIPORT or one that runs the control protocol (§5.3.6.2).
+ * activate() runs as on a vCPU thread: once under that thread's seccomp filter, in a child.
  */
-#define _GNU_SOURCE /* pipe2, mkostemp */
+#define _GNU_SOURCE /* pipe2, mkostemp, F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -16,11 +17,14 @@
 #include <string.h>
 #include <endian.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "io/loop.h"
+#include "io/seccomp.h"
 #include "support/fake_transport.h"
 #include "support/virtq_builder.h"
 #include "virtio/console.h"
@@ -40,7 +44,31 @@ struct fx {
 	struct fake_transport t;
 	bool event_idx;
 	bool multiport; /* the driver accepts VIRTIO_CONSOLE_F_MULTIPORT */
+	bool inactive;  /* setup leaves DRIVER_OK to the test */
 };
+
+/* One round of the I/O loop, by hand: dispatches what epoll reports now; returns how many. */
+static int pump(struct fx *f)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(f->loop.epoll_fd, ev, 4, 0);
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		struct ev_handler *h = ev[i].data.ptr;
+
+		assert_non_null(h);
+		h->ready(h, ev[i].events);
+	}
+	return n;
+}
+
+/* DRIVER_OK, then the I/O thread's turn: activate() hands the start of the input to it. */
+static void activate(struct fx *f)
+{
+	assert_int_equal(f->dev->ops->activate(f->dev), 0);
+	assert_int_equal(pump(f), 1);
+}
 
 static int start(void **state, int in_fd, int out_fd, struct fx *f)
 {
@@ -50,10 +78,10 @@ static int start(void **state, int in_fd, int out_fd, struct fx *f)
 	if (io_loop_init(&f->loop) < 0 || virtio_console_create(in_fd, out_fd, &f->con) < 0)
 		return -1;
 	f->dev = virtio_console_dev(f->con);
+	f->dev->io = &f->loop; /* as the transport sets it */
 	for (unsigned int i = 0; i < 4; i++)
 		vqb_init(b[i], QSIZE, RAM_SIZE);
 	f->dev->mem = &f->rx.mem;
-	f->dev->io = &f->loop;
 	for (unsigned int i = 0; i < 4; i++) {
 		if (i >= nq) /* as the transport leaves a queue the driver did not set up */
 			f->dev->queues[i] = (struct virtq){ .broken = true };
@@ -64,9 +92,9 @@ static int start(void **state, int in_fd, int out_fd, struct fx *f)
 	if (!f->multiport)
 		f->dev->driver_features &= ~(1ull << VIRTIO_CONSOLE_F_MULTIPORT);
 	fake_transport_attach(&f->t, f->dev);
-	if (f->dev->ops->activate(f->dev) != 0)
-		return -1;
 	*state = f;
+	if (!f->inactive)
+		activate(f);
 	return 0;
 }
 
@@ -109,8 +137,8 @@ static int setup_dev_null(void **state)
 	return f->in[0] < 0 ? -1 : start(state, f->in[0], -1, f);
 }
 
-/* Input from a regular file holding FILE_INPUT (epoll refuses it), with MULTIPORT. */
-static int setup_file_multiport(void **state)
+/* Input from a regular file holding FILE_INPUT (epoll refuses it). */
+static int setup_file(void **state, bool multiport, bool inactive)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char path[] = "/tmp/kiln-console-XXXXXX";
@@ -125,8 +153,20 @@ static int setup_file_multiport(void **state)
 	if (write(f->in[0], FILE_INPUT, strlen(FILE_INPUT)) != (ssize_t)strlen(FILE_INPUT) ||
 	    lseek(f->in[0], 0, SEEK_SET) != 0)
 		return -1;
-	f->multiport = true;
+	f->multiport = multiport;
+	f->inactive = inactive;
 	return start(state, f->in[0], -1, f);
+}
+
+static int setup_file_multiport(void **state)
+{
+	return setup_file(state, true, false);
+}
+
+/* A driver without MULTIPORT, DRIVER_OK not yet set. */
+static int setup_file_inactive(void **state)
+{
+	return setup_file(state, false, true);
 }
 
 static int teardown(void **state)
@@ -147,22 +187,6 @@ static int teardown(void **state)
 	}
 	free(f);
 	return 0;
-}
-
-/* One round of the I/O loop, by hand: dispatches what epoll reports now; returns how many. */
-static int pump(struct fx *f)
-{
-	struct epoll_event ev[4];
-	int n = epoll_wait(f->loop.epoll_fd, ev, 4, 0);
-
-	assert_true(n >= 0);
-	for (int i = 0; i < n; i++) {
-		struct ev_handler *h = ev[i].data.ptr;
-
-		assert_non_null(h);
-		h->ready(h, ev[i].events);
-	}
-	return n;
 }
 
 /* The guest posts a receive buffer of two writable parts; returns its address. */
@@ -314,6 +338,46 @@ static void broken_output_is_dropped(void **state)
 	transmit(f, "nobody ", "listens");
 	assert_int_equal(vqb_used_idx(&f->tx), 1); /* EPIPE: dropped, the chain still returns */
 	assert_int_equal(f->t.needs_reset, 0);
+}
+
+/*
+ * A host reader that stops: every chain still goes back to the driver at once (Linux's hvc spins
+ * until it does), what the pipe and the output's buffer cannot hold is dropped and counted in
+ * bytes_dropped; when the reader reads again, the I/O loop (the one DRIVER_OK gave the output)
+ * writes out the rest, the first bytes in order (issue 10, defect 4).
+ */
+static void stalled_reader_drops_and_counts(void **state)
+{
+	struct fx *f = *state;
+	enum { CHUNK = 16384, CHAINS = 10 };
+	static char got[CHUNK * CHAINS];
+	gpa_t buf = vqb_alloc(&f->tx, CHUNK);
+	size_t len = 0;
+	ssize_t n;
+
+	assert_true(fcntl(f->out[0], F_SETPIPE_SZ, 4096) > 0);
+	for (unsigned int k = 0; k < CHAINS; k++) {
+		struct vqb_seg seg = { buf, CHUNK, false };
+
+		for (unsigned int i = 0; i < CHUNK; i++)
+			((char *)vqb_host(&f->tx, buf))[i] = (char)('a' + (k * CHUNK + i) % 26);
+		vqb_publish(&f->tx, vqb_chain(&f->tx, &seg, 1));
+		f->dev->ops->queue_notify(f->dev, VIRTIO_CONSOLE_TRANSMITQ);
+		assert_int_equal(vqb_used_idx(&f->tx), k + 1);
+	}
+	unsigned long long dropped = atomic_load(&f->dev->stats.bytes_dropped);
+	assert_true(dropped > 0);
+	assert_int_equal(atomic_load(&f->dev->stats.bytes_from_guest), CHUNK * CHAINS);
+
+	assert_int_equal(fcntl(f->out[0], F_SETFL, O_NONBLOCK), 0);
+	do {
+		while ((n = read(f->out[0], got + len, sizeof(got) - len)) > 0)
+			len += (size_t)n;
+	} while (pump(f) > 0);
+	assert_int_equal(len + dropped, CHUNK * CHAINS);
+	assert_true(len > CHUNK * CHAINS / 2); /* the buffer went out too, not only the pipe's share */
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(got[i], 'a' + i % 26);
 }
 
 /* /dev/null: epoll refuses it; it is read when there is a buffer, and ends the input at once. */
@@ -555,6 +619,60 @@ static void regular_file_input(void **state)
 	assert_int_equal(f->t.needs_reset, 0);
 }
 
+/* The guest posts three receive buffers of 2 + 2 bytes and notifies: what drivers do before DRIVER_OK. */
+static void post_three_buffers(struct fx *f, gpa_t b[3])
+{
+	for (int i = 0; i < 3; i++)
+		b[i] = post_receive_buffer(f, 2, 2);
+	f->dev->ops->queue_notify(f->dev, VIRTIO_CONSOLE_RECEIVEQ); /* not active yet: ignored */
+}
+
+/*
+ * Without MULTIPORT the port is open at DRIVER_OK, and the buffers the driver posted before it wait
+ * to be filled. activate() (a vCPU thread) reads nothing itself: the I/O thread does, at its turn.
+ */
+static void activate_leaves_the_reading_to_the_io_thread(void **state)
+{
+	struct fx *f = *state;
+	gpa_t b[3];
+
+	post_three_buffers(f, b);
+	assert_int_equal(f->dev->ops->activate(f->dev), 0);
+	assert_int_equal(vqb_used_idx(&f->rx), 0);
+	assert_int_equal(lseek(f->in[0], 0, SEEK_CUR), 0); /* in_fd untouched */
+	assert_int_equal(pump(f), 1);                       /* the I/O thread's turn */
+	assert_int_equal(vqb_used_idx(&f->rx), 3);
+	for (uint16_t i = 0; i < 3; i++)
+		assert_memory_equal(vqb_host(&f->rx, b[i]), FILE_INPUT + 4 * i, 4);
+	assert_int_equal(f->t.needs_reset, 0);
+}
+
+/*
+ * activate() under the vCPU threads' seccomp filter, in a child (the filter is for good): it must
+ * return, not die with SIGSYS on a read of in_fd (issue 10, defect 2).
+ */
+static void activate_under_the_vcpu_filter(void **state)
+{
+	struct fx *f = *state;
+	gpa_t b[3];
+	int status;
+
+	post_three_buffers(f, b);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (seccomp_install(SECCOMP_THREAD_VCPU) < 0)
+			_exit(77);
+		syscall(SYS_exit, f->dev->ops->activate(f->dev) == 0 ? 0 : 1); /* exit: on the list */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		skip(); /* no seccomp here */
+	if (WIFSIGNALED(status))
+		fail_msg("activate() on a vCPU thread died of signal %d", WTERMSIG(status));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* A reset forgets the handshake: the port must open again before input flows. */
 static void reset_forgets_the_handshake(void **state)
 {
@@ -562,7 +680,7 @@ static void reset_forgets_the_handshake(void **state)
 
 	handshake(f);
 	f->dev->ops->reset(f->dev);
-	assert_int_equal(f->dev->ops->activate(f->dev), 0);
+	activate(f);
 	post_receive_buffer(f, 8, 8);
 	f->dev->ops->queue_notify(f->dev, VIRTIO_CONSOLE_RECEIVEQ);
 	host_types(f, "x");
@@ -581,6 +699,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reset_stops_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_receiveq_stops_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_output_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(stalled_reader_drops_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(unwatchable_input_and_no_output, setup_dev_null, teardown),
 		cmocka_unit_test_setup_teardown(config_space, setup_multiport, teardown),
 		cmocka_unit_test_setup_teardown(control_handshake_and_input_held_until_port_open,
@@ -591,6 +710,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(control_queues_unused_without_multiport, setup, teardown),
 		cmocka_unit_test_setup_teardown(regular_file_input, setup_file_multiport, teardown),
 		cmocka_unit_test_setup_teardown(reset_forgets_the_handshake, setup_multiport, teardown),
+		cmocka_unit_test_setup_teardown(activate_leaves_the_reading_to_the_io_thread, setup_file_inactive,
+						teardown),
+		cmocka_unit_test_setup_teardown(activate_under_the_vcpu_filter, setup_file_inactive, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
