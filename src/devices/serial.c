@@ -270,3 +270,52 @@ void serial_notify_space(struct serial *s, int eventfd)
 	s->space_fd = eventfd;
 	pthread_mutex_unlock(&s->lock);
 }
+
+/* UART/0 layout: u8 ier, lcr, mcr, scr, dll, dlm, fcr; bool THRE pending; u32 IRQ level; u32 bytes
+ * of unread input, then those bytes, oldest first. */
+void serial_save(struct serial *s, struct snap_writer *w)
+{
+	pthread_mutex_lock(&s->lock);
+	snap_begin(w, SERIAL_SNAP_TAG, 0);
+	snap_put_u8(w, s->ier);
+	snap_put_u8(w, s->lcr);
+	snap_put_u8(w, s->mcr);
+	snap_put_u8(w, s->scr);
+	snap_put_u8(w, s->dll);
+	snap_put_u8(w, s->dlm);
+	snap_put_u8(w, s->fcr);
+	snap_put_bool(w, s->thr_interrupt_pending);
+	snap_put_u32(w, (uint32_t)s->irq_level);
+	snap_put_u32(w, (uint32_t)s->rx_count);
+	for (size_t i = 0; i < s->rx_count; i++)
+		snap_put_u8(w, s->rx[(s->rx_head + i) % SERIAL_RX_CAPACITY]);
+	snap_end(w);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_load(struct serial *s, const struct snap_reader *r, char *why, size_t whylen)
+{
+	struct snap_cursor c;
+
+	if (snap_open_section(r, SERIAL_SNAP_TAG, 0, &c) < 0)
+		return fail_with(why, whylen, -EINVAL, "it has no UART state");
+	pthread_mutex_lock(&s->lock);
+	/* Held to the bits a guest's own writes can set (write_register). */
+	s->ier = snap_get_u8(&c) & 0x0f;
+	s->lcr = snap_get_u8(&c);
+	s->mcr = snap_get_u8(&c) & 0x1f;
+	s->scr = snap_get_u8(&c);
+	s->dll = snap_get_u8(&c);
+	s->dlm = snap_get_u8(&c);
+	s->fcr = snap_get_u8(&c) & FCR_FIFO_ENABLE;
+	s->thr_interrupt_pending = snap_get_bool(&c);
+	s->irq_level = (int)snap_get_u32_in(&c, 0, 1);
+	s->rx_head = 0;
+	s->rx_count = snap_get_u32_in(&c, 0, SERIAL_RX_CAPACITY);
+	snap_get_bytes(&c, s->rx, s->rx_count);
+	int rc = snap_cursor_finish(&c);
+	if (rc < 0)
+		s->rx_count = 0;
+	pthread_mutex_unlock(&s->lock);
+	return rc < 0 ? fail_with(why, whylen, -EBADMSG, "its UART state is malformed") : 0;
+}

@@ -16,6 +16,7 @@
 #include "io/console_out.h"
 #include "io/loop.h"
 #include "irq/irq.h"
+#include "snapshot/snap_file.h"
 
 #define SERIAL_RX_CAPACITY 4096
 
@@ -50,5 +51,14 @@ void serial_destroy(struct serial *s);
  */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
 void serial_notify_space(struct serial *s, int eventfd);
+
+/*
+ * Snapshots: section UART/0 holds the registers and the input the guest has not read. load checks
+ * each value and sets no interrupt line: the interrupt controllers' state comes back with the
+ * machine's. Output already queued for the host is the host's, not the guest's: not saved.
+ */
+#define SERIAL_SNAP_TAG SNAP_TAG('U', 'A', 'R', 'T')
+void serial_save(struct serial *s, struct snap_writer *w);
+int serial_load(struct serial *s, const struct snap_reader *r, char *why, size_t whylen) MUST_CHECK;
 
 #endif

@@ -82,6 +82,8 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 	x86_msr_set_free(&msrs);
 	if (rc == 0 && (rc = i8042_load(&vm->i8042, r, why, sizeof(why))) < 0)
 		vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+	if (rc == 0 && (rc = serial_load(&vm->serial, r, why, sizeof(why))) < 0)
+		vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++) {
 		rc = virtio_mmio_load(&vm->virtio[i].transport, r, i, why, sizeof(why));
 		if (rc < 0)

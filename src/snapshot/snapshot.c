@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Taking a snapshot of a paused VM (kiln_vm_snapshot): the state file's sections in order CONF
- * (what to build), KBDC (the i8042), VIRT/n (each virtio device), MACH (interrupt controllers, PIT, clock), VCPU/n,
+ * (what to build), KBDC (the i8042), UART, VIRT/n (each virtio device), MACH (interrupt controllers, PIT, clock), VCPU/n,
  * then the memory file. The vCPUs are parked outside KVM_RUN with their last exit completed
  * (vcpu.c), and the I/O thread is held between two events while it all is read.
  */
@@ -42,6 +42,7 @@ static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *
 		return rc;
 	snap_config_put(w, &vm->cfg, sizes);
 	i8042_save(&vm->i8042, w);
+	serial_save(&vm->serial, w);
 	rc = x86_machine_save(vm->vm_fd, &vm->paused_clock, w);
 	if (rc < 0)
 		return vm_error(err, -rc, "saving the machine's interrupt controllers and clock: %s",

@@ -2,11 +2,11 @@
 /*
  * libFuzzer target: the device sections of a snapshot state file, loaded as a restore loads them,
  * into real devices: a virtio-mmio transport with virtio-blk or virtio-rng behind it
- * (virtio/mmio_snapshot.c replays the saved driver through the transport's register path), and the
- * i8042 (devices/i8042.c). The state file's own parser has its target (fuzz_snapfile.c); here the
+ * (virtio/mmio_snapshot.c replays the saved driver through the transport's register path), the
+ * i8042 (devices/i8042.c) and the UART (devices/serial.c). The state file's own parser has its target (fuzz_snapfile.c); here the
  * input is wrapped into a well-formed file, so every run reaches the loaders.
  *
- * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042); the rest is the section's payload.
+ * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042, 3 UART); the rest is the section's payload.
  * Checks (abort on violation): a load that succeeds leaves a transport whose status holds only
  * known bits, and DRIVER_OK only with FEATURES_OK; each queue the device may use has its rings in
  * guest RAM; kicks on every queue and the I/O loop run to idle (ASan and UBSan watch memory); a
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "devices/i8042.h"
+#include "devices/serial.h"
 #include "mem/gmem.h"
 #include "virtio/blk.h"
 #include "virtio/mmio_snapshot.h"
@@ -197,19 +198,53 @@ static void load_i8042(const uint8_t *payload, size_t len)
 	bus_free(&pio);
 }
 
+/* A loaded UART must serve the guest as any other: read out all the input it says it holds. */
+static void load_uart(const uint8_t *payload, size_t len)
+{
+	static const struct irq_chip_ops ops = { .set_level = fake_set_level };
+	struct irq_chip chip = { .ops = &ops };
+	struct io_loop loop;
+	struct serial s;
+	struct bus pio;
+	struct snap_writer w;
+	struct snap_reader r = { 0 };
+	char why[256];
+
+	bus_init(&pio, "pio", 0xff);
+	fuzz_check(io_loop_init(&loop) == 0);
+	fuzz_check(serial_init(&s, &pio, 0x3f8, (struct irq_line){ &chip, 4 }, -1, &loop) == 0);
+	if (wrap(SERIAL_SNAP_TAG, payload, len, &w, &r) && serial_load(&s, &r, why, sizeof(why)) == 0) {
+		uint8_t v = 0x03; /* LCR: DLAB off, so port 0 reads data */
+
+		fuzz_check(s.rx_count <= SERIAL_RX_CAPACITY);
+		fuzz_check(bus_access(&pio, 0x3fb, &v, 1, true));
+		for (int i = 0; i < SERIAL_RX_CAPACITY; i++)
+			fuzz_check(bus_access(&pio, 0x3f8, &v, 1, false));
+		fuzz_check(s.rx_count == 0);
+	}
+	snap_reader_close(&r);
+	snap_writer_free(&w);
+	serial_destroy(&s);
+	io_loop_destroy(&loop);
+	bus_free(&pio);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (len < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		load_virtio(false, data + 1, len - 1);
 		break;
 	case 1:
 		load_virtio(true, data + 1, len - 1);
 		break;
-	default:
+	case 2:
 		load_i8042(data + 1, len - 1);
+		break;
+	default:
+		load_uart(data + 1, len - 1);
 		break;
 	}
 	return 0;

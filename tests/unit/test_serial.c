@@ -4,6 +4,7 @@
  * into a host reader that stalls; serial_input.c's input parked on a full receive queue.
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ, pipe2 */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -298,6 +299,68 @@ static void test_stalled_reader_never_blocks(void **state)
 		assert_int_equal(got[i], 'a' + i % 26);
 }
 
+/* A snapshot with unread input and the divisor latch set carries both into a fresh UART. */
+static void test_snapshot_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct serial fresh;
+	struct snap_writer w;
+	struct snap_reader r = { 0 };
+	const uint8_t *image;
+	size_t len;
+	char why[128];
+
+	outb(f, 0x3fb, 0x83);          /* LCR: DLAB, 8 bits */
+	outb(f, 0x3f8, 0x01);          /* divisor 1 */
+	outb(f, 0x3fb, 0x03);
+	outb(f, 0x3f9, 0x01);          /* IER: receive interrupts */
+	assert_int_equal(serial_receive(&f->uart, (const uint8_t *)"abc", 3), 3);
+	assert_int_equal(inb(f, 0x3f8), 'a');
+	snap_writer_init(&w);
+	serial_save(&f->uart, &w);
+	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
+	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+
+	assert_int_equal(serial_init(&fresh, &f->pio, 0x2f8, (struct irq_line){ &f->chip, 4 }, -1, &f->loop), 0);
+	assert_int_equal(serial_load(&fresh, &r, why, sizeof(why)), 0);
+	assert_int_equal(fresh.ier, 0x01);
+	assert_int_equal(fresh.lcr, 0x03);
+	assert_int_equal(fresh.dll, 0x01);
+	assert_int_equal(inb(f, 0x2fd) & 0x01, 0x01); /* LSR: data ready */
+	assert_int_equal(inb(f, 0x2f8), 'b');
+	assert_int_equal(inb(f, 0x2f8), 'c');
+	assert_int_equal(inb(f, 0x2fd) & 0x01, 0);
+	serial_destroy(&fresh);
+	snap_reader_close(&r);
+	snap_writer_free(&w);
+}
+
+/* More unread input than the UART holds is refused, and the UART keeps none of it. */
+static void test_snapshot_hostile_values(void **state)
+{
+	struct fixture *f = *state;
+	struct snap_writer w;
+	struct snap_reader r = { 0 };
+	const uint8_t *image;
+	size_t len;
+	char why[128];
+
+	snap_writer_init(&w);
+	snap_begin(&w, SERIAL_SNAP_TAG, 0);
+	for (int i = 0; i < 7; i++)
+		snap_put_u8(&w, 0);
+	snap_put_bool(&w, false);
+	snap_put_u32(&w, 0);
+	snap_put_u32(&w, SERIAL_RX_CAPACITY + 1);
+	snap_end(&w);
+	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
+	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+	assert_int_equal(serial_load(&f->uart, &r, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(f->uart.rx_count, 0);
+	snap_reader_close(&r);
+	snap_writer_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +374,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_clear_signals_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_clear_resumes_parked_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_reader_never_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_hostile_values, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
 }
