@@ -23,6 +23,7 @@
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "mem/gmem.h"
+#include "support/snap_image.h"
 #include "virtio/blk.h"
 #include "virtio/mmio_snapshot.h"
 #include "virtio/rng.h"
@@ -56,16 +57,11 @@ static int fake_irqfd(void *opaque, uint32_t gsi, int fd)
 /* A snapshot holding one section (tag/0) with payload as its contents, parsed back into r. */
 static bool wrap(uint32_t tag, const uint8_t *payload, size_t len, struct snap_writer *w, struct snap_reader *r)
 {
-	const uint8_t *image;
-	size_t image_len;
-	char why[128];
-
 	snap_writer_init(w);
 	snap_begin(w, tag, 0);
 	snap_put_bytes(w, payload, len);
 	snap_end(w);
-	return snap_writer_image(w, &image, &image_len) == 0 &&
-	       snap_reader_parse(r, image, image_len, why, sizeof(why)) == 0;
+	return snap_image_read_back(w, r) == 0;
 }
 
 static bool in_ram(const void *p, uint64_t len)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "devices/i8042.h"
+#include "support/snap_image.h"
 
 #define DATA 0x60
 #define CMD 0x64
@@ -398,8 +399,6 @@ static void test_snapshot_round_trip(void **state)
 	struct fixture g = { 0 };
 	struct snap_writer w;
 	struct snap_reader r = { 0 };
-	const uint8_t *image;
-	size_t len;
 	char why[128];
 	uint8_t got[32];
 
@@ -409,8 +408,7 @@ static void test_snapshot_round_trip(void **state)
 	assert_int_equal(inb(f, DATA), 0x1d); /* the first byte read before the snapshot */
 	snap_writer_init(&w);
 	i8042_save(&f->kbc, &w);
-	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
-	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+	assert_int_equal(snap_image_read_back(&w, &r), 0);
 
 	g.chip = (struct irq_chip){ .ops = &fake_ops, .opaque = &g.chip_state };
 	g.machine.events.stop = fake_stop;
@@ -437,8 +435,6 @@ static void test_snapshot_hostile_values(void **state)
 	struct fixture *f = *state;
 	struct snap_writer w;
 	struct snap_reader r = { 0 };
-	const uint8_t *image;
-	size_t len;
 	char why[128];
 
 	snap_writer_init(&w);
@@ -453,8 +449,7 @@ static void test_snapshot_hostile_values(void **state)
 	snap_put_bool(&w, true);
 	snap_put_u32(&w, 7); /* scancode set 7 */
 	snap_end(&w);
-	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
-	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+	assert_int_equal(snap_image_read_back(&w, &r), 0);
 	assert_int_equal(i8042_load(&f->kbc, &r, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "keyboard controller"));
 	snap_reader_close(&r);

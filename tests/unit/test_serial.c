@@ -19,6 +19,7 @@
 
 #include "devices/serial.h"
 #include "devices/serial_input.h"
+#include "support/snap_image.h"
 
 struct fake_chip {
 	int level;
@@ -306,8 +307,6 @@ static void test_snapshot_round_trip(void **state)
 	struct serial fresh;
 	struct snap_writer w;
 	struct snap_reader r = { 0 };
-	const uint8_t *image;
-	size_t len;
 	char why[128];
 
 	outb(f, 0x3fb, 0x83);          /* LCR: DLAB, 8 bits */
@@ -318,8 +317,7 @@ static void test_snapshot_round_trip(void **state)
 	assert_int_equal(inb(f, 0x3f8), 'a');
 	snap_writer_init(&w);
 	serial_save(&f->uart, &w);
-	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
-	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+	assert_int_equal(snap_image_read_back(&w, &r), 0);
 
 	assert_int_equal(serial_init(&fresh, &f->pio, 0x2f8, (struct irq_line){ &f->chip, 4 }, -1, &f->loop), 0);
 	assert_int_equal(serial_load(&fresh, &r, why, sizeof(why)), 0);
@@ -341,8 +339,6 @@ static void test_snapshot_hostile_values(void **state)
 	struct fixture *f = *state;
 	struct snap_writer w;
 	struct snap_reader r = { 0 };
-	const uint8_t *image;
-	size_t len;
 	char why[128];
 
 	snap_writer_init(&w);
@@ -353,8 +349,7 @@ static void test_snapshot_hostile_values(void **state)
 	snap_put_u32(&w, 0);
 	snap_put_u32(&w, SERIAL_RX_CAPACITY + 1);
 	snap_end(&w);
-	assert_int_equal(snap_writer_image(&w, &image, &len), 0);
-	assert_int_equal(snap_reader_parse(&r, image, len, why, sizeof(why)), 0);
+	assert_int_equal(snap_image_read_back(&w, &r), 0);
 	assert_int_equal(serial_load(&f->uart, &r, why, sizeof(why)), -EBADMSG);
 	assert_int_equal(f->uart.rx_count, 0);
 	snap_reader_close(&r);
