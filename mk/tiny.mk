@@ -55,6 +55,8 @@ check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(HOSTILE_HOST)
 	$(Q)tests/integration/hostile.sh $(BUILD)/kiln $(HOSTILE_HOST) $(BUILD)/tiny
 	$(Q)tests/integration/hostile.sh $(BUILD)/san/kiln $(HOSTILE_HOST) $(BUILD)/tiny
 	$(Q)tests/integration/seccomp.sh $(BUILD)/san/kiln $(BUILD)/tiny
+	$(Q)tests/integration/terminal.sh $(BUILD)/kiln $(BUILD)/tiny
+	$(Q)tests/integration/terminal.sh $(BUILD)/san/kiln $(BUILD)/tiny
 
 .PRECIOUS: $(BUILD)/tiny/%.o
 .PHONY: tiny check-tiny

@@ -172,7 +172,6 @@ static const struct syscall_arg_rule main_sanitizer_arg_rules[] = {
 	{ SCMP_SYS(open), 1, O_RDONLY, "LeakSanitizer's tracer: /proc/PID/task/TID/status (is a listed thread "
 				       "alive); a leak report: the binary and libraries, for their debug information" },
 	{ SCMP_SYS(fcntl), 1, F_SETFD, "a leak report: the symbolizer marks the files it reads close-on-exec" },
-	{ SCMP_SYS(ioctl), 1, TCGETS, "a leak report: isatty(stderr), whether to colour it" },
 };
 #endif
 
@@ -190,6 +189,7 @@ static const unsigned long main_ioctls[] = {
 	KVM_GET_CLOCK, /* pause: the guest's kvmclock is saved */
 	KVM_SET_CLOCK, /* resume: and restored */
 	TCSETS, /* the end: the terminal leaves raw mode (tcsetattr TCSANOW) */
+	TCGETS, /* glibc's tcsetattr reads the mode first; LeakSanitizer's isatty(stderr) in its report */
 	/* A snapshot (PUT /snapshot/create, kiln_vm_snapshot) reads the paused machine: */
 	KVM_GET_IRQCHIP, KVM_GET_PIT2, /* the VM: PIC pair and IOAPIC, PIT */
 	KVM_GET_MSR_INDEX_LIST, KVM_CHECK_EXTENSION, /* /dev/kvm: which MSRs to save, the XSAVE size */

@@ -2,7 +2,7 @@
 # seccomp.sh KILN_TEST_BUILD TINY_DIR — every thread of kiln runs under its own seccomp allowlist,
 # in `kiln run` and in the API process: a syscall outside it kills kiln with SIGSYS, after one line
 # on stderr naming the syscall and the thread. And the allowlists are complete: the guest runs, and
-# kiln ends in each way it can (the guest's end, SIGTERM, on a terminal or not) with its main
+# kiln ends in each way it can (the guest's end, SIGTERM; on a terminal: terminal.sh) with its main
 # thread's filter on through the teardown and, in this build, LeakSanitizer's scan at exit.
 # KILN_TEST_BUILD is a kiln built with KILN_TEST_HOOKS (the sanitizer build): with
 # KILN_TEST_SECCOMP_VIOLATION=io|vcpu|main|api that thread makes a forbidden syscall (getpgrp) once
@@ -76,28 +76,6 @@ check "seccomp: kiln run: the allowlists let a guest run to its end" 0 \
 check "seccomp: API process: the allowlists let a guest run to its end" 0 "$(kiln_status -- $api_hello)"
 check "seccomp: API process: the API socket is removed at the end" no \
 	"$([ -e "$tmp/api.sock" ] && echo yes || echo no)"
-
-# on_terminal NAME KILN_ARGS...: kiln with a terminal (script(1) makes one) sets it raw for the guest
-# and, from under the main thread's filter, restores it at the end.
-on_terminal() {
-	name=$1
-	shift
-	# The timeout runs inside the terminal's session, where kiln is, so that it kills kiln, and in
-	# the terminal's foreground process group, where kiln may change the terminal's mode.
-	: >"$tmp/status"
-	script -qec "stty -g >$tmp/before; timeout --foreground -s KILL 20 $kiln $* >/dev/null 2>&1; echo \$? >$tmp/status;
-		stty -g >$tmp/after" /dev/null </dev/null >/dev/null
-	check "seccomp: $name on a terminal: the guest runs to its end" 0 "$(cat "$tmp/status")"
-	check "seccomp: $name on a terminal: the terminal's mode is restored" yes \
-		"$(cmp -s "$tmp/before" "$tmp/after" && echo yes || echo no)"
-}
-if command -v script >/dev/null; then
-	on_terminal "kiln run" run --kernel "$tiny/hello.elf" --mem 16M
-	# shellcheck disable=SC2086
-	on_terminal "API process" $api_hello
-else
-	echo "# SKIP: no script(1) (util-linux): the terminal tests did not run"
-fi
 
 # stopped NAME KILN_ARGS...: SIGTERM while the counter guest runs: kiln stops it and exits 143.
 stopped() {
