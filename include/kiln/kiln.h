@@ -64,7 +64,9 @@ struct kiln_config {
 	int console_out_fd;      /* console output (-1: discard); never blocks kiln: what a stalled
 				    reader leaves no room for (128 KiB queued) is dropped and counted,
 				    and the last output is written by kiln_vm_destroy. kiln writes a
-				    private non-blocking reopening of it, or (a socket) MSG_DONTWAIT */
+				    private non-blocking reopening of it, or (a socket) MSG_DONTWAIT;
+				    that reopening stays open until kiln_vm_destroy, so a reader sees
+				    the end of a pipe only after it */
 	enum kiln_console console;
 	struct kiln_disk disks[KILN_MAX_DISKS]; /* virtio-blk, in this order */
 	unsigned int ndisks;

@@ -251,15 +251,17 @@ int main(int argc, char **argv)
 		printf("#   reason %s, no status, %.1f s after the press\n", rc == 0 ? reason_name(e.reason) : "?", took);
 	check(rc == 0 && e.reason != KILN_EXIT_STOPPED && took < timeout, "within the bound");
 
-	close(pipefd[1]); /* the VM has ended: the reader sees the end of the console */
+	check(kiln_vm_send_ctrl_alt_del(vm) == -EINVAL, "refused once the VM has stopped");
+	/* kiln writes the console through its own handle on pipefd[1] until it is destroyed (kiln.h):
+	 * only then does the reader see the end of the console. */
+	kiln_vm_destroy(vm);
+	close(pipefd[1]);
 	pthread_join(reader, NULL);
 	check(console_has(CLEAN_REBOOT_LINE) && console_has("rebooting"),
 	      "the guest's init rebooted cleanly (its Ctrl-Alt-Del line is on the console)");
 	console_print_line(CLEAN_REBOOT_LINE);
-	check(kiln_vm_send_ctrl_alt_del(vm) == -EINVAL, "refused once the VM has stopped");
 	if (failed)
 		console_dump_tail();
-	kiln_vm_destroy(vm);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
