@@ -18,7 +18,7 @@ RELEASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
-LIBS := -lseccomp -lmicrohttpd -ljson-c
+LIBS := -lseccomp -ljson-c
 
 # Sources: the core (everything a unit test may link), the one file that talks to KVM, the CLI.
 CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*'))

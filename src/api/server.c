@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE /* accept4 */
 #include "api/server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
-#include <microhttpd.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/http.h"
 #include "api/route.h"
-#include "io/loop.h"
 #include "io/seccomp.h"
 #include "log.h"
 
-/* One request being received: its body, up to the payload limit, then its action. */
-struct request {
-	char *body;
-	size_t len;
-	size_t size;       /* the body's full size, counted past the limit */
-	bool too_large;
-	struct api_action action;
-};
+#define API_RECV_SIZE 4096                  /* bytes received at a time from a client */
+#define API_ACCEPT_RETRY_NS 100000000ull    /* after accept4 failed for want of fds or memory: 100 ms */
 
 /* A socket file at path that nobody accepts on is left over from an earlier run: remove it. */
 static int remove_stale(const struct sockaddr_un *addr, char *err, size_t errlen)
@@ -77,19 +71,19 @@ static int bind_socket(struct api_server *s, const char *path, char *err, size_t
 	return 0;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const struct api_reply *r)
+int api_server_open(struct api_server *s, const char *path, size_t max_payload, char *err, size_t errlen)
 {
-	const char *body = r->body ? r->body : "";
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-
-	if (resp == NULL)
-		return MHD_NO;
-	if (r->body)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	*s = (struct api_server){ .listen_fd = -1, .stop_fd = -1, .request_fd = -1, .max_payload = max_payload };
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	int rc = bind_socket(s, path, err, errlen);
+	if (rc < 0)
+		return rc;
+	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->request_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->stop_fd < 0 || s->request_fd < 0)
+		return fail_with(err, errlen, -errno, "eventfd: %s", strerror(errno));
+	return 0;
 }
 
 /* Hands the action to the main thread and waits for its reply. */
@@ -126,123 +120,184 @@ static void log_request(const char *method, const char *url, const struct api_re
 		log_info("api", "%.16s %.200s: %u", method, url, r->status);
 }
 
-static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *c, const char *method, const char *url,
-			      struct request *req)
+/* One client connection: what it sent that is not parsed yet, and the reply not sent yet. */
+struct api_conn {
+	int fd;
+	uint64_t last_ns; /* its last byte in or out: idle for API_CONNECTION_TIMEOUT_S, it is closed */
+	struct http_parser parser;
+	char in[API_RECV_SIZE]; /* received: in[in_off, in_len) is still to parse */
+	size_t in_off, in_len;
+	char *out; /* the reply being sent: out[out_off, out_len) is still to send */
+	size_t out_off, out_len;
+	bool close_after; /* the connection ends once out is sent */
+};
+
+static int queue_text(struct api_conn *c, const char *head, size_t hlen, const char *body, size_t blen)
 {
+	c->out = malloc(hlen + blen);
+	if (c->out == NULL)
+		return -ENOMEM;
+	memcpy(c->out, head, hlen);
+	memcpy(c->out + hlen, body, blen);
+	c->out_off = 0;
+	c->out_len = hlen + blen;
+	return 0;
+}
+
+static int queue_reply(struct api_conn *c, const struct api_reply *r, bool close)
+{
+	const char *body = r->body ? r->body : "";
+	char head[256];
+	int hlen = http_reply_head(head, sizeof(head), r->status, strlen(body), r->body != NULL, close);
+
+	return hlen < 0 ? hlen : queue_text(c, head, (size_t)hlen, body, strlen(body));
+}
+
+/* The reply to a parsed request (or to a malformed one) is queued on c; -errno when it cannot be. */
+static int answer(struct api_server *s, struct api_conn *c)
+{
+	const struct http_parser *p = &c->parser;
+	const struct http_request *q = &p->req;
+	bool close = p->state == HTTP_ERROR || !q->keep_alive;
 	char fault[API_ERR_LEN];
+	struct api_action *a = NULL;
 	struct api_reply r;
 
-	if (req->too_large)
-		api_reply_fault(&r, "Request payload with size %zu is larger than the limit of %zu allowed by server.",
-				req->size, s->max_payload);
-	else if (api_route(method, url, req->body ? req->body : "", req->len, &req->action, fault, sizeof(fault)) < 0)
-		api_reply_fault(&r, "%s", fault);
-	else
-		ask_main(s, &req->action, &r);
-	log_request(method, url, &r);
-	enum MHD_Result ret = send_reply(c, &r);
+	if (p->state == HTTP_ERROR) {
+		api_reply_fault(&r, "%s", p->error);
+		log_info("api", "a malformed request: %s", p->error);
+	} else {
+		if (q->too_large)
+			api_reply_fault(&r, "Request payload with size %" PRIu64 " is larger than the limit of %zu allowed by server.",
+					q->size, s->max_payload);
+		else if ((a = malloc(sizeof(*a))) == NULL)
+			api_reply_fault(&r, "out of memory");
+		else if (api_route(q->method, q->path, q->body ? q->body : "", q->len, a, fault, sizeof(fault)) < 0)
+			api_reply_fault(&r, "%s", fault);
+		else
+			ask_main(s, a, &r);
+		log_request(q->method, q->path, &r);
+	}
+	int rc = queue_reply(c, &r, close);
 	api_reply_free(&r);
-	return ret;
+	free(a);
+	c->close_after = close;
+	return rc;
 }
 
-/* Keeps at most max_payload bytes of the body; counts the rest to report its size. */
-static void take_body(struct api_server *s, struct request *req, const char *data, size_t n)
+/* Sends what is queued: 1 when all of it went, 0 when the socket is full, -errno when c must close. */
+static int conn_flush(struct api_conn *c)
 {
-	if (req->size + n > s->max_payload || req->too_large) {
-		req->too_large = true;
-		req->size += n;
-		return;
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0)
+			return -errno;
+		c->out_off += (size_t)n;
+		c->last_ns = now_ns();
 	}
-	if (req->body == NULL && (req->body = malloc(s->max_payload + 1)) == NULL) {
-		req->too_large = true; /* out of memory: refused like a body too large to hold */
-		return;
+	free(c->out);
+	c->out = NULL;
+	return c->close_after ? -ECONNRESET : 1;
+}
+
+/*
+ * Parses what c received and answers each request it completes, one at a time: while a reply waits
+ * to be sent nothing more is parsed (nor received), so a client that does not read its replies stops
+ * being read. 0, or -errno when c must close.
+ */
+static int conn_parse(struct api_server *s, struct api_conn *c)
+{
+	int rc = 1;
+
+	while (rc == 1 && c->in_off < c->in_len) {
+		c->in_off += http_parser_feed(&c->parser, c->in + c->in_off, c->in_len - c->in_off);
+		if (c->parser.send_continue) {
+			c->parser.send_continue = false;
+			rc = queue_text(c, HTTP_CONTINUE, strlen(HTTP_CONTINUE), "", 0);
+		} else if (c->parser.state == HTTP_DONE || c->parser.state == HTTP_ERROR) {
+			rc = answer(s, c);
+			http_parser_next(&c->parser);
+		} else {
+			continue;
+		}
+		if (rc == 0)
+			rc = conn_flush(c);
 	}
-	memcpy(req->body + req->len, data, n);
-	req->len += n;
-	req->size += n;
-	req->body[req->len] = '\0';
+	return rc < 0 ? rc : 0;
 }
 
-/* libmicrohttpd's access handler: first the headers, then the body in pieces, then an empty call. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+/* c's socket is ready: the rest of its reply goes out, or what it sent comes in. 0, or -errno to close. */
+static int conn_ready(struct api_server *s, struct api_conn *c)
 {
-	struct api_server *s = cls;
-	struct request *req = *con_cls;
+	if (c->out) {
+		int rc = conn_flush(c);
 
-	(void)version;
-	if (req == NULL) {
-		*con_cls = req = calloc(1, sizeof(*req));
-		if (req == NULL)
-			return MHD_NO;
-		const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		unsigned long long declared = length ? strtoull(length, NULL, 10) : 0;
-		if (declared <= s->max_payload)
-			return MHD_YES;
-		/* Refused before its body is read: the connection closes after the reply. */
-		req->too_large = true;
-		req->size = declared > SIZE_MAX ? SIZE_MAX : (size_t)declared;
-		return answer(s, c, method, url, req);
+		return rc <= 0 ? rc : conn_parse(s, c);
 	}
-	if (*upload_data_size) {
-		take_body(s, req, upload_data, *upload_data_size);
-		*upload_data_size = 0;
-		return MHD_YES;
+	ssize_t n = recv(c->fd, c->in, sizeof(c->in), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET; /* the client is gone, or says it sends nothing more */
+	c->in_off = 0;
+	c->in_len = (size_t)n;
+	c->last_ns = now_ns();
+	return conn_parse(s, c);
+}
+
+static void conn_close(struct api_server *s, unsigned int i)
+{
+	struct api_conn *c = s->conns[i];
+
+	close(c->fd);
+	http_parser_free(&c->parser);
+	free(c->out);
+	free(c);
+	s->conns[i] = NULL;
+	s->nconns--;
+}
+
+/* Accepts clients while there is room; a failure other than "none waiting" pauses accepting a while. */
+static void accept_clients(struct api_server *s)
+{
+	while (s->nconns < API_MAX_CONNECTIONS) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		struct api_conn *c = fd < 0 ? NULL : malloc(sizeof(*c));
+		if (c == NULL) {
+			/* EMFILE, ENOMEM...: the client stays in the backlog, the listening socket readable. */
+			log_guest(LOG_WARN, "api", "accepting a client: %s", fd < 0 ? strerror(errno) : "out of memory");
+			if (fd >= 0)
+				close(fd);
+			s->accept_after_ns = now_ns() + API_ACCEPT_RETRY_NS;
+			return;
+		}
+		c->fd = fd;
+		c->last_ns = now_ns();
+		http_parser_init(&c->parser, s->max_payload);
+		c->in_off = c->in_len = 0;
+		c->out = NULL;
+		c->out_off = c->out_len = 0;
+		c->close_after = false;
+		for (unsigned int i = 0; i < API_MAX_CONNECTIONS; i++) {
+			if (s->conns[i] == NULL) {
+				s->conns[i] = c;
+				break;
+			}
+		}
+		s->nconns++;
 	}
-	return answer(s, c, method, url, req);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
-{
-	struct request *req = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)why;
-	if (req)
-		free(req->body);
-	free(req);
-	*con_cls = NULL;
-}
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char line[256];
-
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	log_debug("api", "libmicrohttpd: %s", line);
-}
-
-int api_server_open(struct api_server *s, const char *path, size_t max_payload, char *err, size_t errlen)
-{
-	*s = (struct api_server){ .listen_fd = -1, .stop_fd = -1, .request_fd = -1, .max_payload = max_payload };
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	int rc = bind_socket(s, path, err, errlen);
-	if (rc < 0)
-		return rc;
-	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->request_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->stop_fd < 0 || s->request_fd < 0)
-		return fail_with(err, errlen, -errno, "eventfd: %s", strerror(errno));
-	/*
-	 * External polling with epoll: the API thread polls MHD's one epoll fd beside stop_fd. No Date
-	 * header (Firecracker sends none either): formatting one reads /etc/localtime, a file the API
-	 * thread's filter does not let it open.
-	 */
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUPPRESS_DATE_NO_CLOCK, 0, NULL, NULL,
-				  on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-				  MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-				  (unsigned int)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-				  (unsigned int)API_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				  MHD_OPTION_END);
-	if (s->mhd == NULL)
-		return fail_with(err, errlen, -EIO,
-				 "%s: libmicrohttpd could not start (--log-level debug says why)", path);
-	return 0;
 }
 
 static void report_start(struct api_server *s, int rc)
@@ -253,35 +308,63 @@ static void report_start(struct api_server *s, int rc)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* How long the API thread may sleep: until libmicrohttpd's next timeout, or for ever. */
-static int poll_timeout(struct MHD_Daemon *mhd)
+static uint64_t timeout_ns(void)
 {
-	MHD_UNSIGNED_LONG_LONG ms;
+	return (uint64_t)API_CONNECTION_TIMEOUT_S * 1000000000u;
+}
 
-	if (MHD_get_timeout(mhd, &ms) != MHD_YES)
+/* Closes the connections idle for the timeout; returns how long poll may sleep (ms, -1: for ever). */
+static int expire_idle(struct api_server *s)
+{
+	uint64_t now = now_ns(), next = UINT64_MAX;
+
+	for (unsigned int i = 0; i < API_MAX_CONNECTIONS; i++) {
+		struct api_conn *c = s->conns[i];
+
+		if (c == NULL)
+			continue;
+		if (now - c->last_ns >= timeout_ns())
+			conn_close(s, i);
+		else if (c->last_ns + timeout_ns() < next)
+			next = c->last_ns + timeout_ns();
+	}
+	if (s->accept_after_ns > now && s->accept_after_ns < next)
+		next = s->accept_after_ns;
+	if (next == UINT64_MAX)
 		return -1;
+	uint64_t ms = (next - now + 999999) / 1000000;
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 /*
- * Sleeps until libmicrohttpd has work or its next timeout: 1, or 0 once asked to stop, or -errno.
- * At its connection limit libmicrohttpd takes the listening socket out of its epoll set, and puts it
- * back only inside MHD_run: so while it has room, a client waiting in the backlog (after idle ones
- * timed out) wakes this thread through the listening socket itself.
+ * One poll over the stop eventfd, the listening socket (while there is room for a client) and each
+ * client (for its reply's room while one waits, else for its input). 1, 0 once asked to stop, or -errno.
  */
-static int wait_for_work(struct api_server *s, int mhd_epoll_fd)
+static int serve_once(struct api_server *s)
 {
-	const union MHD_DaemonInfo *conns = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-	bool room = conns != NULL && conns->num_connections < API_MAX_CONNECTIONS;
-	struct pollfd p[3] = {
-		{ .fd = mhd_epoll_fd, .events = POLLIN },
-		{ .fd = s->stop_fd, .events = POLLIN },
-		{ .fd = room ? s->listen_fd : -1, .events = POLLIN }, /* poll skips a negative fd */
-	};
+	struct pollfd p[2 + API_MAX_CONNECTIONS];
+	unsigned int who[API_MAX_CONNECTIONS], n = 2;
+	int timeout = expire_idle(s);
+	bool may_accept = s->nconns < API_MAX_CONNECTIONS && now_ns() >= s->accept_after_ns;
 
-	if (poll(p, ARRAY_SIZE(p), poll_timeout(s->mhd)) < 0 && errno != EINTR)
-		return -errno;
-	return p[1].revents ? 0 : 1;
+	p[0] = (struct pollfd){ .fd = s->stop_fd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = may_accept ? s->listen_fd : -1, .events = POLLIN }; /* poll skips -1 */
+	for (unsigned int i = 0; i < API_MAX_CONNECTIONS; i++) {
+		if (s->conns[i] == NULL)
+			continue;
+		who[n - 2] = i;
+		p[n++] = (struct pollfd){ .fd = s->conns[i]->fd, .events = s->conns[i]->out ? POLLOUT : POLLIN };
+	}
+	if (poll(p, n, timeout) < 0)
+		return errno == EINTR ? 1 : -errno;
+	if (p[0].revents)
+		return 0;
+	for (unsigned int k = 2; k < n; k++)
+		if (p[k].revents && conn_ready(s, s->conns[who[k - 2]]) < 0)
+			conn_close(s, who[k - 2]);
+	if (p[1].revents)
+		accept_clients(s);
+	return 1;
 }
 
 void api_stop_signals(sigset_t *set)
@@ -295,20 +378,18 @@ void api_stop_signals(sigset_t *set)
 static void *api_thread(void *arg)
 {
 	struct api_server *s = arg;
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	sigset_t stop_signals;
 
-	/* Signals are the main thread's (its signalfd); SIGPIPE from a vanished client is ignored. */
+	/* Signals are the main thread's (its signalfd); replies are sent with MSG_NOSIGNAL. */
 	api_stop_signals(&stop_signals);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-	block_sigpipe();
-	int rc = info ? seccomp_install(SECCOMP_THREAD_API) : -EIO;
+	int rc = seccomp_install(SECCOMP_THREAD_API);
 	report_start(s, rc);
 	if (rc < 0)
 		return NULL;
 	seccomp_test_violation(SECCOMP_THREAD_API);
-	while ((rc = wait_for_work(s, info->epoll_fd)) > 0)
-		MHD_run(s->mhd);
+	while ((rc = serve_once(s)) > 0)
+		;
 	if (rc < 0)
 		log_error("api", "poll: %s", strerror(-rc));
 	return NULL;
@@ -379,12 +460,10 @@ void api_server_close(struct api_server *s)
 		pthread_join(s->thread, NULL);
 		s->thread_running = false;
 	}
-	if (s->mhd)
-		MHD_stop_daemon(s->mhd); /* closes the listening socket too */
-	else
-		close_fd(&s->listen_fd);
-	s->mhd = NULL;
-	s->listen_fd = -1;
+	for (unsigned int i = 0; i < API_MAX_CONNECTIONS; i++)
+		if (s->conns[i])
+			conn_close(s, i);
+	close_fd(&s->listen_fd);
 	close_fd(&s->stop_fd);
 	close_fd(&s->request_fd);
 	/* Unlink the socket only if it is still the one this server bound. */

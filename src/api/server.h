@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The API socket: HTTP/1.1 on a Unix socket (libmicrohttpd), served by its own thread under its own
+ * The API socket: HTTP/1.1 on a Unix socket (api/http.c), served by its own thread under its own
  * seccomp allowlist (SECCOMP_THREAD_API) from the first request on. That thread parses every request
  * into an api_action (route.c) and hands it to the main thread, which applies it (vmm.c) and hands
  * the reply back: only the main thread changes the VM, as in Firecracker's API/VMM thread split.
@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -25,11 +26,13 @@
 #define API_MAX_PAYLOAD 51200 /* Firecracker's default --http-api-max-payload-size */
 /*
  * Clients served at once; more wait in the listen backlog (of the same size) until one goes. The
- * timeout closes a connection idle that long (seconds; libmicrohttpd counts from its last byte in
- * or out), so idle clients cannot hold every slot for ever.
+ * timeout closes a connection idle that long (seconds, from its last byte in or out), so idle
+ * clients cannot hold every slot for ever.
  */
 #define API_MAX_CONNECTIONS 16
 #define API_CONNECTION_TIMEOUT_S 5
+
+struct api_conn; /* one client's connection (server.c) */
 
 /* Applies one action on the main thread. */
 typedef void (*api_handler_fn)(void *ctx, const struct api_action *a, struct api_reply *r);
@@ -40,7 +43,9 @@ struct api_server {
 	ino_t ino;
 	int listen_fd;
 	size_t max_payload;
-	struct MHD_Daemon *mhd;
+	struct api_conn *conns[API_MAX_CONNECTIONS]; /* the API thread's; NULL where there is room */
+	unsigned int nconns;
+	uint64_t accept_after_ns; /* accept4 failed for want of fds or memory: not before then */
 	pthread_t thread;
 	bool thread_running;
 	int stop_fd;    /* eventfd: the main thread asks the API thread to stop */
@@ -56,8 +61,8 @@ struct api_server {
 };
 
 /*
- * Binds the socket at path (replacing a stale socket nobody listens on, nothing else) and prepares
- * the HTTP server; bodies above max_payload bytes are refused. -errno and one line in err.
+ * Binds the socket at path (replacing a stale socket nobody listens on, nothing else); bodies above
+ * max_payload bytes are refused. -errno and one line in err.
  */
 int api_server_open(struct api_server *s, const char *path, size_t max_payload, char *err,
 		    size_t errlen) MUST_CHECK;

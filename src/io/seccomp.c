@@ -83,20 +83,16 @@ static const struct syscall_rule io_rules[] = {
 };
 
 /*
- * The API thread: libmicrohttpd on the API socket (accept4 gives non-blocking sockets, and Unix
- * sockets get no TCP options: no fcntl, no setsockopt), an eventfd to wake the main thread. It
- * never opens a file or touches KVM: the main thread applies the requests that do.
+ * The API thread: kiln's HTTP server on the API socket (api/server.c: accept4 gives non-blocking
+ * sockets, and Unix sockets get no TCP options: no fcntl, no setsockopt), an eventfd to wake the
+ * main thread. It never opens a file or touches KVM: the main thread applies the requests that do.
  */
 static const struct syscall_rule api_rules[] = {
-	{ SCMP_SYS(poll), "the API thread's loop: libmicrohttpd's epoll fd and the stop eventfd (never read)" },
+	{ SCMP_SYS(poll), "the API thread's loop: the stop eventfd (never read), the listening socket, the clients" },
 	{ SCMP_SYS(ppoll), "the same (libc may use the p variant)" },
-	{ SCMP_SYS(epoll_wait), "libmicrohttpd's MHD_run" },
-	{ SCMP_SYS(epoll_pwait), "libmicrohttpd's MHD_run (libc may use the p variant)" },
 	{ SCMP_SYS(accept4), "accepting API clients" },
 	{ SCMP_SYS(recvfrom), "requests (recv)" },
 	{ SCMP_SYS(sendto), "replies (send)" },
-	{ SCMP_SYS(sendmsg), "replies (libmicrohttpd sends header and body together)" },
-	{ SCMP_SYS(shutdown), "closing a client's connection" },
 	{ SCMP_SYS(close), "closing a client's connection" },
 	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object it parses" },
 };
@@ -116,7 +112,6 @@ static const struct syscall_rule main_rules[] = {
 	{ SCMP_SYS(lseek), "PATCH /drives: the new image's size" },
 	{ SCMP_SYS(fdatasync), "PATCH /drives and the end: a writable image's writes reach it before close" },
 	{ SCMP_SYS(close), "PATCH /drives: the replaced image; at the end, every fd of the VM and the API" },
-	{ SCMP_SYS(shutdown), "the end: libmicrohttpd closes the connections of API clients still connected" },
 	{ SCMP_SYS(unlink), "the end: the vsock and API socket files; a failed snapshot's temporary file" },
 	{ SCMP_SYS(sendmsg), "the end: console output still queued for a socket (MSG_DONTWAIT)" },
 	{ SCMP_SYS(rt_sigtimedwait), "the end: the SIGPIPE of console output to a reader that went away "

@@ -140,7 +140,7 @@ static void fuzz_request(const char *method, const uint8_t *data, size_t len)
 	memcpy(path, data, plen);
 	path[plen] = '\0';
 	if (strlen(path) != plen)
-		return; /* libmicrohttpd hands over C strings: no NUL inside a path */
+		return; /* api/http.c hands over C strings: no NUL inside a path */
 	const char *body = (const char *)nl + 1;
 	size_t blen = len - plen - 1;
 	if (api_route(method, path, body, blen, &a, fault, sizeof(fault)) < 0) {

@@ -9,21 +9,24 @@
 # held against firecracker.yaml's schemas by the contract checker (tests/api/).
 #
 # Then the limits: idle clients past the API's connection limit, and vsock clients past kiln's fd
-# limit (held by HOLD_CONNS_BINARY, tests/api/hold_conns.c), must not lock the API out.
+# limit (held by HOLD_CONNS_BINARY, tests/api/hold_conns.c), must not lock the API out. The HTTP
+# layer itself gets what curl does not send (HTTP_RAW_BINARY, tests/api/http_raw.c): pipelined
+# requests, a chunked body, malformed requests. And kiln maps no HTTP or TLS library, with or
+# without the API.
 #
-# usage: api.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV HOLD_CONNS_BINARY
+# usage: api.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV HOLD_CONNS_BINARY HTTP_RAW_BINARY
 # Prints "ok - NAME" or "not ok - NAME (why)", then "N passed, M failed"; exits 1 if any failed,
 # 77 (skip) without /dev/kvm, 2 on bad usage.
 
 set -u
 
-if [ $# -ne 5 ]; then
-	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV HOLD_CONNS_BINARY" >&2
+if [ $# -ne 6 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV HOLD_CONNS_BINARY HTTP_RAW_BINARY" >&2
 	exit 2
 fi
-kiln=$1 tiny=$2 contract=$3 schema=$4 hold=$5
+kiln=$1 tiny=$2 contract=$3 schema=$4 hold=$5 raw=$6
 routes=$(dirname "$0")/../api/routes.txt
-for f in "$kiln" "$contract" "$hold"; do
+for f in "$kiln" "$contract" "$hold" "$raw"; do
 	[ -x "$f" ] || { echo "api.sh: $f is not an executable" >&2; exit 2; }
 done
 command -v curl >/dev/null || { echo "api.sh: curl is missing (scripts/install-deps.sh curl)" >&2; exit 2; }
@@ -559,6 +562,96 @@ test_idle_clients() {
 	stop_kiln
 }
 
+# raw NAME TEXT: sends TEXT (printf's escapes) down one connection as it is; the replies are in $reply.
+raw() {
+	reply=$tmp/raw.$1
+	# shellcheck disable=SC2059 # TEXT is a format on purpose: its \r\n
+	printf "$2" | "$raw" "$sock" >"$reply" 2>&1
+}
+
+# replies FILE: the status codes of the HTTP replies in FILE, space-separated.
+replies() {
+	grep -oE 'HTTP/1\.1 [0-9]{3}' "$1" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'
+}
+
+# The HTTP layer (api/http.c, api/server.c) on what curl does not send.
+test_http() {
+	start_kiln || { not_ok "kiln --api-sock for the HTTP tests" "kiln did not start"; return; }
+	raw pipelined 'GET /version HTTP/1.1\r\n\r\nPUT /machine-config HTTP/1.1\r\nContent-Length: 34\r\n\r\n{"vcpu_count":1,"mem_size_mib":32}GET /machine-config HTTP/1.1\r\nConnection: close\r\n\r\n'
+	if [ "$(replies "$reply")" = "200 204 200" ] && grep -q '"mem_size_mib":32' "$reply"; then
+		ok "HTTP: three pipelined requests get three replies, in order"
+	else
+		not_ok "HTTP: three pipelined requests get three replies, in order" "$(replies "$reply"): $(head -c 300 "$reply")"
+	fi
+	raw chunked 'PUT /machine-config HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10;ext=1\r\n{"vcpu_count":1,\r\n12\r\n"mem_size_mib":48}\r\n0\r\nX-Trailer: 1\r\n\r\nGET /machine-config HTTP/1.1\r\nConnection: close\r\n\r\n'
+	if [ "$(replies "$reply")" = "204 200" ] && grep -q '"mem_size_mib":48' "$reply"; then
+		ok "HTTP: a chunked body"
+	else
+		not_ok "HTTP: a chunked body" "$(replies "$reply"): $(head -c 300 "$reply")"
+	fi
+	raw malformed 'GET / HTTP/1.1\r\nHost : localhost\r\n\r\nGET / HTTP/1.1\r\n\r\n'
+	if [ "$(replies "$reply")" = 400 ] && grep -q 'fault_message.*NAME: VALUE' "$reply" && grep -qi '^Connection: close' "$reply"; then
+		ok "HTTP: a malformed request gets a 400, then the connection closes"
+	else
+		not_ok "HTTP: a malformed request gets a 400, then the connection closes" "$(replies "$reply"): $(head -c 300 "$reply")"
+	fi
+	raw smuggled 'PUT /machine-config HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	if [ "$(replies "$reply")" = 400 ] && grep -q 'both Transfer-Encoding and Content-Length' "$reply"; then
+		ok "HTTP: both framings at once are refused"
+	else
+		not_ok "HTTP: both framings at once are refused" "$(replies "$reply"): $(head -c 300 "$reply")"
+	fi
+	raw http10 'GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n'
+	if [ "$(replies "$reply")" = 200 ]; then ok "HTTP/1.0: one request, then the connection closes"
+	else not_ok "HTTP/1.0: one request, then the connection closes" "$(replies "$reply")"; fi
+	call GET /
+	expect "HTTP: kiln still serves after all that" 200 '"state":"Not started"'
+	stop_kiln
+}
+
+# libs PID: the HTTP and TLS libraries (libmicrohttpd and what it pulls in on Debian, OpenSSL) that
+# PID maps, one a line; "no maps" when /proc/PID/maps cannot be read or names no libc.
+libs() {
+	if ! grep -q '/libc\.so' "/proc/$1/maps" 2>/dev/null; then
+		echo "no maps"
+		return
+	fi
+	grep -oE '/lib(microhttpd|gnutls|nettle|hogweed|gmp|p11-kit|idn2|unistring|tasn1|ffi|ssl|crypto)[^/]*$' \
+		"/proc/$1/maps" | sort -u
+}
+
+# The maps of a running kiln, with and without the API, hold no HTTP or TLS library: the API server
+# is kiln's own (api/http.c). In API mode the process still serves before and after InstanceStart.
+test_maps() {
+	"$kiln" run --kernel "$tiny/counter.elf" --mem 16M </dev/null >"$out" 2>"$err" &
+	pid=$!
+	if grows; then
+		found=$(libs "$pid")
+		if [ -z "$found" ]; then ok "kiln run maps no HTTP or TLS library"
+		else not_ok "kiln run maps no HTTP or TLS library" "$(echo "$found" | tr '\n' ' ')"; fi
+	else
+		not_ok "kiln run maps no HTTP or TLS library" "counter.elf did not run: $(grep -v '^kiln: warning:' "$err" | head -n 1)"
+	fi
+	stop_kiln
+	start_kiln || { not_ok "kiln --api-sock for the maps" "kiln did not start"; return; }
+	call GET /
+	found=$(libs "$pid")
+	if [ "$code" = 200 ] && [ -z "$found" ]; then ok "kiln --api-sock serves and maps no HTTP or TLS library"
+	else not_ok "kiln --api-sock serves and maps no HTTP or TLS library" "status $code; $(echo "$found" | tr '\n' ' ')"; fi
+	call PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 16}'
+	call PUT /boot-source "{\"kernel_image_path\": \"$tiny/counter.elf\"}"
+	call PUT /actions '{"action_type": "InstanceStart"}'
+	expect "maps: InstanceStart" 204
+	call GET /
+	found=$(libs "$pid")
+	if [ "$code" = 200 ] && grep -qF '"state":"Running"' "$reply" && [ -z "$found" ]; then
+		ok "a running VM's API process serves and maps no HTTP or TLS library"
+	else
+		not_ok "a running VM's API process serves and maps no HTTP or TLS library" "status $code; $(echo "$found" | tr '\n' ' ')"
+	fi
+	stop_kiln
+}
+
 # vsock_fd_limit NAME ULIMIT_ARGS...: kiln under `ulimit ULIMIT_ARGS -n 1024` boots vsock_idle.elf
 # (it activates the vsock device and never answers) with a drive and metrics; 1100 host clients
 # connect to the vsock socket and stay, each a kiln fd: more than VSOCK_MAX_CONNS (1024) and than
@@ -637,6 +730,8 @@ test_stalled_stdout
 test_api_exit
 test_socket
 test_idle_clients
+test_http
+test_maps
 test_fd_limits
 
 "$contract" "$schema" "$exchanges" "$routes" >"$tmp/contract" 2>&1
