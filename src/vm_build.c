@@ -120,14 +120,15 @@ static int create_irqchip(struct vm *vm, struct kiln_error *err)
 /*
  * One anonymous mapping, split into the RAM ranges of the memory map; untouched pages cost nothing.
  * The mapping starts 2 MiB-aligned and so do the ranges and their offsets into it (0, and 4 GiB at
- * offset 3 GiB), so each memslot can be backed by huge pages (gmem.h).
+ * offset 3 GiB), so each memslot can be backed by huge pages (gmem.h), but for the low RAM below
+ * X86_SMALL_PAGE_RAM_END (layout.h).
  */
 static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
 {
 	struct x86_ram_range ranges[2];
 	unsigned int n = x86_ram_ranges(bytes, ranges);
 	uint64_t offset = 0;
-	int rc = gmem_ram_map(bytes, &vm->ram);
+	int rc = gmem_ram_map(bytes, bytes < X86_SMALL_PAGE_RAM_END ? 0 : X86_SMALL_PAGE_RAM_END, &vm->ram);
 
 	if (rc < 0)
 		return vm_error(err, -rc, "mem %llu MiB: cannot map guest RAM: %s",

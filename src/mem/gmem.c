@@ -23,12 +23,12 @@ static void advise_huge_pages(void *host, uint64_t bytes)
 		log_warn("mem", "madvise(MADV_HUGEPAGE) on guest RAM: %s", strerror(errno));
 }
 
-int gmem_ram_map(uint64_t bytes, void **host)
+int gmem_ram_map(uint64_t bytes, uint64_t small_head, void **host)
 {
 	/* One huge page more than asked for, so that an aligned start exists; the rest is trimmed. */
 	uint64_t len = bytes + GMEM_HUGE_PAGE_SIZE;
 
-	if (bytes == 0 || len < bytes)
+	if (bytes == 0 || len < bytes || small_head % GMEM_HUGE_PAGE_SIZE != 0)
 		return -EINVAL;
 	/* MAP_NORESERVE: RAM the guest never touches costs nothing, not even commit charge. */
 	uint8_t *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE,
@@ -43,7 +43,8 @@ int gmem_ram_map(uint64_t bytes, void **host)
 		munmap(p, head);
 	if (tail > 0)
 		munmap(start + bytes, tail);
-	advise_huge_pages(start, bytes);
+	if (small_head < bytes)
+		advise_huge_pages(start + small_head, bytes - small_head);
 	*host = start;
 	return 0;
 }

@@ -35,9 +35,10 @@ struct gmem {
 
 /*
  * Maps bytes (a multiple of the host page size) of anonymous, zeroed, unreserved memory for guest
- * RAM at a GMEM_HUGE_PAGE_SIZE-aligned host address. Returns 0 and *host, or -errno.
+ * RAM at a GMEM_HUGE_PAGE_SIZE-aligned host address, with huge pages past its first small_head
+ * bytes (a multiple of GMEM_HUGE_PAGE_SIZE; small pages there). Returns 0 and *host, or -errno.
  */
-int gmem_ram_map(uint64_t bytes, void **host) MUST_CHECK;
+int gmem_ram_map(uint64_t bytes, uint64_t small_head, void **host) MUST_CHECK;
 void gmem_ram_unmap(void *host, uint64_t bytes);
 
 /* Adds a region; regions must not overlap. Returns 0, -ENOSPC or -EINVAL. */

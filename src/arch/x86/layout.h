@@ -31,6 +31,15 @@
 #define X86_ACPI_ADDR 0xe0000ull /* RSDP first, then the other tables, up to 1 MiB */
 #define X86_ACPI_SIZE 0x20000ull
 #define X86_HIGH_MEM_START 0x100000ull /* where the kernel is loaded */
+/*
+ * Guest RAM below this is backed by small pages, the rest by huge ones (mem/gmem.h). The first
+ * 2 MiB hold the boot structures above, the legacy hole and the first MiB of a kernel loaded at
+ * X86_HIGH_MEM_START: a small guest lives there entirely (the tiny guests at 1 MiB), and a huge
+ * page would make it touch 2 MiB (a 2 MiB page zeroed: peak RSS 2 MiB more, and on a nested host
+ * up to several ms of CPU when the outer hypervisor must back it first). A Linux kernel runs from
+ * 16 MiB (LOAD_PHYSICAL_ADDR) and allocates its memory from the top down: huge pages there.
+ */
+#define X86_SMALL_PAGE_RAM_END 0x200000ull
 
 /* The MMIO hole and what sits in it. */
 #define X86_MMIO_HOLE_START 0xc0000000ull
