@@ -52,8 +52,12 @@ int kvm_vcpu_mmap_size(int kvm_fd)
 
 int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
 {
-	/* The kernel says E2BIG until the array is large enough. */
-	for (unsigned int nent = 64; nent <= 4096; nent *= 2) {
+	/*
+	 * The kernel says E2BIG until the array is large enough. Each try runs every CPUID leaf on the
+	 * host (~0.3 ms on a nested host), so the first asks for KVM_MAX_CPUID_ENTRIES (256 in
+	 * arch/x86/include/asm/kvm_host.h), which is enough where that is the kernel's limit.
+	 */
+	for (unsigned int nent = 256; nent <= 4096; nent *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
 
 		if (c == NULL)
