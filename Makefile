@@ -11,14 +11,16 @@ Q := $(if $(V),,@)
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wimplicit-fallthrough
-BASE_CFLAGS := -std=gnu11 $(WARNINGS) -Isrc -Iinclude -Itests -MMD -MP -fvisibility=hidden -pthread -g
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -Isrc -Iinclude -Itests -I$(BUILD)/gen -MMD -MP -fvisibility=hidden \
+	-pthread -g
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
 	-fstack-clash-protection -fPIE
 RELEASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
-LIBS := -lseccomp -ljson-c
+LIBS := -ljson-c
+SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit tests, not kiln
 
 # Sources: the core (everything a unit test may link), the one file that talks to KVM, the CLI.
 CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*'))
@@ -58,7 +60,7 @@ $(BUILD)/$(1)/kiln: $(call objs,$(1),$(CLI_SRCS)) $(BUILD)/$(1)/libkiln.a
 
 $(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/tests/unit/%.o $(call objs,$(1),$(SUPPORT_SRCS) $(CLI_LIB_SRCS)) $(BUILD)/$(1)/libkiln-core.a
 	$(if $(Q),@echo "  LD      $$@")
-	$(Q)$(CC) $(2) -o $$@ $$^ -lcmocka $(LIBS)
+	$(Q)$(CC) $(2) -o $$@ $$^ -lcmocka $(SECCOMP_LIBS) $(LIBS)
 endef
 $(eval $(call variant,rel,$(RELEASE_LDFLAGS)))
 $(eval $(call variant,san,$(SAN_LDFLAGS)))

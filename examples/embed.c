@@ -3,7 +3,7 @@
  * examples/embed.c — the smallest program that embeds kiln: boot a kernel with 256 MiB and one
  * vCPU, its console on this terminal, a 10 s watchdog, and report how the guest ended.
  *
- *   cc -Iinclude examples/embed.c build/rel/libkiln.a -lseccomp -ljson-c -o embed
+ *   cc -Iinclude examples/embed.c build/rel/libkiln.a -ljson-c -o embed
  *   ./embed KERNEL [INITRD]
  *
  * It uses kiln.h and nothing else of kiln's; `make check-embed` builds and runs it.

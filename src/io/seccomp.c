@@ -8,7 +8,9 @@
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -141,7 +143,6 @@ static const struct syscall_arg_rule main_arg_rules[] = {
 				      "flags back (io/console_out.c)" },
 };
 
-#ifdef __SANITIZE_ADDRESS__
 /*
  * The ASan build only (a test build; its sanitizer runtime makes raw syscalls, hence open, not
  * openat). At exit, on the main thread, LeakSanitizer stops the world to scan every thread's stack
@@ -168,7 +169,6 @@ static const struct syscall_arg_rule main_sanitizer_arg_rules[] = {
 				       "alive); a leak report: the binary and libraries, for their debug information" },
 	{ SCMP_SYS(fcntl), 1, F_SETFD, "a leak report: the symbolizer marks the files it reads close-on-exec" },
 };
-#endif
 
 /* vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. */
 static const unsigned long vcpu_ioctls[] = {
@@ -260,7 +260,7 @@ static const struct thread_class classes[] = {
 	[SECCOMP_THREAD_MAIN] = { "main", TABLE(main_rules), TABLE(main_ioctls), TABLE(main_arg_rules) },
 };
 
-static int build(enum seccomp_thread t, scmp_filter_ctx *out)
+static int build(enum seccomp_thread t, bool sanitizer, scmp_filter_ctx *out)
 {
 	const struct thread_class *c = &classes[t];
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP); /* SIGSYS: on_forbidden_syscall() */
@@ -277,12 +277,10 @@ static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 		rc = add_ioctls(ctx, c->ioctls, c->nioctls);
 	if (rc == 0)
 		rc = add_arg_rules(ctx, c->arg_rules, c->narg_rules);
-#ifdef __SANITIZE_ADDRESS__
-	if (rc == 0 && t == SECCOMP_THREAD_MAIN)
+	if (rc == 0 && sanitizer && t == SECCOMP_THREAD_MAIN)
 		rc = add_rules(ctx, main_sanitizer_rules, ARRAY_SIZE(main_sanitizer_rules));
-	if (rc == 0 && t == SECCOMP_THREAD_MAIN)
+	if (rc == 0 && sanitizer && t == SECCOMP_THREAD_MAIN)
 		rc = add_arg_rules(ctx, main_sanitizer_arg_rules, ARRAY_SIZE(main_sanitizer_arg_rules));
-#endif
 	if (rc < 0) {
 		seccomp_release(ctx);
 		return rc;
@@ -291,93 +289,19 @@ static int build(enum seccomp_thread t, scmp_filter_ctx *out)
 	return 0;
 }
 
-static _Thread_local const char *filtered_thread = "unfiltered";
-
-/* Async-signal-safe: the decimal digits of v at the end of buf; returns where they start. */
-static char *format_decimal(char *end, uint32_t v)
+const char *seccomp_thread_name(enum seccomp_thread t)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return end;
+	return classes[t].name;
 }
 
-static void write_all(const char *text)
-{
-	(void)!write(STDERR_FILENO, text, strlen(text));
-}
-
-/*
- * SIGSYS from a thread's filter (SCMP_ACT_TRAP): names the syscall and the thread class on stderr
- * (what a user needs to report the gap), then the process ends by the same SIGSYS with its default
- * action. Only syscalls every allowlist has are used here: write, getpid, gettid, tgkill; SA_RESETHAND
- * already restored the default action, and the signal raised here stays blocked until the handler
- * returns.
- */
-static void on_forbidden_syscall(int sig, siginfo_t *info, void *context)
-{
-	char digits[16];
-
-	(void)context;
-	digits[sizeof(digits) - 1] = '\0';
-	write_all("kiln: seccomp: the ");
-	write_all(filtered_thread);
-	write_all(" thread made syscall ");
-	write_all(format_decimal(digits + sizeof(digits) - 1, (uint32_t)info->si_syscall));
-	write_all(", which is not on its allowlist (a kiln bug): stopping\n");
-	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-}
-
-static int catch_forbidden_syscalls(void)
-{
-	struct sigaction sa = { .sa_sigaction = on_forbidden_syscall, .sa_flags = SA_SIGINFO | SA_RESETHAND };
-
-	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGSYS, &sa, NULL) < 0 ? -errno : 0;
-}
-
-int seccomp_install(enum seccomp_thread t)
+int seccomp_export(enum seccomp_thread t, bool sanitizer, int fd)
 {
 	scmp_filter_ctx ctx;
-	int rc = build(t, &ctx);
+	int rc = build(t, sanitizer, &ctx);
 
 	if (rc < 0)
 		return rc;
-	rc = catch_forbidden_syscalls();
-	if (rc < 0) {
-		seccomp_release(ctx);
-		return rc;
-	}
-	filtered_thread = classes[t].name;
-	rc = seccomp_load(ctx); /* this thread only: no SCMP_FLTATR_CTL_TSYNC */
+	rc = seccomp_export_bpf(ctx, fd);
 	seccomp_release(ctx);
 	return rc;
-}
-
-int seccomp_check(enum seccomp_thread t)
-{
-	scmp_filter_ctx ctx;
-	int rc = build(t, &ctx);
-
-	if (rc < 0)
-		return rc;
-	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	rc = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
-	if (fd >= 0)
-		close(fd);
-	seccomp_release(ctx);
-	return rc;
-}
-
-void seccomp_test_violation(enum seccomp_thread t)
-{
-#ifdef KILN_TEST_HOOKS
-	const char *wanted = getenv("KILN_TEST_SECCOMP_VIOLATION");
-
-	if (wanted && strcmp(wanted, classes[t].name) == 0)
-		syscall(SYS_getpgrp); /* on no allowlist: the process dies with SIGSYS here */
-#else
-	(void)t;
-#endif
 }

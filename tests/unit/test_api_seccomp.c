@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* io/seccomp.c, the API thread's class: its table compiles, it serves sockets, it opens no file. */
+/* io/seccomp.c, the API thread's class: its program is its table's, it serves sockets, it opens no file. */
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "io/seccomp.h"
+#include "support/seccomp_check.h"
 
 /* Runs fn in a child under the API thread's filter; returns the child's wait status. */
 static int run_filtered(void (*fn)(void))
@@ -54,7 +55,7 @@ static void open_a_file(void)
 	syscall(SYS_exit, 0);
 }
 
-static void test_table_compiles(void **state)
+static void test_program_matches_table(void **state)
 {
 	(void)state;
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_API), 0);
@@ -83,7 +84,7 @@ static void test_opening_a_file_kills(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_compiles),
+		cmocka_unit_test(test_program_matches_table),
 		cmocka_unit_test(test_serving_is_allowed),
 		cmocka_unit_test(test_opening_a_file_kills),
 	};

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* io/seccomp.c: every table compiles; a loaded filter allows its table and kills on anything else. */
+/*
+ * io/seccomp.c and io/seccomp_install.c: the programs kiln loads are what every table compiles to; a
+ * loaded filter allows its table and kills on anything else.
+ */
 #define _GNU_SOURCE /* mkostemp */
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,8 +22,9 @@
 #include <cmocka.h>
 
 #include "io/seccomp.h"
+#include "support/seccomp_check.h"
 
-static void test_tables_compile(void **state)
+static void test_programs_match_tables(void **state)
 {
 	(void)state;
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_VCPU), 0);
@@ -253,7 +257,7 @@ static void test_malloc_trim_survives(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tables_compile),
+		cmocka_unit_test(test_programs_match_tables),
 		cmocka_unit_test(test_allowed_syscalls_run),
 		cmocka_unit_test(test_forbidden_syscall_kills),
 		cmocka_unit_test(test_vcpu_ioctls_are_pinned),
