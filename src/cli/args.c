@@ -189,9 +189,9 @@ static int parse_disk_option(const char *arg, struct cli_options *o, char *err, 
 
 	if (i == KILN_MAX_DISKS)
 		return fail_einval(err, errlen, "--disk %s: at most %d disks", arg, KILN_MAX_DISKS);
-	int rc = copy_spec("--disk", arg, o->disk_specs[i], sizeof(o->disk_specs[i]), err, errlen);
+	int rc = copy_spec("--disk", arg, o->buf.disk_specs[i], sizeof(o->buf.disk_specs[i]), err, errlen);
 	if (rc == 0)
-		rc = cli_parse_disk(o->disk_specs[i], &o->cfg.disks[i], err, errlen);
+		rc = cli_parse_disk(o->buf.disk_specs[i], &o->cfg.disks[i], err, errlen);
 	if (rc == 0)
 		o->cfg.ndisks++;
 	return rc;
@@ -227,9 +227,9 @@ static int parse_net_option(const char *arg, struct cli_options *o, char *err, s
 
 	if (i == KILN_MAX_NETS)
 		return fail_einval(err, errlen, "--net %s: at most %d NICs", arg, KILN_MAX_NETS);
-	int rc = copy_spec("--net", arg, o->net_specs[i], sizeof(o->net_specs[i]), err, errlen);
+	int rc = copy_spec("--net", arg, o->buf.net_specs[i], sizeof(o->buf.net_specs[i]), err, errlen);
 	if (rc == 0)
-		rc = cli_parse_net(o->net_specs[i], &o->cfg.nets[i], err, errlen);
+		rc = cli_parse_net(o->buf.net_specs[i], &o->cfg.nets[i], err, errlen);
 	if (rc == 0)
 		o->cfg.nnets++;
 	return rc;
@@ -288,9 +288,9 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 	case OPT_NET:
 		return parse_net_option(arg, o, err, errlen);
 	case OPT_VSOCK:
-		if (copy_spec("--vsock", arg, o->vsock_spec, sizeof(o->vsock_spec), err, errlen) < 0)
+		if (copy_spec("--vsock", arg, o->buf.vsock_spec, sizeof(o->buf.vsock_spec), err, errlen) < 0)
 			return -EINVAL;
-		return cli_parse_vsock(o->vsock_spec, &o->cfg.vsock, err, errlen);
+		return cli_parse_vsock(o->buf.vsock_spec, &o->cfg.vsock, err, errlen);
 	case OPT_CONSOLE:
 		if (strcmp(arg, "serial") == 0)
 			o->cfg.console = KILN_CONSOLE_SERIAL;
@@ -349,7 +349,7 @@ static int parse_run(int argc, char **argv, struct cli_options *o, char *err, si
 
 int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
 {
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, offsetof(struct cli_options, buf));
 	kiln_config_init(&o->cfg);
 	api_cmd_defaults(o);
 	o->log_level = LOG_WARN;

@@ -102,12 +102,12 @@ static int run_cmdline(struct cli_options *o)
 			   : o->guest_argv			    ? DEFAULT_CMDLINE_QUIET
 								    : DEFAULT_CMDLINE;
 
-	if (cli_build_cmdline(base, o->guest_argv, o->guest_argc, o->cmdline, sizeof(o->cmdline)) < 0) {
+	if (cli_build_cmdline(base, o->guest_argv, o->guest_argc, o->buf.cmdline, sizeof(o->buf.cmdline)) < 0) {
 		fprintf(stderr, "kiln: the guest command does not fit in the kernel command line (%d bytes)\n",
 			KILN_MAX_CMDLINE - 1);
 		return -E2BIG;
 	}
-	o->cfg.cmdline = o->cmdline;
+	o->cfg.cmdline = o->buf.cmdline;
 	return 0;
 }
 
@@ -169,8 +169,12 @@ static int run_api(const struct cli_options *o, uint64_t start_ns)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * Not on the stack: its 48 KiB of buffers would be touched there (stack-clash probes each page of
+	 * a frame), where in .bss only the pages written are (args.h: struct cli_buffers).
+	 */
+	static struct cli_options o;
 	uint64_t start_ns = now_ns();
-	struct cli_options o;
 	char err[256];
 
 	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {

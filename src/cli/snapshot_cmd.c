@@ -135,11 +135,11 @@ int restore_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, s
 		return rc;
 	if (o->restore.paused && o->api_sock == NULL)
 		return fail_einval(err, errlen, "--paused needs --api-sock: nothing else could resume the guest");
-	rc = dir_file(o->snapshot_dir, "state", o->restore_state, sizeof(o->restore_state), err, errlen);
+	rc = dir_file(o->snapshot_dir, "state", o->buf.restore_state, sizeof(o->buf.restore_state), err, errlen);
 	if (rc == 0)
-		rc = dir_file(o->snapshot_dir, "mem", o->restore_mem, sizeof(o->restore_mem), err, errlen);
-	o->restore.state_path = o->restore_state;
-	o->restore.mem_path = o->restore_mem;
+		rc = dir_file(o->snapshot_dir, "mem", o->buf.restore_mem, sizeof(o->buf.restore_mem), err, errlen);
+	o->restore.state_path = o->buf.restore_state;
+	o->restore.mem_path = o->buf.restore_mem;
 	return rc;
 }
 
