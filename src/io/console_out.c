@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ struct console_out {
 	bool warned;       /* the first drop was logged */
 	struct ev_handler writable, woken;
 	size_t head, len; /* the queued bytes: ring[head, head + len), wrapping */
-	uint8_t ring[CONSOLE_OUT_CAPACITY];
+	uint8_t ring[CONSOLE_OUT_CAPACITY]; /* last: not zeroed, so that its pages cost nothing until used */
 };
 
 static size_t min_size(size_t a, size_t b)
@@ -303,11 +304,16 @@ static void console_out_woken(struct ev_handler *h, uint32_t events)
 
 int console_out_create(int fd, struct io_loop *loop, atomic_ullong *dropped, struct console_out **out)
 {
-	struct console_out *o = calloc(1, sizeof(*o));
+	/*
+	 * Only what precedes the ring is zeroed: calloc would clear all 128 KiB wherever the allocator
+	 * reuses memory (the API process's heap), making every VM pay for a buffer it may never fill.
+	 */
+	struct console_out *o = malloc(sizeof(*o));
 	int rc;
 
 	if (o == NULL)
 		return -ENOMEM;
+	memset(o, 0, offsetof(struct console_out, ring));
 	o->loop = loop;
 	o->dropped = dropped;
 	o->restore_flags = o->wake_fd = -1;
