@@ -2,6 +2,7 @@
 #include "api/http.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static void fail(struct http_parser *p, const char *why)
 
 void http_parser_init(struct http_parser *p, size_t max_payload)
 {
-	memset(p, 0, sizeof(*p));
+	memset(p, 0, offsetof(struct http_parser, line)); /* line's 8 KiB stay untouched until used */
 	p->max_payload = max_payload;
 }
 

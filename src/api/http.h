@@ -56,9 +56,10 @@ struct http_parser {
 	bool send_continue; /* the head asked for 100 Continue: the caller sends it, then clears this */
 	const char *error;  /* HTTP_ERROR: why, as a fault message */
 	uint64_t remaining; /* HTTP_BODY, HTTP_CHUNK_DATA: the bytes still to come */
-	size_t line_len;    /* the bytes held in line */
-	char line[HTTP_HEAD_MAX]; /* the head, then each chunk-size, chunk-end or trailer line */
 	struct http_request req;
+	size_t line_len;    /* the bytes held in line */
+	/* Last, and never zeroed: only line[0, line_len) is ever read. */
+	char line[HTTP_HEAD_MAX]; /* the head, then each chunk-size, chunk-end or trailer line */
 };
 
 void http_parser_init(struct http_parser *p, size_t max_payload);
