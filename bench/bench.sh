@@ -73,6 +73,9 @@ note() { echo "$*" >> "$notes"; }
 sample() { echo "$1 $2 $3" >> "$samples"; }
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 fail() { say "$*"; exit 1; }
+# kiln against kvmtool (bench/peers.sh): functions, and its own samples and table.
+# shellcheck source=bench/peers.sh
+. bench/peers.sh
 
 for f in "$KILN" "$SW" "$TINY/ready.elf" "$TINY/idle.elf" "$TINY/pio.elf" \
 	"$TINY/mmio.elf"; do
@@ -202,6 +205,7 @@ tiny_figures() {
 
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tiny_figures || note "tiny guests: QEMU could not boot them here; see $log"
+	peer_figures || peer_note "kvmtool: the run failed part-way; see $log"
 else
 	note "tiny guests: not measured: /dev/kvm is not usable here"
 fi
@@ -351,7 +355,8 @@ fi
 
 awk -f bench/report.awk -v quick=$quick -v json="$OUT/results.json" -v notes="$notes" \
 	"$OUT/figures.txt" "$samples"
-say "results: $OUT/results.json; samples: $samples; log: $log"
+peer_report
+say "results: $OUT/results.json, $OUT/results-kvmtool.json; samples: $samples, $peer_samples; log: $log"
 [ $problems = 0 ] || { say "$problems problem(s): some runs failed (see $log)"; exit 1; }
 exit 0
 }

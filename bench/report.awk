@@ -2,10 +2,12 @@
 #
 # bench/report.awk — turns build/bench/samples.txt into the table and results.json (POSIX awk; mawk
 # and gawk both run it).
-#   awk -f report.awk -v quick=0|1 -v json=OUT.json -v notes=NOTES.txt FIGURES.txt SAMPLES.txt
+#   awk -f report.awk -v quick=0|1 -v json=OUT.json -v notes=NOTES.txt [-v peer=SIDE -v peer_label=NAME] \
+#       FIGURES.txt SAMPLES.txt
 # FIGURES.txt: id|label|unit|better ("lower", "higher", or "n/a: why" for a row not measured).
-# SAMPLES.txt: "id side value" lines, side kiln or qemu.
-# Per figure and side: median, min, max, n; the ratio is kiln's median over QEMU's.
+# SAMPLES.txt: "id side value" lines, side kiln or the peer's (qemu, unless -v peer says another:
+# bench/peers.sh's kvmtool table).
+# Per figure and side: median, min, max, n; the ratio is kiln's median over the peer's.
 
 function sort_values(a, n,    i, j, t) {	# insertion sort, a[1..n]
 	for (i = 2; i <= n; i++) {
@@ -61,8 +63,9 @@ NF == 3 {
 	vals[$1, $2] = (($1, $2) in vals) ? vals[$1, $2] " " $3 : $3
 }
 END {
+	if (peer == "") { peer = "qemu"; peer_label = "QEMU" }
 	line = sprintf("%-50s %-6s %-26s %-26s %-10s %s", "figure", "unit", "kiln median (min-max)",
-		"QEMU median (min-max)", "kiln/QEMU", "better")
+		peer_label " median (min-max)", "kiln/" peer_label, "better")
 	print line
 	gsub(/./, "-", line)
 	print line
@@ -74,9 +77,9 @@ END {
 		if (na) {
 			printf "%-50s %-6s %s\n", flabel[i], funit[i], fbetter[i]
 		} else {
-			k = cell(id, "kiln"); q = cell(id, "qemu")
+			k = cell(id, "kiln"); q = cell(id, peer)
 			stats(id, "kiln"); kn = S_n; km = S_med
-			stats(id, "qemu"); qn = S_n; qm = S_med
+			stats(id, peer); qn = S_n; qm = S_med
 			ratio = (kn && qn && qm != 0) ? sprintf("%.2f", km / qm) : "-"
 			printf "%-50s %-6s %-26s %-26s %-10s %s\n", flabel[i], funit[i], k, q, ratio, fbetter[i]
 		}
@@ -84,11 +87,11 @@ END {
 			jstr(flabel[i]), jstr(funit[i]) > json
 		first = 0
 		if (na) {
-			printf "\"note\": %s, \"kiln\": null, \"qemu\": null, \"ratio\": null}", jstr(fbetter[i]) > json
+			printf "\"note\": %s, \"kiln\": null, \"%s\": null, \"ratio\": null}", jstr(fbetter[i]), peer > json
 		} else {
 			jratio = (ratio == "-") ? "null" : ratio
-			printf "\"better\": %s, \"kiln\": %s, \"qemu\": %s, \"ratio\": %s}", jstr(fbetter[i]),
-				jside(id, "kiln"), jside(id, "qemu"), jratio > json
+			printf "\"better\": %s, \"kiln\": %s, \"%s\": %s, \"ratio\": %s}", jstr(fbetter[i]),
+				jside(id, "kiln"), peer, jside(id, peer), jratio > json
 		}
 	}
 	printf "\n  ],\n  \"notes\": [" > json

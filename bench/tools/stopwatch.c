@@ -11,7 +11,8 @@
  *       starts with the i-th -m string (NA when none did). cpu_ms, maxrss_kb: the child's rusage.
  *       -s: when the first marker arrives, samples the child: cpu_ready_ms (its CPU clock, dead
  *       threads included), hwm_kb and rss_kb (/proc/PID/status), pss_kb (smaps_rollup), guest_kb
- *       (Rss of the mappings whose size is exactly -g KIB: the guest's RAM).
+ *       (Rss of the mappings, or adjacent anonymous ones, whose size is exactly -g KIB: the guest's
+ *       RAM).
  *       -k: SIGKILL the child after that sample (an idle guest never exits on its own).
  *       -t MS: SIGKILL the child after MS milliseconds (status=timeout). -o: copy the output there.
  *   stopwatch rate -j J -d SECONDS [-e STATUS] -- CMD...
@@ -184,11 +185,42 @@ static long proc_kb(pid_t pid, const char *file, const char *key)
 	return v;
 }
 
-/* Rss of the mappings whose Size is exactly guest_kb (the guest's RAM), in kB. */
+#define MAX_RUN 64
+
+/* Of the adjacent anonymous mappings in size[0..n) and rss[0..n), the Rss of those that together span
+ * exactly guest_kb. */
+static long run_guest_rss(const long *size, const long *rss, int n, long guest_kb)
+{
+	long sum = 0;
+
+	for (int i = 0; i < n; i++) {
+		long span = 0, in = 0;
+		int j = i;
+
+		while (j < n && span < guest_kb) {
+			span += size[j];
+			in += rss[j++];
+		}
+		if (span == guest_kb) {
+			sum += in;
+			i = j - 1;
+		}
+	}
+	return sum;
+}
+
+/*
+ * Rss of the guest's RAM, in kB: the mappings whose Size is exactly guest_kb, or adjacent anonymous
+ * mappings that together are (a monitor may advise parts of its RAM differently, which splits the
+ * mapping: kiln's first 2 MiB of small pages).
+ */
 static long guest_rss_kb(pid_t pid, long guest_kb)
 {
 	char path[64], line[512];
-	long size = -1, sum = 0;
+	long size[MAX_RUN], rss[MAX_RUN], sum = 0;
+	unsigned long start, end, prev_end = 0;
+	int n = 0;
+	bool anon = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
@@ -196,11 +228,30 @@ static long guest_rss_kb(pid_t pid, long guest_kb)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "Size:", 5) == 0)
-			size = strtol(line + 5, NULL, 10);
-		else if (strncmp(line, "Rss:", 4) == 0 && size == guest_kb)
-			sum += strtol(line + 4, NULL, 10);
+		char perms[8];
+		unsigned long inode;
+		int name = 0;
+
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %n", &start, &end, perms, &inode, &name) >= 4 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			/* A mapping's first line: anonymous when it has no inode and no name. */
+			bool next_anon = inode == 0 && (name == 0 || line[name] == '\0' || line[name] == '\n');
+
+			if (!next_anon || start != prev_end || n == MAX_RUN) {
+				sum += run_guest_rss(size, rss, n, guest_kb);
+				n = 0;
+			}
+			anon = next_anon;
+			prev_end = end;
+			if (anon) {
+				size[n] = (long)((end - start) >> 10);
+				rss[n++] = 0;
+			}
+		} else if (anon && n > 0 && strncmp(line, "Rss:", 4) == 0) {
+			rss[n - 1] = strtol(line + 4, NULL, 10);
+		}
 	}
+	sum += run_guest_rss(size, rss, n, guest_kb);
 	fclose(f);
 	return sum;
 }
