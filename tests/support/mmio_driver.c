@@ -10,6 +10,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "virtio/mmio_snapshot.h"
+
 #define MMIO_DRIVER_PUMP_ROUNDS 1000
 
 static void mmio_driver_fail(const char *what)
@@ -258,6 +260,31 @@ uint32_t mmio_driver_take_interrupt(struct mmio_driver *d)
 
 	mmio_driver_write(d, MMIO_INTERRUPT_ACK, status);
 	return status;
+}
+
+/* --- snapshots --------------------------------------------------------------------------------- */
+
+void mmio_driver_save(struct mmio_driver *d, struct snap_writer *w)
+{
+	virtio_mmio_save(&d->m, 0, w);
+}
+
+int mmio_driver_restore(struct mmio_driver *to, const struct mmio_driver *from, const struct snap_reader *r,
+			char *why, size_t whylen)
+{
+	if (to->ram_size != from->ram_size)
+		mmio_driver_fail("a restore needs RAM of the snapshot's size");
+	memcpy(to->ram, from->ram, from->ram_size);
+	memcpy(to->high, from->high, MMIO_DRIVER_HIGH_SIZE);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (from->vq[q].ram == NULL)
+			continue;
+		/* The same layout, over to's copy of the RAM (a window: to owns nothing of it). */
+		to->vq[q] = from->vq[q];
+		to->vq[q].ram = to->ram;
+		to->vq[q].mem.regions[0].host = to->ram;
+	}
+	return virtio_mmio_load(&to->m, r, 0, why, whylen);
 }
 
 int mmio_driver_start_thread(struct mmio_driver *d)
