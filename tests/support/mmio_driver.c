@@ -87,6 +87,25 @@ void mmio_driver_destroy(struct mmio_driver *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void mmio_driver_copy_guest(struct mmio_driver *to, const struct mmio_driver *from)
+{
+	if (to->ram_size != from->ram_size)
+		mmio_driver_fail("a guest is copied to a driver with as much RAM only");
+	memcpy(to->ram, from->ram, from->ram_size);
+	memcpy(to->high, from->high, MMIO_DRIVER_HIGH_SIZE);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		struct virtq_builder *b = &to->vq[q];
+
+		if (from->vq[q].ram == NULL)
+			continue;
+		*b = from->vq[q];
+		b->ram = to->ram;
+		memset(&b->mem, 0, sizeof(b->mem));
+		if (gmem_add_region(&b->mem, 0, to->ram, to->ram_size) != 0)
+			mmio_driver_fail("gmem_add_region failed");
+	}
+}
+
 /* --- registers --------------------------------------------------------------------------------- */
 
 uint32_t mmio_driver_read(struct mmio_driver *d, uint32_t reg)

@@ -108,6 +108,13 @@ int mmio_driver_init(struct mmio_driver *d, struct virtio_dev *dev, size_t ram_s
 /* After the device was destroyed (and the I/O thread stopped): the transport, bus, loop and RAM. */
 void mmio_driver_destroy(struct mmio_driver *d);
 
+/*
+ * For snapshot tests: `to` (set up with the same RAM size, its device not yet loaded) takes the
+ * guest of `from` as a restore would: a copy of its RAM, and its queue builders on that copy, so
+ * the driver carries on with the rings it laid out.
+ */
+void mmio_driver_copy_guest(struct mmio_driver *to, const struct mmio_driver *from);
+
 /* One aligned 32-bit register access through the bus, as a vCPU's MMIO exit. */
 uint32_t mmio_driver_read(struct mmio_driver *d, uint32_t reg);
 void mmio_driver_write(struct mmio_driver *d, uint32_t reg, uint32_t value);
