@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the device sections of a snapshot state file, loaded as a restore loads them,
- * into real devices: a virtio-mmio transport with virtio-blk or virtio-rng behind it
+ * into real devices: a virtio-mmio transport with virtio-blk, virtio-rng or virtio-net behind it
  * (virtio/mmio_snapshot.c replays the saved driver through the transport's register path), the
  * i8042 (devices/i8042.c) and the UART (devices/serial.c). The state file's own parser has its target (fuzz_snapfile.c); here the
  * input is wrapped into a well-formed file, so every run reaches the loaders.
  *
- * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042, 3 UART); the rest is the section's payload.
+ * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042, 3 UART, 4 net); the rest is the section's
+ * payload. The net device has MAC 02:00:00:00:00:01 and a socketpair for its tap, into which a
+ * frame is sent before the kicks.
  * Checks (abort on violation): a load that succeeds leaves a transport whose status holds only
  * known bits, and DRIVER_OK only with FEATURES_OK; each queue the device may use has its rings in
  * guest RAM; kicks on every queue and the I/O loop run to idle (ASan and UBSan watch memory); a
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "devices/i8042.h"
@@ -26,6 +29,7 @@
 #include "support/snap_image.h"
 #include "virtio/blk.h"
 #include "virtio/mmio_snapshot.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 
 #define RAM_SIZE 0x20000u
@@ -108,7 +112,33 @@ static void check_loaded(struct virtio_mmio *m, struct io_loop *loop)
 	fuzz_check(virtio_mmio_driver_read(m, 0x070) == 0);
 }
 
-static void load_virtio(bool blk, const uint8_t *payload, size_t len)
+enum fuzz_virtio { FUZZ_RNG, FUZZ_BLK, FUZZ_NET };
+
+/* A loaded net device kept its own MAC (a load may not change it) and an MTU of 68 or more. */
+static void check_net_config(struct virtio_mmio *m)
+{
+	uint32_t mac_low = virtio_mmio_driver_read(m, 0x100), mac_high = virtio_mmio_driver_read(m, 0x104);
+	uint32_t mtu = virtio_mmio_driver_read(m, 0x108) >> 16;
+
+	fuzz_check(mac_low == 0x02u && (mac_high & 0xffff) == 0x0100);
+	fuzz_check(mtu >= 68);
+}
+
+static const uint8_t fuzz_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+/* A net device on one end of a datagram socketpair (a tap's stand-in); *peer is the other end. */
+static struct virtio_net *make_net(int *peer)
+{
+	struct virtio_net *net;
+	int sv[2];
+
+	fuzz_check(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+	fuzz_check(virtio_net_create_on_fd(sv[0], 0, fuzz_mac, 1500, 0, &net) == 0);
+	*peer = sv[1];
+	return net;
+}
+
+static void load_virtio(enum fuzz_virtio kind, const uint8_t *payload, size_t len)
 {
 	struct gmem mem = { 0 };
 	struct bus bus;
@@ -116,18 +146,22 @@ static void load_virtio(bool blk, const uint8_t *payload, size_t len)
 	struct virtio_mmio m;
 	struct virtio_rng *rng = NULL;
 	struct virtio_blk *disk = NULL;
+	struct virtio_net *net = NULL;
 	struct virtio_dev *dev;
 	const struct virtio_mmio_host host = { .add_ioeventfd = fake_ioeventfd, .add_irqfd = fake_irqfd };
 	struct snap_writer w;
 	struct snap_reader r = { 0 };
 	char path[64], why[256];
-	int memfd = -1;
+	int memfd = -1, tap_peer = -1;
 
 	memset(ram, 0, sizeof(ram));
 	fuzz_check(gmem_add_region(&mem, 0, ram, RAM_SIZE) == 0);
 	bus_init(&bus, "mmio", 0);
 	fuzz_check(io_loop_init(&loop) == 0);
-	if (blk) {
+	if (kind == FUZZ_NET) {
+		net = make_net(&tap_peer);
+		dev = virtio_net_dev(net);
+	} else if (kind == FUZZ_BLK) {
 		memfd = memfd_create("fuzz-disk", MFD_CLOEXEC);
 		fuzz_check(memfd >= 0 && ftruncate(memfd, 64 * 1024) == 0);
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
@@ -139,8 +173,15 @@ static void load_virtio(bool blk, const uint8_t *payload, size_t len)
 		dev = virtio_rng_dev(rng);
 	}
 	fuzz_check(virtio_mmio_init(&m, dev, &bus, BASE, 5, &mem, &loop, &host) == 0);
-	if (wrap(VIRTIO_SNAP_TAG, payload, len, &w, &r) && virtio_mmio_load(&m, &r, 0, why, sizeof(why)) == 0)
+	if (wrap(VIRTIO_SNAP_TAG, payload, len, &w, &r) && virtio_mmio_load(&m, &r, 0, why, sizeof(why)) == 0) {
+		if (net) {
+			static const uint8_t frame[12 + 60];
+
+			check_net_config(&m);
+			(void)send(tap_peer, frame, sizeof(frame), MSG_DONTWAIT); /* a full socket refuses it */
+		}
 		check_loaded(&m, &loop);
+	}
 	snap_reader_close(&r);
 	snap_writer_free(&w);
 	virtio_mmio_driver_write(&m, 0x070, 0); /* what a failed restore's teardown leaves behind */
@@ -149,6 +190,9 @@ static void load_virtio(bool blk, const uint8_t *payload, size_t len)
 		virtio_blk_destroy(disk);
 	if (rng)
 		virtio_rng_destroy(rng);
+	virtio_net_destroy(net);
+	if (tap_peer >= 0)
+		close(tap_peer);
 	if (memfd >= 0)
 		close(memfd);
 	io_loop_destroy(&loop);
@@ -229,12 +273,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (len < 1)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
-		load_virtio(false, data + 1, len - 1);
+		load_virtio(FUZZ_RNG, data + 1, len - 1);
 		break;
 	case 1:
-		load_virtio(true, data + 1, len - 1);
+		load_virtio(FUZZ_BLK, data + 1, len - 1);
+		break;
+	case 4:
+		load_virtio(FUZZ_NET, data + 1, len - 1);
 		break;
 	case 2:
 		load_i8042(data + 1, len - 1);
