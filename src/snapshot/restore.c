@@ -50,14 +50,14 @@ static int restore_net_overrides(const struct kiln_restore *rs, struct kiln_conf
 				KILN_MAX_NETS);
 	for (unsigned int k = 0; k < rs->n_net_overrides; k++) {
 		const struct kiln_net_override *o = &rs->net_overrides[k];
-		int i = o->id && o->tap ? restore_find_net(cfg, o->id) : -1;
 
 		if (o->id == NULL || o->tap == NULL)
 			return vm_error(err, EINVAL, "network override %u: no NIC id or no tap", k);
+		int i = restore_find_net(cfg, o->id);
 		if (i < 0)
 			return vm_error(err, EINVAL, "network override %s: the snapshot has no NIC with that id", o->id);
 		if (moved[i])
-			return vm_error(err, EINVAL, "network override %s: NIC %s is given a tap twice", o->id, o->id);
+			return vm_error(err, EINVAL, "network override %s: that NIC is given a tap twice", o->id);
 		moved[i] = true;
 		if (!cfg->nets[i].mac_set)
 			virtio_net_default_mac(cfg->nets[i].tap, cfg->nets[i].mac);

@@ -150,7 +150,7 @@ static void overrides_name_nics_of_the_snapshot(void **state)
 	rs.net_overrides[0] = (struct kiln_net_override){ .id = "eth_1", .tap = "kt8" };
 	rs.net_overrides[1] = (struct kiln_net_override){ .id = "eth_1", .tap = "kt9" };
 	rs.n_net_overrides = 2;
-	expect_refused(&rs, "network override eth_1: NIC eth_1 is given a tap twice");
+	expect_refused(&rs, "network override eth_1: that NIC is given a tap twice");
 	rs.net_overrides[1] = (struct kiln_net_override){ .id = "net0", .tap = NULL };
 	expect_refused(&rs, "network override 1: no NIC id or no tap");
 	rs.n_net_overrides = KILN_MAX_NETS + 1;
