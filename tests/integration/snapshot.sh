@@ -475,6 +475,11 @@ nic_tests() {
 		expect "PUT /snapshot/load with network_overrides for an iface_id the snapshot lacks: 400, named" 400 \
 			"network override eth0: the snapshot has no NIC with that id"
 		check "its fault_message is one line" "$(fault_line)"
+		call "$api" PUT /snapshot/load "$load}"
+		expect "PUT /snapshot/load when the snapshot's tap is gone: 400, named" 400 "tap ks0: no such device"
+		check "its fault_message is one line" "$(fault_line)"
+		call "$api" PUT /snapshot/load "$load, \"network_overrides\": [{\"iface_id\": \"net0\", \"host_dev_name\": \"ksnone\"}]}"
+		expect "PUT /snapshot/load with network_overrides onto a missing tap: 400, named" 400 "tap ksnone: no such device"
 		call "$api" PUT /snapshot/load "$load, \"network_overrides\": [{\"iface_id\": \"net0\", \"host_dev_name\": \"ks1\"}]}"
 		expect "PUT /snapshot/load with network_overrides net0 -> ks1, the snapshot's tap gone" 204
 		call "$api" GET /vm/config
