@@ -129,6 +129,9 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 	}
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++)
 		virtio_mmio_kick_all(&vm->virtio[i].transport);
+	/* A clone must not be a twin: a new VM generation ID, and the guest told (devices/vmgenid.h). */
+	if (rc == 0 && (rc = vmgenid_renew(&vm->vmgenid)) < 0)
+		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
 	return rc;
 }
 
