@@ -3,7 +3,8 @@
 # only), then through the command line and Firecracker's API (tests/integration/snapshot.sh: kiln
 # run --api-sock, kiln snapshot, kiln restore, PUT /snapshot/create and /snapshot/load with curl,
 # the exchanges held against firecracker.yaml by the contract checker of mk/api.mk; virtio-console and
-# virtio-vsock with the guest tests/tiny/snapguest/).
+# virtio-vsock with the guest tests/tiny/snapguest/); and the VM generation ID of two boots and two
+# restores of one snapshot (tests/integration/vmgenid.sh).
 $(BUILD)/%/tests/integration/test_snapshot: $(BUILD)/%/tests/integration/test_snapshot.o $(BUILD)/%/libkiln.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
@@ -49,5 +50,7 @@ check-snapshot: $(SNAPSHOT_TESTS) tiny $(SNAPGUEST) $(SNAPSHOT_VSOCK_TOOL) $(BUI
 		$(SNAPSHOT_VSOCK_TOOL)
 	$(Q)tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
 		$(SNAPSHOT_VSOCK_TOOL)
+	$(Q)tests/integration/vmgenid.sh $(BUILD)/kiln $(BUILD)/tiny
+	$(Q)tests/integration/vmgenid.sh $(BUILD)/san/kiln $(BUILD)/tiny
 
 .PHONY: check-snapshot

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the device sections of a snapshot state file, loaded as a restore loads them,
- * into real devices: a virtio-mmio transport with virtio-blk, virtio-rng, virtio-console (input
- * waiting in a pipe) or virtio-vsock (its Unix socket in a temporary directory) behind it
+ * into real devices: a virtio-mmio transport with virtio-blk, virtio-rng, virtio-net,
+ * virtio-console (input waiting in a pipe) or virtio-vsock (its Unix socket in a temporary
+ * directory) behind it
  * (virtio/mmio_snapshot.c replays the saved driver through the transport's register path), the
  * i8042 (devices/i8042.c) and the UART (devices/serial.c). The state file's own parser has its
  * target (fuzz_snapfile.c); here the input is wrapped into a well-formed file, so every run
  * reaches the loaders.
  *
- * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042, 3 UART, 4 console, 5 vsock); the rest is
- * the section's payload.
+ * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042, 3 UART, 4 net, 5 console, 6 vsock); the
+ * rest is the section's payload. The net device has MAC 02:00:00:00:00:01 and a socketpair for its
+ * tap, into which a frame is sent before the kicks.
  * Checks (abort on violation): a load that succeeds leaves a transport whose status holds only
  * known bits, and DRIVER_OK only with FEATURES_OK; each queue the device may use has its rings in
  * guest RAM; the console's handshake holds only messages kiln sends, and none without MULTIPORT;
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "devices/i8042.h"
@@ -33,8 +36,8 @@
 #include "support/snap_image.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
-#include "virtio/console_ctrl.h"
 #include "virtio/mmio_snapshot.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 #include "virtio/vsock_conn.h"
 
@@ -114,7 +117,7 @@ static void check_loaded(struct virtio_mmio *m, struct io_loop *loop)
 	fuzz_check(virtio_mmio_driver_read(m, 0x070) == 0);
 }
 
-enum virtio_kind { VIRTIO_RNG, VIRTIO_BLK, VIRTIO_CONSOLE, VIRTIO_VSOCK };
+enum virtio_kind { VIRTIO_RNG, VIRTIO_BLK, VIRTIO_NET, VIRTIO_CONSOLE, VIRTIO_VSOCK };
 
 #define VSOCK_CID 3
 #define CONSOLE_PART 5 /* the console's own part of its section: u32 messages owed, bool port open */
@@ -126,9 +129,10 @@ struct device {
 	struct virtio_dev *dev;
 	struct virtio_rng *rng;
 	struct virtio_blk *disk;
+	struct virtio_net *net;
 	struct virtio_console *con;
 	struct virtio_vsock *vsock;
-	int memfd, con_in, con_out;
+	int memfd, tap_peer, con_in, con_out;
 };
 
 /* A directory for the vsock device's socket, made once, removed at exit. */
@@ -149,6 +153,19 @@ static void create_blk(struct device *d)
 	const struct kiln_disk kd = { .path = path };
 	fuzz_check(virtio_blk_create(&kd, 0, &d->disk, why, sizeof(why)) == 0);
 	d->dev = virtio_blk_dev(d->disk);
+}
+
+static const uint8_t fuzz_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+/* A net device on one end of a datagram socketpair (a tap's stand-in); tap_peer is the other end. */
+static void create_net(struct device *d)
+{
+	int sv[2];
+
+	fuzz_check(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+	fuzz_check(virtio_net_create_on_fd(sv[0], 0, fuzz_mac, 1500, 0, &d->net) == 0);
+	d->tap_peer = sv[1];
+	d->dev = virtio_net_dev(d->net);
 }
 
 /* Input waits in a pipe, then ends; output goes nowhere. */
@@ -179,9 +196,11 @@ static void create_vsock(struct device *d)
 
 static void create_device(struct device *d, enum virtio_kind kind)
 {
-	*d = (struct device){ .kind = kind, .memfd = -1, .con_in = -1, .con_out = -1 };
+	*d = (struct device){ .kind = kind, .memfd = -1, .tap_peer = -1, .con_in = -1, .con_out = -1 };
 	if (kind == VIRTIO_BLK)
 		create_blk(d);
+	else if (kind == VIRTIO_NET)
+		create_net(d);
 	else if (kind == VIRTIO_CONSOLE)
 		create_console(d);
 	else if (kind == VIRTIO_VSOCK)
@@ -196,23 +215,40 @@ static void destroy_device(struct device *d)
 {
 	virtio_blk_destroy(d->disk);
 	virtio_rng_destroy(d->rng);
+	virtio_net_destroy(d->net);
 	virtio_console_destroy(d->con);
 	virtio_vsock_destroy(d->vsock); /* unlinks its socket */
-	for (int *fd = &d->memfd; fd <= &d->con_out; fd++)
+	for (int *fd = &d->memfd; fd <= &d->con_out; fd++) /* memfd, tap_peer, con_in, con_out */
 		if (*fd >= 0)
 			close(*fd);
 }
 
+/* A loaded net device kept its own MAC (a load may not change it) and an MTU of 68 or more. */
+static void check_net_config(struct virtio_mmio *m)
+{
+	uint32_t mac_low = virtio_mmio_driver_read(m, 0x100), mac_high = virtio_mmio_driver_read(m, 0x104);
+	uint32_t mtu = virtio_mmio_driver_read(m, 0x108) >> 16;
+
+	fuzz_check(mac_low == 0x02u && (mac_high & 0xffff) == 0x0100);
+	fuzz_check(mtu >= 68);
+}
+
 /*
- * A load that succeeded read the whole section: the device's own part is its end. The console's
- * handshake holds only the messages kiln sends, and none unless the driver took MULTIPORT and
- * started the device; the vsock device kept its CID and owes a reset only to a driver it serves.
+ * A load that succeeded read the whole section: the device's own part is its end. The net device
+ * gets a frame from its tap before the kicks. The console's handshake holds only the messages kiln
+ * sends, and none unless the driver took MULTIPORT and started the device; the vsock device kept
+ * its CID and owes a reset only to a driver it serves.
  */
 static void check_device_loaded(const struct device *d, struct virtio_mmio *m, const uint8_t *payload, size_t len)
 {
 	uint32_t status = virtio_mmio_driver_read(m, 0x070);
 
-	if (d->kind == VIRTIO_CONSOLE) {
+	if (d->kind == VIRTIO_NET) {
+		static const uint8_t frame[12 + 60];
+
+		check_net_config(m);
+		(void)send(d->tap_peer, frame, sizeof(frame), MSG_DONTWAIT); /* a full socket refuses it */
+	} else if (d->kind == VIRTIO_CONSOLE) {
 		bool handshake = (status & 4u) && (m->driver_features & (1ull << VIRTIO_CONSOLE_F_MULTIPORT));
 		uint32_t owed;
 
@@ -340,7 +376,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (len < 1)
 		return 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		load_virtio(VIRTIO_RNG, data + 1, len - 1);
 		break;
@@ -354,6 +390,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		load_uart(data + 1, len - 1);
 		break;
 	case 4:
+		load_virtio(VIRTIO_NET, data + 1, len - 1);
+		break;
+	case 5:
 		load_virtio(VIRTIO_CONSOLE, data + 1, len - 1);
 		break;
 	default:

@@ -89,6 +89,25 @@ void mmio_driver_destroy(struct mmio_driver *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void mmio_driver_copy_guest(struct mmio_driver *to, const struct mmio_driver *from)
+{
+	if (to->ram_size != from->ram_size)
+		mmio_driver_fail("a guest is copied to a driver with as much RAM only");
+	memcpy(to->ram, from->ram, from->ram_size);
+	memcpy(to->high, from->high, MMIO_DRIVER_HIGH_SIZE);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		struct virtq_builder *b = &to->vq[q];
+
+		if (from->vq[q].ram == NULL)
+			continue;
+		*b = from->vq[q];
+		b->ram = to->ram;
+		memset(&b->mem, 0, sizeof(b->mem));
+		if (gmem_add_region(&b->mem, 0, to->ram, to->ram_size) != 0)
+			mmio_driver_fail("gmem_add_region failed");
+	}
+}
+
 /* --- registers --------------------------------------------------------------------------------- */
 
 uint32_t mmio_driver_read(struct mmio_driver *d, uint32_t reg)
@@ -272,18 +291,7 @@ void mmio_driver_save(struct mmio_driver *d, struct snap_writer *w)
 int mmio_driver_restore(struct mmio_driver *to, const struct mmio_driver *from, const struct snap_reader *r,
 			char *why, size_t whylen)
 {
-	if (to->ram_size != from->ram_size)
-		mmio_driver_fail("a restore needs RAM of the snapshot's size");
-	memcpy(to->ram, from->ram, from->ram_size);
-	memcpy(to->high, from->high, MMIO_DRIVER_HIGH_SIZE);
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (from->vq[q].ram == NULL)
-			continue;
-		/* The same layout, over to's copy of the RAM (a window: to owns nothing of it). */
-		to->vq[q] = from->vq[q];
-		to->vq[q].ram = to->ram;
-		to->vq[q].mem.regions[0].host = to->ram;
-	}
+	mmio_driver_copy_guest(to, from);
 	return virtio_mmio_load(&to->m, r, 0, why, whylen);
 }
 
