@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,11 +14,40 @@
 #define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
 #define NOT_AFTER_BOOT "The requested operation is not supported after starting the microVM."
 
+/* No boot source, drive, NIC or vsock: what the counts and flags say, the buffers left as they are. */
+static void spec_clear(struct api_spec *s)
+{
+	s->has_boot = false;
+	s->machine = (struct api_machine){ .vcpus = 1, .mem_mib = API_DEFAULT_MEM_MIB };
+	s->ndrives = 0;
+	s->nnets = 0;
+	s->has_vsock = false;
+	s->entropy = false;
+}
+
+/* *d = *s for what is in use: the boot source, drives, NICs and vsock that s has. */
+static void spec_copy(struct api_spec *d, const struct api_spec *s)
+{
+	if (s->has_boot)
+		d->boot = s->boot;
+	d->has_boot = s->has_boot;
+	d->machine = s->machine;
+	memcpy(d->drives, s->drives, s->ndrives * sizeof(s->drives[0]));
+	d->ndrives = s->ndrives;
+	memcpy(d->nets, s->nets, s->nnets * sizeof(s->nets[0]));
+	d->nnets = s->nnets;
+	if (s->has_vsock)
+		d->vsock = s->vsock;
+	d->has_vsock = s->has_vsock;
+	d->entropy = s->entropy;
+}
+
 void api_vmm_init(struct api_vmm *v, const struct api_vmm_options *opt)
 {
-	memset(v, 0, sizeof(*v));
+	memset(v, 0, offsetof(struct api_vmm, spec));
 	v->opt = *opt;
-	v->spec.machine = (struct api_machine){ .vcpus = 1, .mem_mib = API_DEFAULT_MEM_MIB };
+	spec_clear(&v->spec);
+	spec_clear(&v->next);
 	v->metrics_fd = -1;
 }
 
@@ -218,7 +248,7 @@ static void apply_change(struct api_vmm *v, const struct api_action *a, struct a
 
 	/* As in Firecracker, even a refused change makes the process unfit for a snapshot load. */
 	v->configured = true;
-	v->next = v->spec;
+	spec_copy(&v->next, &v->spec);
 	if (a->kind == API_PUT_BOOT_SOURCE)
 		rc = set_boot(&v->next, &a->boot, err, sizeof(err));
 	else if (a->kind == API_PUT_MACHINE || a->kind == API_PATCH_MACHINE)
@@ -237,7 +267,7 @@ static void apply_change(struct api_vmm *v, const struct api_action *a, struct a
 		api_reply_fault(r, "%s: %s", prefixes[a->kind], err);
 		return;
 	}
-	v->spec = v->next;
+	spec_copy(&v->spec, &v->next);
 	api_reply_ok(r);
 }
 

@@ -41,8 +41,6 @@ struct api_vmm_options {
 
 struct api_vmm {
 	struct api_vmm_options opt;
-	struct api_spec spec;
-	struct api_spec next; /* scratch: a change is tried here and kept only if it validates */
 	struct api_logger logger;
 	bool has_logger;
 	struct api_metrics metrics;
@@ -54,6 +52,13 @@ struct api_vmm {
 	struct kiln_config cfg;
 	char cmdline[KILN_MAX_CMDLINE + 128];
 	char serials[KILN_MAX_DISKS][KILN_MAX_SERIAL + 1];
+	/*
+	 * Last: 48 KiB each, mostly path buffers. Only what their counts and flags say is in use is
+	 * ever read, and only that is zeroed and copied (vmm.c: spec_clear, spec_copy), so that the pages
+	 * of an unused drive or boot source cost the process nothing.
+	 */
+	struct api_spec spec;
+	struct api_spec next; /* scratch: a change is tried here and kept only if it validates */
 };
 
 void api_vmm_init(struct api_vmm *v, const struct api_vmm_options *opt);
