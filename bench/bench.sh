@@ -423,20 +423,20 @@ else
 	echo "linux-min.ready_ms|minimal kernel: exec -> READY line|ms|n/a: not built (make bench-kernel)" >> "$OUT/figures.txt"
 fi
 
+# mib_label MIB: "128 MiB", "4 GiB".
+mib_label() { if [ $(($1 % 1024)) = 0 ]; then echo "$(($1 / 1024)) GiB"; else echo "$1 MiB"; fi; }
 # snapshot_rows PREFIX WHAT SIZES: the snapshot rows of one guest (bench/snapshot.sh's figures).
 snapshot_rows() {
-	local p=$1 what=$2 m l
+	local p=$1 what=$2 m
 	echo "$p.pause_ms|snapshot, $what: pause (QEMU: stop)|ms|lower"
 	for m in $3; do
-		if [ $((m % 1024)) = 0 ]; then l="$((m / 1024)) GiB"; else l="$m MiB"; fi
-		echo "$p.$m.create_ms|snapshot, $what $l: create, paused|ms|lower"
-		echo "$p.$m.disk_mib|snapshot, $what $l: files on disk (du)|MiB|lower"
+		echo "$p.$m.create_ms|snapshot, $what $(mib_label "$m"): create, paused|ms|lower"
+		echo "$p.$m.disk_mib|snapshot, $what $(mib_label "$m"): files on disk (du)|MiB|lower"
 	done
 	echo "$p.state_kib|snapshot, $what: kiln's state file|KiB|info"
 	for m in $3; do
-		if [ $((m % 1024)) = 0 ]; then l="$((m / 1024)) GiB"; else l="$m MiB"; fi
-		echo "$p.$m.restore_ms|restore, $what $l: exec -> 1st count line|ms|lower"
-		echo "$p.$m.restore_rss_mib|restore, $what $l: RSS at 1st count line|MiB|lower"
+		echo "$p.$m.restore_ms|restore, $what $(mib_label "$m"): exec -> 1st count line|ms|lower"
+		echo "$p.$m.restore_rss_mib|restore, $what $(mib_label "$m"): RSS at 1st count line|MiB|lower"
 	done
 }
 { snapshot_rows snap-tiny tiny "$SNAP_TINY_SIZES"; snapshot_rows snap-linux linux "$SNAP_SIZES"; } >> "$OUT/figures.txt"
