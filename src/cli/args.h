@@ -46,6 +46,7 @@ struct cli_options {
 	const char *snapshot_dir;       /* DIR: the files DIR/state and DIR/mem */
 	bool snapshot_resume;           /* kiln snapshot --resume */
 	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --vsock-uds, --paused */
+	char net_tap_ids[KILN_MAX_NETS][KILN_MAX_NET_ID + 1]; /* the IDs of --net-tap ID=TAP */
 	char restore_state[4096];
 	char restore_mem[4096];
 };
