@@ -46,6 +46,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(clock_gettime), "timestamps (when the vDSO falls back to the syscall)" },
 	{ SCMP_SYS(rt_sigprocmask), "thread start and exit" },
 	{ SCMP_SYS(rt_sigreturn), "return from the vCPU kick signal handler" },
+	{ SCMP_SYS(restart_syscall), "the kernel resumes a sleep (epoll_wait, nanosleep, futex) that a "
+				     "SIGSTOP/SIGCONT (job control, a debugger) interrupted" },
 	{ SCMP_SYS(exit), "thread exit" },
 	{ SCMP_SYS(sched_yield), "spinning locks in glibc" },
 	{ SCMP_SYS(getpid), "pthread_kill" },
