@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -166,7 +167,18 @@ int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t w
 		close(fd);
 		return rc;
 	}
-	/* PROT_WRITE on a read-only fd is fine for a private mapping: writes go to private copies. */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		int err = errno;
+		int rc = fail_with(why, whylen, -err, "%s: %s", path,
+				   err == EWOULDBLOCK ? "a Diff is being merged into it" : strerror(err));
+		close(fd);
+		return rc;
+	}
+	/*
+	 * PROT_WRITE on a read-only fd is fine for a private mapping: writes go to private copies.
+	 * A flock belongs to the open file description (flock(2)) and goes with its last reference;
+	 * the mapping holds one, so closing fd leaves the lock in place until the RAM is unmapped.
+	 */
 	void *p = mmap(ram, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
 	int err = errno;
 	close(fd);
@@ -247,6 +259,21 @@ static int copy_extents(int base, int diff, const char *diff_path, uint64_t size
 	return rc;
 }
 
+/*
+ * Pages a VM has not copied yet are read from its memory file (memfile_map), so writing into one
+ * that a VM maps would change its guest's memory under it: the shared flock of every mapping
+ * makes this exclusive one fail. It is dropped when base is closed.
+ */
+static int lock_base(int base, const char *base_path, char *why, size_t whylen)
+{
+	if (flock(base, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return fail_with(why, whylen, -EBUSY, "%s: a running VM maps it (it was restored from it): "
+				 "merge into a copy", base_path);
+	return fail_with(why, whylen, -errno, "%s: flock: %s", base_path, strerror(errno));
+}
+
 int memfile_merge(const char *base_path, const char *diff_path, struct memfile_stats *stats, char *why,
 		  size_t whylen)
 {
@@ -258,9 +285,11 @@ int memfile_merge(const char *base_path, const char *diff_path, struct memfile_s
 	*stats = (struct memfile_stats){ 0 };
 	if (rc == 0 && bst.st_dev == dst.st_dev && bst.st_ino == dst.st_ino)
 		rc = fail_with(why, whylen, -EINVAL, "%s and %s are the same file", base_path, diff_path);
-	else if (rc == 0 && bst.st_size != dst.st_size)
+	if (rc == 0 && bst.st_size != dst.st_size)
 		rc = fail_with(why, whylen, -EINVAL, "%s has %lld bytes and %s %lld: not the same guest RAM",
 			       base_path, (long long)bst.st_size, diff_path, (long long)dst.st_size);
+	if (rc == 0)
+		rc = lock_base(base, base_path, why, whylen);
 	if (rc == 0)
 		rc = copy_extents(base, diff, diff_path, (uint64_t)dst.st_size, stats, why, whylen);
 	if (rc == 0 && fsync(base) < 0)

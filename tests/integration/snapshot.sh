@@ -493,6 +493,10 @@ if [ -d "$e/chain" ] && start e5 "$s2" restore --api-sock "$s2" "$e/chain"; then
 	wait_lines "$tmp/e5.out" 100 20 || not_ok "the restored guest counts" "$(lines "$tmp/e5.out") lines"
 	call "$s2" GET /machine-config
 	expect "a restored guest tracks dirty pages as its snapshot's did" 200 '"track_dirty_pages":true'
+	"$kiln" snapshot-merge "$e/chain/mem" "$e/d2/mem" 2>"$tmp/merge.err"
+	status=$?
+	check "kiln snapshot-merge into the memory file a running guest maps: exit 125, one line" \
+		"$(status_is 125)$(one_line "$tmp/merge.err")$(grep -q 'a running VM maps it' "$tmp/merge.err" || cat "$tmp/merge.err")"
 	snap "$s2" "$e/d3" --diff
 	check "kiln snapshot --diff of a restored guest" "$(status_is 0)$(cat "$tmp/snap.err")"
 	kill_kiln e5

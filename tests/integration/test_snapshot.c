@@ -349,6 +349,8 @@ static void check_diff_snapshots(const char *dir, const char *elf)
 	const char *one[] = { full_mem, d1_mem };
 	check(merge_layers(merged, one, 2) == 0, "the Diff is merged onto (a copy of) the Full");
 	check(restore(&g, d1_state, merged, false, &err) == 0, "the merged Diff is restored");
+	check(kiln_snapshot_merge(merged, d1_mem, &err) == -EBUSY && strstr(err.msg, "a running VM maps it"),
+	      "a merge into the memory file a running VM maps is refused");
 	read_lines(&g, 200, 5000);
 	unsigned long d2_stop = pause_and_snapshot_flags(&g, d1_stop + 1, d2_state, d2_mem, KILN_SNAPSHOT_DIFF);
 	check(d2_stop > d1_stop, "the restored guest counts on and takes a Diff of its own");

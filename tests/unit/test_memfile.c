@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -278,6 +280,49 @@ static void test_merge_refusals(void **state)
 	free(ram);
 }
 
+/*
+ * A memory file a VM maps (memfile_map) is not merged into while its file stays open, and a file
+ * being merged into (its exclusive flock held) is not mapped.
+ */
+static void test_no_merge_into_a_mapped_file(void **state)
+{
+	uint8_t *ram = new_ram();
+	uint64_t dirty[WORDS] = { 0 };
+	struct memfile_stats st;
+
+	(void)state;
+	fill(ram, 2, 2);
+	set_bit(dirty, 2);
+	assert_int_equal(memfile_save(ram, RAM_BYTES, path("base"), &st), 0);
+	assert_int_equal(memfile_save_diff(ram, RAM_BYTES, dirty, path("d1"), &st), 0);
+	void *guest = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(guest != MAP_FAILED);
+	assert_int_equal(memfile_map(guest, RAM_BYTES, path("base"), why, sizeof(why)), 0);
+	assert_int_equal(((uint8_t *)guest)[2 * PAGE], 2);
+	assert_int_equal(memfile_merge(path("base"), path("d1"), &st, why, sizeof(why)), -EBUSY);
+	assert_non_null(strstr(why, "a running VM maps it"));
+	/* Two VMs may map one file (clones of one snapshot). */
+	void *clone = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(clone != MAP_FAILED);
+	assert_int_equal(memfile_map(clone, RAM_BYTES, path("base"), why, sizeof(why)), 0);
+	munmap(guest, RAM_BYTES);
+	assert_int_equal(memfile_merge(path("base"), path("d1"), &st, why, sizeof(why)), -EBUSY);
+	/* The last mapping gone, the file may be merged into. */
+	munmap(clone, RAM_BYTES);
+	assert_int_equal(memfile_merge(path("base"), path("d1"), &st, why, sizeof(why)), 0);
+	guest = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(guest != MAP_FAILED);
+
+	int lock = open(path("base"), O_RDWR);
+	assert_true(lock >= 0);
+	assert_int_equal(flock(lock, LOCK_EX), 0); /* as a merge holds it */
+	assert_int_equal(memfile_map(guest, RAM_BYTES, path("base"), why, sizeof(why)), -EWOULDBLOCK);
+	assert_non_null(strstr(why, "a Diff is being merged into it"));
+	close(lock);
+	munmap(guest, RAM_BYTES);
+	free(ram);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_diff_holds_exactly_its_dirty_pages),
 		cmocka_unit_test(test_merge_chain),
 		cmocka_unit_test(test_merge_refusals),
+		cmocka_unit_test(test_no_merge_into_a_mapped_file),
 	};
 	return cmocka_run_group_tests_name("memfile", tests, setup, teardown);
 }
