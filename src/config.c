@@ -2,6 +2,7 @@
 /* The configuration's defaults and its one validator, shared by the CLI and every other front end. */
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -53,14 +54,49 @@ static int validate_disks(const struct kiln_config *cfg, struct kiln_error *err)
 #define MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x"
 #define MAC_ARGS(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
 
-/* NIC i against the ones before it: two NICs on one tap, or with one MAC, would fight over frames. */
+const char *config_net_id(const struct kiln_config *cfg, unsigned int i, char buf[CONFIG_NET_ID_SIZE])
+{
+	if (cfg->nets[i].id)
+		return cfg->nets[i].id;
+	snprintf(buf, CONFIG_NET_ID_SIZE, "net%u", i);
+	return buf;
+}
+
+/*
+ * An id names a NIC in logs, messages and `kiln restore --net-tap ID=TAP`: printable ASCII without
+ * spaces (one word in a line) or '=' (the flag's separator).
+ */
+static int validate_net_id(const char *id, unsigned int i, struct kiln_error *err)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > KILN_MAX_NET_ID)
+		return vm_error(err, EINVAL, "net %u: its id is empty or longer than %d bytes", i, KILN_MAX_NET_ID);
+	for (size_t k = 0; k < len; k++) {
+		unsigned char ch = (unsigned char)id[k];
+
+		if (ch <= ' ' || ch > '~' || ch == '=')
+			return vm_error(err, EINVAL, "net %u: its id holds byte %#x at %zu: an id is printable "
+					"ASCII without spaces or '='", i, ch, k);
+	}
+	return 0;
+}
+
+/*
+ * NIC i against the ones before it: two NICs on one tap, or with one MAC, would fight over frames;
+ * two with one id could not be told apart.
+ */
 static int validate_net_unique(const struct kiln_config *cfg, unsigned int i, struct kiln_error *err)
 {
 	const struct kiln_net *n = &cfg->nets[i];
+	char id_buf[CONFIG_NET_ID_SIZE], other_buf[CONFIG_NET_ID_SIZE];
+	const char *id = config_net_id(cfg, i, id_buf);
 
 	for (unsigned int j = 0; j < i; j++) {
 		const struct kiln_net *o = &cfg->nets[j];
 
+		if (strcmp(config_net_id(cfg, j, other_buf), id) == 0)
+			return vm_error(err, EINVAL, "net %u: id %s is already net %u's", i, id, j);
 		if (strcmp(o->tap, n->tap) == 0)
 			return vm_error(err, EINVAL, "net %u: tap %s is already in use by net %u", i, n->tap, j);
 		if (n->mac_set && o->mac_set && memcmp(o->mac, n->mac, sizeof(n->mac)) == 0)
@@ -84,7 +120,9 @@ static int validate_nets(const struct kiln_config *cfg, struct kiln_error *err)
 		if (n->mac_set && (n->mac[0] & 1))
 			return vm_error(err, EINVAL, "net %u: guest MAC " MAC_FMT " is a multicast address "
 					"(the first octet is odd); a NIC needs a unicast one", i, MAC_ARGS(n->mac));
-		int rc = validate_net_unique(cfg, i, err);
+		int rc = n->id ? validate_net_id(n->id, i, err) : 0;
+		if (rc == 0)
+			rc = validate_net_unique(cfg, i, err);
 		if (rc < 0)
 			return rc;
 	}

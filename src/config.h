@@ -12,4 +12,9 @@
  */
 int config_validate_machine(const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;
 
+#define CONFIG_NET_ID_SIZE (KILN_MAX_NET_ID + 1)
+
+/* NIC i's id: its own, or "netN" (N = i) when it has none; buf holds the latter. */
+const char *config_net_id(const struct kiln_config *cfg, unsigned int i, char buf[CONFIG_NET_ID_SIZE]);
+
 #endif

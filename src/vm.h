@@ -17,6 +17,7 @@
 #include "devices/machine_events.h"
 #include "devices/serial.h"
 #include "devices/serial_input.h"
+#include "devices/vmgenid.h"
 #include "io/loop.h"
 #include "irq/irq.h"
 #include "mem/gmem.h"
@@ -61,6 +62,7 @@ struct vm {
 	struct i8042 i8042;
 	struct acpi_pm acpi_pm;
 	struct serial_input serial_input; /* kiln's stdin into the UART, when it is the console */
+	struct vmgenid vmgenid;           /* a fresh ID at each boot and restore */
 
 	struct vm_virtio virtio[VM_MAX_VIRTIO];
 	unsigned int nvirtio;
@@ -80,6 +82,7 @@ struct vm {
 	atomic_bool pause_requested;
 	unsigned int parked_vcpus;
 	struct kvm_clock_data paused_clock;
+	uint64_t paused_realtime_ns;    /* the host's wall clock when paused_clock was read */
 
 	/* How the VM ended: the first stop request wins (0 while running). */
 	atomic_int exit_reason;

@@ -163,6 +163,7 @@ static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct k
 {
 	struct irq_line com1_irq = { .chip = &vm->irqchip, .gsi = X86_IRQ_COM1 };
 	struct irq_line kbd_irq = { .chip = &vm->irqchip, .gsi = I8042_IRQ_KEYBOARD };
+	struct irq_line ged_irq = { .chip = &vm->irqchip, .gsi = X86_GED_GSI };
 	bool uart_is_console = cfg->console == KILN_CONSOLE_SERIAL;
 	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq,
 			     uart_is_console ? cfg->console_out_fd : -1, &vm->io);
@@ -178,8 +179,12 @@ static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct k
 				  X86_PORT_ACPI_SLEEP_STATUS, ACPI_S5_SLP_TYP, &vm->events);
 	if (rc < 0)
 		return vm_error(err, -rc, "registering devices: %s", strerror(-rc));
+	vmgenid_init(&vm->vmgenid, &vm->mem, X86_VMGENID_ADDR, ged_irq);
 	return vm_create_virtio(vm, cfg, err);
 }
+
+_Static_assert(X86_VIRTIO_GSI_BASE + VM_MAX_VIRTIO <= X86_GED_GSI && X86_GED_GSI < X86_IOAPIC_NUM_PINS,
+	       "the GED's GSI is an IOAPIC pin of its own");
 
 static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 {
@@ -203,6 +208,8 @@ static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 		.pvpanic_port = X86_PORT_PVPANIC,
 		.virtio = virtio,
 		.nvirtio = vm->nvirtio,
+		.vmgenid_addr = X86_VMGENID_ADDR,
+		.ged_gsi = X86_GED_GSI,
 	};
 	void *area = gmem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
 	int rc = area ? acpi_build(&machine, area, X86_ACPI_SIZE, X86_ACPI_ADDR, rsdp) : -ENOSPC;
@@ -295,6 +302,8 @@ static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct
 
 	if (rc == 0)
 		rc = write_acpi(vm, &in.rsdp_gpa, err);
+	if (rc == 0 && (rc = vmgenid_generate(&vm->vmgenid)) < 0)
+		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
 	if (rc == 0) {
 		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
 		if (rc < 0)

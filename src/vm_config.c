@@ -21,14 +21,14 @@ int vm_config_copy(struct kiln_config *dst, const struct kiln_config *src)
 	for (unsigned int i = 0; i < KILN_MAX_DISKS; i++)
 		dst->disks[i].path = dst->disks[i].serial = NULL;
 	for (unsigned int i = 0; i < KILN_MAX_NETS; i++)
-		dst->nets[i].tap = NULL;
+		dst->nets[i].tap = dst->nets[i].id = NULL;
 	ok = copy_str(&dst->kernel_path, src->kernel_path) && copy_str(&dst->initrd_path, src->initrd_path) &&
 	     copy_str(&dst->cmdline, src->cmdline) && copy_str(&dst->vsock.uds_path, src->vsock.uds_path);
 	for (unsigned int i = 0; ok && i < src->ndisks && i < KILN_MAX_DISKS; i++)
 		ok = copy_str(&dst->disks[i].path, src->disks[i].path) &&
 		     copy_str(&dst->disks[i].serial, src->disks[i].serial);
 	for (unsigned int i = 0; ok && i < src->nnets && i < KILN_MAX_NETS; i++)
-		ok = copy_str(&dst->nets[i].tap, src->nets[i].tap);
+		ok = copy_str(&dst->nets[i].tap, src->nets[i].tap) && copy_str(&dst->nets[i].id, src->nets[i].id);
 	if (!ok) {
 		vm_config_free(dst);
 		return -ENOMEM;
@@ -46,7 +46,9 @@ void vm_config_free(struct kiln_config *cfg)
 		free((char *)cfg->disks[i].path);
 		free((char *)cfg->disks[i].serial);
 	}
-	for (unsigned int i = 0; i < KILN_MAX_NETS; i++)
+	for (unsigned int i = 0; i < KILN_MAX_NETS; i++) {
 		free((char *)cfg->nets[i].tap);
+		free((char *)cfg->nets[i].id);
+	}
 	*cfg = (struct kiln_config){ 0 };
 }

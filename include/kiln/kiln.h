@@ -34,8 +34,11 @@ struct kiln_disk {
 };
 
 #define KILN_MAX_NETS 4
+#define KILN_MAX_NET_ID 63 /* bytes of a NIC's id */
 
 struct kiln_net {
+	const char *id;     /* NULL: "netN", N its index in nets[]; else 1..KILN_MAX_NET_ID printable bytes,
+			       no space or '=', and no other NIC's. A snapshot keeps it: restores name NICs by it */
 	const char *tap;    /* host tap device name (created beforehand, e.g. `ip tuntap add`); one NIC each */
 	uint8_t mac[6];     /* unicast (mac[0] even), and no other NIC's */
 	bool mac_set;       /* false: a stable locally administered MAC derived from the tap name */
@@ -239,15 +242,23 @@ enum kiln_track_dirty {
 	KILN_TRACK_DIRTY_OFF,
 };
 
+/* A NIC of a snapshot moved to another tap; its MAC stays the one the guest knows. */
+struct kiln_net_override {
+	const char *id;  /* the NIC's id in the snapshot (kiln_net.id, "netN" when it had none) */
+	const char *tap;
+};
+
 struct kiln_restore {
 	const char *state_path;
 	const char *mem_path;          /* mapped copy-on-write: it must not change while a VM uses it */
 	int console_in_fd;             /* as in kiln_config (-1: none) */
 	int console_out_fd;
-	const char *taps[KILN_MAX_NETS]; /* NULL: NIC i keeps the snapshot's tap */
+	struct kiln_net_override net_overrides[KILN_MAX_NETS]; /* the NICs not listed keep their taps */
+	unsigned int n_net_overrides;
 	const char *vsock_uds_path;    /* NULL: the snapshot's */
 	bool paused;                   /* kiln_vm_start() leaves the guest paused until kiln_vm_resume() */
 	enum kiln_track_dirty track_dirty_pages; /* kiln_config.track_dirty_pages of the restored VM */
+	bool clock_realtime;           /* kvmclock moves on by the wall-clock time since the snapshot */
 };
 
 /*
@@ -258,7 +269,8 @@ KILN_API void kiln_restore_init(struct kiln_restore *rs);
 
 /*
  * Builds a VM from a snapshot, ready for kiln_vm_start(): the same machine (vCPUs, RAM, devices
- * and their host sides by name, checked: a disk must have kept its size), its RAM the memory file.
+ * and their host sides by name, checked: a disk must have kept its size, a tap must exist), its
+ * RAM the memory file. Each net override must name a NIC of the snapshot, once.
  * Both files are input from strangers: anything malformed or not matching this host is refused
  * with one line in err, and nothing is left behind.
  */

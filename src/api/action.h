@@ -110,6 +110,7 @@ struct api_snapshot_load {
 	struct api_net_override nets[KILN_MAX_NETS];   /* network_overrides */
 	unsigned int nnets;
 	char vsock_uds[API_PATH_MAX];                  /* vsock_override.uds_path, "" when none */
+	bool clock_realtime;
 	enum kiln_track_dirty track_dirty;             /* track_dirty_pages (or enable_diff_snapshots) */
 };
 

@@ -414,15 +414,12 @@ static enum kiln_track_dirty load_track_dirty(struct json_object *o)
 	return KILN_TRACK_DIRTY_OFF;
 }
 
-/* The members kiln takes only at their default: clock_realtime, huge_pages. */
+/* The members kiln takes only at their default: huge_pages. */
 static int load_defaults_only(struct json_object *o, char *err, size_t errlen)
 {
 	static const char *const pages[] = { "Snapshot", "None", "Transparent", "2M" };
 	int page = 0;
 
-	if (api_json_bool(o, "clock_realtime", false))
-		return fail_einval(err, errlen, "`clock_realtime`: not supported by kiln yet (the guest's "
-				   "kvmclock resumes where the snapshot left it)");
 	if (parse_enum(o, "huge_pages", pages, ARRAY_SIZE(pages), false, &page, err, errlen) < 0)
 		return -EINVAL;
 	/* "Snapshot" and "None" both mean the snapshot's own pages, which are always 4 KiB in kiln. */
@@ -457,5 +454,6 @@ int api_parse_snapshot_load(struct json_object *o, struct api_snapshot_load *out
 		rc = load_defaults_only(o, err, errlen);
 	out->resume = api_json_bool(o, "resume_vm", false);
 	out->track_dirty = load_track_dirty(o);
+	out->clock_realtime = api_json_bool(o, "clock_realtime", false);
 	return rc;
 }

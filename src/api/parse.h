@@ -56,7 +56,7 @@ int api_parse_snapshot_create(struct json_object *o, struct api_snapshot_create 
 
 /*
  * SnapshotLoadParams: exactly one of mem_backend (type "File") and mem_file_path; the options kiln
- * lacks ("Uffd", clock_realtime, huge pages) refused, named.
+ * lacks ("Uffd", huge pages) refused, named.
  */
 int api_parse_snapshot_load(struct json_object *o, struct api_snapshot_load *out, char *err,
 			    size_t errlen) MUST_CHECK;

@@ -103,7 +103,8 @@ static void spec_config(const struct api_vmm *v, const struct api_spec *s, struc
 	}
 	cfg->ndisks = s->ndrives;
 	for (unsigned int i = 0; i < s->nnets; i++) {
-		cfg->nets[i] = (struct kiln_net){ .tap = s->nets[i].tap, .mac_set = s->nets[i].mac_set };
+		cfg->nets[i] = (struct kiln_net){ .id = s->nets[i].id, .tap = s->nets[i].tap,
+						  .mac_set = s->nets[i].mac_set };
 		memcpy(cfg->nets[i].mac, s->nets[i].mac, sizeof(cfg->nets[i].mac));
 	}
 	cfg->nnets = s->nnets;

@@ -51,8 +51,8 @@ static void drive_id(struct api_spec *s, const char *serial, char *out, size_t l
 
 /*
  * The spec of a VM built from a kiln_config rather than by requests. A restored VM has no boot
- * source (Firecracker's GET /vm/config leaves it out too); NICs, which carry no id in a kiln_config,
- * are named "netN" by position.
+ * source (Firecracker's GET /vm/config leaves it out too); a NIC without an id in the kiln_config
+ * (one of `kiln run --net`) is "netN" by position, as kiln.h names it.
  */
 static void spec_from_config(struct api_spec *s, const struct kiln_config *cfg)
 {
@@ -78,7 +78,10 @@ static void spec_from_config(struct api_spec *s, const struct kiln_config *cfg)
 		struct api_net *n = &s->nets[i];
 
 		*n = (struct api_net){ .mac_set = cfg->nets[i].mac_set };
-		snprintf(n->id, sizeof(n->id), "net%u", i);
+		if (cfg->nets[i].id)
+			snprintf(n->id, sizeof(n->id), "%s", cfg->nets[i].id);
+		else
+			snprintf(n->id, sizeof(n->id), "net%u", i);
 		snprintf(n->tap, sizeof(n->tap), "%s", cfg->nets[i].tap);
 		memcpy(n->mac, cfg->nets[i].mac, sizeof(n->mac));
 	}
@@ -146,21 +149,6 @@ void api_vmm_snapshot_create(struct api_vmm *v, const struct api_snapshot_create
 }
 
 /*
- * kiln_restore.taps names a NIC by its index in the snapshot, and an override names it by iface_id:
- * the state file records no iface ids yet (and kiln_vm_snapshot refuses VMs with NICs so far), so no
- * override can name a NIC of the snapshot. Once the state file keeps each NIC's iface id, the
- * override's index is that of the NIC with its id.
- */
-static int check_net_overrides(const struct api_snapshot_load *l, struct api_reply *r)
-{
-	if (l->nnets == 0)
-		return 0;
-	api_reply_fault(r, RESTORE_ERROR "network_overrides: the snapshot has no network interface `%s` "
-			   "(kiln's snapshots hold no network interfaces yet)", l->nets[0].id);
-	return -1;
-}
-
-/*
  * Unlike Firecracker, which ends its process after a failed load, kiln stays fresh: a failed
  * kiln_vm_restore leaves nothing behind, so the client may load another snapshot or boot.
  */
@@ -174,9 +162,11 @@ void api_vmm_snapshot_load(struct api_vmm *v, const struct api_snapshot_load *l,
 				   "boot-specific resources.");
 		return;
 	}
-	if (check_net_overrides(l, r) < 0)
-		return;
 	kiln_restore_init(&rs);
+	/* network_overrides name NICs by iface_id, which the snapshot keeps (kiln_net.id). */
+	for (unsigned int i = 0; i < l->nnets && i < KILN_MAX_NETS; i++)
+		rs.net_overrides[i] = (struct kiln_net_override){ .id = l->nets[i].id, .tap = l->nets[i].tap };
+	rs.n_net_overrides = l->nnets;
 	rs.state_path = l->state_path;
 	rs.mem_path = l->mem_path;
 	rs.console_in_fd = v->opt.console_in_fd;
@@ -184,6 +174,7 @@ void api_vmm_snapshot_load(struct api_vmm *v, const struct api_snapshot_load *l,
 	rs.vsock_uds_path = l->vsock_uds[0] ? l->vsock_uds : NULL;
 	rs.paused = !l->resume;
 	rs.track_dirty_pages = l->track_dirty;
+	rs.clock_realtime = l->clock_realtime;
 	if (api_vmm_restore(v, &rs, &err) < 0)
 		api_reply_fault(r, RESTORE_ERROR "%s", err.msg);
 	else

@@ -49,6 +49,7 @@ struct cli_options {
 	const char *merge_base;         /* kiln snapshot-merge BASE_MEM DIFF_MEM */
 	const char *merge_diff;
 	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --vsock-uds, --paused */
+	char net_tap_ids[KILN_MAX_NETS][KILN_MAX_NET_ID + 1]; /* the IDs of --net-tap ID=TAP */
 	char restore_state[4096];
 	char restore_mem[4096];
 };

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli/snapshot_cmd.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -13,8 +12,8 @@
 #include "cli/api_client.h"
 #include "cli/common_opts.h"
 
-enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_DIFF, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED, OPT_TRACK_DIRTY,
-       OPT_NO_TRACK_DIRTY };
+enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_DIFF, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED, OPT_CLOCK_REALTIME,
+       OPT_TRACK_DIRTY, OPT_NO_TRACK_DIRTY };
 
 static const struct option snapshot_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -29,6 +28,7 @@ static const struct option restore_options[] = {
 	{ "net-tap", required_argument, NULL, OPT_NET_TAP },
 	{ "vsock-uds", required_argument, NULL, OPT_VSOCK_UDS },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME },
 	{ "track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY },
 	{ "no-track-dirty-pages", no_argument, NULL, OPT_NO_TRACK_DIRTY },
 	CLI_COMMON_OPTIONS,
@@ -40,18 +40,24 @@ static const struct option merge_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* "N=TAP": NIC N of the snapshot is to use tap TAP (kiln_restore.taps is by NIC index). */
-static int parse_net_tap(const char *arg, struct kiln_restore *rs, char *err, size_t errlen)
+/* "ID=TAP": the snapshot's NIC with id ID (netN for `kiln run --net`'s) is to use tap TAP. */
+static int parse_net_tap(const char *arg, struct cli_options *o, char *err, size_t errlen)
 {
-	char *end;
-	unsigned long n = strtoul(arg, &end, 10);
+	struct kiln_restore *rs = &o->restore;
+	const char *eq = strchr(arg, '=');
+	size_t id_len = eq ? (size_t)(eq - arg) : 0;
 
-	if (!isdigit((unsigned char)arg[0]) || *end != '=' || end[1] == '\0' || n >= KILN_MAX_NETS)
-		return fail_einval(err, errlen, "--net-tap %s: use N=TAP, N a NIC's index from 0 to %d", arg,
-				   KILN_MAX_NETS - 1);
-	if (rs->taps[n])
-		return fail_einval(err, errlen, "--net-tap %s: NIC %lu is given a tap twice", arg, n);
-	rs->taps[n] = end + 1;
+	if (eq == NULL || id_len == 0 || eq[1] == '\0')
+		return fail_einval(err, errlen, "--net-tap %s: use ID=TAP, ID a NIC's id in the snapshot (netN for "
+				   "the Nth --net, from 0)", arg);
+	if (id_len > KILN_MAX_NET_ID)
+		return fail_einval(err, errlen, "--net-tap %s: a NIC id has at most %d bytes", arg, KILN_MAX_NET_ID);
+	if (rs->n_net_overrides == KILN_MAX_NETS)
+		return fail_einval(err, errlen, "--net-tap %s: a VM has at most %d NICs", arg, KILN_MAX_NETS);
+	char *id = o->net_tap_ids[rs->n_net_overrides];
+	memcpy(id, arg, id_len);
+	id[id_len] = '\0';
+	rs->net_overrides[rs->n_net_overrides++] = (struct kiln_net_override){ .id = id, .tap = eq + 1 };
 	return 0;
 }
 
@@ -118,12 +124,15 @@ static int restore_option(int opt, const char *arg, struct cli_options *o, char 
 		o->api_sock = arg;
 		return 0;
 	case OPT_NET_TAP:
-		return parse_net_tap(arg, &o->restore, err, errlen);
+		return parse_net_tap(arg, o, err, errlen);
 	case OPT_VSOCK_UDS:
 		o->restore.vsock_uds_path = arg;
 		return 0;
 	case OPT_PAUSED:
 		o->restore.paused = true;
+		return 0;
+	case OPT_CLOCK_REALTIME:
+		o->restore.clock_realtime = true;
 		return 0;
 	case OPT_TRACK_DIRTY:
 	case OPT_NO_TRACK_DIRTY:

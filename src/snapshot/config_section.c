@@ -2,8 +2,8 @@
 /*
  * CONF/0 layout: u32 vcpus, u64 mem_bytes, u32 console, bool rng, bool virtio_cmdline;
  * u32 ndisks, each: str path, bool read_only, bool has_serial, str serial, u64 size;
- * u32 nnets, each: str tap, bool mac_set, 6 bytes mac; u32 vsock cid, str vsock uds ("" for none);
- * bool track_dirty_pages.
+ * u32 nnets, each: str id ("" for none: "netN"), str tap, bool mac_set, 6 bytes mac; u32 vsock cid,
+ * str vsock uds ("" for none); bool track_dirty_pages.
  */
 #include "snapshot/config_section.h"
 
@@ -27,6 +27,7 @@ void snap_config_put(struct snap_writer *w, const struct kiln_config *cfg, const
 	}
 	snap_put_u32(w, cfg->nnets);
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		snap_put_str(w, cfg->nets[i].id ? cfg->nets[i].id : "");
 		snap_put_str(w, cfg->nets[i].tap);
 		snap_put_bool(w, cfg->nets[i].mac_set);
 		snap_put_bytes(w, cfg->nets[i].mac, sizeof(cfg->nets[i].mac));
@@ -57,6 +58,8 @@ static void get_nets(struct snap_cursor *c, struct kiln_config *cfg, struct snap
 {
 	cfg->nnets = snap_get_u32_in(c, 0, KILN_MAX_NETS);
 	for (unsigned int i = 0; i < cfg->nnets && c->err == 0; i++) {
+		snap_get_str(c, store->net_ids[i], sizeof(store->net_ids[i]));
+		cfg->nets[i].id = store->net_ids[i][0] ? store->net_ids[i] : NULL;
 		snap_get_str(c, store->taps[i], sizeof(store->taps[i]));
 		cfg->nets[i].tap = store->taps[i];
 		cfg->nets[i].mac_set = snap_get_bool(c);

@@ -2,7 +2,8 @@
 /*
  * Section CONF/0: the machine a snapshot was taken of, enough to build the same one again: vCPUs,
  * RAM, the console kind, and each device with its host side by name (disk paths with their size,
- * taps, the vsock socket), in the order that gave each device its address and interrupt.
+ * taps, the vsock socket), in the order that gave each device its address and interrupt; NICs
+ * with their ids, by which a restore's overrides name them.
  */
 #ifndef KILN_SNAPSHOT_CONFIG_SECTION_H
 #define KILN_SNAPSHOT_CONFIG_SECTION_H
@@ -21,6 +22,7 @@ struct snap_config_store {
 	char disk_serials[KILN_MAX_DISKS][KILN_MAX_SERIAL + 1];
 	uint64_t disk_sizes[KILN_MAX_DISKS]; /* bytes, when the snapshot was taken */
 	char taps[KILN_MAX_NETS][IFNAMSIZ];
+	char net_ids[KILN_MAX_NETS][KILN_MAX_NET_ID + 1];
 	char vsock_uds[KILN_MAX_VSOCK_UDS + 1];
 };
 

@@ -18,11 +18,53 @@
 #include "snapshot/config_section.h"
 #include "snapshot/snap_file.h"
 #include "virtio/mmio_snapshot.h"
+#include "virtio/net.h"
 #include "vm.h"
 
 void kiln_restore_init(struct kiln_restore *rs)
 {
 	*rs = (struct kiln_restore){ .console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO };
+}
+
+/* The snapshot's NIC with this id, or -1. */
+static int restore_find_net(const struct kiln_config *cfg, const char *id)
+{
+	char buf[CONFIG_NET_ID_SIZE];
+
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		if (strcmp(config_net_id(cfg, i, buf), id) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Each override moves its NIC to another tap. A NIC made without a MAC had the one derived from
+ * its tap's name (virtio_net_default_mac): it keeps that one, which the guest knows it by.
+ */
+static int restore_net_overrides(const struct kiln_restore *rs, struct kiln_config *cfg, struct kiln_error *err)
+{
+	bool moved[KILN_MAX_NETS] = { false };
+
+	if (rs->n_net_overrides > KILN_MAX_NETS)
+		return vm_error(err, EINVAL, "%u network overrides: a VM has at most %d NICs", rs->n_net_overrides,
+				KILN_MAX_NETS);
+	for (unsigned int k = 0; k < rs->n_net_overrides; k++) {
+		const struct kiln_net_override *o = &rs->net_overrides[k];
+
+		if (o->id == NULL || o->tap == NULL)
+			return vm_error(err, EINVAL, "network override %u: no NIC id or no tap", k);
+		int i = restore_find_net(cfg, o->id);
+		if (i < 0)
+			return vm_error(err, EINVAL, "network override %s: the snapshot has no NIC with that id", o->id);
+		if (moved[i])
+			return vm_error(err, EINVAL, "network override %s: that NIC is given a tap twice", o->id);
+		moved[i] = true;
+		if (!cfg->nets[i].mac_set)
+			virtio_net_default_mac(cfg->nets[i].tap, cfg->nets[i].mac);
+		cfg->nets[i].mac_set = true;
+		cfg->nets[i].tap = o->tap;
+	}
+	return 0;
 }
 
 /* The snapshot's machine with the caller's overrides, checked like any configuration. */
@@ -36,13 +78,9 @@ static int restore_config(const struct kiln_restore *rs, const struct snap_reade
 		return vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
 	cfg->console_in_fd = rs->console_in_fd;
 	cfg->console_out_fd = rs->console_out_fd;
-	for (unsigned int i = 0; i < KILN_MAX_NETS; i++) {
-		if (rs->taps[i] && i >= cfg->nnets)
-			return vm_error(err, EINVAL, "tap override %s for NIC %u: the snapshot has %u NICs",
-					rs->taps[i], i, cfg->nnets);
-		if (rs->taps[i])
-			cfg->nets[i].tap = rs->taps[i];
-	}
+	rc = restore_net_overrides(rs, cfg, err);
+	if (rc < 0)
+		return rc;
 	if (rs->vsock_uds_path && cfg->vsock.guest_cid == 0)
 		return vm_error(err, EINVAL, "vsock override %s: the snapshot has no vsock device",
 				rs->vsock_uds_path);
@@ -72,7 +110,9 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 {
 	struct x86_msr_set msrs;
 	char why[256];
-	int rc = x86_machine_load(vm->vm_fd, r, &vm->paused_clock, why, sizeof(why));
+	int rc = x86_machine_load(vm->vm_fd, r, rs->clock_realtime, &vm->paused_clock, why, sizeof(why));
+
+	vm->paused_realtime_ns = realtime_ns_now();
 
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
@@ -96,6 +136,9 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 	}
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++)
 		virtio_mmio_kick_all(&vm->virtio[i].transport);
+	/* A clone must not be a twin: a new VM generation ID, and the guest told (devices/vmgenid.h). */
+	if (rc == 0 && (rc = vmgenid_renew(&vm->vmgenid)) < 0)
+		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
 	return rc;
 }
 

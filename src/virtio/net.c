@@ -74,7 +74,8 @@ struct virtio_net {
 	int fd;
 	unsigned int offloads; /* TUN_F_* the tap takes; 0: none offered, TUNSETOFFLOAD never called */
 	struct ev_handler ready;
-	struct virtio_net_config config; /* fixed at create, little-endian: read without the lock */
+	struct virtio_net_config config; /* fixed at create (the MTU set again by a restore's load),
+					    little-endian: read without the lock */
 	char name[24];
 	struct virtq_elem tx_elem;
 	struct iovec tx_iov[VIRTIO_NET_QUEUE_SIZE];
@@ -503,11 +504,84 @@ static void virtio_net_reset(struct virtio_dev *d)
 	pthread_mutex_unlock(&n->lock);
 }
 
+/* --- snapshots --------------------------------------------------------------------------------- */
+
+#define MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x"
+#define MAC_ARGS(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
+#define VIRTIO_NET_MIN_MTU 68 /* §5.1.4.1: the device sets mtu between 68 and 65535 */
+
+/*
+ * Chains taken and not used: the receive chains held for the next frame, and a transmit chain the
+ * tap's full buffer left pending. A restore takes them again from the ring (device.h). Nothing is
+ * half delivered, so nothing of a frame needs saving: a frame goes from one readv of the tap to the
+ * used ring within one I/O event, a pending transmit chain is written whole or not at all, and a
+ * snapshot holds the I/O thread between events. The held receive buffers hold nothing the driver
+ * may read (not even of a frame dropped for its size). Frames still in the tap stay with it, as
+ * frames on a wire, and are lost with it if it goes.
+ */
+static unsigned int virtio_net_chains_held(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_net *n = virtio_net_of(d);
+	unsigned int held = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (q == VIRTIO_NET_RXQ)
+		held = n->rx.end - n->rx.first;
+	else if (q == VIRTIO_NET_TXQ)
+		held = n->tx_pending ? 1 : 0;
+	pthread_mutex_unlock(&n->lock);
+	return held;
+}
+
+/*
+ * Saved: the MAC and the MTU of the config space the driver read. The tap is re-opened by name on
+ * restore (it may be another one: an override), and its own MTU is no concern of the guest's.
+ * Layout: 6 bytes MAC, u16 MTU.
+ */
+static void virtio_net_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	struct virtio_net *n = virtio_net_of(d);
+
+	snap_put_bytes(w, n->config.mac, sizeof(n->config.mac));
+	snap_put_u16(w, le16toh(n->config.mtu));
+}
+
+/*
+ * The MAC comes from the restored configuration, which must agree with the device state. The MTU
+ * is put back in the config space: the driver read it once and goes by it (§5.1.4.1). The vCPUs
+ * are parked and the I/O thread held, so no config_read runs meanwhile.
+ */
+static int virtio_net_load(struct virtio_dev *d, struct snap_cursor *c, char *why, size_t whylen)
+{
+	struct virtio_net *n = virtio_net_of(d);
+	uint8_t mac[6];
+	uint16_t mtu;
+
+	snap_get_bytes(c, mac, sizeof(mac));
+	mtu = snap_get_u16(c);
+	if (c->err < 0)
+		return fail_with(why, whylen, -EBADMSG, "%s: its device state is malformed", n->name);
+	if (memcmp(mac, n->config.mac, sizeof(mac)) != 0)
+		return fail_with(why, whylen, -EINVAL, "%s: its state has MAC " MAC_FMT ", its configuration "
+				 MAC_FMT, n->name, MAC_ARGS(mac), MAC_ARGS(n->config.mac));
+	if (mtu < VIRTIO_NET_MIN_MTU)
+		return fail_with(why, whylen, -EINVAL, "%s: MTU %u is below the least a NIC has (%d)", n->name,
+				 mtu, VIRTIO_NET_MIN_MTU);
+	if (mtu != le16toh(n->config.mtu))
+		log_warn("virtio-net", "%s: its tap has MTU %u now; the guest keeps its %u", n->name,
+			 le16toh(n->config.mtu), mtu);
+	n->config.mtu = htole16(mtu);
+	return 0;
+}
+
 static const struct virtio_dev_ops virtio_net_ops = {
 	.config_read = virtio_net_config_read,
 	.activate = virtio_net_activate,
 	.reset = virtio_net_reset,
 	.queue_notify = virtio_net_queue_notify,
+	.save = virtio_net_save,
+	.load = virtio_net_load,
+	.chains_held = virtio_net_chains_held,
 };
 
 /* --- create / destroy -------------------------------------------------------------------------- */

@@ -1,6 +1,10 @@
 #!/bin/bash
 # tests/guest/build.sh OUTDIR — builds kiln's Linux test guest from Debian packages only:
 #   OUTDIR/vmlinuz        the kernel of linux-image-cloud-amd64 (a bzImage)
+#   OUTDIR/vmlinuz-generic the kernel of Debian's generic flavour of the same version, for what the
+#                         cloud flavour leaves out: CONFIG_VMGENID (its CONFIG_VIRT_DRIVERS is off),
+#                         built in there (vmgenid_linux.sh). It boots with the same initrd, whose
+#                         modules it refuses (init warns and goes on): no virtio devices with it
 #   OUTDIR/initrd.img     /init (tests/guest/init.c, static), busybox-static with its applet links,
 #                         the modules of tests/guest/modules.list and their dependencies, and the
 #                         ordered load list /etc/kiln/modules (dependencies first)
@@ -58,13 +62,17 @@ read -r kpkg kver < <(dpkg-deb -f "$meta_deb" Depends | tr ',' '\n' |
 	sed -n 's/^ *\(linux-image-[0-9][^ ]*\) *(= *\([^)]*\)).*/\1 \2/p' | head -n 1) ||
 	die "no versioned linux-image in the Depends of $meta_deb"
 kernel_deb=$(fetch "$kpkg" "$kver")
+generic_pkg=${kpkg%-cloud-amd64}-amd64
+[ "$generic_pkg" != "$kpkg" ] || die "$kpkg is not a cloud flavour: no generic kernel name from it"
+generic_deb=$(fetch "$generic_pkg" "$kver")
 bb_deb=$(fetch busybox-static "$bb_ver")
 
 # --- 2. up to date? ---------------------------------------------------------------------------------
-inputs="$kpkg $kver busybox-static $bb_ver $CC
+inputs="$kpkg $kver $generic_pkg busybox-static $bb_ver $CC
 $(cd "$here" && sha256sum init.c vsock_tool.c modules.list build.sh)"
 if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$inputs" ] && [ -s "$out/vmlinuz" ] &&
-	[ -s "$out/initrd.img" ] && [ -s "$out/busybox" ] && [ -s "$out/host-modules/kvm-amd.ko" ]; then
+	[ -s "$out/initrd.img" ] && [ -s "$out/busybox" ] && [ -s "$out/host-modules/kvm-amd.ko" ] &&
+	[ -s "$out/vmlinuz-generic" ]; then
 	exit 0
 fi
 echo "  GUEST   $out ($kpkg $kver, busybox $bb_ver)"
@@ -81,6 +89,11 @@ kdir=${kdirs[0]}
 uname_r=$(basename "$kdir")
 vmlinuz=$w/k/boot/vmlinuz-$uname_r
 [ -s "$vmlinuz" ] || die "$kpkg has no boot/vmlinuz-$uname_r"
+# Of the generic kernel only its bzImage and its configuration, checked for what it is here for.
+generic_r=${uname_r%-cloud-amd64}-amd64
+dpkg-deb --fsys-tarfile "$generic_deb" | tar -x -C "$w" "./boot/vmlinuz-$generic_r" "./boot/config-$generic_r" ||
+	die "$generic_pkg has no boot/vmlinuz-$generic_r or boot/config-$generic_r"
+grep -qx 'CONFIG_VMGENID=y' "$w/boot/config-$generic_r" || die "$generic_pkg lacks CONFIG_VMGENID=y"
 
 # --- 3. modules: name -> file, dependencies from each module's depends= (what modules.dep holds; --
 # Debian's package has no modules.dep: depmod writes it at install time) --------------------------
@@ -166,6 +179,7 @@ find "$root" -mindepth 1 -exec touch -h -d @0 {} +
 
 {
 	echo "kernel: $kpkg $kver ($uname_r)"
+	echo "kernel-generic: $generic_pkg $kver ($generic_r, CONFIG_VMGENID=y)"
 	echo "busybox-static: $bb_ver"
 	echo "modules loaded by init: ${loaded[*]}"
 	echo "modules built into the kernel: ${inkernel[*]:-}"
@@ -176,6 +190,7 @@ find "$root" -mindepth 1 -exec touch -h -d @0 {} +
 rm -f "$out/.inputs"
 rm -rf "$out/host-modules"
 cp "$vmlinuz" "$out/vmlinuz"
+cp "$w/boot/vmlinuz-$generic_r" "$out/vmlinuz-generic"
 cp "$w/initrd.img" "$out/initrd.img"
 cp "$w/bb/bin/busybox" "$out/busybox"
 cp "$w/vsock-tool" "$out/vsock-tool"

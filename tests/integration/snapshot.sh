@@ -11,7 +11,18 @@
 #   (d) refusals: a snapshot of a running guest, a load after /boot-source, damaged, truncated and
 #       mismatched files, a Uffd backend, a NIC the snapshot lacks, each answered with one line
 #       (400, or exit status 125 from the command line), the process left fresh;
-#   (e) Diff snapshots (--track-dirty-pages): Full, then Diff, then Diff; each Diff's memory file
+#   (e) a NIC: the guest run with one on a tap (kiln inside a network namespace made here, with its
+#       taps, and deleted at the end), snapshotted, restored on the same tap, on another (`--net-tap
+#       net0=TAP`, and PUT /snapshot/load's network_overrides, after which GET /vm/config shows the
+#       new tap), refused on a missing tap or for an id the snapshot lacks (one line naming it).
+#       Without root (no namespace can be made) (e) is reported as one SKIP line.
+#   (f) virtio-console and virtio-vsock, with tests/tiny/snapguest/: the guest counts on
+#       virtio-console (without MULTIPORT, and with it) and is restored twice: the count goes on with
+#       no gap or repeat, and the port takes input at the end with no new handshake; a vsock guest
+#       restored (from the command line, with --vsock-uds, and by PUT /snapshot/load with
+#       vsock_override) gets a TRANSPORT_RESET, then connects to the host and takes a host's
+#       connection, at the socket the restore made (VSOCK_TOOL is the host's end).
+#   (g) Diff snapshots (--track-dirty-pages): Full, then Diff, then Diff; each Diff's memory file
 #       is the RAM's size with a few pages of data; merged (kiln snapshot-merge) onto the Full, the
 #       chain restores and counts on to the end; a layer missing is caught by the guest (its count
 #       in memory disagrees with its register); a restored guest takes Diffs in turn; a Diff of a
@@ -20,22 +31,24 @@
 # Every exchange with the API is then held against firecracker.yaml by the contract checker.
 # Every wait is bounded; nothing is timed.
 #
-# usage: snapshot.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV
+# usage: snapshot.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV VSOCK_TOOL
 # Prints "ok - NAME" or "not ok - NAME (why)", then "N passed, M failed"; exits 1 if any failed,
 # 77 (skip) without /dev/kvm, 2 on bad usage.
 
 set -u
 
-if [ $# -ne 4 ]; then
-	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV" >&2
+if [ $# -ne 5 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV VSOCK_TOOL" >&2
 	exit 2
 fi
-kiln=$1 count=$2/count.elf contract=$3 schema=$4
+kiln=$1 count=$2/count.elf contract=$3 schema=$4 vsock_tool=$5 guest=$2/snapguest.elf
 end=2500 end_status=50
-for f in "$kiln" "$contract"; do
+for f in "$kiln" "$contract" "$vsock_tool"; do
 	[ -x "$f" ] || { echo "snapshot.sh: $f is not an executable" >&2; exit 2; }
 done
-[ -f "$count" ] || { echo "snapshot.sh: $count is missing (make tiny)" >&2; exit 2; }
+for f in "$count" "$guest"; do
+	[ -f "$f" ] || { echo "snapshot.sh: $f is missing (make tiny $guest)" >&2; exit 2; }
+done
 command -v curl >/dev/null || { echo "snapshot.sh: curl is missing (scripts/install-deps.sh curl)" >&2; exit 2; }
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "snapshot.sh: SKIP: /dev/kvm is not usable here" >&2
@@ -44,8 +57,16 @@ fi
 
 tmp=$(mktemp -d) || exit 2
 pid=
+listener=
+ns=kilnsnap$$ ns_made=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null
+	if [ -n "$ns_made" ]; then
+		# A kiln still in the namespace would keep its taps: end it first.
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -77,6 +98,10 @@ sanitizer() {
 	fi
 }
 
+# Every kiln runs as $in_ns "$kiln": in the network namespace of (e) there (ip netns exec execs kiln
+# in its own process: $pid is kiln's).
+in_ns=
+
 # start NAME SOCKET KILN_ARGS...: kiln in the background (console: stdin /dev/null, stdout
 # $tmp/NAME.out, stderr $tmp/NAME.err), serving its API on SOCKET; sets $pid. Waits 10 s at most
 # for the socket.
@@ -84,7 +109,8 @@ start() {
 	name=$1 sock=$2
 	shift 2
 	rm -f "$sock"
-	"$kiln" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	# shellcheck disable=SC2086 # in_ns is a command prefix, or nothing
+	$in_ns "$kiln" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	pid=$!
 	for _ in $(seq 200); do
 		[ -S "$sock" ] && return 0
@@ -173,7 +199,8 @@ snap() {
 restore() {
 	name=$1
 	shift
-	timeout -s KILL 60 "$kiln" restore "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
+	# shellcheck disable=SC2086
+	timeout -s KILL 60 $in_ns "$kiln" restore "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
 	status=$?
 	sanitizer "$tmp/$name.err"
 }
@@ -379,7 +406,8 @@ if start d0 "$api" --api-sock "$api"; then
 	expect "PUT /snapshot/load with a Uffd backend: not supported yet" 400 \
 		'\"Uffd\" backend (memory served by a userfaultfd handler) is not supported by kiln yet'
 	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}"
-	expect "PUT /snapshot/load overriding a NIC the snapshot lacks: refused, named" 400 "network interface \`eth0\`"
+	expect "PUT /snapshot/load overriding a NIC the snapshot lacks: refused, named" 400 \
+		"network override eth0: the snapshot has no NIC with that id"
 	for d in bad trunc small; do
 		call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/$d/state\", \"mem_file_path\": \"$tmp/$d/mem\"}"
 		expect "PUT /snapshot/load of the $d snapshot: 400" 400 "Load microVM snapshot error: Failed to restore from snapshot: "
@@ -409,15 +437,194 @@ for d in bad trunc small; do
 	restore "r_$d" "$tmp/$d"
 	check "kiln restore of the $d snapshot: exit 125 with one line" "$(status_is 125)$(one_line "$tmp/r_$d.err")"
 done
-restore r_tap --net-tap 0=kilntap9 "$tmp/a"
+restore r_tap --net-tap net0=kilntap9 "$tmp/a"
 check "kiln restore --net-tap for a NIC the snapshot lacks: exit 125, one line naming it" \
-	"$(status_is 125)$(one_line "$tmp/r_tap.err")$(grep -q kilntap9 "$tmp/r_tap.err" || cat "$tmp/r_tap.err")"
+	"$(status_is 125)$(one_line "$tmp/r_tap.err")$(grep -q 'override net0:' "$tmp/r_tap.err" || cat "$tmp/r_tap.err")"
 restore r_none "$tmp/nowhere"
 check "kiln restore of a missing directory: exit 125 with one line" "$(status_is 125)$(one_line "$tmp/r_none.err")"
 snap "$tmp/nobody.sock" "$tmp/z"
 check "kiln snapshot with no kiln on the socket: exit 125 with one line" "$(status_is 125)$(one_line "$tmp/snap.err")"
 
-# --- (e) Diff snapshots ---------------------------------------------------------------------------
+# --- (e) a NIC on a tap, in a network namespace ---------------------------------------------------------
+# tap NAME: a tap in the namespace.
+tap() {
+	ip netns exec "$ns" ip tuntap add "$1" mode tap
+}
+
+# refused NAME TEXT: the restore NAME exited 125 with one line holding TEXT.
+refused() {
+	echo "$(status_is 125)$(one_line "$tmp/$1.err")$(grep -qF -- "$2" "$tmp/$1.err" || echo "no '$2': $(cat "$tmp/$1.err")")"
+}
+
+nic_tests() {
+	in_ns="ip netns exec $ns"
+	# shellcheck disable=SC2086
+	start n0 "$s1" run --api-sock "$s1" $run_args --net tap=ks0 || { not_ok "kiln run with a NIC" "no socket"; return; }
+	wait_lines "$tmp/n0.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/n0.out") lines"
+	call "$s1" GET /vm/config
+	expect "kiln run --net: GET /vm/config names the NIC net0" 200 \
+		'"network-interfaces":[{"iface_id":"net0","host_dev_name":"ks0"}]'
+	snap "$s1" "$tmp/n"
+	check "kiln snapshot of a guest with a NIC: exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln n0
+	restore n1 "$tmp/n"
+	check "restored on the same tap, the guest counts on to its end" \
+		"$(status_is $end_status)$(counts "$tmp/n0.out" "$tmp/n1.out")"
+	restore n2 --net-tap net0=ks1 "$tmp/n"
+	check "restored with --net-tap net0=ks1 (the MAC kept), the guest counts on to its end" \
+		"$(status_is $end_status)$(counts "$tmp/n0.out" "$tmp/n2.out")"
+	restore n3 --net-tap net0=ksnone "$tmp/n"
+	check "kiln restore onto a missing tap: exit 125, one line naming it" "$(refused n3 'tap ksnone: no such device')"
+	restore n4 --net-tap eth0=ks1 "$tmp/n"
+	check "kiln restore --net-tap for an id the snapshot lacks: exit 125, one line naming it" \
+		"$(refused n4 'network override eth0: the snapshot has no NIC with that id')"
+	ip netns exec "$ns" ip link del ks0
+	restore n5 "$tmp/n"
+	check "kiln restore when the snapshot's tap is gone: exit 125, one line naming it" \
+		"$(refused n5 'tap ks0: no such device')"
+
+	load="{\"snapshot_path\": \"$tmp/n/state\", \"mem_file_path\": \"$tmp/n/mem\", \"resume_vm\": true"
+	if start n6 "$api" --api-sock "$api"; then
+		call "$api" PUT /snapshot/load "$load, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"ks1\"}]}"
+		expect "PUT /snapshot/load with network_overrides for an iface_id the snapshot lacks: 400, named" 400 \
+			"network override eth0: the snapshot has no NIC with that id"
+		check "its fault_message is one line" "$(fault_line)"
+		call "$api" PUT /snapshot/load "$load}"
+		expect "PUT /snapshot/load when the snapshot's tap is gone: 400, named" 400 "tap ks0: no such device"
+		check "its fault_message is one line" "$(fault_line)"
+		call "$api" PUT /snapshot/load "$load, \"network_overrides\": [{\"iface_id\": \"net0\", \"host_dev_name\": \"ksnone\"}]}"
+		expect "PUT /snapshot/load with network_overrides onto a missing tap: 400, named" 400 "tap ksnone: no such device"
+		call "$api" PUT /snapshot/load "$load, \"network_overrides\": [{\"iface_id\": \"net0\", \"host_dev_name\": \"ks1\"}]}"
+		expect "PUT /snapshot/load with network_overrides net0 -> ks1, the snapshot's tap gone" 204
+		call "$api" GET /vm/config
+		expect "after the load GET /vm/config shows the NIC on its new tap" 200 \
+			'"network-interfaces":[{"iface_id":"net0","host_dev_name":"ks1","guest_mac":"02:'
+		finish n6 30
+		check "the guest loaded onto the new tap counts on to its end" \
+			"$(status_is $end_status)$(counts "$tmp/n0.out" "$tmp/n6.out")"
+	else
+		not_ok "kiln --api-sock in the namespace serves its API" "no socket"
+	fi
+	in_ns=
+}
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
+	echo "# SKIP (e): a NIC needs root and /dev/net/tun for a network namespace with taps"
+elif ! ip netns add "$ns" 2>"$tmp/ns.err"; then
+	not_ok "a network namespace for the NIC tests" "$(head -n 1 "$tmp/ns.err")"
+else
+	ns_made=1
+	if tap ks0 && tap ks1; then
+		nic_tests
+	else
+		not_ok "taps ks0 and ks1 in $ns" "ip tuntap add failed"
+	fi
+fi
+
+# --- (f) virtio-console and virtio-vsock ------------------------------------------------------------
+# console_chain NAME CMDLINE: the guest counts on virtio-console (MULTIPORT when CMDLINE says so); run,
+# snapshot, kill, restore, snapshot, kill, restore: 1..2500 with no gap or repeat, then the port takes
+# input (the end of /dev/null) with no new handshake, or the guest would not report its status.
+console_chain() {
+	cname=$1
+	if ! start "${cname}0" "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --console virtio --cmdline "$2"; then
+		not_ok "virtio-console ($cname): kiln run --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}0.out" 300 20 || not_ok "virtio-console ($cname): the count starts" "$(lines "$tmp/${cname}0.out") lines"
+	snap "$s1" "$tmp/${cname}.a"
+	check "virtio-console ($cname): kiln snapshot exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}0"
+	if ! start "${cname}1" "$s2" restore --api-sock "$s2" "$tmp/${cname}.a"; then
+		not_ok "virtio-console ($cname): kiln restore --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}1.out" 100 20 || not_ok "virtio-console ($cname): the restored guest counts" "$(lines "$tmp/${cname}1.out") lines"
+	snap "$s2" "$tmp/${cname}.b"
+	check "virtio-console ($cname): kiln snapshot of the restored guest exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}1"
+	restore "${cname}2" "$tmp/${cname}.b"
+	check "virtio-console ($cname): restored twice, the count goes on with no gap or repeat to $end, and the port takes input (exit $end_status)" \
+		"$(status_is $end_status)$(counts "$tmp/${cname}0.out" "$tmp/${cname}1.out" "$tmp/${cname}2.out")"
+}
+console_chain plain ""
+console_chain multiport multiport
+
+# wait_text FILE TEXT SECONDS: whether a line of FILE holds TEXT within SECONDS.
+wait_text() {
+	for _ in $(seq $(($3 * 20))); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# vsock_host UDS NAME: the host's end of a restored vsock guest's connections, in the background: a
+# listener at UDS_1234 for the guest's connection (what it receives in $tmp/NAME.g2h); $listener.
+vsock_host() {
+	rm -f "${1}_1234"
+	"$vsock_tool" host-listen "${1}_1234" </dev/null >"$tmp/$2.g2h" 2>/dev/null &
+	listener=$!
+	for _ in $(seq 100); do
+		[ -S "${1}_1234" ] && return
+		sleep 0.05
+	done
+}
+
+# vsock_check NAME UDS HOW: once the restored guest (the background kiln NAME) listens, a host client
+# connects to it through UDS (what it receives in $tmp/NAME.h2g); then the checks.
+vsock_check() {
+	vname=$1 vuds=$2 vhow=$3
+	if wait_text "$tmp/$vname.out" "vsock: listening on port 5001" 60; then
+		timeout -s KILL 30 "$vsock_tool" host-connect "$vuds" 5001 </dev/null >"$tmp/$vname.h2g" 2>/dev/null
+	fi
+	finish "$vname" 60
+	kill "$listener" 2>/dev/null
+	wait "$listener" 2>/dev/null
+	check "virtio-vsock ($vhow): the restored guest gets a TRANSPORT_RESET, then new connections work (exit 0)" \
+		"$(status_is 0)$(grep -q '^ok - vsock: a TRANSPORT_RESET event' "$tmp/$vname.out" || echo 'no reset event')$(grep '^not ok' "$tmp/$vname.out" | head -n 1)"
+	check "virtio-vsock ($vhow): the guest's connection reaches ${vuds}_1234" \
+		"$([ "$(cat "$tmp/$vname.g2h")" = "hello from the guest" ] || echo "got '$(head -c 80 "$tmp/$vname.g2h")'")"
+	check "virtio-vsock ($vhow): a host client of $vuds reaches the guest" \
+		"$([ "$(cat "$tmp/$vname.h2g" 2>/dev/null)" = "hello to the host" ] || echo "got '$(head -c 80 "$tmp/$vname.h2g" 2>/dev/null)'")"
+}
+
+vs_uds=$tmp/v.sock
+if start vs0 "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --vsock "cid=3,uds=$vs_uds"; then
+	wait_text "$tmp/vs0.out" "vsock: ready" 20 || not_ok "virtio-vsock: the guest drives its device" "$(tail -n 1 "$tmp/vs0.out")"
+	snap "$s1" "$tmp/vs"
+	check "virtio-vsock: kiln snapshot exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln vs0
+	# The killed kiln's socket file stays: the restore replaces it.
+	vsock_host "$vs_uds" vs1
+	if start vs1 "$s2" restore --api-sock "$s2" "$tmp/vs"; then
+		vsock_check vs1 "$vs_uds" "kiln restore, the snapshot's socket made again"
+	else
+		not_ok "virtio-vsock: kiln restore --api-sock serves its API" "no socket"
+		kill "$listener"
+	fi
+	vsock_host "$tmp/w.sock" vs2
+	if start vs2 "$s2" restore --api-sock "$s2" --vsock-uds "$tmp/w.sock" "$tmp/vs"; then
+		vsock_check vs2 "$tmp/w.sock" "kiln restore --vsock-uds"
+	else
+		not_ok "virtio-vsock: kiln restore --vsock-uds serves its API" "no socket"
+		kill "$listener"
+	fi
+	vsock_host "$tmp/x.sock" vs3
+	if start vs3 "$api" --api-sock "$api"; then
+		call "$api" PUT /snapshot/load "$(printf '{"snapshot_path": "%s", "mem_backend": {"backend_type": "File", "backend_path": "%s"}, "resume_vm": true, "vsock_override": {"uds_path": "%s"}}' \
+			"$tmp/vs/state" "$tmp/vs/mem" "$tmp/x.sock")"
+		expect "PUT /snapshot/load with vsock_override" 204
+		vsock_check vs3 "$tmp/x.sock" "PUT /snapshot/load with vsock_override"
+	else
+		not_ok "kiln --api-sock serves its API" "no socket"
+		kill "$listener"
+	fi
+else
+	not_ok "virtio-vsock: kiln run --api-sock serves its API" "no socket"
+fi
+
+# --- (g) Diff snapshots ---------------------------------------------------------------------------
 # data_bytes FILE: the bytes FILE takes on disk (its data; holes take none).
 data_bytes() {
 	du -B1 "$1" | cut -f1

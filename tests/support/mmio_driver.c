@@ -10,6 +10,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "virtio/mmio_snapshot.h"
+
 #define MMIO_DRIVER_PUMP_ROUNDS 1000
 
 static void mmio_driver_fail(const char *what)
@@ -85,6 +87,25 @@ void mmio_driver_destroy(struct mmio_driver *d)
 	free(d->ram);
 	free(d->high);
 	memset(d, 0, sizeof(*d));
+}
+
+void mmio_driver_copy_guest(struct mmio_driver *to, const struct mmio_driver *from)
+{
+	if (to->ram_size != from->ram_size)
+		mmio_driver_fail("a guest is copied to a driver with as much RAM only");
+	memcpy(to->ram, from->ram, from->ram_size);
+	memcpy(to->high, from->high, MMIO_DRIVER_HIGH_SIZE);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		struct virtq_builder *b = &to->vq[q];
+
+		if (from->vq[q].ram == NULL)
+			continue;
+		*b = from->vq[q];
+		b->ram = to->ram;
+		memset(&b->mem, 0, sizeof(b->mem));
+		if (gmem_add_region(&b->mem, 0, to->ram, to->ram_size) != 0)
+			mmio_driver_fail("gmem_add_region failed");
+	}
 }
 
 /* --- registers --------------------------------------------------------------------------------- */
@@ -258,6 +279,20 @@ uint32_t mmio_driver_take_interrupt(struct mmio_driver *d)
 
 	mmio_driver_write(d, MMIO_INTERRUPT_ACK, status);
 	return status;
+}
+
+/* --- snapshots --------------------------------------------------------------------------------- */
+
+void mmio_driver_save(struct mmio_driver *d, struct snap_writer *w)
+{
+	virtio_mmio_save(&d->m, 0, w);
+}
+
+int mmio_driver_restore(struct mmio_driver *to, const struct mmio_driver *from, const struct snap_reader *r,
+			char *why, size_t whylen)
+{
+	mmio_driver_copy_guest(to, from);
+	return virtio_mmio_load(&to->m, r, 0, why, whylen);
 }
 
 int mmio_driver_start_thread(struct mmio_driver *d)

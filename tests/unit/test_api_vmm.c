@@ -19,6 +19,8 @@
 
 #include "api/route.h"
 #include "api/vmm.h"
+#include "arch/x86/vcpu_snapshot.h"
+#include "snapshot/config_section.h"
 
 #define assert_contains(hay, needle)                                                        \
 	do {                                                                                \
@@ -82,7 +84,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const names[] = { "kernel", "disk0", "disk1", "gone", "new-metrics" };
+	static const char *const names[] = { "kernel", "disk0", "disk1", "gone", "new-metrics", "nics.state" };
 
 	(void)state;
 	api_reply_free(&reply);
@@ -315,6 +317,8 @@ static void test_instance_start(void **state)
 	assert_int_equal(request("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\", "
 				 "\"is_root_device\": true, \"is_read_only\": true, \"partuuid\": \"0eaa91a0-01\"}",
 				 file("disk1")), 204);
+	assert_int_equal(request("PUT", "/network-interfaces/eth_0", "{\"iface_id\": \"eth_0\", \"host_dev_name\": "
+				 "\"tap0\"}"), 204);
 	unlink(file("gone"));
 	assert_int_equal(request("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
 	assert_contains(reply.fault, "Start microvm error: kernel ");
@@ -326,6 +330,10 @@ static void test_instance_start(void **state)
 	assert_true(vmm.cfg.disks[0].read_only);
 	assert_string_equal(vmm.cfg.disks[0].serial, "rootfs");
 	assert_string_equal(vmm.cfg.disks[1].serial, "data");
+	/* A NIC keeps its iface_id: a snapshot records it, and its load's overrides name the NIC by it. */
+	assert_int_equal(vmm.cfg.nnets, 1);
+	assert_string_equal(vmm.cfg.nets[0].id, "eth_0");
+	assert_string_equal(vmm.cfg.nets[0].tap, "tap0");
 	assert_int_equal(vmm.cfg.mem_bytes, 128ull << 20);
 	/* Still before boot: the configuration can be fixed and started again. */
 	assert_int_equal(GET("/"), 200);
@@ -347,6 +355,26 @@ static void test_root_cmdline(void **state)
 	assert_int_equal(request("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
 	assert_string_equal(vmm.cmdline, "a=1 root=/dev/vda rw");
 	assert_string_equal(vmm.cfg.disks[0].serial, "a_drive_id_longer_th"); /* 20 bytes of the id */
+}
+
+/* A state file whose machine has two NICs, net0 (no id) and eth_1, and one (empty) vCPU section. */
+static void snapshot_with_nics(const char *path)
+{
+	struct kiln_config cfg;
+	struct snap_writer w;
+	const uint64_t sizes[KILN_MAX_DISKS] = { 0 };
+
+	kiln_config_init(&cfg);
+	cfg.mem_bytes = 16 << 20;
+	cfg.nets[0] = (struct kiln_net){ .tap = "kt0" };
+	cfg.nets[1] = (struct kiln_net){ .id = "eth_1", .tap = "kt1" };
+	cfg.nnets = 2;
+	snap_writer_init(&w);
+	snap_config_put(&w, &cfg, sizes);
+	snap_begin(&w, X86_SNAP_TAG_VCPU, 0);
+	snap_end(&w);
+	assert_int_equal(snap_writer_save(&w, path), 0);
+	snap_writer_free(&w);
 }
 
 #define LOAD(state_path, mem_path, extra)                                                                  \
@@ -371,12 +399,13 @@ static void test_snapshot_load_fails_cleanly(void **state)
 	assert_null(vmm.vm);
 	GET("/");
 	assert_contains(reply.body, "Not started");
-	/* kiln's snapshots hold no NICs yet: an override names one the snapshot lacks. */
-	assert_int_equal(LOAD(file("kernel"), file("disk0"), ", \"network_overrides\": [{\"iface_id\": \"eth0\", "
+	/* An override of a NIC the snapshot lacks (it has net0 and eth_1) is refused, naming it. */
+	snapshot_with_nics(file("nics.state"));
+	assert_int_equal(LOAD(file("nics.state"), file("disk0"), ", \"network_overrides\": [{\"iface_id\": \"net1\", "
 			      "\"host_dev_name\": \"tap0\"}]"), 400);
 	assert_string_equal(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: "
-					 "network_overrides: the snapshot has no network interface `eth0` (kiln's "
-					 "snapshots hold no network interfaces yet)");
+					 "network override net1: the snapshot has no NIC with that id");
+	assert_null(vmm.vm);
 	/* Still fresh: a boot can be configured. */
 	assert_int_equal(request("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}"), 204);
 }

@@ -239,13 +239,17 @@ static void test_snapshot_and_restore(void **state)
 	assert_int_equal(o.action, CLI_SNAPSHOT);
 	assert_string_equal(o.snapshot_dir, "snap");
 	assert_true(o.snapshot_resume);
-	assert_int_equal(PARSE(&o, err, "restore", "--net-tap", "1=tap7", "--vsock-uds", "/tmp/v", "--api-sock", "/s",
+	assert_int_equal(PARSE(&o, err, "restore", "--net-tap", "eth_1=tap7", "--net-tap", "net0=a=b", "--vsock-uds", "/tmp/v", "--api-sock", "/s",
 			       "--paused", "--boot-time", "/snaps/a"), 0);
 	assert_int_equal(o.action, CLI_RESTORE);
 	assert_string_equal(o.restore.state_path, "/snaps/a/state");
 	assert_string_equal(o.restore.mem_path, "/snaps/a/mem");
-	assert_null(o.restore.taps[0]);
-	assert_string_equal(o.restore.taps[1], "tap7");
+	/* By id, in the order given; the tap is what follows the first '=' (ids have none). */
+	assert_int_equal(o.restore.n_net_overrides, 2);
+	assert_string_equal(o.restore.net_overrides[0].id, "eth_1");
+	assert_string_equal(o.restore.net_overrides[0].tap, "tap7");
+	assert_string_equal(o.restore.net_overrides[1].id, "net0");
+	assert_string_equal(o.restore.net_overrides[1].tap, "a=b");
 	assert_string_equal(o.restore.vsock_uds_path, "/tmp/v");
 	assert_true(o.restore.paused);
 	assert_true(o.boot_time);
@@ -253,6 +257,7 @@ static void test_snapshot_and_restore(void **state)
 	assert_int_equal(o.restore.console_out_fd, 1);
 	assert_int_equal(PARSE(&o, err, "restore", "d"), 0);
 	assert_false(o.restore.paused);
+	assert_int_equal(o.restore.n_net_overrides, 0);
 	assert_null(o.api_sock);
 	assert_int_equal(PARSE(&o, err, "snapshot", "--help"), 0);
 	assert_int_equal(o.action, CLI_HELP);
@@ -261,12 +266,16 @@ static void test_snapshot_and_restore(void **state)
 	expect_error("DIR is missing", PARSE(&o, err, "snapshot", "--api-sock", "s"), err);
 	expect_error("unexpected argument 'e' after DIR", PARSE(&o, err, "restore", "d", "e"), err);
 	expect_error("--paused needs --api-sock", PARSE(&o, err, "restore", "--paused", "d"), err);
-	expect_error("--net-tap 4=t: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "4=t", "d"), err);
-	expect_error("--net-tap 0: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "0", "d"), err);
-	expect_error("--net-tap 0=: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "0=", "d"), err);
-	expect_error("--net-tap x=t: use N=TAP", PARSE(&o, err, "restore", "--net-tap", "x=t", "d"), err);
-	expect_error("NIC 0 is given a tap twice",
-		     PARSE(&o, err, "restore", "--net-tap", "0=a", "--net-tap", "0=b", "d"), err);
+	expect_error("--net-tap net0: use ID=TAP", PARSE(&o, err, "restore", "--net-tap", "net0", "d"), err);
+	expect_error("--net-tap net0=: use ID=TAP", PARSE(&o, err, "restore", "--net-tap", "net0=", "d"), err);
+	expect_error("--net-tap =t: use ID=TAP", PARSE(&o, err, "restore", "--net-tap", "=t", "d"), err);
+	char long_id[KILN_MAX_NET_ID + 8];
+	memset(long_id, 'i', KILN_MAX_NET_ID + 1);
+	strcpy(long_id + KILN_MAX_NET_ID + 1, "=t");
+	expect_error("a NIC id has at most 63 bytes", PARSE(&o, err, "restore", "--net-tap", long_id, "d"), err);
+	expect_error("--net-tap e=t: a VM has at most 4 NICs",
+		     PARSE(&o, err, "restore", "--net-tap", "a=t", "--net-tap", "b=t", "--net-tap", "c=t", "--net-tap",
+			   "d=t", "--net-tap", "e=t", "d"), err);
 	expect_error("--kernel: unknown option", PARSE(&o, err, "restore", "--kernel", "k", "d"), err);
 	expect_error("--resume: unknown option", PARSE(&o, err, "restore", "--resume", "d"), err);
 }

@@ -100,6 +100,36 @@ static void test_nets_unique(void **state)
 	expect_refused("tap name 'a_name_longer_than_ifnamsiz'");
 }
 
+/* Ids: none is "netN"; one of 1..63 printable bytes without space or '=', not another NIC's. */
+static void test_net_ids(void **state)
+{
+	char id[KILN_MAX_NET_ID + 2];
+
+	(void)state;
+	cfg.nets[0] = (struct kiln_net){ .tap = "tap0" };
+	cfg.nets[1] = (struct kiln_net){ .tap = "tap1", .id = "eth-1.x_Y~" };
+	cfg.nnets = 2;
+	expect_valid();
+	memset(id, 'i', sizeof(id) - 1);
+	id[KILN_MAX_NET_ID] = '\0';
+	cfg.nets[1].id = id;
+	expect_valid();
+	id[KILN_MAX_NET_ID] = 'i';
+	id[KILN_MAX_NET_ID + 1] = '\0';
+	expect_refused("net 1: its id is empty or longer than 63 bytes");
+	cfg.nets[1].id = "";
+	expect_refused("net 1: its id is empty or longer than 63 bytes");
+	cfg.nets[1].id = "a\tb";
+	expect_refused("net 1: its id holds byte 0x9 at 1");
+	cfg.nets[1].id = "net0";
+	expect_refused("net 1: id net0 is already net 0's");
+	cfg.nets[1].id = NULL;
+	cfg.nets[0].id = "net1";
+	expect_refused("net 1: id net1 is already net 0's");
+	cfg.nets[1].id = "net0"; /* swapped: each id is its NIC's own */
+	expect_valid();
+}
+
 static void test_vsock_cid(void **state)
 {
 	(void)state;
@@ -144,6 +174,7 @@ int main(void)
 		cmocka_unit_test_setup(test_machine, fresh),
 		cmocka_unit_test_setup(test_disk_serial, fresh),
 		cmocka_unit_test_setup(test_multicast_mac, fresh),
+		cmocka_unit_test_setup(test_net_ids, fresh),
 		cmocka_unit_test_setup(test_nets_unique, fresh),
 		cmocka_unit_test_setup(test_vsock_cid, fresh),
 		cmocka_unit_test_setup(test_vsock_uds_length, fresh),
