@@ -26,8 +26,9 @@
 #       is the RAM's size with a few pages of data; merged (kiln snapshot-merge) onto the Full, the
 #       chain restores and counts on to the end; a layer missing is caught by the guest (its count
 #       in memory disagrees with its register); a restored guest takes Diffs in turn; a Diff of a
-#       guest without tracking is refused; through the API, track_dirty_pages in /machine-config
-#       and /snapshot/load, and a first Diff (since boot) merged onto an empty file restores.
+#       guest without tracking is refused; the virtio-console guest of (f) through a Diff; through
+#       the API, track_dirty_pages in /machine-config and /snapshot/load, and a first Diff (since
+#       boot) merged onto an empty file restores.
 # Every exchange with the API is then held against firecracker.yaml by the contract checker.
 # Every wait is bounded; nothing is timed.
 #
@@ -653,6 +654,31 @@ merged() {
 snapshot_dir() {
 	mkdir -p "$1" && cp "$2" "$1/state" && mv "$3" "$1/mem"
 }
+
+# console_diff NAME CMDLINE: the virtio-console guest of (f), tracking dirty pages: a Full snapshot,
+# then a Diff, merged onto the Full and restored. What the device wrote into guest RAM since the
+# Full (used rings, the buffers it filled) is in the Diff only through kiln's own bitmap.
+console_diff() {
+	cname=$1
+	if ! start "${cname}0" "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --console virtio \
+		--cmdline "$2" --track-dirty-pages; then
+		not_ok "virtio-console ($cname) with --track-dirty-pages: kiln run --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}0.out" 300 20 || not_ok "virtio-console ($cname): the count starts" "$(lines "$tmp/${cname}0.out") lines"
+	snap "$s1" "$tmp/${cname}.f" --resume
+	wait_lines "$tmp/${cname}0.out" $(($(lines "$tmp/${cname}0.out") + 100)) 20 || not_ok "virtio-console ($cname): the count goes on" ""
+	snap "$s1" "$tmp/${cname}.d" --diff
+	check "virtio-console ($cname): a Full snapshot, then a Diff" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}0"
+	why=$(merged "$tmp/${cname}.m" "$tmp/${cname}.f/mem" "$tmp/${cname}.d/mem")
+	snapshot_dir "$tmp/${cname}.r" "$tmp/${cname}.d/state" "$tmp/${cname}.m"
+	restore "${cname}1" "$tmp/${cname}.r"
+	check "virtio-console ($cname): the Diff merged onto the Full counts on to $end, and the port takes input" \
+		"$why$(status_is $end_status)$(counts "$tmp/${cname}0.out" "$tmp/${cname}1.out")"
+}
+console_diff plain_diff ""
+console_diff multiport_diff multiport
 
 e=$tmp/e
 mkdir "$e"
