@@ -215,7 +215,6 @@ static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 	int rc = area ? acpi_build(&machine, area, X86_ACPI_SIZE, X86_ACPI_ADDR, rsdp) : -ENOSPC;
 
 	gmem_mark_dirty(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
-
 	return rc < 0 ? vm_error(err, -rc, "building the ACPI tables: %s", strerror(-rc)) : 0;
 }
 
