@@ -86,6 +86,11 @@ static int restore_config(const struct kiln_restore *rs, const struct snap_reade
 				rs->vsock_uds_path);
 	if (rs->vsock_uds_path)
 		cfg->vsock.uds_path = rs->vsock_uds_path;
+	if ((unsigned int)rs->track_dirty_pages > KILN_TRACK_DIRTY_OFF)
+		return vm_error(err, EINVAL, "track_dirty_pages %d: not a kiln_track_dirty value",
+				(int)rs->track_dirty_pages);
+	if (rs->track_dirty_pages != KILN_TRACK_DIRTY_SAVED)
+		cfg->track_dirty_pages = rs->track_dirty_pages == KILN_TRACK_DIRTY_ON;
 	rc = config_validate_machine(cfg, err);
 	for (unsigned int i = 0; rc == 0 && i < cfg->ndisks; i++) {
 		struct stat st;
