@@ -123,10 +123,11 @@ static int create_irqchip(struct vm *vm, struct kiln_error *err)
  * offset 3 GiB), so each memslot can be backed by huge pages (gmem.h), but for the low RAM below
  * X86_SMALL_PAGE_RAM_END (layout.h).
  */
-static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
+static int create_ram(struct vm *vm, uint64_t bytes, bool track_dirty, struct kiln_error *err)
 {
 	struct x86_ram_range ranges[2];
 	unsigned int n = x86_ram_ranges(bytes, ranges);
+	uint32_t flags = track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0;
 	uint64_t offset = 0;
 	int rc = gmem_ram_map(bytes, bytes < X86_SMALL_PAGE_RAM_END ? 0 : X86_SMALL_PAGE_RAM_END, &vm->ram);
 
@@ -146,12 +147,16 @@ static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
 
 		rc = gmem_add_region(&vm->mem, ranges[i].start, host, ranges[i].size);
 		if (rc == 0)
-			rc = kvm_set_memory_region(vm->vm_fd, i, ranges[i].start, ranges[i].size, host);
+			rc = kvm_set_memory_region(vm->vm_fd, i, ranges[i].start, ranges[i].size, host, flags);
 		if (rc < 0)
 			return vm_error(err, -rc, "mem %llu MiB: cannot give guest RAM to KVM: %s",
 					(unsigned long long)(bytes >> 20), strerror(-rc));
 		offset += ranges[i].size;
 	}
+	/* Memslot i is region i: vm_dirty.c pairs KVM's log of each slot with kiln's own. */
+	if (track_dirty && (rc = gmem_dirty_start(&vm->mem)) < 0)
+		return vm_error(err, -rc, "mem %llu MiB: no room for the dirty page bitmaps",
+				(unsigned long long)(bytes >> 20));
 	return 0;
 }
 
@@ -210,6 +215,7 @@ static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 	void *area = gmem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
 	int rc = area ? acpi_build(&machine, area, X86_ACPI_SIZE, X86_ACPI_ADDR, rsdp) : -ENOSPC;
 
+	gmem_mark_dirty(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
 	return rc < 0 ? vm_error(err, -rc, "building the ACPI tables: %s", strerror(-rc)) : 0;
 }
 
@@ -362,7 +368,7 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	if (rc == 0)
 		rc = create_vm(vm, err);
 	if (rc == 0)
-		rc = create_ram(vm, cfg->mem_bytes, err);
+		rc = create_ram(vm, cfg->mem_bytes, cfg->track_dirty_pages, err);
 	if (rc == 0)
 		rc = create_irqchip(vm, err);
 	if (rc == 0) {
@@ -397,6 +403,7 @@ void vm_teardown(struct vm *vm)
 	i8042_destroy(&vm->i8042);
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
+	gmem_dirty_stop(&vm->mem);
 	if (vm->ram)
 		gmem_ram_unmap(vm->ram, vm->ram_size);
 	free(vm->cpuid);

@@ -23,7 +23,7 @@
 #define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet loglevel=2"
 #define DEFAULT_CMDLINE_VIRTIO_CONSOLE "console=hvc0 reboot=k panic=-1 pci=off"
 
-enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_API, CLI_SNAPSHOT, CLI_RESTORE };
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_API, CLI_SNAPSHOT, CLI_RESTORE, CLI_SNAPSHOT_MERGE };
 
 /*
  * Copies the parser splits or builds, each written before it is read. They are not zeroed with the
@@ -54,6 +54,9 @@ struct cli_options {
 	/* `kiln snapshot` and `kiln restore` (cli/snapshot_cmd.c). */
 	const char *snapshot_dir;       /* DIR: the files DIR/state and DIR/mem */
 	bool snapshot_resume;           /* kiln snapshot --resume */
+	bool snapshot_diff;             /* kiln snapshot --diff */
+	const char *merge_base;         /* kiln snapshot-merge BASE_MEM DIFF_MEM */
+	const char *merge_diff;
 	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --vsock-uds, --paused */
 	char net_tap_ids[KILN_MAX_NETS][KILN_MAX_NET_ID + 1]; /* the IDs of --net-tap ID=TAP */
 	struct cli_buffers buf;         /* last: cli_parse zeroes everything before it */

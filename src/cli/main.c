@@ -192,6 +192,8 @@ int main(int argc, char **argv)
 	log_set_level(o.log_level);
 	if (o.action == CLI_SNAPSHOT) /* a client of another kiln: this one touches no /dev/kvm */
 		return snapshot_cmd_run(&o);
+	if (o.action == CLI_SNAPSHOT_MERGE) /* files only */
+		return merge_cmd_run(&o);
 	const char *warning = kiln_host_warning();
 	if (warning)
 		fprintf(stderr, "kiln: warning: %s\n", warning);

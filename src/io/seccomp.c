@@ -48,6 +48,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(clock_gettime), "timestamps (when the vDSO falls back to the syscall)" },
 	{ SCMP_SYS(rt_sigprocmask), "thread start and exit" },
 	{ SCMP_SYS(rt_sigreturn), "return from the vCPU kick signal handler" },
+	{ SCMP_SYS(restart_syscall), "the kernel resumes a sleep (epoll_wait, nanosleep, futex) that a "
+				     "SIGSTOP/SIGCONT (job control, a debugger) interrupted" },
 	{ SCMP_SYS(exit), "thread exit" },
 	{ SCMP_SYS(sched_yield), "spinning locks in glibc" },
 	{ SCMP_SYS(getpid), "pthread_kill" },
@@ -192,6 +194,7 @@ static const unsigned long main_ioctls[] = {
 	KVM_GET_TSC_KHZ, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, /* and each vCPU: */
 	KVM_GET_XSAVE, KVM_GET_XSAVE2, /* XSAVE2 where the host's XSAVE area is above 4 KiB (AMX) */
 	KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_CPUID2, KVM_GET_MSRS, KVM_GET_VCPU_EVENTS,
+	KVM_GET_DIRTY_LOG, /* a Diff snapshot: the pages the vCPUs wrote (and any snapshot, to start afresh) */
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct syscall_rule *rules, size_t n)

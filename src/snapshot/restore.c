@@ -86,6 +86,11 @@ static int restore_config(const struct kiln_restore *rs, const struct snap_reade
 				rs->vsock_uds_path);
 	if (rs->vsock_uds_path)
 		cfg->vsock.uds_path = rs->vsock_uds_path;
+	if ((unsigned int)rs->track_dirty_pages > KILN_TRACK_DIRTY_OFF)
+		return vm_error(err, EINVAL, "track_dirty_pages %d: not a kiln_track_dirty value",
+				(int)rs->track_dirty_pages);
+	if (rs->track_dirty_pages != KILN_TRACK_DIRTY_SAVED)
+		cfg->track_dirty_pages = rs->track_dirty_pages == KILN_TRACK_DIRTY_ON;
 	rc = config_validate_machine(cfg, err);
 	for (unsigned int i = 0; rc == 0 && i < cfg->ndisks; i++) {
 		struct stat st;
@@ -105,7 +110,9 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 {
 	struct x86_msr_set msrs;
 	char why[256];
-	int rc = x86_machine_load(vm->vm_fd, r, &vm->paused_clock, why, sizeof(why));
+	int rc = x86_machine_load(vm->vm_fd, r, rs->clock_realtime, &vm->paused_clock, why, sizeof(why));
+
+	vm->paused_realtime_ns = realtime_ns_now();
 
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);

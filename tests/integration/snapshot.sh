@@ -22,6 +22,13 @@
 #       restored (from the command line, with --vsock-uds, and by PUT /snapshot/load with
 #       vsock_override) gets a TRANSPORT_RESET, then connects to the host and takes a host's
 #       connection, at the socket the restore made (VSOCK_TOOL is the host's end).
+#   (g) Diff snapshots (--track-dirty-pages): Full, then Diff, then Diff; each Diff's memory file
+#       is the RAM's size with a few pages of data; merged (kiln snapshot-merge) onto the Full, the
+#       chain restores and counts on to the end; a layer missing is caught by the guest (its count
+#       in memory disagrees with its register); a restored guest takes Diffs in turn; a Diff of a
+#       guest without tracking is refused; the virtio-console guest of (f) through a Diff; through
+#       the API, track_dirty_pages in /machine-config and /snapshot/load, and a first Diff (since
+#       boot) merged onto an empty file restores.
 # Every exchange with the API is then held against firecracker.yaml by the contract checker.
 # Every wait is bounded; nothing is timed.
 #
@@ -399,8 +406,6 @@ if start d0 "$api" --api-sock "$api"; then
 		"$tmp/c.state" "$tmp/uffd.sock")"
 	expect "PUT /snapshot/load with a Uffd backend: not supported yet" 400 \
 		'\"Uffd\" backend (memory served by a userfaultfd handler) is not supported by kiln yet'
-	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"track_dirty_pages\": true}"
-	expect "PUT /snapshot/load with track_dirty_pages: not supported yet" 400 "dirty page tracking"
 	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}"
 	expect "PUT /snapshot/load overriding a NIC the snapshot lacks: refused, named" 400 \
 		"network override eth0: the snapshot has no NIC with that id"
@@ -620,10 +625,187 @@ else
 	not_ok "virtio-vsock: kiln run --api-sock serves its API" "no socket"
 fi
 
+# --- (g) Diff snapshots ---------------------------------------------------------------------------
+# data_bytes FILE: the bytes FILE takes on disk (its data; holes take none).
+data_bytes() {
+	du -B1 "$1" | cut -f1
+}
+
+# diff_layout FULL DIFF: empty when DIFF has FULL's size and some data, at most a quarter of FULL's.
+diff_layout() {
+	full=$(data_bytes "$1") diff=$(data_bytes "$2")
+	[ "$(stat -c %s "$2")" = "$(stat -c %s "$1")" ] && [ "$diff" -gt 0 ] && [ $((diff * 4)) -le "$full" ] ||
+		echo "$(stat -c %s "$2") bytes, $diff of data; the Full: $(stat -c %s "$1") bytes, $full of data"
+}
+
+# merged OUT BASE_MEM DIFF_MEM...: OUT is a copy of BASE_MEM (which stays as it was, as a base that
+# VMs map must) with each Diff merged onto it in turn; empty, or why not.
+merged() {
+	out=$1
+	cp --sparse=always "$2" "$out" || { echo "cp $2 failed"; return; }
+	shift 2
+	for layer in "$@"; do
+		"$kiln" snapshot-merge "$out" "$layer" 2>"$tmp/merge.err" || { echo "merge of $layer: $(cat "$tmp/merge.err")"; return; }
+		[ -s "$tmp/merge.err" ] && { echo "merge of $layer said: $(cat "$tmp/merge.err")"; return; }
+	done
+}
+
+# snapshot_dir DIR STATE MEM: DIR holds STATE as its state file and MEM as its memory file.
+snapshot_dir() {
+	mkdir -p "$1" && cp "$2" "$1/state" && mv "$3" "$1/mem"
+}
+
+# console_diff NAME CMDLINE: the virtio-console guest of (f), tracking dirty pages: a Full snapshot,
+# then a Diff, merged onto the Full and restored. What the device wrote into guest RAM since the
+# Full (used rings, the buffers it filled) is in the Diff only through kiln's own bitmap.
+console_diff() {
+	cname=$1
+	if ! start "${cname}0" "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --console virtio \
+		--cmdline "$2" --track-dirty-pages; then
+		not_ok "virtio-console ($cname) with --track-dirty-pages: kiln run --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}0.out" 300 20 || not_ok "virtio-console ($cname): the count starts" "$(lines "$tmp/${cname}0.out") lines"
+	snap "$s1" "$tmp/${cname}.f" --resume
+	wait_lines "$tmp/${cname}0.out" $(($(lines "$tmp/${cname}0.out") + 100)) 20 || not_ok "virtio-console ($cname): the count goes on" ""
+	snap "$s1" "$tmp/${cname}.d" --diff
+	check "virtio-console ($cname): a Full snapshot, then a Diff" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}0"
+	why=$(merged "$tmp/${cname}.m" "$tmp/${cname}.f/mem" "$tmp/${cname}.d/mem")
+	snapshot_dir "$tmp/${cname}.r" "$tmp/${cname}.d/state" "$tmp/${cname}.m"
+	restore "${cname}1" "$tmp/${cname}.r"
+	check "virtio-console ($cname): the Diff merged onto the Full counts on to $end, and the port takes input" \
+		"$why$(status_is $end_status)$(counts "$tmp/${cname}0.out" "$tmp/${cname}1.out")"
+}
+console_diff plain_diff ""
+console_diff multiport_diff multiport
+
+e=$tmp/e
+mkdir "$e"
+# shellcheck disable=SC2086
+if start e1 "$s1" run --api-sock "$s1" $run_args --track-dirty-pages; then
+	call "$s1" GET /machine-config
+	expect "kiln run --track-dirty-pages: GET /machine-config says so" 200 '"track_dirty_pages":true'
+	wait_lines "$tmp/e1.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/e1.out") lines"
+	snap "$s1" "$e/f" --resume
+	check "a Full snapshot of a guest that tracks dirty pages, resumed" "$(status_is 0)$(cat "$tmp/snap.err")"
+	wait_lines "$tmp/e1.out" $(($(lines "$tmp/e1.out") + 100)) 20 || not_ok "the count goes on" "$(lines "$tmp/e1.out") lines"
+	snap "$s1" "$e/d1" --diff --resume
+	check "kiln snapshot --diff --resume: exits 0 and prints nothing" "$(status_is 0)$(cat "$tmp/snap.err")"
+	wait_lines "$tmp/e1.out" $(($(lines "$tmp/e1.out") + 100)) 20 || not_ok "the count goes on" "$(lines "$tmp/e1.out") lines"
+	snap "$s1" "$e/d2" --diff
+	check "a second Diff snapshot, the guest left paused" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln e1
+	check "a Diff's memory file: the guest RAM's size, and at most a quarter of the Full's data" \
+		"$(diff_layout "$e/f/mem" "$e/d1/mem")$(diff_layout "$e/f/mem" "$e/d2/mem")"
+
+	why=$(merged "$e/m1" "$e/f/mem" "$e/d1/mem" "$e/d2/mem")
+	check "kiln snapshot-merge: the chain Full, Diff, Diff merged onto a copy of the Full" "$why"
+	snapshot_dir "$e/chain" "$e/d2/state" "$e/m1"
+	restore e2 "$e/chain"
+	check "the merged chain restores: the count goes on with no gap or repeat, to its end and status" \
+		"$(status_is $end_status)$(counts "$tmp/e1.out" "$tmp/e2.out")"
+	why=$(merged "$e/m2" "$e/f/mem" "$e/d1/mem")
+	snapshot_dir "$e/one" "$e/d1/state" "$e/m2"
+	restore e3 "$e/one"
+	check "the Full with the first Diff restores that Diff: it counts on from there to the end" \
+		"$why$(status_is $end_status)$(counts_on "$tmp/e3.out")"
+	# Without its last layer, the memory is older than the vCPU: count.S sees its two copies of
+	# the count disagree. So the Diff is what carries the guest's writes.
+	why=$(merged "$e/m3" "$e/f/mem" "$e/d1/mem")
+	snapshot_dir "$e/short" "$e/d2/state" "$e/m3"
+	restore e4 "$e/short"
+	check "the chain without its last Diff is caught by the guest (mismatch, status 99)" \
+		"$why$(status_is 99)$(grep -q mismatch "$tmp/e4.out" || echo "no mismatch: $(tail -n 2 "$tmp/e4.out" | tr '\n' ' ')")"
+else
+	not_ok "kiln run --api-sock --track-dirty-pages serves its API" "no socket"
+fi
+
+# A restored guest tracks dirty pages as its snapshot did, and takes Diffs "since its restore".
+if [ -d "$e/chain" ] && start e5 "$s2" restore --api-sock "$s2" "$e/chain"; then
+	wait_lines "$tmp/e5.out" 100 20 || not_ok "the restored guest counts" "$(lines "$tmp/e5.out") lines"
+	call "$s2" GET /machine-config
+	expect "a restored guest tracks dirty pages as its snapshot's did" 200 '"track_dirty_pages":true'
+	"$kiln" snapshot-merge "$e/chain/mem" "$e/d2/mem" 2>"$tmp/merge.err"
+	status=$?
+	check "kiln snapshot-merge into the memory file a running guest maps: exit 125, one line" \
+		"$(status_is 125)$(one_line "$tmp/merge.err")$(grep -q 'a running VM maps it' "$tmp/merge.err" || cat "$tmp/merge.err")"
+	snap "$s2" "$e/d3" --diff
+	check "kiln snapshot --diff of a restored guest" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln e5
+	why=$(merged "$e/m4" "$e/chain/mem" "$e/d3/mem")
+	snapshot_dir "$e/after" "$e/d3/state" "$e/m4"
+	restore e6 "$e/after"
+	check "its Diff merged onto the memory it was restored from: the count goes on to the end" \
+		"$why$(status_is $end_status)$(counts "$tmp/e1.out" "$tmp/e5.out" "$tmp/e6.out")"
+fi
+if [ -d "$e/chain" ] && start e7 "$s2" restore --api-sock "$s2" --no-track-dirty-pages "$e/chain"; then
+	snap "$s2" "$e/none" --diff
+	check "kiln restore --no-track-dirty-pages: a Diff is refused, exit 125 with one line" \
+		"$(status_is 125)$(one_line "$tmp/snap.err")$(grep -q 'dirty page tracking disabled' "$tmp/snap.err" || cat "$tmp/snap.err")"
+	kill_kiln e7
+fi
+# shellcheck disable=SC2086
+if start e8 "$s1" run --api-sock "$s1" $run_args; then
+	snap "$s1" "$e/none" --diff
+	check "kiln snapshot --diff of a guest without --track-dirty-pages: exit 125, one line" \
+		"$(status_is 125)$(one_line "$tmp/snap.err")$(grep -q 'dirty page tracking disabled' "$tmp/snap.err" || cat "$tmp/snap.err")"
+	check "and nothing is written" "$([ ! -e "$e/none/mem" ] || ls -l "$e/none")"
+	kill_kiln e8
+fi
+"$kiln" snapshot-merge "$tmp/a/mem" "$tmp/small/mem" 2>"$tmp/merge.err"
+status=$?
+check "kiln snapshot-merge of two guests' memory files (32 and 16 MiB): exit 125, one line" \
+	"$(status_is 125)$(one_line "$tmp/merge.err")"
+
+# Through the API: the first Diff of a guest holds everything written since its boot, kernel
+# included, so merged onto an empty file of the RAM's size it is the whole memory.
+if start f0 "$api" --api-sock "$api"; then
+	call "$api" PUT /boot-source "{\"kernel_image_path\": \"$count\"}"
+	call "$api" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32, "track_dirty_pages": true}'
+	expect "PUT /machine-config with track_dirty_pages" 204
+	call "$api" GET /machine-config
+	expect "GET /machine-config: track_dirty_pages" 200 '"track_dirty_pages":true'
+	call "$api" PUT /actions '{"action_type": "InstanceStart"}'
+	wait_lines "$tmp/f0.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/f0.out") lines"
+	call "$api" PATCH /vm '{"state": "Paused"}'
+	call "$api" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/f.state\", \"mem_file_path\": \"$tmp/f.diff\"}"
+	expect "PUT /snapshot/create Diff with dirty page tracking" 204
+	kill_kiln f0
+	truncate -s 32M "$tmp/f.empty"
+	why=$(merged "$tmp/f.mem" "$tmp/f.empty" "$tmp/f.diff")
+	check "the first Diff merged onto an empty file" "$why"
+fi
+if [ -f "$tmp/f.mem" ] && start f1 "$api" --api-sock "$api"; then
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/f.state\", \"mem_file_path\": \"$tmp/f.mem\", \"resume_vm\": true, \"track_dirty_pages\": false}"
+	expect "PUT /snapshot/load of the first Diff over an empty file, track_dirty_pages false" 204
+	call "$api" GET /machine-config
+	expect "GET /machine-config after a load with track_dirty_pages false" 200 '"track_dirty_pages":false'
+	call "$api" PATCH /vm '{"state": "Paused"}'
+	call "$api" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/g.state\", \"mem_file_path\": \"$tmp/g.mem\"}"
+	expect "PUT /snapshot/create Diff after a load with track_dirty_pages false: refused" 400 \
+		"Diff snapshots are not allowed on uVMs with dirty page tracking disabled"
+	call "$api" PATCH /vm '{"state": "Resumed"}'
+	finish f1 30
+	check "the first Diff (since boot) over an empty file counts on to the end" \
+		"$(status_is $end_status)$(counts "$tmp/f0.out" "$tmp/f1.out")"
+fi
+if start f2 "$api" --api-sock "$api"; then
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"track_dirty_pages\": true}"
+	expect "PUT /snapshot/load with track_dirty_pages true, of a snapshot taken without" 204
+	call "$api" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/h.state\", \"mem_file_path\": \"$tmp/h.mem\"}"
+	expect "PUT /snapshot/create Diff of the guest loaded with track_dirty_pages (paused)" 204
+	# The guest has not run; kiln wrote one page, its new VM generation ID (devices/vmgenid.h).
+	check "a Diff of a guest that has not run since its load holds the one page the restore wrote" \
+		"$([ "$(data_bytes "$tmp/h.mem")" = 4096 ] || echo "$(data_bytes "$tmp/h.mem") bytes of data")"
+	kill_kiln f2
+fi
+
 # --- the contract -----------------------------------------------------------------------------------
 cat >"$tmp/routes" <<'EOF'
 PUT /snapshot/create
 PUT /snapshot/load
+PUT /machine-config
 PATCH /vm
 PATCH /drives/{drive_id}
 GET /

@@ -188,7 +188,7 @@ static void crc64_check_value(void **state)
 static void layout_is_pinned(void **state)
 {
 	static const uint8_t want[] = {
-		'K', 'I', 'L', 'N', 'S', 'N', 'A', 'P', 1, 0, 0, 0, 0, 0, 0, 0, /* magic, 1.0, flags */
+		'K', 'I', 'L', 'N', 'S', 'N', 'A', 'P', 2, 0, 0, 0, 0, 0, 0, 0, /* magic, 2.0, flags */
 		23, 0, 0, 0, 0, 0, 0, 0,                                          /* body length */
 		'V', 'C', 'P', 'U', 3, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,         /* VCPU/3, 7 bytes */
 		0x34, 0x12, 1, 0, 0, 0, 0,                                        /* u16, true, "" */
