@@ -82,6 +82,7 @@ struct vm {
 	atomic_bool pause_requested;
 	unsigned int parked_vcpus;
 	struct kvm_clock_data paused_clock;
+	uint64_t paused_realtime_ns;    /* the host's wall clock when paused_clock was read */
 
 	/* How the VM ended: the first stop request wins (0 while running). */
 	atomic_int exit_reason;

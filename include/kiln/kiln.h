@@ -220,6 +220,7 @@ struct kiln_restore {
 	unsigned int n_net_overrides;
 	const char *vsock_uds_path;    /* NULL: the snapshot's */
 	bool paused;                   /* kiln_vm_start() leaves the guest paused until kiln_vm_resume() */
+	bool clock_realtime;           /* kvmclock moves on by the wall-clock time since the snapshot */
 };
 
 /* Defaults: console on fds 0 and 1, the snapshot's devices, the guest runs once started. */

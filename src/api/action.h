@@ -108,6 +108,7 @@ struct api_snapshot_load {
 	struct api_net_override nets[KILN_MAX_NETS];   /* network_overrides */
 	unsigned int nnets;
 	char vsock_uds[API_PATH_MAX];                  /* vsock_override.uds_path, "" when none */
+	bool clock_realtime;
 };
 
 struct api_action {

@@ -402,7 +402,7 @@ static int parse_vsock_override(struct json_object *o, struct api_snapshot_load 
 	return rc;
 }
 
-/* The members kiln takes only at their default: dirty page tracking, clock_realtime, huge_pages. */
+/* The members kiln takes only at their default: dirty page tracking, huge_pages. */
 static int load_defaults_only(struct json_object *o, char *err, size_t errlen)
 {
 	static const char *const pages[] = { "Snapshot", "None", "Transparent", "2M" };
@@ -411,9 +411,6 @@ static int load_defaults_only(struct json_object *o, char *err, size_t errlen)
 	if (api_json_bool(o, "track_dirty_pages", false) || api_json_bool(o, "enable_diff_snapshots", false))
 		return fail_einval(err, errlen, "`track_dirty_pages`: kiln does not offer dirty page tracking "
 				   "yet (its snapshots are all Full)");
-	if (api_json_bool(o, "clock_realtime", false))
-		return fail_einval(err, errlen, "`clock_realtime`: not supported by kiln yet (the guest's "
-				   "kvmclock resumes where the snapshot left it)");
 	if (parse_enum(o, "huge_pages", pages, ARRAY_SIZE(pages), false, &page, err, errlen) < 0)
 		return -EINVAL;
 	/* "Snapshot" and "None" both mean the snapshot's own pages, which are always 4 KiB in kiln. */
@@ -447,5 +444,6 @@ int api_parse_snapshot_load(struct json_object *o, struct api_snapshot_load *out
 	if (rc == 0)
 		rc = load_defaults_only(o, err, errlen);
 	out->resume = api_json_bool(o, "resume_vm", false);
+	out->clock_realtime = api_json_bool(o, "clock_realtime", false);
 	return rc;
 }

@@ -172,6 +172,7 @@ void api_vmm_snapshot_load(struct api_vmm *v, const struct api_snapshot_load *l,
 	rs.console_out_fd = v->opt.console_out_fd;
 	rs.vsock_uds_path = l->vsock_uds[0] ? l->vsock_uds : NULL;
 	rs.paused = !l->resume;
+	rs.clock_realtime = l->clock_realtime;
 	if (api_vmm_restore(v, &rs, &err) < 0)
 		api_reply_fault(r, RESTORE_ERROR "%s", err.msg);
 	else

@@ -12,7 +12,7 @@
 #include "cli/api_client.h"
 #include "cli/common_opts.h"
 
-enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED };
+enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED, OPT_CLOCK_REALTIME };
 
 static const struct option snapshot_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -26,6 +26,7 @@ static const struct option restore_options[] = {
 	{ "net-tap", required_argument, NULL, OPT_NET_TAP },
 	{ "vsock-uds", required_argument, NULL, OPT_VSOCK_UDS },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -117,6 +118,9 @@ static int restore_option(int opt, const char *arg, struct cli_options *o, char 
 		return 0;
 	case OPT_PAUSED:
 		o->restore.paused = true;
+		return 0;
+	case OPT_CLOCK_REALTIME:
+		o->restore.clock_realtime = true;
 		return 0;
 	default:
 		return cli_common_option(opt, arg, o, err, errlen);

@@ -105,7 +105,9 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 {
 	struct x86_msr_set msrs;
 	char why[256];
-	int rc = x86_machine_load(vm->vm_fd, r, &vm->paused_clock, why, sizeof(why));
+	int rc = x86_machine_load(vm->vm_fd, r, rs->clock_realtime, &vm->paused_clock, why, sizeof(why));
+
+	vm->paused_realtime_ns = realtime_ns_now();
 
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);

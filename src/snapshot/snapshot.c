@@ -43,7 +43,7 @@ static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *
 	snap_config_put(w, &vm->cfg, sizes);
 	i8042_save(&vm->i8042, w);
 	serial_save(&vm->serial, w);
-	rc = x86_machine_save(vm->vm_fd, &vm->paused_clock, w);
+	rc = x86_machine_save(vm->vm_fd, &vm->paused_clock, vm->paused_realtime_ns, w);
 	if (rc < 0)
 		return vm_error(err, -rc, "saving the machine's interrupt controllers and clock: %s",
 				strerror(-rc));

@@ -16,25 +16,33 @@
 #       net0=TAP`, and PUT /snapshot/load's network_overrides, after which GET /vm/config shows the
 #       new tap), refused on a missing tap or for an id the snapshot lacks (one line naming it).
 #       Without root (no namespace can be made) (e) is reported as one SKIP line.
+#   (f) virtio-console and virtio-vsock, with tests/tiny/snapguest/: the guest counts on
+#       virtio-console (without MULTIPORT, and with it) and is restored twice: the count goes on with
+#       no gap or repeat, and the port takes input at the end with no new handshake; a vsock guest
+#       restored (from the command line, with --vsock-uds, and by PUT /snapshot/load with
+#       vsock_override) gets a TRANSPORT_RESET, then connects to the host and takes a host's
+#       connection, at the socket the restore made (VSOCK_TOOL is the host's end).
 # Every exchange with the API is then held against firecracker.yaml by the contract checker.
 # Every wait is bounded; nothing is timed.
 #
-# usage: snapshot.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV
+# usage: snapshot.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV VSOCK_TOOL
 # Prints "ok - NAME" or "not ok - NAME (why)", then "N passed, M failed"; exits 1 if any failed,
 # 77 (skip) without /dev/kvm, 2 on bad usage.
 
 set -u
 
-if [ $# -ne 4 ]; then
-	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV" >&2
+if [ $# -ne 5 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV VSOCK_TOOL" >&2
 	exit 2
 fi
-kiln=$1 count=$2/count.elf contract=$3 schema=$4
+kiln=$1 count=$2/count.elf contract=$3 schema=$4 vsock_tool=$5 guest=$2/snapguest.elf
 end=2500 end_status=50
-for f in "$kiln" "$contract"; do
+for f in "$kiln" "$contract" "$vsock_tool"; do
 	[ -x "$f" ] || { echo "snapshot.sh: $f is not an executable" >&2; exit 2; }
 done
-[ -f "$count" ] || { echo "snapshot.sh: $count is missing (make tiny)" >&2; exit 2; }
+for f in "$count" "$guest"; do
+	[ -f "$f" ] || { echo "snapshot.sh: $f is missing (make tiny $guest)" >&2; exit 2; }
+done
 command -v curl >/dev/null || { echo "snapshot.sh: curl is missing (scripts/install-deps.sh curl)" >&2; exit 2; }
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "snapshot.sh: SKIP: /dev/kvm is not usable here" >&2
@@ -43,9 +51,11 @@ fi
 
 tmp=$(mktemp -d) || exit 2
 pid=
+listener=
 ns=kilnsnap$$ ns_made=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null
 	if [ -n "$ns_made" ]; then
 		# A kiln still in the namespace would keep its taps: end it first.
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
@@ -505,6 +515,109 @@ else
 	else
 		not_ok "taps ks0 and ks1 in $ns" "ip tuntap add failed"
 	fi
+fi
+
+# --- (f) virtio-console and virtio-vsock ------------------------------------------------------------
+# console_chain NAME CMDLINE: the guest counts on virtio-console (MULTIPORT when CMDLINE says so); run,
+# snapshot, kill, restore, snapshot, kill, restore: 1..2500 with no gap or repeat, then the port takes
+# input (the end of /dev/null) with no new handshake, or the guest would not report its status.
+console_chain() {
+	cname=$1
+	if ! start "${cname}0" "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --console virtio --cmdline "$2"; then
+		not_ok "virtio-console ($cname): kiln run --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}0.out" 300 20 || not_ok "virtio-console ($cname): the count starts" "$(lines "$tmp/${cname}0.out") lines"
+	snap "$s1" "$tmp/${cname}.a"
+	check "virtio-console ($cname): kiln snapshot exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}0"
+	if ! start "${cname}1" "$s2" restore --api-sock "$s2" "$tmp/${cname}.a"; then
+		not_ok "virtio-console ($cname): kiln restore --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}1.out" 100 20 || not_ok "virtio-console ($cname): the restored guest counts" "$(lines "$tmp/${cname}1.out") lines"
+	snap "$s2" "$tmp/${cname}.b"
+	check "virtio-console ($cname): kiln snapshot of the restored guest exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}1"
+	restore "${cname}2" "$tmp/${cname}.b"
+	check "virtio-console ($cname): restored twice, the count goes on with no gap or repeat to $end, and the port takes input (exit $end_status)" \
+		"$(status_is $end_status)$(counts "$tmp/${cname}0.out" "$tmp/${cname}1.out" "$tmp/${cname}2.out")"
+}
+console_chain plain ""
+console_chain multiport multiport
+
+# wait_text FILE TEXT SECONDS: whether a line of FILE holds TEXT within SECONDS.
+wait_text() {
+	for _ in $(seq $(($3 * 20))); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# vsock_host UDS NAME: the host's end of a restored vsock guest's connections, in the background: a
+# listener at UDS_1234 for the guest's connection (what it receives in $tmp/NAME.g2h); $listener.
+vsock_host() {
+	rm -f "${1}_1234"
+	"$vsock_tool" host-listen "${1}_1234" </dev/null >"$tmp/$2.g2h" 2>/dev/null &
+	listener=$!
+	for _ in $(seq 100); do
+		[ -S "${1}_1234" ] && return
+		sleep 0.05
+	done
+}
+
+# vsock_check NAME UDS HOW: once the restored guest (the background kiln NAME) listens, a host client
+# connects to it through UDS (what it receives in $tmp/NAME.h2g); then the checks.
+vsock_check() {
+	vname=$1 vuds=$2 vhow=$3
+	if wait_text "$tmp/$vname.out" "vsock: listening on port 5001" 60; then
+		timeout -s KILL 30 "$vsock_tool" host-connect "$vuds" 5001 </dev/null >"$tmp/$vname.h2g" 2>/dev/null
+	fi
+	finish "$vname" 60
+	kill "$listener" 2>/dev/null
+	wait "$listener" 2>/dev/null
+	check "virtio-vsock ($vhow): the restored guest gets a TRANSPORT_RESET, then new connections work (exit 0)" \
+		"$(status_is 0)$(grep -q '^ok - vsock: a TRANSPORT_RESET event' "$tmp/$vname.out" || echo 'no reset event')$(grep '^not ok' "$tmp/$vname.out" | head -n 1)"
+	check "virtio-vsock ($vhow): the guest's connection reaches ${vuds}_1234" \
+		"$([ "$(cat "$tmp/$vname.g2h")" = "hello from the guest" ] || echo "got '$(head -c 80 "$tmp/$vname.g2h")'")"
+	check "virtio-vsock ($vhow): a host client of $vuds reaches the guest" \
+		"$([ "$(cat "$tmp/$vname.h2g" 2>/dev/null)" = "hello to the host" ] || echo "got '$(head -c 80 "$tmp/$vname.h2g" 2>/dev/null)'")"
+}
+
+vs_uds=$tmp/v.sock
+if start vs0 "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --vsock "cid=3,uds=$vs_uds"; then
+	wait_text "$tmp/vs0.out" "vsock: ready" 20 || not_ok "virtio-vsock: the guest drives its device" "$(tail -n 1 "$tmp/vs0.out")"
+	snap "$s1" "$tmp/vs"
+	check "virtio-vsock: kiln snapshot exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln vs0
+	# The killed kiln's socket file stays: the restore replaces it.
+	vsock_host "$vs_uds" vs1
+	if start vs1 "$s2" restore --api-sock "$s2" "$tmp/vs"; then
+		vsock_check vs1 "$vs_uds" "kiln restore, the snapshot's socket made again"
+	else
+		not_ok "virtio-vsock: kiln restore --api-sock serves its API" "no socket"
+		kill "$listener"
+	fi
+	vsock_host "$tmp/w.sock" vs2
+	if start vs2 "$s2" restore --api-sock "$s2" --vsock-uds "$tmp/w.sock" "$tmp/vs"; then
+		vsock_check vs2 "$tmp/w.sock" "kiln restore --vsock-uds"
+	else
+		not_ok "virtio-vsock: kiln restore --vsock-uds serves its API" "no socket"
+		kill "$listener"
+	fi
+	vsock_host "$tmp/x.sock" vs3
+	if start vs3 "$api" --api-sock "$api"; then
+		call "$api" PUT /snapshot/load "$(printf '{"snapshot_path": "%s", "mem_backend": {"backend_type": "File", "backend_path": "%s"}, "resume_vm": true, "vsock_override": {"uds_path": "%s"}}' \
+			"$tmp/vs/state" "$tmp/vs/mem" "$tmp/x.sock")"
+		expect "PUT /snapshot/load with vsock_override" 204
+		vsock_check vs3 "$tmp/x.sock" "PUT /snapshot/load with vsock_override"
+	else
+		not_ok "kiln --api-sock serves its API" "no socket"
+		kill "$listener"
+	fi
+else
+	not_ok "virtio-vsock: kiln run --api-sock serves its API" "no socket"
 fi
 
 # --- the contract -----------------------------------------------------------------------------------

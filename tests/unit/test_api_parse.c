@@ -440,12 +440,14 @@ static void test_snapshot_load(void **state)
 	assert_int_equal(api_parse_snapshot_load(J("{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": "
 						   "\"File\", \"backend_path\": \"/m\"}, \"resume_vm\": true, "
 						   "\"track_dirty_pages\": false, \"huge_pages\": \"None\", "
+						   "\"clock_realtime\": true, "
 						   "\"vsock_override\": {\"uds_path\": \"/v\"}, \"network_overrides\": "
 						   "[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\"}]}"),
 						 &l, err, sizeof(err)), 0);
 	assert_string_equal(l.state_path, "/s");
 	assert_string_equal(l.mem_path, "/m");
 	assert_true(l.resume);
+	assert_true(l.clock_realtime);
 	assert_string_equal(l.vsock_uds, "/v");
 	assert_int_equal(l.nnets, 1);
 	assert_string_equal(l.nets[0].id, "eth0");
@@ -456,6 +458,7 @@ static void test_snapshot_load(void **state)
 						 &l, err, sizeof(err)), 0);
 	assert_string_equal(l.mem_path, "/m2");
 	assert_false(l.resume);
+	assert_false(l.clock_realtime);
 	assert_int_equal(l.nnets, 0);
 	assert_string_equal(l.vsock_uds, "");
 
@@ -476,8 +479,6 @@ static void test_snapshot_load(void **state)
 		  "`track_dirty_pages`: kiln does not offer dirty page tracking yet" },
 		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"enable_diff_snapshots\": true}",
 		  "`track_dirty_pages`: kiln does not offer dirty page tracking yet" },
-		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"clock_realtime\": true}",
-		  "`clock_realtime`: not supported" },
 		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"huge_pages\": \"2M\"}",
 		  "`huge_pages`: kiln supports only" },
 		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": {}}",
