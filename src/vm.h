@@ -75,6 +75,7 @@ struct vm {
 	unsigned int nvcpus;
 	bool started;
 	const char *restore_mem_path; /* set while a restore builds the VM: RAM comes from this file */
+	bool ram_maps_file;           /* RAM is a memory file's private mapping, not anonymous memory */
 
 	/* Pause: vCPUs park outside KVM_RUN while pause_requested (vm_pause.c). */
 	pthread_mutex_t park_lock;

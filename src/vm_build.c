@@ -141,6 +141,7 @@ static int create_ram(struct vm *vm, uint64_t bytes, bool track_dirty, struct ki
 		rc = memfile_map(vm->ram, bytes, vm->restore_mem_path, why, sizeof(why));
 		if (rc < 0)
 			return vm_error(err, -rc, "memory file %s", why);
+		vm->ram_maps_file = true;
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		uint8_t *host = (uint8_t *)vm->ram + offset;

@@ -126,6 +126,8 @@ static const struct syscall_rule main_rules[] = {
 			       "--api-sock` and `kiln restore --api-sock` a GET's reply may be the first" },
 	{ SCMP_SYS(ftruncate), "a snapshot: the memory file takes the guest's RAM size, holes where it is zero" },
 	{ SCMP_SYS(pwrite64), "a snapshot: the memory file's runs of non-zero pages" },
+	{ SCMP_SYS(pread64), "a Full snapshot of a booted guest: /proc/self/pagemap, its RAM's pages ever "
+			     "populated (mem/pagemap.h)" },
 	{ SCMP_SYS(fsync), "a snapshot: both files and the state file's directory reach the disk" },
 	{ SCMP_SYS(rename), "a snapshot: each file replaces its name only once complete" },
 };
@@ -136,7 +138,8 @@ static const struct syscall_rule main_rules[] = {
  * fcntl(2) only sets file status flags.
  */
 static const struct syscall_arg_rule main_arg_rules[] = {
-	{ SCMP_SYS(openat), 2, O_RDONLY | O_CLOEXEC, "PATCH /drives: a read-only image" },
+	{ SCMP_SYS(openat), 2, O_RDONLY | O_CLOEXEC, "PATCH /drives: a read-only image; a Full snapshot: "
+							 "/proc/self/pagemap" },
 	{ SCMP_SYS(openat), 2, O_RDWR | O_CLOEXEC, "PATCH /drives: a writable image" },
 	{ SCMP_SYS(openat), 2, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 	  "a snapshot: the state and memory files' temporaries (mkostemp)" },

@@ -41,31 +41,42 @@ static int write_all(int fd, const uint8_t *data, uint64_t len, uint64_t offset)
 	return 0;
 }
 
-/* Whether the memory file holds page n as data: a Full's non-zero pages, a Diff's dirty ones. */
-static bool page_wanted(const uint8_t *ram, const uint64_t *dirty, uint64_t n)
+static bool bit_set(const uint64_t *map, uint64_t n)
+{
+	return (map[n / 64] >> (n % 64)) & 1;
+}
+
+/*
+ * Whether the memory file holds page n as data: a Diff's dirty pages; a Full's non-zero pages,
+ * where a page outside populated (when given) is zero without being read.
+ */
+static bool page_wanted(const uint8_t *ram, const uint64_t *dirty, const uint64_t *populated, uint64_t n)
 {
 	if (dirty)
-		return (dirty[n / 64] >> (n % 64)) & 1;
+		return bit_set(dirty, n);
+	if (populated && !bit_set(populated, n))
+		return false;
 	return !page_is_zero(ram + n * MEMFILE_PAGE);
 }
 
 /* Each run of wanted pages in one pwrite; the others stay holes of the pre-sized file. */
 static int write_pages(int fd, const uint8_t *ram, uint64_t bytes, const uint64_t *dirty,
-		       struct memfile_stats *stats)
+		       const uint64_t *populated, struct memfile_stats *stats)
 {
+	const uint64_t *map = dirty ? dirty : populated;
 	uint64_t pages = bytes / MEMFILE_PAGE, n = 0;
 
 	while (n < pages) {
-		if (dirty && n % 64 == 0 && dirty[n / 64] == 0) {
-			n += 64; /* a Diff passes 64 clean pages at a time */
+		if (map && n % 64 == 0 && map[n / 64] == 0) {
+			n += 64; /* 64 clean or never populated pages at a time */
 			continue;
 		}
-		if (!page_wanted(ram, dirty, n)) {
+		if (!page_wanted(ram, dirty, populated, n)) {
 			n++;
 			continue;
 		}
 		uint64_t run = n;
-		while (n < pages && page_wanted(ram, dirty, n))
+		while (n < pages && page_wanted(ram, dirty, populated, n))
 			n++;
 		int rc = write_all(fd, ram + run * MEMFILE_PAGE, (n - run) * MEMFILE_PAGE, run * MEMFILE_PAGE);
 		if (rc < 0)
@@ -113,8 +124,8 @@ static int check_diff_layout(int fd, uint64_t bytes, const uint64_t *dirty, uint
 	return pages == dirty_pages ? 0 : -EOPNOTSUPP;
 }
 
-static int save(const void *ram, uint64_t bytes, const uint64_t *dirty, const char *path,
-		struct memfile_stats *stats)
+static int save(const void *ram, uint64_t bytes, const uint64_t *dirty, const uint64_t *populated,
+		const char *path, struct memfile_stats *stats)
 {
 	char tmp[4096];
 	int fd, rc;
@@ -129,7 +140,7 @@ static int save(const void *ram, uint64_t bytes, const uint64_t *dirty, const ch
 		return -errno;
 	rc = ftruncate(fd, (off_t)bytes) < 0 ? -errno : 0;
 	if (rc == 0)
-		rc = write_pages(fd, ram, bytes, dirty, stats);
+		rc = write_pages(fd, ram, bytes, dirty, populated, stats);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (rc == 0 && dirty)
@@ -143,15 +154,16 @@ static int save(const void *ram, uint64_t bytes, const uint64_t *dirty, const ch
 	return rc;
 }
 
-int memfile_save(const void *ram, uint64_t bytes, const char *path, struct memfile_stats *stats)
+int memfile_save(const void *ram, uint64_t bytes, const uint64_t *populated, const char *path,
+		 struct memfile_stats *stats)
 {
-	return save(ram, bytes, NULL, path, stats);
+	return save(ram, bytes, NULL, populated, path, stats);
 }
 
 int memfile_save_diff(const void *ram, uint64_t bytes, const uint64_t *dirty, const char *path,
 		      struct memfile_stats *stats)
 {
-	return save(ram, bytes, dirty, path, stats);
+	return save(ram, bytes, dirty, NULL, path, stats);
 }
 
 int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t whylen)

@@ -21,9 +21,12 @@ struct memfile_stats {
 
 /*
  * Writes bytes of ram to path: a temporary file in path's directory, renamed over path once
- * complete and fsync'd, so a VM still mapping an older file at path keeps its pages. 0 or -errno.
+ * complete and fsync'd, so a VM still mapping an older file at path keeps its pages. populated
+ * (optional: NULL reads every page) is a bit per page, 64-bit words: a page whose bit is clear is
+ * known to be zero and is not read (mem/pagemap.h). 0 or -errno.
  */
-int memfile_save(const void *ram, uint64_t bytes, const char *path, struct memfile_stats *stats) MUST_CHECK;
+int memfile_save(const void *ram, uint64_t bytes, const uint64_t *populated, const char *path,
+		 struct memfile_stats *stats) MUST_CHECK;
 
 /*
  * A Diff's memory file: of bytes too, holding as data exactly the pages set in dirty (a bit per

@@ -15,6 +15,7 @@
 #include "error.h"
 #include "log.h"
 #include "snapshot/config_section.h"
+#include "mem/pagemap.h"
 #include "snapshot/memfile.h"
 #include "snapshot/snap_file.h"
 #include "virtio/mmio_snapshot.h"
@@ -63,6 +64,25 @@ static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *
 }
 
 /*
+ * The pages of a booted VM's RAM (anonymous memory) ever populated, or NULL: a restored VM's RAM
+ * maps its memory file, whose pages are data whether or not they were touched, and without
+ * /proc/self/pagemap every page is read.
+ */
+static uint64_t *anonymous_ram_populated(const struct vm *vm)
+{
+	uint64_t *populated;
+
+	if (vm->ram_maps_file)
+		return NULL;
+	populated = calloc(gmem_dirty_words(vm->ram_size), sizeof(*populated));
+	if (populated && pagemap_populated(vm->ram, vm->ram_size, populated) < 0) {
+		free(populated);
+		populated = NULL;
+	}
+	return populated;
+}
+
+/*
  * The memory file: a Full one (every non-zero page) or a Diff (the pages written since the last
  * take). A VM that tracks dirty pages starts the next count afresh in either case; the pages a Diff
  * took go back if it fails, and the chains devices hold are marked again (mmio_snapshot.h).
@@ -83,7 +103,9 @@ static int write_memory(struct vm *vm, const char *mem_path, bool diff, struct m
 		if (rc < 0)
 			vm_dirty_give_back(vm, dirty);
 	} else {
-		rc = memfile_save(vm->ram, vm->ram_size, mem_path, stats);
+		uint64_t *populated = anonymous_ram_populated(vm);
+		rc = memfile_save(vm->ram, vm->ram_size, populated, mem_path, stats);
+		free(populated);
 		if (rc < 0)
 			vm_error(err, -rc, "memory file %s: %s", mem_path, strerror(-rc));
 		/* A Full snapshot holds every page: what its take fails to clear only grows the next Diff. */

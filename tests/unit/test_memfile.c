@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * snapshot/memfile.c on real files: a Full memory file (zero pages as holes), a Diff's (exactly its
+ * snapshot/memfile.c on real files: a Full memory file (zero pages as holes, never-populated pages
+ * not read), a Diff's (exactly its
  * dirty pages as data, zero ones included), and the merge rule: a Diff's data extents copied over
  * its base give the Diff's memory, along a chain and in either grouping; bad pairs are refused.
  */
@@ -22,6 +23,7 @@
 #include <cmocka.h>
 
 #include "mem/gmem.h"
+#include "mem/pagemap.h"
 #include "snapshot/memfile.h"
 
 #define PAGE GMEM_PAGE_SIZE
@@ -149,13 +151,50 @@ static void test_full_keeps_zero_pages_as_holes(void **state)
 	set_bit(want, 63);
 	set_bit(want, 64);
 	set_bit(want, 200);
-	assert_int_equal(memfile_save(ram, RAM_BYTES, path("full"), &st), 0);
+	assert_int_equal(memfile_save(ram, RAM_BYTES, NULL, path("full"), &st), 0);
 	assert_int_equal(st.pages_written, 4);
 	assert_int_equal(st.bytes_written, 4 * PAGE);
 	data_pages(path("full"), got);
 	assert_memory_equal(got, want, sizeof(want));
 	assert_file_is(path("full"), ram);
 	free(ram);
+}
+
+/*
+ * A Full given the populated pages (mem/pagemap.h) writes only those that are non-zero, and never
+ * reads the others: a page with data outside the map stays a hole. And the map pagemap gives for
+ * anonymous memory holds the pages written, not the untouched ones.
+ */
+static void test_full_reads_only_populated_pages(void **state)
+{
+	uint8_t *ram = new_ram();
+	uint64_t populated[WORDS] = { 0 }, want[WORDS] = { 0 }, got[WORDS];
+	struct memfile_stats st;
+
+	(void)state;
+	fill(ram, 3, 1);
+	fill(ram, 70, 2);
+	fill(ram, 130, 3); /* data the map says was never populated: not read */
+	set_bit(populated, 3);
+	set_bit(populated, 70);
+	set_bit(populated, 71); /* populated, but zero: a hole */
+	set_bit(want, 3);
+	set_bit(want, 70);
+	assert_int_equal(memfile_save(ram, RAM_BYTES, populated, path("full"), &st), 0);
+	assert_int_equal(st.pages_written, 2);
+	data_pages(path("full"), got);
+	assert_memory_equal(got, want, sizeof(want));
+	free(ram);
+
+	uint8_t *anon = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(anon != MAP_FAILED);
+	assert_int_equal(madvise(anon, RAM_BYTES, MADV_NOHUGEPAGE), 0); /* a huge page would populate all */
+	anon[5 * PAGE] = 1;
+	anon[200 * PAGE + 17] = 2;
+	assert_int_equal(pagemap_populated(anon, RAM_BYTES, populated), 0);
+	for (uint64_t n = 0; n < PAGES; n++)
+		assert_int_equal((populated[n / 64] >> (n % 64)) & 1, n == 5 || n == 200);
+	munmap(anon, RAM_BYTES);
 }
 
 static void test_diff_holds_exactly_its_dirty_pages(void **state)
@@ -202,7 +241,7 @@ static void test_merge_chain(void **state)
 	(void)state;
 	for (uint64_t n = 0; n < PAGES; n += 3)
 		fill(ram, n, 0xa0);
-	assert_int_equal(memfile_save(ram, RAM_BYTES, path("full"), &st), 0);
+	assert_int_equal(memfile_save(ram, RAM_BYTES, NULL, path("full"), &st), 0);
 	fill(ram, 3, 0);       /* zeroed */
 	fill(ram, 4, 0xb1);    /* was zero, a hole of the Full */
 	fill(ram, 99, 0xb2);
@@ -256,10 +295,10 @@ static void test_merge_refusals(void **state)
 	(void)state;
 	fill(ram, 1, 1);
 	set_bit(dirty, 1);
-	assert_int_equal(memfile_save(ram, RAM_BYTES, path("full"), &st), 0);
+	assert_int_equal(memfile_save(ram, RAM_BYTES, NULL, path("full"), &st), 0);
 	assert_int_equal(memfile_save_diff(ram, RAM_BYTES, dirty, path("d1"), &st), 0);
 	/* Another size: another guest's RAM. */
-	assert_int_equal(memfile_save(ram, RAM_BYTES - 64 * PAGE, path("other"), &st), 0);
+	assert_int_equal(memfile_save(ram, RAM_BYTES - 64 * PAGE, NULL, path("other"), &st), 0);
 	assert_int_equal(memfile_merge(path("other"), path("d1"), &st, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "not the same guest RAM"));
 	assert_int_equal(memfile_merge(path("d1"), path("d1"), &st, why, sizeof(why)), -EINVAL);
@@ -293,7 +332,7 @@ static void test_no_merge_into_a_mapped_file(void **state)
 	(void)state;
 	fill(ram, 2, 2);
 	set_bit(dirty, 2);
-	assert_int_equal(memfile_save(ram, RAM_BYTES, path("base"), &st), 0);
+	assert_int_equal(memfile_save(ram, RAM_BYTES, NULL, path("base"), &st), 0);
 	assert_int_equal(memfile_save_diff(ram, RAM_BYTES, dirty, path("d1"), &st), 0);
 	void *guest = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(guest != MAP_FAILED);
@@ -327,6 +366,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_keeps_zero_pages_as_holes),
+		cmocka_unit_test(test_full_reads_only_populated_pages),
 		cmocka_unit_test(test_diff_holds_exactly_its_dirty_pages),
 		cmocka_unit_test(test_merge_chain),
 		cmocka_unit_test(test_merge_refusals),
