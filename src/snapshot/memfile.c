@@ -97,7 +97,7 @@ int memfile_save(const void *ram, uint64_t bytes, const char *path, struct memfi
 	return rc;
 }
 
-int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t whylen)
+int memfile_open(const char *path, uint64_t bytes, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -110,11 +110,15 @@ int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t w
 		close(fd);
 		return rc;
 	}
+	return fd;
+}
+
+int memfile_map(void *ram, uint64_t bytes, int fd, char *why, size_t whylen)
+{
 	/* PROT_WRITE on a read-only fd is fine for a private mapping: writes go to private copies. */
 	void *p = mmap(ram, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
-	int err = errno;
-	close(fd);
+
 	if (p == MAP_FAILED)
-		return fail_with(why, whylen, -err, "%s: mmap: %s", path, strerror(err));
+		return fail_with(why, whylen, -errno, "mmap: %s", strerror(errno));
 	return 0;
 }

@@ -25,9 +25,15 @@ struct memfile_stats {
 int memfile_save(const void *ram, uint64_t bytes, const char *path, struct memfile_stats *stats) MUST_CHECK;
 
 /*
- * Maps path, which must be a regular file of exactly bytes, copy-on-write over ram (replacing
- * that mapping at the same address). 0, or -errno with a one-line reason in why.
+ * Opens path for memfile_map, once for any number of VMs: it must be a regular file of exactly
+ * bytes. The fd (close-on-exec), or -errno with a one-line reason in why.
  */
-int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t whylen) MUST_CHECK;
+int memfile_open(const char *path, uint64_t bytes, char *why, size_t whylen) MUST_CHECK;
+
+/*
+ * Maps the file memfile_open gave, copy-on-write over ram (replacing that mapping at the same
+ * address): nothing is copied, pages load on first touch. 0, or -errno with a one-line reason in why.
+ */
+int memfile_map(void *ram, uint64_t bytes, int fd, char *why, size_t whylen) MUST_CHECK;
 
 #endif
