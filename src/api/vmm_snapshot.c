@@ -89,6 +89,15 @@ int api_vmm_restore(struct api_vmm *v, const struct kiln_restore *rs, struct kil
 	return rc < 0 ? rc : serve_vm(v, vm, err);
 }
 
+int api_vmm_restore_from(struct api_vmm *v, const struct kiln_snapshot *snap, const struct kiln_restore *rs,
+			 struct kiln_error *err)
+{
+	struct kiln_vm *vm;
+	int rc = kiln_vm_restore_from(snap, rs, &vm, err);
+
+	return rc < 0 ? rc : serve_vm(v, vm, err);
+}
+
 void api_vmm_snapshot_create(struct api_vmm *v, const struct api_snapshot_create *c, struct api_reply *r)
 {
 	struct kiln_error err = { "" };

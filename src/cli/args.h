@@ -45,10 +45,17 @@ struct cli_options {
 	/* `kiln snapshot` and `kiln restore` (cli/snapshot_cmd.c). */
 	const char *snapshot_dir;       /* DIR: the files DIR/state and DIR/mem */
 	bool snapshot_resume;           /* kiln snapshot --resume */
-	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --vsock-uds, --paused */
+	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --disk-path, --vsock-uds, --paused */
 	char net_tap_ids[KILN_MAX_NETS][KILN_MAX_NET_ID + 1]; /* the IDs of --net-tap ID=TAP */
+	char disk_path_ids[KILN_MAX_DISKS][KILN_DISK_ID_SIZE]; /* the IDs of --disk-path ID=PATH */
 	char restore_state[4096];
 	char restore_mem[4096];
+	/* kiln restore's own files and its clones (cli/clones.c). */
+	const char *console_in;   /* --console-in PATH: the console's input instead of stdin */
+	const char *console_out;  /* --console-out PATH: the console's output instead of stdout */
+	const char *log_file;     /* --log-file PATH: kiln's messages (stderr) appended there */
+	unsigned int clones;      /* --clones N: N guests, each in a child process; 0: one, in this one */
+	const struct kiln_snapshot *snapshot; /* DIR, opened once before the guests are restored */
 };
 
 /* Parses argv; on a bad flag or value returns -EINVAL with one line in err naming it. */
