@@ -2,7 +2,9 @@
 # release and the sanitizer build: through libkiln (tests/integration/test_snapshot.c, kiln.h
 # only), then through the command line and Firecracker's API (tests/integration/snapshot.sh: kiln
 # run --api-sock, kiln snapshot, kiln restore, PUT /snapshot/create and /snapshot/load with curl,
-# the exchanges held against firecracker.yaml by the contract checker of mk/api.mk).
+# the exchanges held against firecracker.yaml by the contract checker of mk/api.mk); then clones:
+# 8 guests from one snapshot, as 8 `kiln restore` processes and as one `kiln restore --clones 8`
+# (tests/integration/clones.sh: their memory shared, each with its own disk, console and status).
 $(BUILD)/%/tests/integration/test_snapshot: $(BUILD)/%/tests/integration/test_snapshot.o $(BUILD)/%/libkiln.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
@@ -17,5 +19,7 @@ check-snapshot: $(SNAPSHOT_TESTS) tiny $(BUILD)/kiln $(BUILD)/san/kiln $(API_DIR
 	$(Q)scripts/install-deps.sh curl
 	$(Q)tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
 	$(Q)tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
+	$(Q)tests/integration/clones.sh $(BUILD)/kiln $(BUILD)/tiny
+	$(Q)tests/integration/clones.sh $(BUILD)/san/kiln $(BUILD)/tiny
 
 .PHONY: check-snapshot

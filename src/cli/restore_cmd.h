@@ -13,6 +13,8 @@
 
 #include "cli/args.h"
 
+#define RESTORE_MAX_CLONES 1024 /* --clones N: at most this many */
+
 /* Runs one restored guest of o (o->snapshot set) in this process: kiln's exit status. */
 typedef int (*restore_cmd_guest_fn)(const struct cli_options *o, uint64_t start_ns);
 

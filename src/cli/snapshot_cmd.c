@@ -11,11 +11,10 @@
 
 #include "cli/api_client.h"
 #include "cli/common_opts.h"
+#include "cli/restore_cmd.h"
 
 enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED, OPT_DISK_PATH,
        OPT_CONSOLE_IN, OPT_CONSOLE_OUT, OPT_LOG_FILE, OPT_CLONES };
-
-#define MAX_CLONES 1024
 
 static const struct option snapshot_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -87,8 +86,8 @@ static int parse_clones(const char *arg, struct cli_options *o, char *err, size_
 
 	errno = 0;
 	unsigned long n = strtoul(arg, &end, 10);
-	if (arg[0] < '0' || arg[0] > '9' || *end || errno || n == 0 || n > MAX_CLONES)
-		return fail_einval(err, errlen, "--clones %s: a number of guests from 1 to %d", arg, MAX_CLONES);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || n == 0 || n > RESTORE_MAX_CLONES)
+		return fail_einval(err, errlen, "--clones %s: a number of guests from 1 to %d", arg, RESTORE_MAX_CLONES);
 	o->clones = (unsigned int)n;
 	return 0;
 }
