@@ -273,6 +273,7 @@ static int run_clones(struct cli_options *o, struct kiln_snapshot *snap, uint64_
 	unsigned int started = 0;
 	int rc = 0;
 
+	memset(c, 0, sizeof(c[0]) * o->clones);
 	/* Blocked before the first fork, so that no clone's end or signal is missed; sigwaitinfo takes them. */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGCHLD);
