@@ -8,7 +8,9 @@
 # resume. bench/tools/clone_start.c times each clone's first byte from the start and adds up the
 # CPU of every process until then (the clones are then stopped). RUNS runs (default 5) of each,
 # alternated A B A B; each row gives the medians over the runs of: the clones' median time to
-# first output, their maximum, and the CPU. Nothing is asserted: the figures are for reading.
+# first output, their maximum, the set-up CPU (each clone's before its guest's first KVM_RUN, from
+# --boot-time, added up, with the --clones parent's own), and all the CPU used until the last clone
+# printed, guests included. Nothing is asserted: the figures are for reading.
 set -u
 [ $# -ge 3 ] || { echo "usage: $0 KILN TINY_DIR CLONE_START [RUNS]" >&2; exit 2; }
 kiln=$1 count=$2/count.elf watch=$3 runs=${4:-5}
@@ -38,20 +40,33 @@ field() {
 	sed -n "s/.* $1=\([0-9.-]*\).*/\1/p" "$2"
 }
 
-printf '%-28s %4s %10s %10s %10s\n' "how" "N" "median_ms" "max_ms" "cpu_ms"
+# setup_cpu RUNFILE ERRFILE: per run, the setup-cpu of every clone (kiln --boot-time's CPU before
+# the guest's first KVM_RUN) added up, plus the --clones parent's own CPU (cmd_cpu_ms) when there is
+# one. The runs' stderr went to ERRFILE one after the other, each ended by a line "run".
+setup_cpu() {
+	field cmd_cpu_ms "$1" | awk '{ print ($1 < 0 ? 0 : $1) }' >"$tmp/parent"
+	awk '/^run$/ { print s + 0; s = 0; next }
+		{ for (i = 1; i <= NF; i++) if ($i ~ /^setup-cpu=/) s += substr($i, 11) }' "$2" | paste - "$tmp/parent" |
+		awk '{ print $1 + $2 }'
+}
+
+printf '%-28s %4s %10s %10s %12s %10s\n' "how" "N" "median_ms" "max_ms" "setup_cpu_ms" "cpu_ms"
 for n in 1 4 16; do
-	: >"$tmp/sep" && : >"$tmp/clo"
+	for how in sep clo; do : >"$tmp/$how" && : >"$tmp/$how.err"; done
 	for _ in $(seq "$runs"); do
-		"$watch" -n "$n" -- "$kiln" restore "$tmp/snap" >>"$tmp/sep"
-		"$watch" -n "$n" -f "$tmp/fifo%i" -- "$kiln" restore --clones "$n" --console-out "$tmp/fifo%i" \
-			"$tmp/snap" >>"$tmp/clo"
+		"$watch" -n "$n" -e "$tmp/sep.err" -- "$kiln" restore --boot-time "$tmp/snap" >>"$tmp/sep"
+		echo run >>"$tmp/sep.err"
+		"$watch" -n "$n" -e "$tmp/clo.err" -f "$tmp/fifo%i" -- "$kiln" restore --boot-time --clones "$n" \
+			--console-out "$tmp/fifo%i" "$tmp/snap" >>"$tmp/clo"
+		echo run >>"$tmp/clo.err"
 	done
 	for how in sep clo; do
 		label="$n separate kiln restore"
 		[ "$how" = clo ] && label="kiln restore --clones $n"
 		bad=$(grep -vc "started=$n " "$tmp/$how")
 		[ "$bad" = 0 ] || echo "# $label: $bad runs where not every clone printed"
-		printf '%-28s %4s %10s %10s %10s\n' "$label" "$n" "$(field median_ms "$tmp/$how" | median)" \
-			"$(field max_ms "$tmp/$how" | median)" "$(field cpu_ms "$tmp/$how" | median)"
+		printf '%-28s %4s %10s %10s %12s %10s\n' "$label" "$n" "$(field median_ms "$tmp/$how" | median)" \
+			"$(field max_ms "$tmp/$how" | median)" "$(setup_cpu "$tmp/$how" "$tmp/$how.err" | median)" \
+			"$(field cpu_ms "$tmp/$how" | median)"
 	done
 done
