@@ -52,6 +52,13 @@ else
 	RUNS=10 MEM_RUNS=3 IO_RUNS=3 IO_SECS=5 NET_RUNS=3 NET_BYTES=$((64 << 20))
 fi
 NET_PINGS=10
+# The snapshot rows (bench/snapshot.sh): guest RAM sizes in MiB, snapshots (each restored once) per
+# size and monitor; the tiny guest on this machine's KVM, the Linux guest in the test host.
+if [ $quick = 1 ]; then
+	SNAP_TINY_SIZES=128 SNAP_TINY_RUNS=3 SNAP_SIZES=128 SNAP_RUNS=1
+else
+	SNAP_TINY_SIZES="128 4096" SNAP_TINY_RUNS=10 SNAP_SIZES="128 1024 4096" SNAP_RUNS=3
+fi
 # iproute2's ip for the network figures' namespace and tap (busybox ip has neither).
 IP_BIN=$(PATH=$PATH:/usr/sbin:/sbin command -v ip || true)
 
@@ -305,6 +312,73 @@ else
 		"$NET_RUNS network run(s) of $((NET_BYTES >> 20)) MiB each way and $NET_PINGS pings"
 	linux_figures || note "Linux guests: the run failed part-way; rows without samples are empty (see $log)"
 fi
+
+# --- snapshot and restore: one counting guest saved and brought back by each monitor ---------------
+# bench/snapshot.sh runs the same way here (tiny guest, bench/tiny/count.S) and in the test host
+# (Linux guest, bench/guest/count.sh); see bench/README.md, "Snapshot and restore".
+
+# snapshot_collect FILE STATUS: FILE's SAMPLE and NOTE lines into the samples and notes, the rest into
+# the log; STATUS 3 (some runs failed) is a finding, anything else but 0 a problem.
+snapshot_collect() {
+	grep -v '^SAMPLE \|^NOTE ' "$1" >> "$log"
+	sed -n 's/^SAMPLE //p' "$1" | tr -d '\r' >> "$samples"
+	sed -n 's/^NOTE //p' "$1" | tr -d '\r' >> "$notes"
+	[ "$2" = 0 ] || [ "$2" = 3 ] || { problem "snapshot rows: $1: status $2; see $log"; return 1; }
+}
+
+snapshot_tiny() {
+	if [ ! -e "$TINY/count.elf" ] || [ ! -e "$OUT/sockchat" ]; then
+		problem "snapshot rows: $TINY/count.elf or $OUT/sockchat is missing (run: make bench)"
+		return 1
+	fi
+	say "snapshot rows, tiny guest: $SNAP_TINY_RUNS snapshot(s) and restore(s) per monitor of $SNAP_TINY_SIZES MiB"
+	KILN=$top/$KILN STOPWATCH=$top/$SW SOCKCHAT=$top/$OUT/sockchat QEMU=$QEMU_BIN QEMU_MACHINE=$QEMU_MACHINE \
+		QEMU_CPU=${QEMU_CPU:-} PROBE=$top/$TINY/ready.elf KERNEL=$top/$TINY/count.elf INITRD='' \
+		PREFIX=snap-tiny SIZES="$SNAP_TINY_SIZES" RUNS=$SNAP_TINY_RUNS LIMIT_MS=30000 WORK="$top/$OUT/snap-tiny" \
+		sh bench/snapshot.sh > "$OUT/snap-tiny.out" 2>> "$log"
+	snapshot_collect "$OUT/snap-tiny.out" $?
+}
+
+snapshot_linux() {
+	local extra=$OUT/snap-initrd m host_mib=3072 rc
+	# The initramfs: kiln's test initramfs with /bench/count.sh in front (as linux_figures does).
+	rm -rf "$extra" && mkdir -p "$extra/bench" && cp bench/guest/count.sh "$extra/bench/count.sh" || return 1
+	(cd "$extra" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) > "$OUT/snap.cpio" || return 1
+	cat "$OUT/snap.cpio" "$GUEST/initrd.img" > "$OUT/initrd-snap.img" || return 1
+	mkdir -p "$OUT/qemu-fw" && cp -L /usr/share/qemu/bios-microvm.bin "$OUT/qemu-fw/bios-microvm.bin" || return 1
+	say "snapshot rows, Linux guest ($where): $SNAP_RUNS snapshot(s) and restore(s) per monitor of $SNAP_SIZES MiB"
+	if [ "$where" = direct ]; then
+		KILN=$top/$KILN STOPWATCH=$top/$SW SOCKCHAT=$top/$OUT/sockchat QEMU=$QEMU_BIN QEMU_FW=$top/$OUT/qemu-fw \
+			QEMU_MACHINE=$QEMU_MACHINE PROBE=$top/$TINY/ready.elf KERNEL=$top/$GUEST/vmlinuz \
+			INITRD=$top/$OUT/initrd-snap.img PREFIX=snap-linux SIZES="$SNAP_SIZES" RUNS=$SNAP_RUNS LIMIT_MS=180000 \
+			WORK=$top/$OUT/snap-linux sh bench/snapshot.sh > "$OUT/snap-linux.out" 2>> "$log"
+		rc=$?
+	else
+		# The test host holds the largest guest's RAM: QEMU maps it whole (the kernel's overcommit
+		# heuristic refuses a mapping larger than the test host's RAM), kiln with MAP_NORESERVE.
+		for m in $SNAP_SIZES; do
+			[ $((m + 1024)) -le $host_mib ] || host_mib=$((m + 1024))
+		done
+		tests/host/run.sh -m $host_mib -c 2 -t 1500 -f "$KILN:/payload/kiln" -f "$SW:/payload/stopwatch" \
+			-f "$OUT/sockchat:/payload/sockchat" -f "$QEMU_BIN:/payload/qemu-system-x86_64" \
+			-f "$OUT/qemu-fw:/payload/qemu-fw" -f "$GUEST/vmlinuz:/payload/guest/vmlinuz" \
+			-f "$OUT/initrd-snap.img:/payload/guest/initrd.img" -f "$TINY/ready.elf:/payload/ready.elf" \
+			-f bench/snapshot.sh:/payload/snapshot.sh -- \
+			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch SOCKCHAT=/payload/sockchat QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw QEMU_MACHINE=$QEMU_MACHINE PROBE=/payload/ready.elf KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img PREFIX=snap-linux SIZES='$SNAP_SIZES' RUNS=$SNAP_RUNS LIMIT_MS=180000 WORK=/tmp/snap sh /payload/snapshot.sh" \
+			> "$OUT/snap-linux.out" 2>> "$log"
+		rc=$?
+		note "snapshot rows, Linux guest: in a test host of its own, $host_mib MiB, 2 CPUs"
+	fi
+	snapshot_collect "$OUT/snap-linux.out" $rc
+}
+
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	snapshot_tiny || note "snapshot rows, tiny guest: the run failed; see $log"
+fi
+if [ "$where" != off ]; then
+	snapshot_linux || note "snapshot rows, Linux guest: the run failed part-way; rows without samples are empty (see $log)"
+fi
+
 note "elapsed: $(($(date +%s) - started)) s; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 3. the table and results.json ---------------------------------------------------------------
@@ -348,6 +422,24 @@ EOF
 else
 	echo "linux-min.ready_ms|minimal kernel: exec -> READY line|ms|n/a: not built (make bench-kernel)" >> "$OUT/figures.txt"
 fi
+
+# mib_label MIB: "128 MiB", "4 GiB".
+mib_label() { if [ $(($1 % 1024)) = 0 ]; then echo "$(($1 / 1024)) GiB"; else echo "$1 MiB"; fi; }
+# snapshot_rows PREFIX WHAT SIZES: the snapshot rows of one guest (bench/snapshot.sh's figures).
+snapshot_rows() {
+	local p=$1 what=$2 m
+	echo "$p.pause_ms|snapshot, $what: pause (QEMU: stop)|ms|lower"
+	for m in $3; do
+		echo "$p.$m.create_ms|snapshot, $what $(mib_label "$m"): create, paused|ms|lower"
+		echo "$p.$m.disk_mib|snapshot, $what $(mib_label "$m"): files on disk (du)|MiB|lower"
+	done
+	echo "$p.state_kib|snapshot, $what: kiln's state file|KiB|info"
+	for m in $3; do
+		echo "$p.$m.restore_ms|restore, $what $(mib_label "$m"): exec -> 1st count line|ms|lower"
+		echo "$p.$m.restore_rss_mib|restore, $what $(mib_label "$m"): RSS at 1st count line|MiB|lower"
+	done
+}
+{ snapshot_rows snap-tiny tiny "$SNAP_TINY_SIZES"; snapshot_rows snap-linux linux "$SNAP_SIZES"; } >> "$OUT/figures.txt"
 
 awk -f bench/report.awk -v quick=$quick -v json="$OUT/results.json" -v notes="$notes" \
 	"$OUT/figures.txt" "$samples"

@@ -4,7 +4,7 @@
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_TINY_ELFS := $(patsubst bench/tiny/%.S,$(BENCH_DIR)/tiny/%.elf,$(sort $(wildcard bench/tiny/*.S)))
-BENCH_TOOLS := $(BENCH_DIR)/stopwatch
+BENCH_TOOLS := $(BENCH_DIR)/stopwatch $(BENCH_DIR)/sockchat
 # iproute2 and busybox-static: the network figures' namespace, tap and nc (bench/linux.sh); not
 # busybox, which conflicts with busybox-static (the guest build's). fio and e2fsprogs: the block
 # figures' fio, which bench/bench.sh puts with its libraries on an ext4 disk (mkfs.ext4 -d) for the guest.
@@ -27,6 +27,12 @@ $(BENCH_DIR)/tiny/%.elf: $(BENCH_DIR)/tiny/%.o $(BENCH_TINY_LDS)
 
 # The timer runs on this machine and inside the test host (run.sh brings its libraries along).
 $(BENCH_DIR)/stopwatch: bench/tools/stopwatch.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The snapshot rows' client for kiln's API and QEMU's QMP (bench/snapshot.sh), here and in the test host.
+$(BENCH_DIR)/sockchat: bench/tools/sockchat.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $<

@@ -8,8 +8,8 @@
 #   make check-linux GUEST_SUITES=tests/integration/net.sh
 GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh \
 	tests/integration/net.sh tests/integration/api_guest.sh tests/integration/ctrl_alt_del.sh \
-	tests/integration/snapshot_linux.sh
-GUEST_SUITES_ONE_CPU := tests/integration/net.sh
+	tests/integration/snapshot_linux.sh tests/integration/vmgenid_linux.sh tests/integration/snapshot_devices.sh
+GUEST_SUITES_ONE_CPU := tests/integration/net.sh tests/integration/snapshot_devices.sh
 # Host-side tools the suites use (iproute2's ip: busybox's has no netns or tuntap), copied into the
 # test host with the suites' shared helpers (run.sh brings the tools' libraries).
 GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck /sbin/debugfs /usr/sbin/ip /usr/bin/curl
@@ -23,6 +23,7 @@ LINUX_TEST_ENV = KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) MKFS_EXT4=$(1)
 TEST_HOST_BATCH = echo "check-linux: a test host with $(1) CPU(s) for: $(notdir $(2))"; \
 	tests/host/run.sh -c $(1) -f $(BUILD)/kiln -f $(BUILD)/guest/vmlinuz:/payload/guest/vmlinuz \
 		-f $(BUILD)/guest/initrd.img:/payload/guest/initrd.img \
+		-f $(BUILD)/guest/vmlinuz-generic:/payload/guest/vmlinuz-generic \
 		-f $(BUILD)/guest/vsock-tool:/payload/guest/vsock-tool -f $(CAD_TEST) \
 		$(foreach f,$(GUEST_SUITE_FILES),-f $(f)) \
 		-- '$(call LINUX_TEST_ENV,/payload/,/payload/) KILN=/payload/kiln GUEST=/payload/guest \

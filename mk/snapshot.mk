@@ -2,23 +2,58 @@
 # release and the sanitizer build: through libkiln (tests/integration/test_snapshot.c, kiln.h
 # only), then through the command line and Firecracker's API (tests/integration/snapshot.sh: kiln
 # run --api-sock, kiln snapshot, kiln restore, PUT /snapshot/create and /snapshot/load with curl,
-# the exchanges held against firecracker.yaml by the contract checker of mk/api.mk); then clones:
-# 8 guests from one snapshot, as 8 `kiln restore` processes and as one `kiln restore --clones 8`
-# (tests/integration/clones.sh: their memory shared, each with its own disk, console and status).
+# the exchanges held against firecracker.yaml by the contract checker of mk/api.mk; virtio-console and
+# virtio-vsock with the guest tests/tiny/snapguest/); the VM generation ID of two boots and two
+# restores of one snapshot (tests/integration/vmgenid.sh); and clones: 8 guests from one snapshot,
+# as 8 `kiln restore` processes and as one `kiln restore --clones 8` (tests/integration/clones.sh:
+# their memory shared, each with its own disk, console and status).
 $(BUILD)/%/tests/integration/test_snapshot: $(BUILD)/%/tests/integration/test_snapshot.o $(BUILD)/%/libkiln.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
 
 SNAPSHOT_TESTS := $(BUILD)/rel/tests/integration/test_snapshot $(BUILD)/san/tests/integration/test_snapshot
 
-check-snapshot: $(SNAPSHOT_TESTS) tiny $(BUILD)/kiln $(BUILD)/san/kiln $(API_DIR)/contract $(API_DIR)/schema.tsv
+# The guest of the virtio-console and virtio-vsock snapshots (tests/tiny/snapguest/): freestanding C
+# like the hostile guest (mk/tiny.mk), linked with its virtio driver and output, entered through its
+# start.S (which calls snapguest_main here).
+SNAPGUEST := $(BUILD)/tiny/snapguest.elf
+SNAPGUEST_OBJS := $(BUILD)/tiny/snapguest/start.o $(BUILD)/tiny/snapguest/main.o \
+	$(addprefix $(BUILD)/tiny/hostile/,io.o virtio.o requests.o)
+
+$(BUILD)/tiny/snapguest/start.o: tests/tiny/hostile/start.S
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  AS m32  $<")
+	$(Q)$(CC) -m32 -nostdinc -MMD -MP -Dhostile_main=snapguest_main -c $< -o $@
+
+$(BUILD)/tiny/snapguest/%.o: tests/tiny/snapguest/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC m32  $<")
+	$(Q)$(CC) $(HOSTILE_CFLAGS) -Itests/tiny/hostile -c $< -o $@
+
+$(SNAPGUEST): $(SNAPGUEST_OBJS) tests/tiny/hostile/hostile.ld
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(LD) -m elf_i386 $(TINY_LDFLAGS) -T tests/tiny/hostile/hostile.ld -o $@ $(SNAPGUEST_OBJS)
+
+# The host side of the vsock snapshot: tests/guest/vsock_tool.c (the Linux guest's) built for this host.
+SNAPSHOT_VSOCK_TOOL := $(BUILD)/rel/tests/guest/vsock-tool
+$(SNAPSHOT_VSOCK_TOOL): tests/guest/vsock_tool.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -o $@ $<
+
+check-snapshot: $(SNAPSHOT_TESTS) tiny $(SNAPGUEST) $(SNAPSHOT_VSOCK_TOOL) $(BUILD)/kiln $(BUILD)/san/kiln \
+		$(API_DIR)/contract $(API_DIR)/schema.tsv
 	$(Q)for t in $(SNAPSHOT_TESTS); do \
 		dir=$$(mktemp -d) && $$t $(BUILD)/tiny/count.elf $$dir; rc=$$?; rm -rf $$dir; \
 		[ $$rc = 0 ] || exit 1; \
 	done
 	$(Q)scripts/install-deps.sh curl
-	$(Q)tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
-	$(Q)tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv
+	$(Q)tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(SNAPSHOT_VSOCK_TOOL)
+	$(Q)tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(SNAPSHOT_VSOCK_TOOL)
+	$(Q)tests/integration/vmgenid.sh $(BUILD)/kiln $(BUILD)/tiny
+	$(Q)tests/integration/vmgenid.sh $(BUILD)/san/kiln $(BUILD)/tiny
 	$(Q)tests/integration/clones.sh $(BUILD)/kiln $(BUILD)/tiny
 	$(Q)tests/integration/clones.sh $(BUILD)/san/kiln $(BUILD)/tiny
 

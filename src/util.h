@@ -32,5 +32,7 @@ int parse_mac(const char *s, uint8_t mac[6]) MUST_CHECK;
 
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t now_ns(void);
+/* Nanoseconds on CLOCK_REALTIME (the host's wall clock). */
+uint64_t realtime_ns_now(void);
 
 #endif

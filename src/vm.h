@@ -17,6 +17,7 @@
 #include "devices/machine_events.h"
 #include "devices/serial.h"
 #include "devices/serial_input.h"
+#include "devices/vmgenid.h"
 #include "io/loop.h"
 #include "irq/irq.h"
 #include "mem/gmem.h"
@@ -61,6 +62,7 @@ struct vm {
 	struct i8042 i8042;
 	struct acpi_pm acpi_pm;
 	struct serial_input serial_input; /* kiln's stdin into the UART, when it is the console */
+	struct vmgenid vmgenid;           /* a fresh ID at each boot and restore */
 
 	struct vm_virtio virtio[VM_MAX_VIRTIO];
 	unsigned int nvirtio;
@@ -80,6 +82,7 @@ struct vm {
 	atomic_bool pause_requested;
 	unsigned int parked_vcpus;
 	struct kvm_clock_data paused_clock;
+	uint64_t paused_realtime_ns;    /* the host's wall clock when paused_clock was read */
 
 	/* How the VM ended: the first stop request wins (0 while running). */
 	atomic_int exit_reason;
@@ -117,6 +120,16 @@ void vm_destroy_virtio(struct vm *vm);
 void vm_limit_vsock(struct vm *vm);
 /* "virtio_mmio.device=4K@0xADDR:GSI" for each device, for kernels without ACPI discovery. */
 int vm_virtio_cmdline(const struct vm *vm, char *out, size_t outlen) MUST_CHECK;
+
+/*
+ * Dirty pages (vm_dirty.c), for a snapshot taken while nothing writes guest RAM (vCPUs parked, the
+ * I/O thread held): ORs into bits (gmem_dirty_words(ram_size) words, a bit per page of the memory
+ * file, that is of vm->ram) every page written since the last take, KVM's log and kiln's own,
+ * and starts both afresh. On failure bits holds what was taken so far. give_back returns taken
+ * pages (of a snapshot that failed) to kiln's bitmap, so the next take has them again.
+ */
+int vm_dirty_take(struct vm *vm, uint64_t *bits, struct kiln_error *err) MUST_CHECK;
+void vm_dirty_give_back(struct vm *vm, const uint64_t *bits);
 
 /* Building and tearing down (vm_build.c). */
 int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;

@@ -122,10 +122,11 @@ static int create_irqchip(struct vm *vm, struct kiln_error *err)
  * The mapping starts 2 MiB-aligned and so do the ranges and their offsets into it (0, and 4 GiB at
  * offset 3 GiB), so each memslot can be backed by huge pages (gmem.h).
  */
-static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
+static int create_ram(struct vm *vm, uint64_t bytes, bool track_dirty, struct kiln_error *err)
 {
 	struct x86_ram_range ranges[2];
 	unsigned int n = x86_ram_ranges(bytes, ranges);
+	uint32_t flags = track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0;
 	uint64_t offset = 0;
 	int rc = gmem_ram_map(bytes, &vm->ram);
 
@@ -145,12 +146,16 @@ static int create_ram(struct vm *vm, uint64_t bytes, struct kiln_error *err)
 
 		rc = gmem_add_region(&vm->mem, ranges[i].start, host, ranges[i].size);
 		if (rc == 0)
-			rc = kvm_set_memory_region(vm->vm_fd, i, ranges[i].start, ranges[i].size, host);
+			rc = kvm_set_memory_region(vm->vm_fd, i, ranges[i].start, ranges[i].size, host, flags);
 		if (rc < 0)
 			return vm_error(err, -rc, "mem %llu MiB: cannot give guest RAM to KVM: %s",
 					(unsigned long long)(bytes >> 20), strerror(-rc));
 		offset += ranges[i].size;
 	}
+	/* Memslot i is region i: vm_dirty.c pairs KVM's log of each slot with kiln's own. */
+	if (track_dirty && (rc = gmem_dirty_start(&vm->mem)) < 0)
+		return vm_error(err, -rc, "mem %llu MiB: no room for the dirty page bitmaps",
+				(unsigned long long)(bytes >> 20));
 	return 0;
 }
 
@@ -158,6 +163,7 @@ static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct k
 {
 	struct irq_line com1_irq = { .chip = &vm->irqchip, .gsi = X86_IRQ_COM1 };
 	struct irq_line kbd_irq = { .chip = &vm->irqchip, .gsi = I8042_IRQ_KEYBOARD };
+	struct irq_line ged_irq = { .chip = &vm->irqchip, .gsi = X86_GED_GSI };
 	bool uart_is_console = cfg->console == KILN_CONSOLE_SERIAL;
 	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq,
 			     uart_is_console ? cfg->console_out_fd : -1, &vm->io);
@@ -173,8 +179,12 @@ static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct k
 				  X86_PORT_ACPI_SLEEP_STATUS, ACPI_S5_SLP_TYP, &vm->events);
 	if (rc < 0)
 		return vm_error(err, -rc, "registering devices: %s", strerror(-rc));
+	vmgenid_init(&vm->vmgenid, &vm->mem, X86_VMGENID_ADDR, ged_irq);
 	return vm_create_virtio(vm, cfg, err);
 }
+
+_Static_assert(X86_VIRTIO_GSI_BASE + VM_MAX_VIRTIO <= X86_GED_GSI && X86_GED_GSI < X86_IOAPIC_NUM_PINS,
+	       "the GED's GSI is an IOAPIC pin of its own");
 
 static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 {
@@ -198,10 +208,13 @@ static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 		.pvpanic_port = X86_PORT_PVPANIC,
 		.virtio = virtio,
 		.nvirtio = vm->nvirtio,
+		.vmgenid_addr = X86_VMGENID_ADDR,
+		.ged_gsi = X86_GED_GSI,
 	};
 	void *area = gmem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
 	int rc = area ? acpi_build(&machine, area, X86_ACPI_SIZE, X86_ACPI_ADDR, rsdp) : -ENOSPC;
 
+	gmem_mark_dirty(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
 	return rc < 0 ? vm_error(err, -rc, "building the ACPI tables: %s", strerror(-rc)) : 0;
 }
 
@@ -288,6 +301,8 @@ static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct
 
 	if (rc == 0)
 		rc = write_acpi(vm, &in.rsdp_gpa, err);
+	if (rc == 0 && (rc = vmgenid_generate(&vm->vmgenid)) < 0)
+		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
 	if (rc == 0) {
 		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
 		if (rc < 0)
@@ -352,7 +367,7 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	if (rc == 0)
 		rc = create_vm(vm, err);
 	if (rc == 0)
-		rc = create_ram(vm, cfg->mem_bytes, err);
+		rc = create_ram(vm, cfg->mem_bytes, cfg->track_dirty_pages, err);
 	if (rc == 0)
 		rc = create_irqchip(vm, err);
 	if (rc == 0) {
@@ -387,6 +402,7 @@ void vm_teardown(struct vm *vm)
 	i8042_destroy(&vm->i8042);
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
+	gmem_dirty_stop(&vm->mem);
 	if (vm->ram)
 		gmem_ram_unmap(vm->ram, vm->ram_size);
 	free(vm->cpuid);

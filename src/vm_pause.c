@@ -59,6 +59,7 @@ int kiln_vm_pause(struct kiln_vm *handle)
 		park_wait(vm);
 	pthread_mutex_unlock(&vm->park_lock);
 	rc = kvm_get_clock(vm->vm_fd, &vm->paused_clock);
+	vm->paused_realtime_ns = realtime_ns_now();
 	return rc < 0 ? rc : 0;
 }
 

@@ -81,6 +81,10 @@ struct kiln_config {
 	struct kiln_vsock vsock;
 	bool rng;                /* virtio-rng fed from getrandom() */
 	bool virtio_cmdline;     /* also name the virtio devices on the kernel command line */
+	bool track_dirty_pages;  /* record which pages of guest RAM are written (KVM's dirty log for
+				    the vCPUs', kiln's own bitmap for its devices'), so that a snapshot
+				    may be a Diff (KILN_SNAPSHOT_DIFF); costs the guest a fault on the
+				    first write to each page after a snapshot */
 };
 
 /* The reasons a VM ends, from kiln_vm_wait(). */
@@ -216,6 +220,39 @@ KILN_API int kiln_vm_write_metrics(struct kiln_vm *vm, int fd);
 KILN_API int kiln_vm_snapshot(struct kiln_vm *vm, const char *state_path, const char *mem_path,
 			      struct kiln_error *err);
 
+/*
+ * Flags of kiln_vm_snapshot_flags. KILN_SNAPSHOT_DIFF: a Diff snapshot, for a VM built with
+ * track_dirty_pages (else -EINVAL). Its memory file has the guest RAM's size but holds only the
+ * pages written since the VM's previous snapshot (Full or Diff), or since it was built or
+ * restored if it has none: each as data (zero pages too), every other page a hole. It is a layer
+ * to merge onto the memory file it follows (kiln_snapshot_merge); the state file is whole.
+ */
+#define KILN_SNAPSHOT_DIFF (1u << 0)
+
+/*
+ * kiln_vm_snapshot with flags (0: Full, as kiln_vm_snapshot); unknown flags are -EINVAL. Any
+ * snapshot of a VM that tracks dirty pages starts the next Diff's count of written pages afresh.
+ */
+KILN_API int kiln_vm_snapshot_flags(struct kiln_vm *vm, const char *state_path, const char *mem_path,
+				    unsigned int flags, struct kiln_error *err);
+
+/*
+ * Merges a Diff snapshot's memory file onto the memory file it follows (a Full snapshot's, or one
+ * merged already), in place: every data extent of diff_mem (SEEK_DATA to SEEK_HOLE) is copied over
+ * base_mem at its offset; its holes leave base_mem as it was. base_mem then holds the Diff
+ * snapshot's memory, to restore with the Diff's state file; a chain is merged oldest first. Both
+ * must have the same size. Never merge into a file that a VM maps (a restored VM maps its memory
+ * file copy-on-write, so pages it has not copied yet would change under it): merge into a copy.
+ */
+KILN_API int kiln_snapshot_merge(const char *base_mem_path, const char *diff_mem_path, struct kiln_error *err);
+
+/* kiln_restore.track_dirty_pages */
+enum kiln_track_dirty {
+	KILN_TRACK_DIRTY_SAVED, /* as the snapshot's machine did */
+	KILN_TRACK_DIRTY_ON,
+	KILN_TRACK_DIRTY_OFF,
+};
+
 /* A NIC of a snapshot moved to another tap; its MAC stays the one the guest knows. */
 struct kiln_net_override {
 	const char *id;  /* the NIC's id in the snapshot (kiln_net.id, "netN" when it had none) */
@@ -242,9 +279,14 @@ struct kiln_restore {
 	unsigned int n_disk_overrides;
 	const char *vsock_uds_path;    /* NULL: the snapshot's */
 	bool paused;                   /* kiln_vm_start() leaves the guest paused until kiln_vm_resume() */
+	enum kiln_track_dirty track_dirty_pages; /* kiln_config.track_dirty_pages of the restored VM */
+	bool clock_realtime;           /* kvmclock moves on by the wall-clock time since the snapshot */
 };
 
-/* Defaults: console on fds 0 and 1, the snapshot's devices, the guest runs once started. */
+/*
+ * Defaults: console on fds 0 and 1, the snapshot's devices and dirty page tracking, the guest
+ * runs once started.
+ */
 KILN_API void kiln_restore_init(struct kiln_restore *rs);
 
 /*

@@ -46,10 +46,12 @@ struct api_boot_source {
 	bool has_boot_args;
 };
 
-/* PUT replaces both; PATCH leaves a 0 unchanged. */
+/* PUT replaces them all; PATCH leaves a 0 unchanged, and track_dirty_pages unless set. */
 struct api_machine {
 	unsigned int vcpus;
 	uint64_t mem_mib;
+	bool track_dirty_pages;
+	bool track_dirty_set; /* track_dirty_pages is to be applied (always with PUT) */
 };
 
 struct api_drive {
@@ -108,6 +110,8 @@ struct api_snapshot_load {
 	struct api_net_override nets[KILN_MAX_NETS];   /* network_overrides */
 	unsigned int nnets;
 	char vsock_uds[API_PATH_MAX];                  /* vsock_override.uds_path, "" when none */
+	bool clock_realtime;
+	enum kiln_track_dirty track_dirty;             /* track_dirty_pages (or enable_diff_snapshots) */
 };
 
 struct api_action {

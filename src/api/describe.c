@@ -63,7 +63,7 @@ struct json_object *api_describe_machine(const struct api_spec *s)
 	add_int(o, "vcpu_count", s->machine.vcpus);
 	add_int(o, "mem_size_mib", (int64_t)s->machine.mem_mib);
 	add_bool(o, "smt", false);
-	add_bool(o, "track_dirty_pages", false);
+	add_bool(o, "track_dirty_pages", s->machine.track_dirty_pages);
 	add_string(o, "huge_pages", "None");
 	return o;
 }

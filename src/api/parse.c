@@ -63,7 +63,7 @@ int api_parse_boot_source(struct json_object *o, struct api_boot_source *out, ch
 	return rc;
 }
 
-/* The members kiln takes only at their default value: smt, track_dirty_pages, cpu_template, huge_pages. */
+/* The members kiln takes only at their default value: smt, cpu_template, huge_pages. */
 static int machine_defaults_only(struct json_object *o, char *err, size_t errlen)
 {
 	static const char *const none[] = { "None" };
@@ -72,10 +72,6 @@ static int machine_defaults_only(struct json_object *o, char *err, size_t errlen
 	if (api_json_bool(o, "smt", false))
 		return fail_einval(err, errlen,
 				   "`smt`: kiln does not support SMT (simultaneous multithreading)");
-	if (api_json_bool(o, "track_dirty_pages", false))
-		return fail_einval(err, errlen,
-				   "`track_dirty_pages`: kiln does not offer dirty page tracking yet (its "
-				   "snapshots are all Full)");
 	if (parse_enum(o, "cpu_template", none, 1, false, &ignored, err, errlen) < 0)
 		return fail_einval(err, errlen,
 				   "`cpu_template`: kiln supports only \"None\" (no CPU templates)");
@@ -102,7 +98,10 @@ int api_parse_machine(struct json_object *o, bool partial, struct api_machine *o
 		rc = machine_defaults_only(o, err, errlen);
 	if (rc == 0 && partial && json_object_object_length(o) == 0)
 		rc = fail_einval(err, errlen, "an empty machine configuration update changes nothing");
-	*out = (struct api_machine){ .vcpus = (unsigned int)vcpus, .mem_mib = (uint64_t)mem };
+	/* PUT: an absent track_dirty_pages is its default, false (firecracker.yaml); PATCH keeps it. */
+	*out = (struct api_machine){ .vcpus = (unsigned int)vcpus, .mem_mib = (uint64_t)mem,
+				     .track_dirty_pages = api_json_bool(o, "track_dirty_pages", false),
+				     .track_dirty_set = !partial || api_json_member(o, "track_dirty_pages") };
 	return rc;
 }
 
@@ -402,18 +401,25 @@ static int parse_vsock_override(struct json_object *o, struct api_snapshot_load 
 	return rc;
 }
 
-/* The members kiln takes only at their default: dirty page tracking, clock_realtime, huge_pages. */
+/*
+ * track_dirty_pages, or its deprecated name enable_diff_snapshots (either true turns tracking on, as
+ * in Firecracker); when neither is given the restored VM tracks dirty pages as the snapshot's did.
+ */
+static enum kiln_track_dirty load_track_dirty(struct json_object *o)
+{
+	if (!api_json_member(o, "track_dirty_pages") && !api_json_member(o, "enable_diff_snapshots"))
+		return KILN_TRACK_DIRTY_SAVED;
+	if (api_json_bool(o, "track_dirty_pages", false) || api_json_bool(o, "enable_diff_snapshots", false))
+		return KILN_TRACK_DIRTY_ON;
+	return KILN_TRACK_DIRTY_OFF;
+}
+
+/* The members kiln takes only at their default: huge_pages. */
 static int load_defaults_only(struct json_object *o, char *err, size_t errlen)
 {
 	static const char *const pages[] = { "Snapshot", "None", "Transparent", "2M" };
 	int page = 0;
 
-	if (api_json_bool(o, "track_dirty_pages", false) || api_json_bool(o, "enable_diff_snapshots", false))
-		return fail_einval(err, errlen, "`track_dirty_pages`: kiln does not offer dirty page tracking "
-				   "yet (its snapshots are all Full)");
-	if (api_json_bool(o, "clock_realtime", false))
-		return fail_einval(err, errlen, "`clock_realtime`: not supported by kiln yet (the guest's "
-				   "kvmclock resumes where the snapshot left it)");
 	if (parse_enum(o, "huge_pages", pages, ARRAY_SIZE(pages), false, &page, err, errlen) < 0)
 		return -EINVAL;
 	/* "Snapshot" and "None" both mean the snapshot's own pages, which are always 4 KiB in kiln. */
@@ -447,5 +453,7 @@ int api_parse_snapshot_load(struct json_object *o, struct api_snapshot_load *out
 	if (rc == 0)
 		rc = load_defaults_only(o, err, errlen);
 	out->resume = api_json_bool(o, "resume_vm", false);
+	out->track_dirty = load_track_dirty(o);
+	out->clock_realtime = api_json_bool(o, "clock_realtime", false);
 	return rc;
 }

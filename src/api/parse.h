@@ -50,13 +50,13 @@ int api_parse_vm_state(struct json_object *o, bool *pause, char *err, size_t err
 /* InstanceActionInfo: the action's kind (API_INSTANCE_START, ...). */
 int api_parse_instance_action(struct json_object *o, enum api_kind *kind, char *err, size_t errlen) MUST_CHECK;
 
-/* SnapshotCreateParams; a "Diff" type is parsed, and refused when applied (vmm_snapshot.c). */
+/* SnapshotCreateParams; a "Diff" needs dirty page tracking, checked when applied (vmm_snapshot.c). */
 int api_parse_snapshot_create(struct json_object *o, struct api_snapshot_create *out, char *err,
 			      size_t errlen) MUST_CHECK;
 
 /*
  * SnapshotLoadParams: exactly one of mem_backend (type "File") and mem_file_path; the options kiln
- * lacks (dirty page tracking, "Uffd", clock_realtime, huge pages) refused, named.
+ * lacks ("Uffd", huge pages) refused, named.
  */
 int api_parse_snapshot_load(struct json_object *o, struct api_snapshot_load *out, char *err,
 			    size_t errlen) MUST_CHECK;

@@ -88,6 +88,7 @@ static void spec_config(const struct api_vmm *v, const struct api_spec *s, struc
 	cfg->cmdline = cmdline;
 	cfg->vcpus = s->machine.vcpus;
 	cfg->mem_bytes = s->machine.mem_mib << 20;
+	cfg->track_dirty_pages = s->machine.track_dirty_pages;
 	cfg->console_in_fd = v->opt.console_in_fd;
 	cfg->console_out_fd = v->opt.console_out_fd;
 	for (unsigned int i = 0; i < s->ndrives; i++) {
@@ -148,6 +149,8 @@ static void set_machine(struct api_spec *s, const struct api_machine *m)
 		s->machine.vcpus = m->vcpus;
 	if (m->mem_mib)
 		s->machine.mem_mib = m->mem_mib;
+	if (m->track_dirty_set)
+		s->machine.track_dirty_pages = m->track_dirty_pages;
 }
 
 static int find_drive(const struct api_spec *s, const char *id)

@@ -27,7 +27,8 @@ static void spec_from_config(struct api_spec *s, const struct kiln_config *cfg)
 		s->boot.has_boot_args = cfg->cmdline != NULL;
 		snprintf(s->boot.boot_args, sizeof(s->boot.boot_args), "%s", cfg->cmdline ? cfg->cmdline : "");
 	}
-	s->machine = (struct api_machine){ .vcpus = cfg->vcpus, .mem_mib = cfg->mem_bytes >> 20 };
+	s->machine = (struct api_machine){ .vcpus = cfg->vcpus, .mem_mib = cfg->mem_bytes >> 20,
+					   .track_dirty_pages = cfg->track_dirty_pages };
 	for (unsigned int i = 0; i < cfg->ndisks && i < KILN_MAX_DISKS; i++) {
 		struct api_drive *d = &s->drives[i];
 		char id[KILN_DISK_ID_SIZE];
@@ -103,10 +104,10 @@ void api_vmm_snapshot_create(struct api_vmm *v, const struct api_snapshot_create
 	struct kiln_error err = { "" };
 
 	/* Firecracker's checks in its order: the snapshot type, then the VM's state. */
-	if (c->diff) {
+	if (c->diff && !kiln_vm_config(v->vm)->track_dirty_pages) {
 		api_reply_fault(r, "The requested operation is not supported: Diff snapshots are not allowed on "
-				   "uVMs with dirty page tracking disabled (kiln does not offer track_dirty_pages "
-				   "yet: its snapshots are all Full).");
+				   "uVMs with dirty page tracking disabled (track_dirty_pages in /machine-config "
+				   "or /snapshot/load).");
 		return;
 	}
 	if (kiln_vm_get_state(v->vm) != KILN_VM_PAUSED) {
@@ -115,7 +116,7 @@ void api_vmm_snapshot_create(struct api_vmm *v, const struct api_snapshot_create
 				   "{\"state\": \"Paused\"}).");
 		return;
 	}
-	if (kiln_vm_snapshot(v->vm, c->state_path, c->mem_path, &err) < 0)
+	if (kiln_vm_snapshot_flags(v->vm, c->state_path, c->mem_path, c->diff ? KILN_SNAPSHOT_DIFF : 0, &err) < 0)
 		api_reply_fault(r, "Create snapshot error: %s", err.msg);
 	else
 		api_reply_ok(r);
@@ -146,6 +147,8 @@ void api_vmm_snapshot_load(struct api_vmm *v, const struct api_snapshot_load *l,
 	rs.console_out_fd = v->opt.console_out_fd;
 	rs.vsock_uds_path = l->vsock_uds[0] ? l->vsock_uds : NULL;
 	rs.paused = !l->resume;
+	rs.track_dirty_pages = l->track_dirty;
+	rs.clock_realtime = l->clock_realtime;
 	if (api_vmm_restore(v, &rs, &err) < 0)
 		api_reply_fault(r, RESTORE_ERROR "%s", err.msg);
 	else

@@ -13,7 +13,7 @@
 #include "cli/snapshot_cmd.h"
 
 enum { OPT_CPUS = CLI_OPT_OWN, OPT_VERSION, OPT_DISK, OPT_CONSOLE, OPT_RNG, OPT_VIRTIO_CMDLINE, OPT_NET,
-       OPT_VSOCK, OPT_API_SOCK };
+       OPT_VSOCK, OPT_API_SOCK, OPT_TRACK_DIRTY };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -29,6 +29,7 @@ static const struct option run_options[] = {
 	{ "virtio-cmdline", no_argument, NULL, OPT_VIRTIO_CMDLINE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -38,12 +39,14 @@ void cli_usage(FILE *f)
 	fputs("usage: kiln run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--mem SIZE]\n"
 	      "                [--disk PATH[,ro][,serial=ID]]... [--net tap=NAME[,mac=MAC]]...\n"
 	      "                [--vsock cid=N,uds=PATH] [--console serial|virtio] [--rng]\n"
-	      "                [--virtio-cmdline] [--api-sock PATH] [--boot-time] [--log-level LEVEL]\n"
-	      "                [-- CMD [ARGS...]]\n"
-	      "       kiln snapshot --api-sock PATH [--resume] DIR\n"
+	      "                [--virtio-cmdline] [--api-sock PATH] [--track-dirty-pages] [--boot-time]\n"
+	      "                [--log-level LEVEL] [-- CMD [ARGS...]]\n"
+	      "       kiln snapshot --api-sock PATH [--resume] [--diff] DIR\n"
 	      "       kiln restore [--api-sock PATH] [--net-tap ID=TAP]... [--disk-path ID=PATH]...\n"
-	      "                    [--vsock-uds PATH] [--paused] [--console-in PATH] [--console-out PATH]\n"
+	      "                    [--vsock-uds PATH] [--paused] [--clock-realtime]\n"
+	      "                    [--[no-]track-dirty-pages] [--console-in PATH] [--console-out PATH]\n"
 	      "                    [--log-file PATH] [--clones N] [--boot-time] [--log-level LEVEL] DIR\n"
+	      "       kiln snapshot-merge BASE_MEM DIFF_MEM\n"
 	      "       kiln --api-sock PATH [--config-file FILE] [--id ID] [--http-api-max-payload-size N]\n"
 	      "            [--boot-time] [--log-level LEVEL]\n"
 	      "       kiln --config-file FILE [--no-api] [--id ID] [--boot-time] [--log-level LEVEL]\n"
@@ -67,6 +70,8 @@ void cli_usage(FILE *f)
 	      "                       (virtio_mmio.device=), for kernels without ACPI discovery\n"
 	      "      --api-sock PATH  also serve Firecracker's REST API on this Unix socket while the\n"
 	      "                       guest runs (pause, resume, snapshot: see kiln snapshot)\n"
+	      "      --track-dirty-pages\n"
+	      "                       record the pages the guest writes, for Diff snapshots\n"
 	      "      --boot-time      print on stderr the ms from start to the guest's boot-ready marker\n"
 	      "                       and to the VM's exit (kiln restore: to the guest's first run)\n"
 	      "      --log-level L    error, warn (default), info or debug\n"
@@ -74,6 +79,8 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "kiln snapshot pauses the guest of the kiln serving --api-sock PATH and writes it to\n"
 	      "DIR/state and DIR/mem (DIR is made if missing); the guest stays paused unless --resume.\n"
+	      "      --diff           a Diff snapshot: DIR/mem holds only the pages written since the\n"
+	      "                       guest's previous snapshot (it needs --track-dirty-pages)\n"
 	      "kiln restore runs a snapshot's guest again, from DIR/state and DIR/mem, on this terminal:\n"
 	      "      --net-tap ID=TAP the snapshot's NIC ID (netN: kiln run's Nth --net, from 0; through\n"
 	      "                       the API, its iface_id) uses tap TAP; repeatable\n"
@@ -81,6 +88,9 @@ void cli_usage(FILE *f)
 	      "                       0) uses file PATH, of the disk's size; repeatable\n"
 	      "      --vsock-uds PATH the vsock device's host socket is PATH instead of the snapshot's\n"
 	      "      --paused         the guest stays paused until PATCH /vm resumes it (needs --api-sock)\n"
+	      "      --clock-realtime the guest's clock moves on by the host's time since the snapshot\n"
+	      "      --track-dirty-pages, --no-track-dirty-pages\n"
+	      "                       record dirty pages or not (default: as the snapshot's guest did)\n"
 	      "      --console-in PATH, --console-out PATH  the console's input and output files\n"
 	      "      --log-file PATH  kiln's messages are appended to PATH instead of standard error\n"
 	      "      --clones N       N guests from the snapshot, one process each, read once; in the\n"
@@ -88,6 +98,8 @@ void cli_usage(FILE *f)
 	      "                       %; each clone's tap, writable disk, sockets and console output\n"
 	      "                       need %i. Exit status: 0 if every clone's is, else the first other\n"
 	      "                       clone's (by index); a line for each clone as it ends\n"
+	      "kiln snapshot-merge copies the pages of a Diff snapshot's DIFF_MEM over BASE_MEM, the\n"
+	      "memory file of the snapshot before it, in place: BASE_MEM then goes with the Diff's state.\n"
 	      "\n"
 	      "With --api-sock, kiln answers Firecracker's REST API (HTTP on that Unix socket) and boots\n"
 	      "the guest on PUT /actions InstanceStart; with --config-file it boots from Firecracker's\n"
@@ -322,6 +334,9 @@ static int parse_option(int opt, const char *arg, struct cli_options *o, char *e
 	case OPT_API_SOCK:
 		o->api_sock = arg;
 		return 0;
+	case OPT_TRACK_DIRTY:
+		o->cfg.track_dirty_pages = true;
+		return 0;
 	default:
 		return cli_common_option(opt, arg, o, err, errlen);
 	}
@@ -380,6 +395,8 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
 		return snapshot_cmd_parse(argc - 1, argv + 1, o, err, errlen);
 	if (strcmp(argv[1], "restore") == 0)
 		return restore_cmd_parse(argc - 1, argv + 1, o, err, errlen);
+	if (strcmp(argv[1], "snapshot-merge") == 0)
+		return merge_cmd_parse(argc - 1, argv + 1, o, err, errlen);
 	if (strcmp(argv[1], "run") != 0)
 		return fail_einval(err, errlen, "unknown command '%s' (see kiln --help)", argv[1]);
 	return parse_run(argc - 1, argv + 1, o, err, errlen);

@@ -23,7 +23,7 @@
 #define DEFAULT_CMDLINE_QUIET DEFAULT_CMDLINE " quiet loglevel=2"
 #define DEFAULT_CMDLINE_VIRTIO_CONSOLE "console=hvc0 reboot=k panic=-1 pci=off"
 
-enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_API, CLI_SNAPSHOT, CLI_RESTORE };
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_API, CLI_SNAPSHOT, CLI_RESTORE, CLI_SNAPSHOT_MERGE };
 
 struct cli_options {
 	enum cli_action action;
@@ -45,12 +45,15 @@ struct cli_options {
 	/* `kiln snapshot` and `kiln restore` (cli/snapshot_cmd.c). */
 	const char *snapshot_dir;       /* DIR: the files DIR/state and DIR/mem */
 	bool snapshot_resume;           /* kiln snapshot --resume */
+	bool snapshot_diff;             /* kiln snapshot --diff */
+	const char *merge_base;         /* kiln snapshot-merge BASE_MEM DIFF_MEM */
+	const char *merge_diff;
 	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --disk-path, --vsock-uds, --paused */
 	char net_tap_ids[KILN_MAX_NETS][KILN_MAX_NET_ID + 1]; /* the IDs of --net-tap ID=TAP */
 	char disk_path_ids[KILN_MAX_DISKS][KILN_DISK_ID_SIZE]; /* the IDs of --disk-path ID=PATH */
 	char restore_state[4096];
 	char restore_mem[4096];
-	/* kiln restore's own files and its clones (cli/clones.c). */
+	/* kiln restore's own files and its clones (cli/restore_cmd.c). */
 	const char *console_in;   /* --console-in PATH: the console's input instead of stdin */
 	const char *console_out;  /* --console-out PATH: the console's output instead of stdout */
 	const char *log_file;     /* --log-file PATH: kiln's messages (stderr) appended there */

@@ -189,6 +189,8 @@ int main(int argc, char **argv)
 	log_set_level(o.log_level);
 	if (o.action == CLI_SNAPSHOT) /* a client of another kiln: this one touches no /dev/kvm */
 		return snapshot_cmd_run(&o);
+	if (o.action == CLI_SNAPSHOT_MERGE) /* files only */
+		return merge_cmd_run(&o);
 	const char *warning = kiln_host_warning();
 	if (warning)
 		fprintf(stderr, "kiln: warning: %s\n", warning);
@@ -196,7 +198,7 @@ int main(int argc, char **argv)
 		return EXIT_KILN_ERROR;
 	if (o.action == CLI_RESTORE)
 		return restore_cmd_run(&o, start_ns, run_api);
-	if (o.action == CLI_API || o.action == CLI_RESTORE || o.api_sock)
+	if (o.action == CLI_API || o.api_sock)
 		return run_api(&o, start_ns);
 	return run(&o, start_ns);
 }

@@ -13,12 +13,13 @@
 #include "cli/common_opts.h"
 #include "cli/restore_cmd.h"
 
-enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED, OPT_DISK_PATH,
-       OPT_CONSOLE_IN, OPT_CONSOLE_OUT, OPT_LOG_FILE, OPT_CLONES };
+enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_DIFF, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED, OPT_CLOCK_REALTIME,
+       OPT_TRACK_DIRTY, OPT_NO_TRACK_DIRTY, OPT_DISK_PATH, OPT_CONSOLE_IN, OPT_CONSOLE_OUT, OPT_LOG_FILE, OPT_CLONES };
 
 static const struct option snapshot_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "diff", no_argument, NULL, OPT_DIFF },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -33,7 +34,15 @@ static const struct option restore_options[] = {
 	{ "console-out", required_argument, NULL, OPT_CONSOLE_OUT },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "clones", required_argument, NULL, OPT_CLONES },
+	{ "clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME },
+	{ "track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY },
+	{ "no-track-dirty-pages", no_argument, NULL, OPT_NO_TRACK_DIRTY },
 	CLI_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option merge_options[] = {
+	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -128,6 +137,9 @@ static int snapshot_option(int opt, const char *arg, struct cli_options *o, char
 	case OPT_RESUME:
 		o->snapshot_resume = true;
 		return 0;
+	case OPT_DIFF:
+		o->snapshot_diff = true;
+		return 0;
 	default:
 		return cli_common_option(opt, arg, o, err, errlen);
 	}
@@ -172,6 +184,13 @@ static int restore_option(int opt, const char *arg, struct cli_options *o, char 
 		return 0;
 	case OPT_CLONES:
 		return parse_clones(arg, o, err, errlen);
+	case OPT_CLOCK_REALTIME:
+		o->restore.clock_realtime = true;
+		return 0;
+	case OPT_TRACK_DIRTY:
+	case OPT_NO_TRACK_DIRTY:
+		o->restore.track_dirty_pages = opt == OPT_TRACK_DIRTY ? KILN_TRACK_DIRTY_ON : KILN_TRACK_DIRTY_OFF;
+		return 0;
 	default:
 		return cli_common_option(opt, arg, o, err, errlen);
 	}
@@ -200,6 +219,38 @@ int restore_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, s
 	o->restore.state_path = o->restore_state;
 	o->restore.mem_path = o->restore_mem;
 	return rc;
+}
+
+int merge_cmd_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
+{
+	int opt;
+
+	o->action = CLI_SNAPSHOT_MERGE;
+	optind = 1; /* argv[0] is the command */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", merge_options, NULL)) != -1) {
+		if (opt != 'h')
+			return fail_einval(err, errlen, "%s: unknown option (see kiln --help)", argv[optind - 1]);
+		o->action = CLI_HELP;
+		return 0;
+	}
+	if (argc - optind != 2)
+		return fail_einval(err, errlen, "kiln snapshot-merge: give BASE_MEM and DIFF_MEM, the memory files "
+				   "of a snapshot and of the Diff snapshot after it (see kiln --help)");
+	o->merge_base = argv[optind];
+	o->merge_diff = argv[optind + 1];
+	return 0;
+}
+
+int merge_cmd_run(const struct cli_options *o)
+{
+	struct kiln_error err = { "" };
+
+	if (kiln_snapshot_merge(o->merge_base, o->merge_diff, &err) < 0) {
+		fprintf(stderr, "kiln: %s\n", err.msg);
+		return EXIT_KILN_ERROR;
+	}
+	return 0;
 }
 
 /* The fault_message of a reply, or its status when it has none. */
@@ -236,13 +287,13 @@ static int call(const char *sock, const char *method, const char *path, const ch
 }
 
 /* The body of PUT /snapshot/create for the files in dir (an absolute path: the server's cwd is not ours). */
-static char *create_body(const char *dir)
+static char *create_body(const char *dir, bool diff)
 {
 	struct json_object *o = json_object_new_object();
 	char path[8192];
 	char *text;
 
-	json_object_object_add(o, "snapshot_type", json_object_new_string("Full"));
+	json_object_object_add(o, "snapshot_type", json_object_new_string(diff ? "Diff" : "Full"));
 	snprintf(path, sizeof(path), "%s/state", dir);
 	json_object_object_add(o, "snapshot_path", json_object_new_string(path));
 	snprintf(path, sizeof(path), "%s/mem", dir);
@@ -270,7 +321,7 @@ static char *snapshot_dir(const char *dir)
 int snapshot_cmd_run(const struct cli_options *o)
 {
 	char *dir = snapshot_dir(o->snapshot_dir);
-	char *body = dir ? create_body(dir) : NULL;
+	char *body = dir ? create_body(dir, o->snapshot_diff) : NULL;
 	int rc = body ? 0 : -1;
 
 	if (dir && body == NULL)

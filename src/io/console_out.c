@@ -341,8 +341,8 @@ static int ms_until(uint64_t deadline)
 	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
 }
 
-/* Waits for fd to take what is queued, until deadline; returns the bytes left (dropped). */
-static size_t console_out_drain_until(struct console_out *o, uint64_t deadline, int *err)
+/* Writes what is queued, waiting for fd to take it until deadline: 0 once all went out, -EAGAIN, or -errno. */
+static int console_out_drain_until(struct console_out *o, uint64_t deadline)
 {
 	struct pollfd p = { .fd = o->fd, .events = POLLOUT };
 	int rc, ms;
@@ -350,32 +350,38 @@ static size_t console_out_drain_until(struct console_out *o, uint64_t deadline, 
 	while ((rc = console_out_drain(o)) == -EAGAIN && (ms = ms_until(deadline)) > 0)
 		if (poll(&p, 1, ms) < 0 && errno != EINTR)
 			break;
-	if (rc < 0 && rc != -EAGAIN)
-		*err = rc;
-	size_t left = o->len;
-	o->len = o->head = 0;
-	return left;
+	return rc;
 }
 
 /*
- * The last bytes, on the thread that destroys the VM: it may not block SIGPIPE (an embedder's main
- * thread), so it is blocked meanwhile, for a reader that went away to give EPIPE and not end the
- * process; the SIGPIPE that write then raised is taken off this thread before the mask comes back.
+ * Writes what is queued on the caller's thread, waiting for the reader until deadline. The thread
+ * may not block SIGPIPE (an embedder's main thread), so it is blocked meanwhile, for a reader that
+ * went away to give EPIPE and not end the process; the SIGPIPE that write then raised is taken off
+ * this thread before the mask comes back. A write error drops what is queued (counted); what the
+ * reader has not taken by the deadline is dropped too when drop_late, else it stays queued, for
+ * the I/O thread to write once fd has room. Returns the bytes still queued.
  */
-static void console_out_final_flush(struct console_out *o)
+static size_t console_out_sync_until(struct console_out *o, uint64_t deadline, bool drop_late)
 {
-	uint64_t deadline = now_ns() + (uint64_t)CONSOLE_OUT_EXIT_WAIT_MS * 1000000;
 	const struct timespec zero = { 0, 0 };
 	sigset_t pipe_set, old;
-	size_t lost;
+	size_t lost = 0, left;
 	bool first;
-	int err = 0;
+	int rc, err = 0;
 
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	pthread_mutex_lock(&o->lock);
-	lost = console_out_drain_until(o, deadline, &err);
+	rc = console_out_drain_until(o, deadline);
+	if (rc < 0 && (rc != -EAGAIN || drop_late)) {
+		lost = o->len;
+		o->len = o->head = 0;
+		err = rc == -EAGAIN ? 0 : rc;
+	} else if (rc == -EAGAIN && o->loop != NULL) {
+		console_out_watch(o, true);
+	}
+	left = o->len;
 	first = console_out_first_drop(o, lost);
 	pthread_mutex_unlock(&o->lock);
 	if (err == -EPIPE && !sigismember(&old, SIGPIPE))
@@ -383,13 +389,20 @@ static void console_out_final_flush(struct console_out *o)
 			;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	console_out_count(o, lost, err, first);
+	return left;
+}
+
+size_t console_out_sync(struct console_out *o, unsigned int ms)
+{
+	return console_out_sync_until(o, now_ns() + (uint64_t)ms * 1000000, false);
 }
 
 void console_out_destroy(struct console_out *o)
 {
 	if (o == NULL)
 		return;
-	console_out_final_flush(o);
+	/* The last bytes, on the thread that destroys the VM; what the reader leaves is dropped. */
+	(void)console_out_sync_until(o, now_ns() + (uint64_t)CONSOLE_OUT_EXIT_WAIT_MS * 1000000, true);
 	/* Removals from a loop already destroyed fail harmlessly (EBADF). */
 	if (o->watching)
 		io_loop_remove(o->loop, o->fd);

@@ -41,6 +41,14 @@ void console_out_writev(struct console_out *o, const struct iovec *iov, unsigned
 void console_out_write(struct console_out *o, const void *buf, size_t len);
 
 /*
+ * A snapshot (the vCPUs parked, the I/O thread held): writes what is queued on the caller's thread,
+ * waiting up to ms for the reader to take it. What the reader has not taken by then stays queued,
+ * for loop's thread to write once fd has room; a write error (the reader went away) drops it,
+ * counted as always. Takes o's lock, last. Returns the bytes still queued.
+ */
+size_t console_out_sync(struct console_out *o, unsigned int ms);
+
+/*
  * Once loop's thread no longer runs (the loop itself may be gone): writes what is still queued,
  * waiting up to CONSOLE_OUT_EXIT_WAIT_MS for the reader (what is left then is dropped), then frees
  * o. NULL is a no-op.

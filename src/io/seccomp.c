@@ -46,6 +46,8 @@ static const struct syscall_rule common_rules[] = {
 	{ SCMP_SYS(clock_gettime), "timestamps (when the vDSO falls back to the syscall)" },
 	{ SCMP_SYS(rt_sigprocmask), "thread start and exit" },
 	{ SCMP_SYS(rt_sigreturn), "return from the vCPU kick signal handler" },
+	{ SCMP_SYS(restart_syscall), "the kernel resumes a sleep (epoll_wait, nanosleep, futex) that a "
+				     "SIGSTOP/SIGCONT (job control, a debugger) interrupted" },
 	{ SCMP_SYS(exit), "thread exit" },
 	{ SCMP_SYS(sched_yield), "spinning locks in glibc" },
 	{ SCMP_SYS(getpid), "pthread_kill" },
@@ -109,7 +111,8 @@ static const struct syscall_rule api_rules[] = {
  */
 static const struct syscall_rule main_rules[] = {
 	{ SCMP_SYS(poll), "the API process's main loop: signalfd, request eventfd, the VM's exit fd; "
-			  "the end: console output still queued waits for its reader (io/console_out.c)" },
+			  "the end and a snapshot: console output still queued waits for its reader "
+			  "(io/console_out.c)" },
 	{ SCMP_SYS(read), "the API process's signalfd and request eventfd" },
 	{ SCMP_SYS(newfstatat), "PATCH /drives: the new image's type (fstat); a snapshot: each disk's size "
 				"(stat); at the end, the API socket file before it is unlinked (stat)" },
@@ -118,9 +121,9 @@ static const struct syscall_rule main_rules[] = {
 	{ SCMP_SYS(close), "PATCH /drives: the replaced image; at the end, every fd of the VM and the API" },
 	{ SCMP_SYS(shutdown), "the end: libmicrohttpd closes the connections of API clients still connected" },
 	{ SCMP_SYS(unlink), "the end: the vsock and API socket files; a failed snapshot's temporary file" },
-	{ SCMP_SYS(sendmsg), "the end: console output still queued for a socket (MSG_DONTWAIT)" },
-	{ SCMP_SYS(rt_sigtimedwait), "the end: the SIGPIPE of console output to a reader that went away "
-				     "is taken off the thread (io/console_out.c)" },
+	{ SCMP_SYS(sendmsg), "the end and a snapshot: console output still queued for a socket (MSG_DONTWAIT)" },
+	{ SCMP_SYS(rt_sigtimedwait), "the end and a snapshot: the SIGPIPE of console output to a reader "
+				     "that went away is taken off the thread (io/console_out.c)" },
 	{ SCMP_SYS(exit_group), "the end: kiln returns from main" },
 	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object: in `kiln run "
 			       "--api-sock` and `kiln restore --api-sock` a GET's reply may be the first" },
@@ -196,6 +199,7 @@ static const unsigned long main_ioctls[] = {
 	KVM_GET_TSC_KHZ, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, /* and each vCPU: */
 	KVM_GET_XSAVE, KVM_GET_XSAVE2, /* XSAVE2 where the host's XSAVE area is above 4 KiB (AMX) */
 	KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_CPUID2, KVM_GET_MSRS, KVM_GET_VCPU_EVENTS,
+	KVM_GET_DIRTY_LOG, /* a Diff snapshot: the pages the vCPUs wrote (and any snapshot, to start afresh) */
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct syscall_rule *rules, size_t n)

@@ -132,16 +132,24 @@ int kvm_create_pit2(int vm_fd)
 	return KVM_IOCTL_PTR(vm_fd, KVM_CREATE_PIT2, &pit);
 }
 
-int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
+int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host, uint32_t flags)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uintptr_t)host,
 	};
 
 	return KVM_IOCTL_PTR(vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+int kvm_get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_GET_DIRTY_LOG, &log);
 }
 
 int kvm_irq_line(int vm_fd, uint32_t gsi, int level)

@@ -28,7 +28,14 @@ int kvm_set_tss_addr(int vm_fd, uint64_t addr) MUST_CHECK;
 int kvm_set_identity_map_addr(int vm_fd, uint64_t addr) MUST_CHECK;
 int kvm_create_irqchip(int vm_fd) MUST_CHECK;
 int kvm_create_pit2(int vm_fd) MUST_CHECK;
-int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host) MUST_CHECK;
+/* flags: KVM_MEM_LOG_DIRTY_PAGES or 0. */
+int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host,
+			  uint32_t flags) MUST_CHECK;
+/*
+ * KVM_GET_DIRTY_LOG: the pages of memslot `slot` the vCPUs wrote since the last call, a bit each
+ * into bitmap (one per 4 KiB page, 64-bit words, zero-padded to a whole word); KVM clears its log.
+ */
+int kvm_get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap) MUST_CHECK;
 int kvm_irq_line(int vm_fd, uint32_t gsi, int level) MUST_CHECK;
 int kvm_create_vcpu(int vm_fd, unsigned int id) MUST_CHECK;
 int kvm_get_clock(int vm_fd, struct kvm_clock_data *clock) MUST_CHECK;

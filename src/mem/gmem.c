@@ -2,6 +2,7 @@
 #include "mem/gmem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -104,6 +105,7 @@ int gmem_write(const struct gmem *m, gpa_t gpa, const void *src, uint64_t len)
 	if (dst == NULL)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	gmem_mark_dirty(m, gpa, len);
 	return 0;
 }
 
@@ -114,4 +116,80 @@ uint64_t gmem_total(const struct gmem *m)
 	for (unsigned int i = 0; i < m->nregions; i++)
 		total += m->regions[i].size;
 	return total;
+}
+
+int gmem_dirty_start(struct gmem *m)
+{
+	for (unsigned int i = 0; i < m->nregions; i++) {
+		m->regions[i].dirty = calloc(gmem_dirty_words(m->regions[i].size),
+					     sizeof(*m->regions[i].dirty));
+		if (m->regions[i].dirty == NULL) {
+			gmem_dirty_stop(m);
+			return -ENOMEM;
+		}
+	}
+	m->tracking = true;
+	return 0;
+}
+
+void gmem_dirty_stop(struct gmem *m)
+{
+	m->tracking = false;
+	for (unsigned int i = 0; i < m->nregions; i++) {
+		free(m->regions[i].dirty);
+		m->regions[i].dirty = NULL;
+	}
+}
+
+/*
+ * Relaxed atomics throughout: a mark needs no order against other memory, only not to be lost.
+ * Whoever takes the bitmap for a snapshot has stopped every writer first (vCPUs parked, the I/O
+ * thread held), and those hand-offs order the marks before the take.
+ */
+void gmem_mark_dirty(const struct gmem *m, gpa_t gpa, uint64_t len)
+{
+	if (!m->tracking || len == 0)
+		return;
+	for (unsigned int i = 0; i < m->nregions; i++) {
+		const struct gmem_region *r = &m->regions[i];
+
+		if (gpa < r->gpa || gpa - r->gpa >= r->size || len > r->size - (gpa - r->gpa))
+			continue;
+		uint64_t first = (gpa - r->gpa) / GMEM_PAGE_SIZE;
+		uint64_t last = (gpa - r->gpa + len - 1) / GMEM_PAGE_SIZE;
+
+		for (uint64_t page = first; page <= last; page++) {
+			_Atomic uint64_t *word = &r->dirty[page / 64];
+			uint64_t bit = 1ull << (page % 64);
+
+			/* A page written again and again (a used ring) costs a load, not a locked op. */
+			if (!(atomic_load_explicit(word, memory_order_relaxed) & bit))
+				atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
+		}
+		return;
+	}
+}
+
+void gmem_dirty_take(const struct gmem *m, unsigned int i, uint64_t *bits)
+{
+	const struct gmem_region *r = &m->regions[i];
+	uint64_t words = gmem_dirty_words(r->size);
+
+	if (r->dirty == NULL)
+		return;
+	for (uint64_t w = 0; w < words; w++)
+		if (atomic_load_explicit(&r->dirty[w], memory_order_relaxed))
+			bits[w] |= atomic_exchange_explicit(&r->dirty[w], 0, memory_order_relaxed);
+}
+
+void gmem_dirty_give_back(const struct gmem *m, unsigned int i, const uint64_t *bits)
+{
+	const struct gmem_region *r = &m->regions[i];
+	uint64_t words = gmem_dirty_words(r->size);
+
+	if (r->dirty == NULL)
+		return;
+	for (uint64_t w = 0; w < words; w++)
+		if (bits[w])
+			atomic_fetch_or_explicit(&r->dirty[w], bits[w], memory_order_relaxed);
 }

@@ -8,21 +8,30 @@
 #ifndef KILN_MEM_GMEM_H
 #define KILN_MEM_GMEM_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util.h"
 
 #define GMEM_MAX_REGIONS 4
 
+/* The granule of dirty page tracking: KVM's dirty log has a bit per 4 KiB guest page. */
+#define GMEM_PAGE_SIZE 4096u
+
 struct gmem_region {
 	gpa_t gpa;
 	uint64_t size;
 	uint8_t *host;
+	/* While tracking: a bit per page of the region that kiln wrote (bit n of word n / 64 is page
+	 * n, KVM_GET_DIRTY_LOG's layout), NULL otherwise. */
+	_Atomic uint64_t *dirty;
 };
 
 struct gmem {
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	unsigned int nregions;
+	bool tracking; /* gmem_dirty_start was called: kiln's own writes are recorded */
 };
 
 /*
@@ -52,5 +61,39 @@ int gmem_write(const struct gmem *m, gpa_t gpa, const void *src, uint64_t len) M
 
 /* Total bytes of RAM in all regions. */
 uint64_t gmem_total(const struct gmem *m);
+
+/*
+ * Dirty page tracking of kiln's own writes into guest RAM, which KVM's dirty log does not see (it
+ * logs the vCPUs' writes only): gmem_write records its pages itself; whoever writes through a
+ * gmem_ptr pointer calls gmem_mark_dirty. Without tracking, marking costs one test of a flag.
+ */
+
+/* Words of a dirty bitmap (64 pages each) that cover bytes of RAM. */
+static inline uint64_t gmem_dirty_words(uint64_t bytes)
+{
+	uint64_t pages = bytes / GMEM_PAGE_SIZE + (bytes % GMEM_PAGE_SIZE != 0);
+
+	return pages / 64 + (pages % 64 != 0);
+}
+
+/* Starts tracking, every region's bitmap clear. After the last gmem_add_region. 0 or -ENOMEM. */
+int gmem_dirty_start(struct gmem *m) MUST_CHECK;
+/* Stops tracking and frees the bitmaps. */
+void gmem_dirty_stop(struct gmem *m);
+
+/*
+ * Records that kiln wrote [gpa, gpa + len), or will write it: every page it touches. A range not
+ * inside one region is ignored (the callers checked it with gmem_ptr). Safe from any thread.
+ */
+void gmem_mark_dirty(const struct gmem *m, gpa_t gpa, uint64_t len);
+
+/*
+ * ORs region i's bitmap into bits (gmem_dirty_words(size) words) and clears it, each word in one
+ * atomic exchange, so a page marked meanwhile is either taken now or stays for the next time.
+ */
+void gmem_dirty_take(const struct gmem *m, unsigned int i, uint64_t *bits);
+
+/* ORs bits (as from gmem_dirty_take) back into region i's bitmap: a take that was not used. */
+void gmem_dirty_give_back(const struct gmem *m, unsigned int i, const uint64_t *bits);
 
 #endif

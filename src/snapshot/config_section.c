@@ -3,7 +3,7 @@
  * CONF/0 layout: u32 vcpus, u64 mem_bytes, u32 console, bool rng, bool virtio_cmdline;
  * u32 ndisks, each: str path, bool read_only, bool has_serial, str serial, u64 size;
  * u32 nnets, each: str id ("" for none: "netN"), str tap, bool mac_set, 6 bytes mac; u32 vsock cid,
- * str vsock uds ("" for none).
+ * str vsock uds ("" for none); bool track_dirty_pages.
  */
 #include "snapshot/config_section.h"
 
@@ -34,6 +34,7 @@ void snap_config_put(struct snap_writer *w, const struct kiln_config *cfg, const
 	}
 	snap_put_u32(w, cfg->vsock.guest_cid);
 	snap_put_str(w, cfg->vsock.uds_path ? cfg->vsock.uds_path : "");
+	snap_put_bool(w, cfg->track_dirty_pages);
 	snap_end(w);
 }
 
@@ -86,6 +87,7 @@ int snap_config_get(const struct snap_reader *r, struct kiln_config *cfg, struct
 	cfg->vsock.guest_cid = snap_get_u32(&c);
 	snap_get_str(&c, store->vsock_uds, sizeof(store->vsock_uds));
 	cfg->vsock.uds_path = store->vsock_uds[0] ? store->vsock_uds : NULL;
+	cfg->track_dirty_pages = snap_get_bool(&c);
 	if (snap_cursor_finish(&c) < 0)
 		return fail_with(why, whylen, -EBADMSG, "its machine configuration is malformed");
 	return 0;

@@ -121,6 +121,11 @@ static int restore_config(const struct kiln_snapshot *snap, const struct kiln_re
 				rs->vsock_uds_path);
 	if (rs->vsock_uds_path)
 		cfg->vsock.uds_path = rs->vsock_uds_path;
+	if ((unsigned int)rs->track_dirty_pages > KILN_TRACK_DIRTY_OFF)
+		return vm_error(err, EINVAL, "track_dirty_pages %d: not a kiln_track_dirty value",
+				(int)rs->track_dirty_pages);
+	if (rs->track_dirty_pages != KILN_TRACK_DIRTY_SAVED)
+		cfg->track_dirty_pages = rs->track_dirty_pages == KILN_TRACK_DIRTY_ON;
 	rc = config_validate_machine(cfg, err);
 	for (unsigned int i = 0; rc == 0 && i < cfg->ndisks; i++) {
 		struct stat st;
@@ -135,13 +140,16 @@ static int restore_config(const struct kiln_snapshot *snap, const struct kiln_re
 	return rc;
 }
 
-static int load_state(struct vm *vm, const struct kiln_snapshot *snap, struct kiln_error *err)
+static int load_state(struct vm *vm, const struct kiln_snapshot *snap, const struct kiln_restore *rs,
+		      struct kiln_error *err)
 {
 	const struct snap_reader *r = &snap->reader;
 	const char *path = snap->state_path;
 	struct x86_msr_set msrs;
 	char why[256];
-	int rc = x86_machine_load(vm->vm_fd, r, &vm->paused_clock, why, sizeof(why));
+	int rc = x86_machine_load(vm->vm_fd, r, rs->clock_realtime, &vm->paused_clock, why, sizeof(why));
+
+	vm->paused_realtime_ns = realtime_ns_now();
 
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", path, why);
@@ -165,6 +173,9 @@ static int load_state(struct vm *vm, const struct kiln_snapshot *snap, struct ki
 	}
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++)
 		virtio_mmio_kick_all(&vm->virtio[i].transport);
+	/* A clone must not be a twin: a new VM generation ID, and the guest told (devices/vmgenid.h). */
+	if (rc == 0 && (rc = vmgenid_renew(&vm->vmgenid)) < 0)
+		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
 	return rc;
 }
 
@@ -179,7 +190,7 @@ int kiln_vm_restore_from(const struct kiln_snapshot *snap, const struct kiln_res
 	if (rc == 0)
 		rc = vm_create(&cfg, snap->mem_fd, &vm, err);
 	if (rc == 0)
-		rc = load_state(vm, snap, err);
+		rc = load_state(vm, snap, rs, err);
 	if (rc < 0) {
 		if (vm)
 			vm_destroy(vm);

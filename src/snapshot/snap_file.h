@@ -30,7 +30,7 @@
 
 #include "util.h"
 
-#define SNAP_VERSION_MAJOR 1
+#define SNAP_VERSION_MAJOR 2
 #define SNAP_VERSION_MINOR 0
 #define SNAP_MAX_FILE_BYTES MiB(16)
 #define SNAP_MAX_SECTIONS 4096

@@ -6,6 +6,7 @@
  * (vcpu.c), and the I/O thread is held between two events while it all is read.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -43,7 +44,7 @@ static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *
 	snap_config_put(w, &vm->cfg, sizes);
 	i8042_save(&vm->i8042, w);
 	serial_save(&vm->serial, w);
-	rc = x86_machine_save(vm->vm_fd, &vm->paused_clock, w);
+	rc = x86_machine_save(vm->vm_fd, &vm->paused_clock, vm->paused_realtime_ns, w);
 	if (rc < 0)
 		return vm_error(err, -rc, "saving the machine's interrupt controllers and clock: %s",
 				strerror(-rc));
@@ -61,19 +62,60 @@ static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *
 	return rc;
 }
 
-int kiln_vm_snapshot(struct kiln_vm *handle, const char *state_path, const char *mem_path,
-		     struct kiln_error *err)
+/*
+ * The memory file: a Full one (every non-zero page) or a Diff (the pages written since the last
+ * take). A VM that tracks dirty pages starts the next count afresh in either case; the pages a Diff
+ * took go back if it fails, and the chains devices hold are marked again (mmio_snapshot.h).
+ */
+static int write_memory(struct vm *vm, const char *mem_path, bool diff, struct memfile_stats *stats,
+			struct kiln_error *err)
+{
+	uint64_t *dirty = NULL;
+	int rc = 0;
+
+	if (vm->mem.tracking && (dirty = calloc(gmem_dirty_words(vm->ram_size), sizeof(*dirty))) == NULL)
+		return vm_error(err, ENOMEM, "out of memory for the dirty page bitmap");
+	if (diff) {
+		rc = vm_dirty_take(vm, dirty, err);
+		if (rc == 0 && (rc = memfile_save_diff(vm->ram, vm->ram_size, dirty, mem_path, stats)) < 0)
+			vm_error(err, -rc, "memory file %s: %s%s", mem_path, strerror(-rc), rc == -EOPNOTSUPP ?
+				 " (its file system does not keep a Diff's holes page by page)" : "");
+		if (rc < 0)
+			vm_dirty_give_back(vm, dirty);
+	} else {
+		rc = memfile_save(vm->ram, vm->ram_size, mem_path, stats);
+		if (rc < 0)
+			vm_error(err, -rc, "memory file %s: %s", mem_path, strerror(-rc));
+		/* A Full snapshot holds every page: what its take fails to clear only grows the next Diff. */
+		struct kiln_error ignored;
+		if (rc == 0 && dirty && vm_dirty_take(vm, dirty, &ignored) < 0)
+			log_warn("snapshot", "the next Diff snapshot may hold more pages: %s", ignored.msg);
+	}
+	for (unsigned int i = 0; dirty && i < vm->nvirtio; i++)
+		virtio_mmio_mark_held(&vm->virtio[i].transport);
+	free(dirty);
+	return rc;
+}
+
+int kiln_vm_snapshot_flags(struct kiln_vm *handle, const char *state_path, const char *mem_path,
+			   unsigned int flags, struct kiln_error *err)
 {
 	struct vm *vm = (struct vm *)handle;
+	bool diff = flags & KILN_SNAPSHOT_DIFF;
 	struct memfile_stats stats;
 	struct snap_writer w;
 	uint64_t t0 = now_ns();
 	int rc;
 
+	if (flags & ~KILN_SNAPSHOT_DIFF)
+		return vm_error(err, EINVAL, "snapshot flags 0x%x: unknown", flags & ~KILN_SNAPSHOT_DIFF);
 	if (kiln_vm_get_state(handle) != KILN_VM_PAUSED)
 		return vm_error(err, EINVAL, "the VM must be paused to snapshot it");
 	if (state_path == NULL || mem_path == NULL || !state_path[0] || !mem_path[0])
 		return vm_error(err, EINVAL, "a snapshot needs a state file and a memory file path");
+	if (diff && !vm->mem.tracking)
+		return vm_error(err, EINVAL, "a Diff snapshot needs dirty page tracking (track_dirty_pages), "
+				"which this VM does not have");
 	for (unsigned int i = 0; i < vm->nvirtio; i++)
 		if (!virtio_mmio_can_snapshot(&vm->virtio[i].transport))
 			return vm_error(err, ENOTSUP, "%s: this device cannot be snapshotted yet",
@@ -85,13 +127,33 @@ int kiln_vm_snapshot(struct kiln_vm *handle, const char *state_path, const char 
 	if (rc == 0 && (rc = snap_writer_save(&w, state_path)) < 0)
 		vm_error(err, -rc, "state file %s: %s", state_path, strerror(-rc));
 	snap_writer_free(&w);
-	if (rc == 0 && (rc = memfile_save(vm->ram, vm->ram_size, mem_path, &stats)) < 0)
-		vm_error(err, -rc, "memory file %s: %s", mem_path, strerror(-rc));
+	if (rc == 0)
+		rc = write_memory(vm, mem_path, diff, &stats, err);
 	io_loop_release(&vm->io);
 	if (rc == 0)
-		log_info("snapshot", "%s and %s written in %llu ms (%llu of %llu MiB of RAM with data)",
-			 state_path, mem_path, (unsigned long long)((now_ns() - t0) / 1000000),
-			 (unsigned long long)(stats.bytes_written >> 20),
-			 (unsigned long long)(vm->ram_size >> 20));
+		log_info("snapshot", "%s and %s (%s) written in %llu ms (%llu of %llu MiB of RAM with data)",
+			 state_path, mem_path, diff ? "Diff" : "Full", (unsigned long long)((now_ns() - t0) / 1000000),
+			 (unsigned long long)(stats.bytes_written >> 20), (unsigned long long)(vm->ram_size >> 20));
 	return rc;
+}
+
+int kiln_vm_snapshot(struct kiln_vm *vm, const char *state_path, const char *mem_path, struct kiln_error *err)
+{
+	return kiln_vm_snapshot_flags(vm, state_path, mem_path, 0, err);
+}
+
+int kiln_snapshot_merge(const char *base_mem_path, const char *diff_mem_path, struct kiln_error *err)
+{
+	struct memfile_stats stats;
+	char why[sizeof(err->msg)];
+	int rc;
+
+	if (base_mem_path == NULL || diff_mem_path == NULL)
+		return vm_error(err, EINVAL, "a merge needs a base memory file and a Diff memory file");
+	rc = memfile_merge(base_mem_path, diff_mem_path, &stats, why, sizeof(why));
+	if (rc < 0)
+		return vm_error(err, -rc, "%s", why);
+	log_info("snapshot", "%s merged onto %s: %llu pages", diff_mem_path, base_mem_path,
+		 (unsigned long long)stats.pages_written);
+	return 0;
 }

@@ -38,6 +38,8 @@
 #include "virtio/console_ctrl.h"
 
 #define VIRTIO_CONSOLE_QUEUE_SIZE 256
+/* How long a snapshot waits for the console's reader to take what kiln still holds for it. */
+#define VIRTIO_CONSOLE_SNAPSHOT_WAIT_MS 1000
 
 struct virtio_console {
 	struct virtio_dev dev;
@@ -335,11 +337,58 @@ static void virtio_console_reset(struct virtio_dev *d)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * Snapshots. Saved: the control handshake (console_ctrl_save), with MULTIPORT, so that the restored
+ * driver's port stays open and takes input with no new handshake; without MULTIPORT there is none.
+ * The device holds no chain and no data: each transmit chain is used as soon as its bytes are
+ * queued for the output, and input is read straight into a receive buffer that goes back at once.
+ * The restored device reads its own in_fd (the restore's console input) from the start: whether
+ * the snapshotted process's input had ended is not carried over.
+ *
+ * Output the guest handed over before the snapshot but kiln's ring still holds is flushed here,
+ * before the state is saved: the restored guest prints only what it writes afterwards, and a
+ * snapshotted process killed at once has lost none of it. What a stalled reader has not taken
+ * within VIRTIO_CONSOLE_SNAPSHOT_WAIT_MS stays queued in the snapshotted process (written if it
+ * runs on, lost if it is killed), with a warning saying how much.
+ */
+static void virtio_console_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	struct virtio_console *c = virtio_console_of(d);
+
+	pthread_mutex_lock(&c->lock);
+	if (c->out) {
+		size_t left = console_out_sync(c->out, VIRTIO_CONSOLE_SNAPSHOT_WAIT_MS);
+
+		if (left > 0)
+			log_warn("virtio-console", "a snapshot: %zu bytes of the guest's output still wait for "
+				 "their reader, and are not in the snapshot", left);
+	}
+	console_ctrl_save(&c->ctrl, w);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int virtio_console_load(struct virtio_dev *d, struct snap_cursor *cur, char *why, size_t whylen)
+{
+	struct virtio_console *c = virtio_console_of(d);
+	struct console_ctrl ctl = { 0 };
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	/* A device the driver has not started has no handshake: as if MULTIPORT were not taken. */
+	rc = console_ctrl_load(&ctl, cur, c->active && virtio_console_multiport(c), d->name, why, whylen);
+	if (rc == 0 && cur->err == 0)
+		c->ctrl = ctl; /* the input starts at the receiveq kick every queue gets after a restore */
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 static const struct virtio_dev_ops virtio_console_ops = {
 	.config_read = virtio_console_config_read,
 	.activate = virtio_console_activate,
 	.reset = virtio_console_reset,
 	.queue_notify = virtio_console_queue_notify,
+	.save = virtio_console_save,
+	.load = virtio_console_load,
 };
 
 /* --- create / destroy -------------------------------------------------------------------------- */

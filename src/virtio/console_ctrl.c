@@ -25,6 +25,7 @@
 #include "virtio/console_ctrl.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <string.h>
 
 #include "log.h"
@@ -50,9 +51,34 @@ static const struct {
 	{ OWE_PORT_OPEN, VIRTIO_CONSOLE_PORT_OPEN, 1 },       /* kiln's end is always connected */
 };
 
+#define OWE_ALL (OWE_DEVICE_ADD | OWE_CONSOLE_PORT | OWE_PORT_OPEN)
+
 void console_ctrl_reset(struct console_ctrl *ctl)
 {
 	*ctl = (struct console_ctrl){ 0 };
+}
+
+void console_ctrl_save(const struct console_ctrl *ctl, struct snap_writer *w)
+{
+	snap_put_u32(w, ctl->owed);
+	snap_put_bool(w, ctl->port_open);
+}
+
+int console_ctrl_load(struct console_ctrl *ctl, struct snap_cursor *c, bool multiport, const char *dev,
+		      char *why, size_t whylen)
+{
+	/* Any mix of the known bits is reachable: a driver may send its messages in any order. */
+	uint32_t owed = snap_get_u32_in(c, 0, OWE_ALL);
+	bool port_open = snap_get_bool(c);
+
+	if (c->err < 0)
+		return 0;
+	if (!multiport && (owed != 0 || port_open))
+		return fail_with(why, whylen, -EINVAL, "%s: a MULTIPORT control state, for a driver that did not "
+				 "start MULTIPORT", dev);
+	ctl->owed = owed;
+	ctl->port_open = port_open;
+	return 0;
 }
 
 /* Writes msg into the writable part of e; false when that is too small to hold it. */

@@ -22,6 +22,17 @@ struct console_ctrl {
 void console_ctrl_reset(struct console_ctrl *ctl);
 
 /*
+ * Snapshots: the handshake as far as it went (u32 messages owed, bool port open), so a restored
+ * driver's port works on without a new one. load checks the values (owed bits this file knows;
+ * none at all unless multiport: the driver took MULTIPORT and started the device) and sets *ctl
+ * only when they hold: 0, or -EINVAL with a reason naming dev in why; a malformed section is the
+ * cursor's error (left for the caller's snap_cursor_finish).
+ */
+void console_ctrl_save(const struct console_ctrl *ctl, struct snap_writer *w);
+int console_ctrl_load(struct console_ctrl *ctl, struct snap_cursor *c, bool multiport, const char *dev,
+		      char *why, size_t whylen) MUST_CHECK;
+
+/*
  * The driver kicked the control transmitq: handles each of its messages, replies as the protocol
  * asks, and updates ctl->port_open. iov[0..iov_cap) is scratch. 0, or -EBADMSG when a control
  * queue broke.

@@ -69,6 +69,16 @@ void virtio_mmio_save(struct virtio_mmio *m, uint32_t index, struct snap_writer 
 	pthread_mutex_unlock(&m->lock);
 }
 
+void virtio_mmio_mark_held(struct virtio_mmio *m)
+{
+	struct virtio_dev *d = m->dev;
+
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int q = 0; m->activated && d->ops->chains_held && q < d->num_queues; q++)
+		virtq_mark_taken(&d->queues[q], d->ops->chains_held(d, q));
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* What the file says of one queue. */
 struct saved_queue {
 	uint16_t num;

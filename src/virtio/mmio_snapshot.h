@@ -18,6 +18,13 @@ bool virtio_mmio_can_snapshot(const struct virtio_mmio *m);
 void virtio_mmio_save(struct virtio_mmio *m, uint32_t index, struct snap_writer *w);
 
 /*
+ * After a snapshot started a new count of dirty pages: the writable buffers of the chains the
+ * device still holds (ops chains_held) are marked again, since it may fill them later. The I/O
+ * thread must be held.
+ */
+void virtio_mmio_mark_held(struct virtio_mmio *m);
+
+/*
  * Loads VIRT/index into m, a transport just built (reset), by replaying the driver's writes, then
  * the device's own state. 0, or -errno with a one-line reason in why.
  */

@@ -16,6 +16,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 /* virtio 1.2 §2.7.5.2: a chain is at most 2^32 bytes; kiln keeps it within a u32 (used len). */
@@ -110,6 +111,7 @@ int virtq_init(struct virtq *q, const struct gmem *mem, uint16_t size, gpa_t des
 	if (virtq_rings_overlap(size, desc, avail, used))
 		goto unmapped;
 	q->mem = mem;
+	q->used_gpa = used;
 	q->size = size;
 	q->event_idx = event_idx;
 	q->broken = false;
@@ -186,7 +188,19 @@ struct virtq_walk {
 	unsigned int iov_cap;
 	unsigned int ndesc;   /* buffer descriptors seen, direct and indirect */
 	bool seen_write;      /* a device-writable buffer came already */
+	bool mark_only;       /* virtq_mark_taken: record the writable buffers, take nothing */
 };
+
+/*
+ * The device writes the used ring and the buffers the driver made device-writable, from
+ * userspace, where KVM's dirty log does not see it: each such range is recorded in kiln's own
+ * (gmem_mark_dirty, a flag test unless the VM tracks dirty pages). A writable buffer is recorded
+ * when its chain is taken, before the device writes it.
+ */
+static void virtq_mark_used(const struct virtq *q, uint64_t offset, uint64_t len)
+{
+	gmem_mark_dirty(q->mem, q->used_gpa + offset, len);
+}
 
 /* Adds one checked buffer descriptor to the element. 0 or -EBADMSG. */
 static int virtq_add_buffer(struct virtq_walk *w, const struct virtq_desc *d)
@@ -209,7 +223,13 @@ static int virtq_add_buffer(struct virtq_walk *w, const struct virtq_desc *d)
 	if (d->len == 0)
 		return 0;
 	host = gmem_ptr(w->q->mem, d->addr, d->len);
-	if (host == NULL || e->out_num + e->in_num == w->iov_cap)
+	if (host == NULL)
+		return -EBADMSG;
+	if (write)
+		gmem_mark_dirty(w->q->mem, d->addr, d->len);
+	if (w->mark_only)
+		return 0;
+	if (e->out_num + e->in_num == w->iov_cap)
 		return -EBADMSG;
 	e->iov[e->out_num + e->in_num] = (struct iovec){ .iov_base = host, .iov_len = d->len };
 	if (write) {
@@ -310,15 +330,39 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e, struct iovec *iov, unsigned
 	return 1;
 }
 
+/*
+ * The last `count` chains taken were walked when taken; walking them again marks their writable
+ * buffers anew, for a device that still holds them. A driver that changed them since (they are
+ * the device's until used) gets its own pages' marks wrong, no more: nothing is taken, and a walk
+ * that fails now does not break the queue.
+ */
+void virtq_mark_taken(struct virtq *q, unsigned int count)
+{
+	struct virtq_elem e;
+
+	if (q->broken || count > q->size)
+		return;
+	for (uint16_t i = (uint16_t)(q->next_avail - count); i != q->next_avail; i++) {
+		struct virtq_walk w = { .q = q, .e = &e, .mark_only = true };
+		uint16_t head = le16toh(__atomic_load_n(&q->avail->ring[i & (q->size - 1)], __ATOMIC_RELAXED));
+
+		e = (struct virtq_elem){ .head = head };
+		(void)virtq_walk_chain(&w, head);
+	}
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	if (!virtq_mapped(q))
 		return;
-	struct virtq_used_elem *slot = &q->used->ring[q->next_used & (q->size - 1)];
+	uint16_t at = q->next_used & (q->size - 1);
+	struct virtq_used_elem *slot = &q->used->ring[at];
 
 	/* §2.7.8: id is the head of the chain, len the bytes written into it. */
 	__atomic_store_n(&slot->id, htole32(head), __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->len, htole32(written), __ATOMIC_RELAXED);
+	virtq_mark_used(q, offsetof(struct virtq_used, ring) + at * sizeof(*slot), sizeof(*slot));
+	virtq_mark_used(q, offsetof(struct virtq_used, idx), sizeof(q->used->idx));
 	q->next_used++;
 	/* Release: the entry is visible before the idx that publishes it; pairs with the driver's
 	 * rmb after it loads used->idx (§2.7.14). */
@@ -376,10 +420,14 @@ bool virtq_enable_kicks(struct virtq *q)
 {
 	if (!virtq_mapped(q))
 		return false;
-	if (q->event_idx) /* §2.7.10: kick when the entry at next_avail is published */
+	if (q->event_idx) { /* §2.7.10: kick when the entry at next_avail is published */
 		__atomic_store_n(virtq_avail_event(q), htole16(q->next_avail), __ATOMIC_RELAXED);
-	else /* §2.7.10: clear NO_NOTIFY, the only used flag the device sets */
+		virtq_mark_used(q, offsetof(struct virtq_used, ring) + q->size * sizeof(struct virtq_used_elem),
+				sizeof(uint16_t));
+	} else { /* §2.7.10: clear NO_NOTIFY, the only used flag the device sets */
 		__atomic_store_n(&q->used->flags, htole16(0), __ATOMIC_RELAXED);
+		virtq_mark_used(q, offsetof(struct virtq_used, flags), sizeof(q->used->flags));
+	}
 	/*
 	 * Full fence: the store above must be visible before avail->idx is read again. The driver
 	 * stores avail->idx, fences, then reads our flags or avail_event (§2.7.13.4); so either it
@@ -394,7 +442,8 @@ void virtq_disable_kicks(struct virtq *q)
 	if (!virtq_mapped(q))
 		return;
 	/* §2.7.10: with EVENT_IDX, avail_event alone governs kicks; nothing to do. */
-	if (!q->event_idx)
-		__atomic_store_n(&q->used->flags, htole16(VIRTQ_USED_F_NO_NOTIFY),
-				 __ATOMIC_RELAXED);
+	if (q->event_idx)
+		return;
+	__atomic_store_n(&q->used->flags, htole16(VIRTQ_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
+	virtq_mark_used(q, offsetof(struct virtq_used, flags), sizeof(q->used->flags));
 }

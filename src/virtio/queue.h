@@ -55,6 +55,7 @@ struct virtq_used {
 
 struct virtq {
 	const struct gmem *mem;
+	gpa_t used_gpa;           /* the used ring in guest RAM: the device's writes there are recorded */
 	uint16_t size;
 	bool event_idx;           /* VIRTIO_F_EVENT_IDX negotiated */
 	bool broken;              /* the driver broke the rules; nothing more is taken */
@@ -94,6 +95,13 @@ bool virtq_overlaps(const struct virtq *a, const struct virtq *b);
  * chain needs more than iov_cap iovecs): the queue is then broken.
  */
 int virtq_pop(struct virtq *q, struct virtq_elem *e, struct iovec *iov, unsigned int iov_cap) MUST_CHECK;
+
+/*
+ * For a snapshot that starts a new count of dirty pages while the device holds the last `count`
+ * chains it took (device ops chains_held): records their device-writable buffers as dirty again,
+ * since the device may write them after the count started.
+ */
+void virtq_mark_taken(struct virtq *q, unsigned int count);
 
 /* Returns a chain to the driver with the number of bytes the device wrote into it. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);

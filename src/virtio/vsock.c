@@ -10,7 +10,7 @@
  * than STREAM or an unknown op gets OP_RST (§5.10.6.4).
  * rx: kiln's packets, one per chain: control packets owed by connections (and RSTs for packets that
  * matched none) first, then data read straight from host sockets behind the header.
- * event: no event is sent (TRANSPORT_RESET only follows a restore, which kiln does not do yet).
+ * event: the only event is TRANSPORT_RESET, owed to the driver after a restore (see Snapshots below).
  */
 #include "virtio/vsock.h"
 
@@ -176,7 +176,9 @@ void vsock_signal(struct virtio_vsock *v)
 		v->dev.transport->used(&v->dev, VIRTIO_VSOCK_RXQ);
 	if (v->tx_used)
 		v->dev.transport->used(&v->dev, VIRTIO_VSOCK_TXQ);
-	v->rx_used = v->tx_used = false;
+	if (v->event_used)
+		v->dev.transport->used(&v->dev, VIRTIO_VSOCK_EVENTQ);
+	v->rx_used = v->tx_used = v->event_used = false;
 	if (v->broken && !v->broken_reported) {
 		/* The driver must reset the device, which drops every connection: do it now. */
 		v->broken_reported = true;
@@ -307,6 +309,45 @@ static void vsock_tx_drain(struct virtio_vsock *v)
 	} while (virtq_enable_kicks(q));
 }
 
+/* --- event ------------------------------------------------------------------------------------- */
+
+/*
+ * Sends the TRANSPORT_RESET owed, once the driver has an event buffer (§5.10.6.6: struct
+ * virtio_vsock_event, le32 id). A driver that left the event queue unused gets none; a buffer too
+ * small for the event breaks the device, as an rx buffer too small for a header does.
+ */
+static void vsock_event_flush(struct virtio_vsock *v)
+{
+	struct virtq *q = &v->dev.queues[VIRTIO_VSOCK_EVENTQ];
+	const uint32_t event = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	struct iovec part[sizeof(event)]; /* a slice skips empty iovecs: at most one per byte */
+	struct virtq_elem e;
+	int rc;
+
+	if (!v->reset_owed)
+		return;
+	if (q->used == NULL) {
+		v->reset_owed = false;
+		return;
+	}
+	/* tx_iov is scratch outside vsock_tx_drain; rx_iov may hold the held rx chain. */
+	do {
+		rc = virtq_pop(q, &e, v->tx_iov, ARRAY_SIZE(v->tx_iov));
+	} while (rc == 0 && virtq_enable_kicks(q));
+	if (rc > 0 && e.in_len < sizeof(event)) {
+		log_guest(LOG_WARN, "virtio-vsock", "an event buffer too small for an event");
+		rc = -EBADMSG;
+	}
+	if (rc < 0)
+		v->broken = true;
+	if (rc <= 0)
+		return;
+	iov_from_buf(part, iov_slice(v->tx_iov + e.out_num, e.in_num, 0, sizeof(event), part), &event);
+	virtq_push(q, e.head, sizeof(event));
+	v->reset_owed = false;
+	v->event_used = true;
+}
+
 /* --- device ops -------------------------------------------------------------------------------- */
 
 static void vsock_queue_notify(struct virtio_dev *d, unsigned int q)
@@ -314,6 +355,8 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned int q)
 	struct virtio_vsock *v = vsock_of(d);
 
 	pthread_mutex_lock(&v->lock);
+	if (v->active && !v->broken)
+		vsock_event_flush(v); /* first: the driver drops its old connections before new packets */
 	if (v->active && !v->broken) {
 		if (q == VIRTIO_VSOCK_RXQ)
 			vsock_conns_rx_ready(v);
@@ -339,7 +382,7 @@ static int vsock_activate(struct virtio_dev *d)
 	struct virtio_vsock *v = vsock_of(d);
 
 	pthread_mutex_lock(&v->lock);
-	v->broken = v->broken_reported = false;
+	v->broken = v->broken_reported = v->reset_owed = false;
 	int rc = vsock_listen_start(v);
 
 	v->active = rc == 0;
@@ -358,8 +401,65 @@ static void vsock_reset(struct virtio_dev *d)
 	v->active = false;
 	vsock_listen_stop(v);
 	vsock_conns_drop_all(v);
-	v->rx_held = false;
+	v->rx_held = v->reset_owed = false;
 	pthread_mutex_unlock(&v->lock);
+}
+
+/*
+ * Snapshots. Saved: the guest's CID, which the restored machine's must equal, and whether the device
+ * broke (the transport keeps NEEDS_RESET; this keeps the device from serving until the driver resets
+ * it). The rx chain the device may hold is taken again after a restore (chains_held): it holds no
+ * data, as a read into it is sent at once.
+ *
+ * Connections do not survive a snapshot, as in Firecracker: they are host sockets of the process that
+ * took it. The restored device starts with none, its listener at uds_path made afresh by create (the
+ * snapshotted process's stale socket file replaced), and owes the driver a TRANSPORT_RESET event
+ * (§5.10.6.6), sent as soon as the event queue has a buffer: a driver then drops every connection
+ * it had (Linux resets each socket, ECONNRESET). Data in flight is lost to the restored guest: what
+ * a connection's buffer held for its host socket, what the host sockets' kernel buffers held, and
+ * the control packets owed stay with the snapshotted process (which delivers them if it runs on);
+ * what the guest's own sockets held goes with them. New connections work as before, both ways.
+ */
+static void vsock_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	struct virtio_vsock *v = vsock_of(d);
+
+	pthread_mutex_lock(&v->lock);
+	snap_put_u64(w, v->guest_cid);
+	snap_put_bool(w, v->broken);
+	pthread_mutex_unlock(&v->lock);
+}
+
+static int vsock_load(struct virtio_dev *d, struct snap_cursor *c, char *why, size_t whylen)
+{
+	struct virtio_vsock *v = vsock_of(d);
+	uint64_t cid = snap_get_u64(c);
+	bool broken = snap_get_bool(c);
+
+	if (c->err < 0)
+		return 0; /* the transport's snap_cursor_finish says the section is malformed */
+	if (cid != v->guest_cid)
+		return fail_with(why, whylen, -EINVAL, "%s: the snapshot's guest CID is %llu, its machine's %llu",
+				 d->name, (unsigned long long)cid, (unsigned long long)v->guest_cid);
+	pthread_mutex_lock(&v->lock);
+	if (v->active && broken) {
+		v->broken = v->broken_reported = true;
+		vsock_listen_stop(v);
+	} else if (v->active) {
+		v->reset_owed = true; /* sent at the kick every queue gets after a restore */
+	}
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+static unsigned int vsock_chains_held(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_vsock *v = vsock_of(d);
+
+	pthread_mutex_lock(&v->lock);
+	unsigned int held = q == VIRTIO_VSOCK_RXQ && v->rx_held;
+	pthread_mutex_unlock(&v->lock);
+	return held;
 }
 
 static const struct virtio_dev_ops vsock_ops = {
@@ -367,6 +467,9 @@ static const struct virtio_dev_ops vsock_ops = {
 	.activate = vsock_activate,
 	.reset = vsock_reset,
 	.queue_notify = vsock_queue_notify,
+	.save = vsock_save,
+	.load = vsock_load,
+	.chains_held = vsock_chains_held,
 };
 
 /* --- create / destroy -------------------------------------------------------------------------- */

@@ -22,6 +22,9 @@
 
 #define VIRTIO_VSOCK_HOST_CID 2
 
+/* Event ids, §5.10.6.6. */
+#define VIRTIO_VSOCK_EVENT_TRANSPORT_RESET 0
+
 struct virtio_vsock;
 
 /*

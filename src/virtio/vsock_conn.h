@@ -126,7 +126,8 @@ struct virtio_vsock {
 	bool active;
 	bool broken;          /* a queue broke: nothing more is served */
 	bool broken_reported; /* ... and NEEDS_RESET was raised */
-	bool rx_used, tx_used; /* chains pushed since the transport was last told */
+	bool rx_used, tx_used, event_used; /* chains pushed since the transport was last told */
+	bool reset_owed;      /* a TRANSPORT_RESET event waits for an event buffer (after a restore) */
 	uint64_t guest_cid;
 	struct sockaddr_un addr; /* uds_path */
 	int listen_fd;

@@ -198,13 +198,22 @@ int kvm_create_pit2(int vm_fd)
 	return -ENODEV;
 }
 
-int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
+int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host, uint32_t flags)
 {
 	(void)vm_fd;
 	(void)slot;
 	(void)gpa;
 	(void)size;
 	(void)host;
+	(void)flags;
+	return -ENODEV;
+}
+
+int kvm_get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap)
+{
+	(void)vm_fd;
+	(void)slot;
+	(void)bitmap;
 	return -ENODEV;
 }
 

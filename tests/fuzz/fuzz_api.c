@@ -94,9 +94,10 @@ const struct kiln_config *kiln_vm_config(struct kiln_vm *vm)
 	abort();
 }
 
-int kiln_vm_snapshot(struct kiln_vm *vm, const char *state_path, const char *mem_path, struct kiln_error *err)
+int kiln_vm_snapshot_flags(struct kiln_vm *vm, const char *state_path, const char *mem_path, unsigned int flags,
+			   struct kiln_error *err)
 {
-	(void)vm, (void)state_path, (void)mem_path, (void)err;
+	(void)vm, (void)state_path, (void)mem_path, (void)flags, (void)err;
 	abort();
 }
 

@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the device sections of a snapshot state file, loaded as a restore loads them,
- * into real devices: a virtio-mmio transport with virtio-blk, virtio-rng or virtio-net behind it
+ * into real devices: a virtio-mmio transport with virtio-blk, virtio-rng, virtio-net,
+ * virtio-console (input waiting in a pipe) or virtio-vsock (its Unix socket in a temporary
+ * directory) behind it
  * (virtio/mmio_snapshot.c replays the saved driver through the transport's register path), the
- * i8042 (devices/i8042.c) and the UART (devices/serial.c). The state file's own parser has its target (fuzz_snapfile.c); here the
- * input is wrapped into a well-formed file, so every run reaches the loaders.
+ * i8042 (devices/i8042.c) and the UART (devices/serial.c). The state file's own parser has its
+ * target (fuzz_snapfile.c); here the input is wrapped into a well-formed file, so every run
+ * reaches the loaders.
  *
- * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042, 3 UART, 4 net); the rest is the section's
- * payload. The net device has MAC 02:00:00:00:00:01 and a socketpair for its tap, into which a
- * frame is sent before the kicks.
+ * Input: byte 0 picks the device (0 rng, 1 blk, 2 i8042, 3 UART, 4 net, 5 console, 6 vsock); the
+ * rest is the section's payload. The net device has MAC 02:00:00:00:00:01 and a socketpair for its
+ * tap, into which a frame is sent before the kicks.
  * Checks (abort on violation): a load that succeeds leaves a transport whose status holds only
  * known bits, and DRIVER_OK only with FEATURES_OK; each queue the device may use has its rings in
- * guest RAM; kicks on every queue and the I/O loop run to idle (ASan and UBSan watch memory); a
- * reset afterwards reads status 0; no file descriptor leaks.
+ * guest RAM; the console's handshake holds only messages kiln sends, and none without MULTIPORT;
+ * the vsock device keeps its CID and owes a reset event only while the driver runs it; kicks on
+ * every queue and the I/O loop run to idle (ASan and UBSan watch memory); a reset afterwards reads
+ * status 0; no file descriptor leaks.
  */
 #define _GNU_SOURCE
+#include <endian.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +35,11 @@
 #include "mem/gmem.h"
 #include "support/snap_image.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
 #include "virtio/mmio_snapshot.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
+#include "virtio/vsock_conn.h"
 
 #define RAM_SIZE 0x20000u
 #define BASE 0xd0000000ull
@@ -61,11 +70,7 @@ static int fake_irqfd(void *opaque, uint32_t gsi, int fd)
 /* A snapshot holding one section (tag/0) with payload as its contents, parsed back into r. */
 static bool wrap(uint32_t tag, const uint8_t *payload, size_t len, struct snap_writer *w, struct snap_reader *r)
 {
-	snap_writer_init(w);
-	snap_begin(w, tag, 0);
-	snap_put_bytes(w, payload, len);
-	snap_end(w);
-	return snap_image_read_back(w, r) == 0;
+	return snap_image_wrap(tag, 0, payload, len, w, r) == 0;
 }
 
 static bool in_ram(const void *p, uint64_t len)
@@ -112,7 +117,111 @@ static void check_loaded(struct virtio_mmio *m, struct io_loop *loop)
 	fuzz_check(virtio_mmio_driver_read(m, 0x070) == 0);
 }
 
-enum fuzz_virtio { FUZZ_RNG, FUZZ_BLK, FUZZ_NET };
+enum virtio_kind { VIRTIO_RNG, VIRTIO_BLK, VIRTIO_NET, VIRTIO_CONSOLE, VIRTIO_VSOCK };
+
+#define VSOCK_CID 3
+#define CONSOLE_PART 5 /* the console's own part of its section: u32 messages owed, bool port open */
+#define VSOCK_PART 9   /* vsock's: u64 guest CID, bool broken */
+
+/* The device behind the transport, and its host ends. */
+struct device {
+	enum virtio_kind kind;
+	struct virtio_dev *dev;
+	struct virtio_rng *rng;
+	struct virtio_blk *disk;
+	struct virtio_net *net;
+	struct virtio_console *con;
+	struct virtio_vsock *vsock;
+	int memfd, tap_peer, con_in, con_out;
+};
+
+/* A directory for the vsock device's socket, made once, removed at exit. */
+static char vsock_dir[] = "/tmp/kiln-fuzz-restore-XXXXXX";
+
+static void remove_vsock_dir(void)
+{
+	rmdir(vsock_dir);
+}
+
+static void create_blk(struct device *d)
+{
+	char path[64], why[256];
+
+	d->memfd = memfd_create("fuzz-disk", MFD_CLOEXEC);
+	fuzz_check(d->memfd >= 0 && ftruncate(d->memfd, 64 * 1024) == 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", d->memfd);
+	const struct kiln_disk kd = { .path = path };
+	fuzz_check(virtio_blk_create(&kd, 0, &d->disk, why, sizeof(why)) == 0);
+	d->dev = virtio_blk_dev(d->disk);
+}
+
+static const uint8_t fuzz_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+/* A net device on one end of a datagram socketpair (a tap's stand-in); tap_peer is the other end. */
+static void create_net(struct device *d)
+{
+	int sv[2];
+
+	fuzz_check(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+	fuzz_check(virtio_net_create_on_fd(sv[0], 0, fuzz_mac, 1500, 0, &d->net) == 0);
+	d->tap_peer = sv[1];
+	d->dev = virtio_net_dev(d->net);
+}
+
+/* Input waits in a pipe, then ends; output goes nowhere. */
+static void create_console(struct device *d)
+{
+	int in[2];
+
+	fuzz_check(pipe2(in, O_CLOEXEC) == 0 && write(in[1], "typed\n", 6) == 6 && close(in[1]) == 0);
+	d->con_in = in[0];
+	d->con_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	fuzz_check(d->con_out >= 0 && virtio_console_create(d->con_in, d->con_out, &d->con) == 0);
+	d->dev = virtio_console_dev(d->con);
+}
+
+static void create_vsock(struct device *d)
+{
+	char path[sizeof(vsock_dir) + 16], why[256];
+
+	if (vsock_dir[sizeof(vsock_dir) - 2] == 'X') {
+		fuzz_check(mkdtemp(vsock_dir) != NULL);
+		atexit(remove_vsock_dir);
+	}
+	snprintf(path, sizeof(path), "%s/v.sock", vsock_dir);
+	const struct kiln_vsock cfg = { .guest_cid = VSOCK_CID, .uds_path = path };
+	fuzz_check(virtio_vsock_create(&cfg, &d->vsock, why, sizeof(why)) == 0);
+	d->dev = virtio_vsock_dev(d->vsock);
+}
+
+static void create_device(struct device *d, enum virtio_kind kind)
+{
+	*d = (struct device){ .kind = kind, .memfd = -1, .tap_peer = -1, .con_in = -1, .con_out = -1 };
+	if (kind == VIRTIO_BLK)
+		create_blk(d);
+	else if (kind == VIRTIO_NET)
+		create_net(d);
+	else if (kind == VIRTIO_CONSOLE)
+		create_console(d);
+	else if (kind == VIRTIO_VSOCK)
+		create_vsock(d);
+	if (kind != VIRTIO_RNG)
+		return;
+	fuzz_check(virtio_rng_create(&d->rng) == 0);
+	d->dev = virtio_rng_dev(d->rng);
+}
+
+static void destroy_device(struct device *d)
+{
+	virtio_blk_destroy(d->disk);
+	virtio_rng_destroy(d->rng);
+	virtio_net_destroy(d->net);
+	virtio_console_destroy(d->con);
+	virtio_vsock_destroy(d->vsock); /* unlinks its socket */
+	for (int *fd = &d->memfd; fd <= &d->con_out; fd++) /* memfd, tap_peer, con_in, con_out */
+		if (*fd >= 0)
+			close(*fd);
+}
 
 /* A loaded net device kept its own MAC (a load may not change it) and an MTU of 68 or more. */
 static void check_net_config(struct virtio_mmio *m)
@@ -124,77 +233,71 @@ static void check_net_config(struct virtio_mmio *m)
 	fuzz_check(mtu >= 68);
 }
 
-static const uint8_t fuzz_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-
-/* A net device on one end of a datagram socketpair (a tap's stand-in); *peer is the other end. */
-static struct virtio_net *make_net(int *peer)
+/*
+ * A load that succeeded read the whole section: the device's own part is its end. The net device
+ * gets a frame from its tap before the kicks. The console's handshake holds only the messages kiln
+ * sends, and none unless the driver took MULTIPORT and started the device; the vsock device kept
+ * its CID and owes a reset only to a driver it serves.
+ */
+static void check_device_loaded(const struct device *d, struct virtio_mmio *m, const uint8_t *payload, size_t len)
 {
-	struct virtio_net *net;
-	int sv[2];
+	uint32_t status = virtio_mmio_driver_read(m, 0x070);
 
-	fuzz_check(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
-	fuzz_check(virtio_net_create_on_fd(sv[0], 0, fuzz_mac, 1500, 0, &net) == 0);
-	*peer = sv[1];
-	return net;
+	if (d->kind == VIRTIO_NET) {
+		static const uint8_t frame[12 + 60];
+
+		check_net_config(m);
+		(void)send(d->tap_peer, frame, sizeof(frame), MSG_DONTWAIT); /* a full socket refuses it */
+	} else if (d->kind == VIRTIO_CONSOLE) {
+		bool handshake = (status & 4u) && (m->driver_features & (1ull << VIRTIO_CONSOLE_F_MULTIPORT));
+		uint32_t owed;
+
+		fuzz_check(len >= CONSOLE_PART);
+		memcpy(&owed, payload + len - CONSOLE_PART, sizeof(owed));
+		owed = le32toh(owed);
+		fuzz_check(owed <= 7 && payload[len - 1] <= 1);
+		fuzz_check(handshake || (owed == 0 && payload[len - 1] == 0));
+	} else if (d->kind == VIRTIO_VSOCK) {
+		uint64_t cid;
+
+		fuzz_check(len >= VSOCK_PART);
+		memcpy(&cid, payload + len - VSOCK_PART, sizeof(cid));
+		fuzz_check(le64toh(cid) == VSOCK_CID && d->vsock->guest_cid == VSOCK_CID);
+		fuzz_check(!d->vsock->reset_owed || (d->vsock->active && !d->vsock->broken));
+	}
 }
 
-static void load_virtio(enum fuzz_virtio kind, const uint8_t *payload, size_t len)
+static void load_virtio(enum virtio_kind kind, const uint8_t *payload, size_t len)
 {
 	struct gmem mem = { 0 };
 	struct bus bus;
 	struct io_loop loop;
 	struct virtio_mmio m;
-	struct virtio_rng *rng = NULL;
-	struct virtio_blk *disk = NULL;
-	struct virtio_net *net = NULL;
-	struct virtio_dev *dev;
+	struct device d;
 	const struct virtio_mmio_host host = { .add_ioeventfd = fake_ioeventfd, .add_irqfd = fake_irqfd };
 	struct snap_writer w;
 	struct snap_reader r = { 0 };
-	char path[64], why[256];
-	int memfd = -1, tap_peer = -1;
+	char why[256];
 
 	memset(ram, 0, sizeof(ram));
 	fuzz_check(gmem_add_region(&mem, 0, ram, RAM_SIZE) == 0);
 	bus_init(&bus, "mmio", 0);
 	fuzz_check(io_loop_init(&loop) == 0);
-	if (kind == FUZZ_NET) {
-		net = make_net(&tap_peer);
-		dev = virtio_net_dev(net);
-	} else if (kind == FUZZ_BLK) {
-		memfd = memfd_create("fuzz-disk", MFD_CLOEXEC);
-		fuzz_check(memfd >= 0 && ftruncate(memfd, 64 * 1024) == 0);
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-		const struct kiln_disk kd = { .path = path };
-		fuzz_check(virtio_blk_create(&kd, 0, &disk, why, sizeof(why)) == 0);
-		dev = virtio_blk_dev(disk);
-	} else {
-		fuzz_check(virtio_rng_create(&rng) == 0);
-		dev = virtio_rng_dev(rng);
-	}
-	fuzz_check(virtio_mmio_init(&m, dev, &bus, BASE, 5, &mem, &loop, &host) == 0);
-	if (wrap(VIRTIO_SNAP_TAG, payload, len, &w, &r) && virtio_mmio_load(&m, &r, 0, why, sizeof(why)) == 0) {
-		if (net) {
-			static const uint8_t frame[12 + 60];
-
-			check_net_config(&m);
-			(void)send(tap_peer, frame, sizeof(frame), MSG_DONTWAIT); /* a full socket refuses it */
-		}
+	create_device(&d, kind);
+	fuzz_check(virtio_mmio_init(&m, d.dev, &bus, BASE, 5, &mem, &loop, &host) == 0);
+	fuzz_check(wrap(VIRTIO_SNAP_TAG, payload, len, &w, &r));
+	why[0] = '\0';
+	if (virtio_mmio_load(&m, &r, 0, why, sizeof(why)) == 0) {
+		check_device_loaded(&d, &m, payload, len);
 		check_loaded(&m, &loop);
+	} else {
+		fuzz_check(why[0] != '\0' && strchr(why, '\n') == NULL); /* a one-line reason */
 	}
 	snap_reader_close(&r);
 	snap_writer_free(&w);
 	virtio_mmio_driver_write(&m, 0x070, 0); /* what a failed restore's teardown leaves behind */
 	virtio_mmio_destroy(&m);
-	if (disk)
-		virtio_blk_destroy(disk);
-	if (rng)
-		virtio_rng_destroy(rng);
-	virtio_net_destroy(net);
-	if (tap_peer >= 0)
-		close(tap_peer);
-	if (memfd >= 0)
-		close(memfd);
+	destroy_device(&d);
 	io_loop_destroy(&loop);
 	bus_free(&bus);
 }
@@ -273,21 +376,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (len < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
 	case 0:
-		load_virtio(FUZZ_RNG, data + 1, len - 1);
+		load_virtio(VIRTIO_RNG, data + 1, len - 1);
 		break;
 	case 1:
-		load_virtio(FUZZ_BLK, data + 1, len - 1);
-		break;
-	case 4:
-		load_virtio(FUZZ_NET, data + 1, len - 1);
+		load_virtio(VIRTIO_BLK, data + 1, len - 1);
 		break;
 	case 2:
 		load_i8042(data + 1, len - 1);
 		break;
-	default:
+	case 3:
 		load_uart(data + 1, len - 1);
+		break;
+	case 4:
+		load_virtio(VIRTIO_NET, data + 1, len - 1);
+		break;
+	case 5:
+		load_virtio(VIRTIO_CONSOLE, data + 1, len - 1);
+		break;
+	default:
+		load_virtio(VIRTIO_VSOCK, data + 1, len - 1);
 		break;
 	}
 	return 0;

@@ -1,9 +1,14 @@
 #!/bin/bash
 # tests/guest/build.sh OUTDIR — builds kiln's Linux test guest from Debian packages only:
 #   OUTDIR/vmlinuz        the kernel of linux-image-cloud-amd64 (a bzImage)
+#   OUTDIR/vmlinuz-generic the kernel of Debian's generic flavour of the same version, for what the
+#                         cloud flavour leaves out: CONFIG_VMGENID (its CONFIG_VIRT_DRIVERS is off),
+#                         built in there (vmgenid_linux.sh). It boots with the same initrd
 #   OUTDIR/initrd.img     /init (tests/guest/init.c, static), busybox-static with its applet links,
-#                         the modules of tests/guest/modules.list and their dependencies, and the
-#                         ordered load list /etc/kiln/modules (dependencies first)
+#                         and for each of the two kernels the modules of tests/guest/modules.list
+#                         and their dependencies in /lib/modules/RELEASE/ and their ordered load
+#                         list /etc/kiln/modules-RELEASE (dependencies first): init loads the one
+#                         of the release it runs on
 #   OUTDIR/host-modules/  irqbypass, kvm, kvm-amd and tun of the same kernel, and
 #   OUTDIR/busybox        the same busybox: what the KVM test host (tests/host/run.sh) boots with
 #   OUTDIR/vsock-tool     tests/guest/vsock_tool.c, static: in the guest as /bin/vsock-tool, and for
@@ -58,13 +63,17 @@ read -r kpkg kver < <(dpkg-deb -f "$meta_deb" Depends | tr ',' '\n' |
 	sed -n 's/^ *\(linux-image-[0-9][^ ]*\) *(= *\([^)]*\)).*/\1 \2/p' | head -n 1) ||
 	die "no versioned linux-image in the Depends of $meta_deb"
 kernel_deb=$(fetch "$kpkg" "$kver")
+generic_pkg=${kpkg%-cloud-amd64}-amd64
+[ "$generic_pkg" != "$kpkg" ] || die "$kpkg is not a cloud flavour: no generic kernel name from it"
+generic_deb=$(fetch "$generic_pkg" "$kver")
 bb_deb=$(fetch busybox-static "$bb_ver")
 
 # --- 2. up to date? ---------------------------------------------------------------------------------
-inputs="$kpkg $kver busybox-static $bb_ver $CC
+inputs="$kpkg $kver $generic_pkg busybox-static $bb_ver $CC
 $(cd "$here" && sha256sum init.c vsock_tool.c modules.list build.sh)"
 if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$inputs" ] && [ -s "$out/vmlinuz" ] &&
-	[ -s "$out/initrd.img" ] && [ -s "$out/busybox" ] && [ -s "$out/host-modules/kvm-amd.ko" ]; then
+	[ -s "$out/initrd.img" ] && [ -s "$out/busybox" ] && [ -s "$out/host-modules/kvm-amd.ko" ] &&
+	[ -s "$out/vmlinuz-generic" ]; then
 	exit 0
 fi
 echo "  GUEST   $out ($kpkg $kver, busybox $bb_ver)"
@@ -81,18 +90,32 @@ kdir=${kdirs[0]}
 uname_r=$(basename "$kdir")
 vmlinuz=$w/k/boot/vmlinuz-$uname_r
 [ -s "$vmlinuz" ] || die "$kpkg has no boot/vmlinuz-$uname_r"
+# The generic kernel: its bzImage, its configuration (checked for what it is here for), its modules.
+generic_r=${uname_r%-cloud-amd64}-amd64
+dpkg-deb -x "$generic_deb" "$w/g"
+[ -s "$w/g/boot/vmlinuz-$generic_r" ] && [ -d "$w/g/lib/modules/$generic_r" ] ||
+	die "$generic_pkg has no boot/vmlinuz-$generic_r or lib/modules/$generic_r"
+grep -qx 'CONFIG_VMGENID=y' "$w/g/boot/config-$generic_r" || die "$generic_pkg lacks CONFIG_VMGENID=y"
 
-# --- 3. modules: name -> file, dependencies from each module's depends= (what modules.dep holds; --
-# Debian's package has no modules.dep: depmod writes it at install time) --------------------------
+# --- 3. modules, per kernel: /lib/modules/RELEASE/ holds the modules of modules.list and their
+# dependencies, /etc/kiln/modules-RELEASE their load order (dependencies first), for each of the two
+# kernels; init loads the list of the kernel it runs on (uname's release). Name -> file, and the
+# dependencies from each module's depends= (what modules.dep holds; Debian's package has no
+# modules.dep: depmod writes it at install time) ---------------------------------------------------
 norm() { echo "${1//-/_}"; }
 declare -A modpath=() builtin=() state=()
-while read -r f; do
-	b=$(basename "$f"); b=${b%%.ko*}
-	modpath[$(norm "$b")]=$f
-done < <(find "$kdir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
-while read -r f; do
-	b=$(basename "$f"); builtin[$(norm "${b%%.ko*}")]=1
-done < "$kdir/modules.builtin"
+# index_kernel KDIR: modpath and builtin of the kernel whose lib/modules/RELEASE is KDIR.
+index_kernel() {
+	local f b
+	modpath=() builtin=() state=()
+	while read -r f; do
+		b=$(basename "$f"); b=${b%%.ko*}
+		modpath[$(norm "$b")]=$f
+	done < <(find "$1/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
+	while read -r f; do
+		b=$(basename "$f"); builtin[$(norm "${b%%.ko*}")]=1
+	done < "$1/modules.builtin"
+}
 
 # unpack_module NAME DESTDIR: the module's plain .ko in DESTDIR (decompressed if Debian compressed it).
 unpack_module() {
@@ -107,8 +130,7 @@ unpack_module() {
 	echo "$2/$base"
 }
 
-order=() loaded=() inkernel=() skipped=()
-# add_module NAME: appends NAME after its dependencies to the load order.
+# add_module NAME: appends NAME after its dependencies to the load order of kernel $rel (package $pkg).
 add_module() {
 	local n ko dep
 	n=$(norm "$1")
@@ -118,28 +140,44 @@ add_module() {
 	fi
 	[ -n "${modpath[$n]:-}" ] || return 1
 	state[$n]=busy
-	ko=$(unpack_module "$1" "$root/lib/modules")
+	ko=$(unpack_module "$1" "$root/lib/modules/$rel")
 	for dep in $(tr '\0' '\n' < "$ko" | sed -n 's/^depends=//p' | tr ',' ' '); do
-		add_module "$dep" || die "$1 needs $dep, which $kpkg does not have"
+		add_module "$dep" || die "$1 needs $dep, which $pkg does not have"
 	done
 	state[$n]="done"
-	order+=("/lib/modules/$(basename "$ko")"); loaded+=("$1")
+	order+=("/lib/modules/$rel/$(basename "$ko")"); loaded+=("$1")
 }
-while read -r name flag; do
-	case $name in '' | '#'*) continue ;; esac
-	if ! add_module "$name"; then
-		[ "$flag" = "?" ] || die "module $name (modules.list) is not in $kpkg"
-		echo "guest/build.sh: warning: optional module $name is not in $kpkg" >&2
-		skipped+=("$name")
-	fi
-done < "$here/modules.list"
-printf '%s\n' "${order[@]}" > "$root/etc/kiln/modules"
 
+# kernel_modules KDIR PACKAGE: the modules of modules.list for the kernel whose lib/modules/RELEASE
+# is KDIR, their load list, and what was done in $w/modules.txt (for guest.txt).
+kernel_modules() {
+	local rel pkg=$2 name flag order=() loaded=() inkernel=() skipped=()
+	rel=$(basename "$1")
+	index_kernel "$1"
+	mkdir -p "$root/lib/modules/$rel"
+	while read -r name flag; do
+		case $name in '' | '#'*) continue ;; esac
+		if ! add_module "$name"; then
+			[ "$flag" = "?" ] || die "module $name (modules.list) is not in $pkg"
+			echo "guest/build.sh: warning: optional module $name is not in $pkg" >&2
+			skipped+=("$name")
+		fi
+	done < "$here/modules.list"
+	printf '%s\n' "${order[@]}" > "$root/etc/kiln/modules-$rel"
+	{
+		echo "modules loaded by init on $rel: ${loaded[*]}"
+		echo "  built into the kernel: ${inkernel[*]:-}"
+		echo "  optional modules missing: ${skipped[*]:-}"
+	} >> "$w/modules.txt"
+}
+kernel_modules "$kdir" "$kpkg"
+# The KVM test host boots the cloud kernel: its modules, while modpath is still the cloud kernel's.
 mkdir -p "$w/host-modules"
 for m in irqbypass kvm kvm-amd tun; do
 	[ -n "${modpath[$(norm $m)]:-}" ] || die "$kpkg has no module $m for the KVM test host"
 	unpack_module "$m" "$w/host-modules" > /dev/null
 done
+kernel_modules "$w/g/lib/modules/$generic_r" "$generic_pkg"
 
 # --- 4. init and busybox ----------------------------------------------------------------------------
 # shellcheck disable=SC2086
@@ -166,16 +204,16 @@ find "$root" -mindepth 1 -exec touch -h -d @0 {} +
 
 {
 	echo "kernel: $kpkg $kver ($uname_r)"
+	echo "kernel-generic: $generic_pkg $kver ($generic_r, CONFIG_VMGENID=y)"
 	echo "busybox-static: $bb_ver"
-	echo "modules loaded by init: ${loaded[*]}"
-	echo "modules built into the kernel: ${inkernel[*]:-}"
-	echo "optional modules missing: ${skipped[*]:-}"
+	cat "$w/modules.txt"
 } > "$w/guest.txt"
 
 # --- 6. publish (the stamp last, so an interrupted build is redone) --------------------------------
 rm -f "$out/.inputs"
 rm -rf "$out/host-modules"
 cp "$vmlinuz" "$out/vmlinuz"
+cp "$w/g/boot/vmlinuz-$generic_r" "$out/vmlinuz-generic"
 cp "$w/initrd.img" "$out/initrd.img"
 cp "$w/bb/bin/busybox" "$out/busybox"
 cp "$w/vsock-tool" "$out/vsock-tool"

@@ -2,8 +2,9 @@
 /*
  * kiln's guest init: PID 1 of the test guest's initramfs (tests/guest/build.sh).
  *
- * Mounts /proc /sys /dev /tmp /run, loads the modules listed in /etc/kiln/modules (dependencies
- * first) with finit_module(2), then runs what the kernel command line's `kiln.run=ARGS` asks, or an
+ * Mounts /proc /sys /dev /tmp /run, loads the modules listed in /etc/kiln/modules-RELEASE for the
+ * kernel's release (uname(2); the initramfs carries the modules of two kernels, build.sh), in their
+ * order (dependencies first) with finit_module(2), then runs what the kernel command line's `kiln.run=ARGS` asks, or an
  * interactive shell on the console without it. ARGS is the command's argv: each argument
  * percent-encoded (%XX, uppercase hex, for bytes outside [A-Za-z0-9._/:=+@^-]) and the arguments
  * joined with ','.
@@ -38,13 +39,14 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #define DEBUG_PORT_STATUS 0xf4	/* the exit status byte */
 #define DEBUG_PORT_READY 0xf5	/* the boot-ready marker */
-#define MODULE_LIST "/etc/kiln/modules"
+#define MODULE_LIST "/etc/kiln/modules-"	/* + the kernel's release */
 #define CMDLINE_KEY "kiln.run="
 #define CAD_GRACE_SECONDS 5	/* after Ctrl-Alt-Del, how long processes have to end on SIGTERM */
 
@@ -105,11 +107,18 @@ static void open_console(void)
 
 static void load_modules(void)
 {
-	char path[256];
-	FILE *list = fopen(MODULE_LIST, "re");
+	char path[256], list_path[sizeof(MODULE_LIST) + sizeof(((struct utsname *)0)->release)];
+	struct utsname un;
+	FILE *list;
 
+	if (uname(&un) < 0) {
+		say("uname: %s", strerror(errno));
+		return;
+	}
+	snprintf(list_path, sizeof(list_path), "%s%s", MODULE_LIST, un.release);
+	list = fopen(list_path, "re");
 	if (!list) {
-		say("%s: %s", MODULE_LIST, strerror(errno));
+		say("%s: %s", list_path, strerror(errno));
 		return;
 	}
 	while (fgets(path, sizeof(path), list)) {

@@ -77,7 +77,9 @@ check "seccomp: API process: the allowlists let a guest run to its end" 0 "$(kil
 check "seccomp: API process: the API socket is removed at the end" no \
 	"$([ -e "$tmp/api.sock" ] && echo yes || echo no)"
 
-# stopped NAME KILN_ARGS...: SIGTERM while the counter guest runs: kiln stops it and exits 143.
+# stopped NAME KILN_ARGS...: SIGSTOP then SIGCONT (job control) while the counter guest runs: kiln
+# goes on (its sleeping threads resume through restart_syscall); then SIGTERM: kiln stops the guest
+# and exits 143.
 stopped() {
 	name=$1
 	shift
@@ -87,6 +89,12 @@ stopped() {
 		[ -s "$tmp/out" ] && break
 		sleep 0.05
 	done
+	kill -STOP "$pid"
+	sleep 0.3
+	kill -CONT "$pid"
+	sleep 0.5
+	check "seccomp: $name: kiln goes on after SIGSTOP and SIGCONT" yes \
+		"$(kill -0 "$pid" 2>/dev/null && echo yes || head -n 3 "$tmp/err")"
 	kill -TERM "$pid"
 	for _ in $(seq 400); do
 		kill -0 "$pid" 2>/dev/null || break

@@ -16,25 +16,40 @@
 #       net0=TAP`, and PUT /snapshot/load's network_overrides, after which GET /vm/config shows the
 #       new tap), refused on a missing tap or for an id the snapshot lacks (one line naming it).
 #       Without root (no namespace can be made) (e) is reported as one SKIP line.
+#   (f) virtio-console and virtio-vsock, with tests/tiny/snapguest/: the guest counts on
+#       virtio-console (without MULTIPORT, and with it) and is restored twice: the count goes on with
+#       no gap or repeat, and the port takes input at the end with no new handshake; a vsock guest
+#       restored (from the command line, with --vsock-uds, and by PUT /snapshot/load with
+#       vsock_override) gets a TRANSPORT_RESET, then connects to the host and takes a host's
+#       connection, at the socket the restore made (VSOCK_TOOL is the host's end).
+#   (g) Diff snapshots (--track-dirty-pages): Full, then Diff, then Diff; each Diff's memory file
+#       is the RAM's size with a few pages of data; merged (kiln snapshot-merge) onto the Full, the
+#       chain restores and counts on to the end; a layer missing is caught by the guest (its count
+#       in memory disagrees with its register); a restored guest takes Diffs in turn; a Diff of a
+#       guest without tracking is refused; the virtio-console guest of (f) through a Diff; through
+#       the API, track_dirty_pages in /machine-config and /snapshot/load, and a first Diff (since
+#       boot) merged onto an empty file restores.
 # Every exchange with the API is then held against firecracker.yaml by the contract checker.
 # Every wait is bounded; nothing is timed.
 #
-# usage: snapshot.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV
+# usage: snapshot.sh KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV VSOCK_TOOL
 # Prints "ok - NAME" or "not ok - NAME (why)", then "N passed, M failed"; exits 1 if any failed,
 # 77 (skip) without /dev/kvm, 2 on bad usage.
 
 set -u
 
-if [ $# -ne 4 ]; then
-	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV" >&2
+if [ $# -ne 5 ]; then
+	echo "usage: $0 KILN_BINARY TINY_DIR CONTRACT_BINARY SCHEMA_TSV VSOCK_TOOL" >&2
 	exit 2
 fi
-kiln=$1 count=$2/count.elf contract=$3 schema=$4
+kiln=$1 count=$2/count.elf contract=$3 schema=$4 vsock_tool=$5 guest=$2/snapguest.elf
 end=2500 end_status=50
-for f in "$kiln" "$contract"; do
+for f in "$kiln" "$contract" "$vsock_tool"; do
 	[ -x "$f" ] || { echo "snapshot.sh: $f is not an executable" >&2; exit 2; }
 done
-[ -f "$count" ] || { echo "snapshot.sh: $count is missing (make tiny)" >&2; exit 2; }
+for f in "$count" "$guest"; do
+	[ -f "$f" ] || { echo "snapshot.sh: $f is missing (make tiny $guest)" >&2; exit 2; }
+done
 command -v curl >/dev/null || { echo "snapshot.sh: curl is missing (scripts/install-deps.sh curl)" >&2; exit 2; }
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "snapshot.sh: SKIP: /dev/kvm is not usable here" >&2
@@ -43,9 +58,11 @@ fi
 
 tmp=$(mktemp -d) || exit 2
 pid=
+listener=
 ns=kilnsnap$$ ns_made=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null
 	if [ -n "$ns_made" ]; then
 		# A kiln still in the namespace would keep its taps: end it first.
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
@@ -389,8 +406,6 @@ if start d0 "$api" --api-sock "$api"; then
 		"$tmp/c.state" "$tmp/uffd.sock")"
 	expect "PUT /snapshot/load with a Uffd backend: not supported yet" 400 \
 		'\"Uffd\" backend (memory served by a userfaultfd handler) is not supported by kiln yet'
-	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"track_dirty_pages\": true}"
-	expect "PUT /snapshot/load with track_dirty_pages: not supported yet" 400 "dirty page tracking"
 	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}"
 	expect "PUT /snapshot/load overriding a NIC the snapshot lacks: refused, named" 400 \
 		"network override eth0: the snapshot has no NIC with that id"
@@ -507,10 +522,290 @@ else
 	fi
 fi
 
+# --- (f) virtio-console and virtio-vsock ------------------------------------------------------------
+# console_chain NAME CMDLINE: the guest counts on virtio-console (MULTIPORT when CMDLINE says so); run,
+# snapshot, kill, restore, snapshot, kill, restore: 1..2500 with no gap or repeat, then the port takes
+# input (the end of /dev/null) with no new handshake, or the guest would not report its status.
+console_chain() {
+	cname=$1
+	if ! start "${cname}0" "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --console virtio --cmdline "$2"; then
+		not_ok "virtio-console ($cname): kiln run --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}0.out" 300 20 || not_ok "virtio-console ($cname): the count starts" "$(lines "$tmp/${cname}0.out") lines"
+	snap "$s1" "$tmp/${cname}.a"
+	check "virtio-console ($cname): kiln snapshot exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}0"
+	if ! start "${cname}1" "$s2" restore --api-sock "$s2" "$tmp/${cname}.a"; then
+		not_ok "virtio-console ($cname): kiln restore --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}1.out" 100 20 || not_ok "virtio-console ($cname): the restored guest counts" "$(lines "$tmp/${cname}1.out") lines"
+	snap "$s2" "$tmp/${cname}.b"
+	check "virtio-console ($cname): kiln snapshot of the restored guest exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}1"
+	restore "${cname}2" "$tmp/${cname}.b"
+	check "virtio-console ($cname): restored twice, the count goes on with no gap or repeat to $end, and the port takes input (exit $end_status)" \
+		"$(status_is $end_status)$(counts "$tmp/${cname}0.out" "$tmp/${cname}1.out" "$tmp/${cname}2.out")"
+}
+console_chain plain ""
+console_chain multiport multiport
+
+# wait_text FILE TEXT SECONDS: whether a line of FILE holds TEXT within SECONDS.
+wait_text() {
+	for _ in $(seq $(($3 * 20))); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# vsock_host UDS NAME: the host's end of a restored vsock guest's connections, in the background: a
+# listener at UDS_1234 for the guest's connection (what it receives in $tmp/NAME.g2h); $listener.
+vsock_host() {
+	rm -f "${1}_1234"
+	"$vsock_tool" host-listen "${1}_1234" </dev/null >"$tmp/$2.g2h" 2>/dev/null &
+	listener=$!
+	for _ in $(seq 100); do
+		[ -S "${1}_1234" ] && return
+		sleep 0.05
+	done
+}
+
+# vsock_check NAME UDS HOW: once the restored guest (the background kiln NAME) listens, a host client
+# connects to it through UDS (what it receives in $tmp/NAME.h2g); then the checks.
+vsock_check() {
+	vname=$1 vuds=$2 vhow=$3
+	if wait_text "$tmp/$vname.out" "vsock: listening on port 5001" 60; then
+		timeout -s KILL 30 "$vsock_tool" host-connect "$vuds" 5001 </dev/null >"$tmp/$vname.h2g" 2>/dev/null
+	fi
+	finish "$vname" 60
+	kill "$listener" 2>/dev/null
+	wait "$listener" 2>/dev/null
+	check "virtio-vsock ($vhow): the restored guest gets a TRANSPORT_RESET, then new connections work (exit 0)" \
+		"$(status_is 0)$(grep -q '^ok - vsock: a TRANSPORT_RESET event' "$tmp/$vname.out" || echo 'no reset event')$(grep '^not ok' "$tmp/$vname.out" | head -n 1)"
+	check "virtio-vsock ($vhow): the guest's connection reaches ${vuds}_1234" \
+		"$([ "$(cat "$tmp/$vname.g2h")" = "hello from the guest" ] || echo "got '$(head -c 80 "$tmp/$vname.g2h")'")"
+	check "virtio-vsock ($vhow): a host client of $vuds reaches the guest" \
+		"$([ "$(cat "$tmp/$vname.h2g" 2>/dev/null)" = "hello to the host" ] || echo "got '$(head -c 80 "$tmp/$vname.h2g" 2>/dev/null)'")"
+}
+
+vs_uds=$tmp/v.sock
+if start vs0 "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --vsock "cid=3,uds=$vs_uds"; then
+	wait_text "$tmp/vs0.out" "vsock: ready" 20 || not_ok "virtio-vsock: the guest drives its device" "$(tail -n 1 "$tmp/vs0.out")"
+	snap "$s1" "$tmp/vs"
+	check "virtio-vsock: kiln snapshot exits 0" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln vs0
+	# The killed kiln's socket file stays: the restore replaces it.
+	vsock_host "$vs_uds" vs1
+	if start vs1 "$s2" restore --api-sock "$s2" "$tmp/vs"; then
+		vsock_check vs1 "$vs_uds" "kiln restore, the snapshot's socket made again"
+	else
+		not_ok "virtio-vsock: kiln restore --api-sock serves its API" "no socket"
+		kill "$listener"
+	fi
+	vsock_host "$tmp/w.sock" vs2
+	if start vs2 "$s2" restore --api-sock "$s2" --vsock-uds "$tmp/w.sock" "$tmp/vs"; then
+		vsock_check vs2 "$tmp/w.sock" "kiln restore --vsock-uds"
+	else
+		not_ok "virtio-vsock: kiln restore --vsock-uds serves its API" "no socket"
+		kill "$listener"
+	fi
+	vsock_host "$tmp/x.sock" vs3
+	if start vs3 "$api" --api-sock "$api"; then
+		call "$api" PUT /snapshot/load "$(printf '{"snapshot_path": "%s", "mem_backend": {"backend_type": "File", "backend_path": "%s"}, "resume_vm": true, "vsock_override": {"uds_path": "%s"}}' \
+			"$tmp/vs/state" "$tmp/vs/mem" "$tmp/x.sock")"
+		expect "PUT /snapshot/load with vsock_override" 204
+		vsock_check vs3 "$tmp/x.sock" "PUT /snapshot/load with vsock_override"
+	else
+		not_ok "kiln --api-sock serves its API" "no socket"
+		kill "$listener"
+	fi
+else
+	not_ok "virtio-vsock: kiln run --api-sock serves its API" "no socket"
+fi
+
+# --- (g) Diff snapshots ---------------------------------------------------------------------------
+# data_bytes FILE: the bytes FILE takes on disk (its data; holes take none).
+data_bytes() {
+	du -B1 "$1" | cut -f1
+}
+
+# diff_layout FULL DIFF: empty when DIFF has FULL's size and some data, at most a quarter of FULL's.
+diff_layout() {
+	full=$(data_bytes "$1") diff=$(data_bytes "$2")
+	[ "$(stat -c %s "$2")" = "$(stat -c %s "$1")" ] && [ "$diff" -gt 0 ] && [ $((diff * 4)) -le "$full" ] ||
+		echo "$(stat -c %s "$2") bytes, $diff of data; the Full: $(stat -c %s "$1") bytes, $full of data"
+}
+
+# merged OUT BASE_MEM DIFF_MEM...: OUT is a copy of BASE_MEM (which stays as it was, as a base that
+# VMs map must) with each Diff merged onto it in turn; empty, or why not.
+merged() {
+	out=$1
+	cp --sparse=always "$2" "$out" || { echo "cp $2 failed"; return; }
+	shift 2
+	for layer in "$@"; do
+		"$kiln" snapshot-merge "$out" "$layer" 2>"$tmp/merge.err" || { echo "merge of $layer: $(cat "$tmp/merge.err")"; return; }
+		[ -s "$tmp/merge.err" ] && { echo "merge of $layer said: $(cat "$tmp/merge.err")"; return; }
+	done
+}
+
+# snapshot_dir DIR STATE MEM: DIR holds STATE as its state file and MEM as its memory file.
+snapshot_dir() {
+	mkdir -p "$1" && cp "$2" "$1/state" && mv "$3" "$1/mem"
+}
+
+# console_diff NAME CMDLINE: the virtio-console guest of (f), tracking dirty pages: a Full snapshot,
+# then a Diff, merged onto the Full and restored. What the device wrote into guest RAM since the
+# Full (used rings, the buffers it filled) is in the Diff only through kiln's own bitmap.
+console_diff() {
+	cname=$1
+	if ! start "${cname}0" "$s1" run --api-sock "$s1" --kernel "$guest" --mem 32M --console virtio \
+		--cmdline "$2" --track-dirty-pages; then
+		not_ok "virtio-console ($cname) with --track-dirty-pages: kiln run --api-sock serves its API" "no socket"
+		return
+	fi
+	wait_lines "$tmp/${cname}0.out" 300 20 || not_ok "virtio-console ($cname): the count starts" "$(lines "$tmp/${cname}0.out") lines"
+	snap "$s1" "$tmp/${cname}.f" --resume
+	wait_lines "$tmp/${cname}0.out" $(($(lines "$tmp/${cname}0.out") + 100)) 20 || not_ok "virtio-console ($cname): the count goes on" ""
+	snap "$s1" "$tmp/${cname}.d" --diff
+	check "virtio-console ($cname): a Full snapshot, then a Diff" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln "${cname}0"
+	why=$(merged "$tmp/${cname}.m" "$tmp/${cname}.f/mem" "$tmp/${cname}.d/mem")
+	snapshot_dir "$tmp/${cname}.r" "$tmp/${cname}.d/state" "$tmp/${cname}.m"
+	restore "${cname}1" "$tmp/${cname}.r"
+	check "virtio-console ($cname): the Diff merged onto the Full counts on to $end, and the port takes input" \
+		"$why$(status_is $end_status)$(counts "$tmp/${cname}0.out" "$tmp/${cname}1.out")"
+}
+console_diff plain_diff ""
+console_diff multiport_diff multiport
+
+e=$tmp/e
+mkdir "$e"
+# shellcheck disable=SC2086
+if start e1 "$s1" run --api-sock "$s1" $run_args --track-dirty-pages; then
+	call "$s1" GET /machine-config
+	expect "kiln run --track-dirty-pages: GET /machine-config says so" 200 '"track_dirty_pages":true'
+	wait_lines "$tmp/e1.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/e1.out") lines"
+	snap "$s1" "$e/f" --resume
+	check "a Full snapshot of a guest that tracks dirty pages, resumed" "$(status_is 0)$(cat "$tmp/snap.err")"
+	wait_lines "$tmp/e1.out" $(($(lines "$tmp/e1.out") + 100)) 20 || not_ok "the count goes on" "$(lines "$tmp/e1.out") lines"
+	snap "$s1" "$e/d1" --diff --resume
+	check "kiln snapshot --diff --resume: exits 0 and prints nothing" "$(status_is 0)$(cat "$tmp/snap.err")"
+	wait_lines "$tmp/e1.out" $(($(lines "$tmp/e1.out") + 100)) 20 || not_ok "the count goes on" "$(lines "$tmp/e1.out") lines"
+	snap "$s1" "$e/d2" --diff
+	check "a second Diff snapshot, the guest left paused" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln e1
+	check "a Diff's memory file: the guest RAM's size, and at most a quarter of the Full's data" \
+		"$(diff_layout "$e/f/mem" "$e/d1/mem")$(diff_layout "$e/f/mem" "$e/d2/mem")"
+
+	why=$(merged "$e/m1" "$e/f/mem" "$e/d1/mem" "$e/d2/mem")
+	check "kiln snapshot-merge: the chain Full, Diff, Diff merged onto a copy of the Full" "$why"
+	snapshot_dir "$e/chain" "$e/d2/state" "$e/m1"
+	restore e2 "$e/chain"
+	check "the merged chain restores: the count goes on with no gap or repeat, to its end and status" \
+		"$(status_is $end_status)$(counts "$tmp/e1.out" "$tmp/e2.out")"
+	why=$(merged "$e/m2" "$e/f/mem" "$e/d1/mem")
+	snapshot_dir "$e/one" "$e/d1/state" "$e/m2"
+	restore e3 "$e/one"
+	check "the Full with the first Diff restores that Diff: it counts on from there to the end" \
+		"$why$(status_is $end_status)$(counts_on "$tmp/e3.out")"
+	# Without its last layer, the memory is older than the vCPU: count.S sees its two copies of
+	# the count disagree. So the Diff is what carries the guest's writes.
+	why=$(merged "$e/m3" "$e/f/mem" "$e/d1/mem")
+	snapshot_dir "$e/short" "$e/d2/state" "$e/m3"
+	restore e4 "$e/short"
+	check "the chain without its last Diff is caught by the guest (mismatch, status 99)" \
+		"$why$(status_is 99)$(grep -q mismatch "$tmp/e4.out" || echo "no mismatch: $(tail -n 2 "$tmp/e4.out" | tr '\n' ' ')")"
+else
+	not_ok "kiln run --api-sock --track-dirty-pages serves its API" "no socket"
+fi
+
+# A restored guest tracks dirty pages as its snapshot did, and takes Diffs "since its restore".
+if [ -d "$e/chain" ] && start e5 "$s2" restore --api-sock "$s2" "$e/chain"; then
+	wait_lines "$tmp/e5.out" 100 20 || not_ok "the restored guest counts" "$(lines "$tmp/e5.out") lines"
+	call "$s2" GET /machine-config
+	expect "a restored guest tracks dirty pages as its snapshot's did" 200 '"track_dirty_pages":true'
+	"$kiln" snapshot-merge "$e/chain/mem" "$e/d2/mem" 2>"$tmp/merge.err"
+	status=$?
+	check "kiln snapshot-merge into the memory file a running guest maps: exit 125, one line" \
+		"$(status_is 125)$(one_line "$tmp/merge.err")$(grep -q 'a running VM maps it' "$tmp/merge.err" || cat "$tmp/merge.err")"
+	snap "$s2" "$e/d3" --diff
+	check "kiln snapshot --diff of a restored guest" "$(status_is 0)$(cat "$tmp/snap.err")"
+	kill_kiln e5
+	why=$(merged "$e/m4" "$e/chain/mem" "$e/d3/mem")
+	snapshot_dir "$e/after" "$e/d3/state" "$e/m4"
+	restore e6 "$e/after"
+	check "its Diff merged onto the memory it was restored from: the count goes on to the end" \
+		"$why$(status_is $end_status)$(counts "$tmp/e1.out" "$tmp/e5.out" "$tmp/e6.out")"
+fi
+if [ -d "$e/chain" ] && start e7 "$s2" restore --api-sock "$s2" --no-track-dirty-pages "$e/chain"; then
+	snap "$s2" "$e/none" --diff
+	check "kiln restore --no-track-dirty-pages: a Diff is refused, exit 125 with one line" \
+		"$(status_is 125)$(one_line "$tmp/snap.err")$(grep -q 'dirty page tracking disabled' "$tmp/snap.err" || cat "$tmp/snap.err")"
+	kill_kiln e7
+fi
+# shellcheck disable=SC2086
+if start e8 "$s1" run --api-sock "$s1" $run_args; then
+	snap "$s1" "$e/none" --diff
+	check "kiln snapshot --diff of a guest without --track-dirty-pages: exit 125, one line" \
+		"$(status_is 125)$(one_line "$tmp/snap.err")$(grep -q 'dirty page tracking disabled' "$tmp/snap.err" || cat "$tmp/snap.err")"
+	check "and nothing is written" "$([ ! -e "$e/none/mem" ] || ls -l "$e/none")"
+	kill_kiln e8
+fi
+"$kiln" snapshot-merge "$tmp/a/mem" "$tmp/small/mem" 2>"$tmp/merge.err"
+status=$?
+check "kiln snapshot-merge of two guests' memory files (32 and 16 MiB): exit 125, one line" \
+	"$(status_is 125)$(one_line "$tmp/merge.err")"
+
+# Through the API: the first Diff of a guest holds everything written since its boot, kernel
+# included, so merged onto an empty file of the RAM's size it is the whole memory.
+if start f0 "$api" --api-sock "$api"; then
+	call "$api" PUT /boot-source "{\"kernel_image_path\": \"$count\"}"
+	call "$api" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32, "track_dirty_pages": true}'
+	expect "PUT /machine-config with track_dirty_pages" 204
+	call "$api" GET /machine-config
+	expect "GET /machine-config: track_dirty_pages" 200 '"track_dirty_pages":true'
+	call "$api" PUT /actions '{"action_type": "InstanceStart"}'
+	wait_lines "$tmp/f0.out" 300 20 || not_ok "the count starts" "$(lines "$tmp/f0.out") lines"
+	call "$api" PATCH /vm '{"state": "Paused"}'
+	call "$api" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/f.state\", \"mem_file_path\": \"$tmp/f.diff\"}"
+	expect "PUT /snapshot/create Diff with dirty page tracking" 204
+	kill_kiln f0
+	truncate -s 32M "$tmp/f.empty"
+	why=$(merged "$tmp/f.mem" "$tmp/f.empty" "$tmp/f.diff")
+	check "the first Diff merged onto an empty file" "$why"
+fi
+if [ -f "$tmp/f.mem" ] && start f1 "$api" --api-sock "$api"; then
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/f.state\", \"mem_file_path\": \"$tmp/f.mem\", \"resume_vm\": true, \"track_dirty_pages\": false}"
+	expect "PUT /snapshot/load of the first Diff over an empty file, track_dirty_pages false" 204
+	call "$api" GET /machine-config
+	expect "GET /machine-config after a load with track_dirty_pages false" 200 '"track_dirty_pages":false'
+	call "$api" PATCH /vm '{"state": "Paused"}'
+	call "$api" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/g.state\", \"mem_file_path\": \"$tmp/g.mem\"}"
+	expect "PUT /snapshot/create Diff after a load with track_dirty_pages false: refused" 400 \
+		"Diff snapshots are not allowed on uVMs with dirty page tracking disabled"
+	call "$api" PATCH /vm '{"state": "Resumed"}'
+	finish f1 30
+	check "the first Diff (since boot) over an empty file counts on to the end" \
+		"$(status_is $end_status)$(counts "$tmp/f0.out" "$tmp/f1.out")"
+fi
+if start f2 "$api" --api-sock "$api"; then
+	call "$api" PUT /snapshot/load "{\"snapshot_path\": \"$tmp/c.state\", \"mem_file_path\": \"$tmp/c.mem\", \"track_dirty_pages\": true}"
+	expect "PUT /snapshot/load with track_dirty_pages true, of a snapshot taken without" 204
+	call "$api" PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/h.state\", \"mem_file_path\": \"$tmp/h.mem\"}"
+	expect "PUT /snapshot/create Diff of the guest loaded with track_dirty_pages (paused)" 204
+	# The guest has not run; kiln wrote one page, its new VM generation ID (devices/vmgenid.h).
+	check "a Diff of a guest that has not run since its load holds the one page the restore wrote" \
+		"$([ "$(data_bytes "$tmp/h.mem")" = 4096 ] || echo "$(data_bytes "$tmp/h.mem") bytes of data")"
+	kill_kiln f2
+fi
+
 # --- the contract -----------------------------------------------------------------------------------
 cat >"$tmp/routes" <<'EOF'
 PUT /snapshot/create
 PUT /snapshot/load
+PUT /machine-config
 PATCH /vm
 PATCH /drives/{drive_id}
 GET /

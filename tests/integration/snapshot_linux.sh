@@ -23,9 +23,9 @@ pid=
 kill_kiln() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; }
 cleanup_hook=kill_kiln
 
-# The guest counts to COUNT, a line every 0.25 s, then writes /f on its ext4 disk and reads 32 bytes
-# of /dev/hwrng.
-guest='i=0; while [ $i -lt '$COUNT' ]; do i=$((i+1)); echo "count $i"; sleep 0.25; done;
+# The guest counts to COUNT, a line every 0.25 s, each followed by its wall clock, then writes /f
+# on its ext4 disk and reads 32 bytes of /dev/hwrng.
+guest='i=0; while [ $i -lt '$COUNT' ]; do i=$((i+1)); echo "count $i"; echo "clock $(date +%s)"; sleep 0.25; done;
 mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo restored > /mnt/f && umount /mnt && echo disk-ok;
 echo "hwrng $(head -c 32 /dev/hwrng | wc -c)"'
 
@@ -63,10 +63,10 @@ snapshot_at() {
 	ok "kiln snapshot writes the counting guest to $(basename "$3") (state $(wc -c < "$3/state") bytes, memory file $(du -k "$3/mem" | cut -f1) KiB on disk for $(($(wc -c < "$3/mem") / 1048576)) MiB)"
 }
 
-# restore DIR OUT: `kiln restore DIR` in the background, console to OUT, API on $sock; $pid.
+# restore DIR OUT [OPTION]: `kiln restore DIR` in the background, console to OUT, API on $sock; $pid.
 restore() {
 	rm -f "$sock"
-	timeout -s KILL "$tmo" "$KILN" restore --boot-time --log-level info --api-sock "$sock" "$1" \
+	timeout -s KILL "$tmo" "$KILN" restore --boot-time --log-level info --api-sock "$sock" ${3:-} "$1" \
 		< /dev/null > "$2" 2> "$w/restore.err" &
 	pid=$!
 }
@@ -98,7 +98,11 @@ second_stop=$(consecutive "$w/out1" "$w/out2")
 	not_ok "the restored guest counts on from $first_stop" "$(counts "$w/out2" | head -n 5 | tr '\n' ' ')"
 
 # --- 3. restore the second snapshot and let the guest finish -----------------------------------
-restore "$w/snap2" "$w/out3"
+# GAP seconds after the snapshot, with --clock-realtime: the guest's wall clock moves on by the
+# host's time since then (Firecracker's clock_realtime), instead of going on from the snapshot's.
+GAP=6
+sleep $GAP
+restore "$w/snap2" "$w/out3" --clock-realtime
 wait "$pid"
 rc=$?
 pid=
@@ -109,6 +113,11 @@ last=$(consecutive "$w/out1" "$w/out2" "$w/out3")
 [ "$last" = "$COUNT" ] && ok "restored from the chain's second snapshot, it counts on to $COUNT: 1..$COUNT across three processes" ||
 	not_ok "the chain's second restore counts on to $COUNT" "last ${last:-none}"
 [ "$rc" = 0 ] && ok "kiln restore exits with the guest's status 0" || not_ok "kiln restore's exit status" "status $rc"
+before=$(tr -d '\r' < "$w/out2" | sed -n 's/^clock \([0-9]*\)$/\1/p' | tail -n 1)
+after=$(sed -n 's/^clock \([0-9]*\)$/\1/p' "$w/out" | head -n 1)
+[ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) -ge $((GAP - 2)) ] &&
+	ok "--clock-realtime: across a restore $GAP s after the snapshot, the guest's wall clock moved on $((after - before)) s" ||
+	not_ok "--clock-realtime: the guest's wall clock moves on by the time since the snapshot" "before ${before:-none}, after ${after:-none}"
 grep -qx 'disk-ok' "$w/out" && ok "after the restore the guest mounts its disk and writes a file" ||
 	not_ok "the guest writes a file on its disk after the restore" "no disk-ok"
 grep -qx 'hwrng 32' "$w/out" && ok "after the restore /dev/hwrng reads 32 bytes" ||

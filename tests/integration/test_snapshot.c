@@ -6,8 +6,9 @@
  * must go on counting at the next number (no gap, no repeat); it is snapshotted again (a chain of
  * two) and the second restore must count to the end and report the status. A restore that starts
  * paused stays silent until resumed. Damaged, truncated and mismatched files are refused with one
- * line, and so is a snapshot whose disk changed size. Two clones restored from the first snapshot,
- * opened once, run at once and both count on. The files go to DIR.
+ * line, and so is a snapshot whose disk changed size. Diff snapshots of a guest that tracks dirty
+ * pages, merged onto their Full base, restore too (check_diff_snapshots). Two clones restored from
+ * the first snapshot, opened once, run at once and both count on. The files go to DIR.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -107,7 +108,7 @@ static int make_disk(const char *dir)
 	return rc;
 }
 
-static int boot(struct guest *g, const char *elf)
+static int boot_tracking(struct guest *g, const char *elf, bool track_dirty_pages)
 {
 	struct kiln_config cfg;
 	struct kiln_error err = { "" };
@@ -123,6 +124,7 @@ static int boot(struct guest *g, const char *elf)
 	cfg.rng = true;
 	cfg.disks[0] = (struct kiln_disk){ .path = disk_path };
 	cfg.ndisks = 1;
+	cfg.track_dirty_pages = track_dirty_pages;
 	g->out = fds[0];
 	g->out_write = fds[1];
 	g->len = 0;
@@ -134,12 +136,9 @@ static int boot(struct guest *g, const char *elf)
 	return rc;
 }
 
-static void finish(struct guest *g)
+static int boot(struct guest *g, const char *elf)
 {
-	kiln_vm_destroy(g->vm);
-	g->vm = NULL;
-	close(g->out);
-	close(g->out_write);
+	return boot_tracking(g, elf, false);
 }
 
 /* rs for a restore into g, its console a new pipe; g's output starts with the snapshot's carry. */
@@ -160,7 +159,8 @@ static int restore_init(struct guest *g, struct kiln_restore *rs)
 	return 0;
 }
 
-static int restore(struct guest *g, const char *state, const char *mem, bool paused, struct kiln_error *err)
+static int restore_tracking(struct guest *g, const char *state, const char *mem, bool paused,
+			    enum kiln_track_dirty track, struct kiln_error *err)
 {
 	struct kiln_restore rs;
 	int rc = restore_init(g, &rs);
@@ -170,10 +170,24 @@ static int restore(struct guest *g, const char *state, const char *mem, bool pau
 	rs.state_path = state;
 	rs.mem_path = mem;
 	rs.paused = paused;
+	rs.track_dirty_pages = track;
 	rc = kiln_vm_restore(&rs, &g->vm, err);
 	if (rc == 0)
 		rc = kiln_vm_start(g->vm, err);
 	return rc;
+}
+
+static int restore(struct guest *g, const char *state, const char *mem, bool paused, struct kiln_error *err)
+{
+	return restore_tracking(g, state, mem, paused, KILN_TRACK_DIRTY_SAVED, err);
+}
+
+static void finish(struct guest *g)
+{
+	kiln_vm_destroy(g->vm);
+	g->vm = NULL;
+	close(g->out);
+	close(g->out_write);
 }
 
 /*
@@ -226,8 +240,12 @@ static void check_clones(const char *state, const char *mem, unsigned long first
 	}
 }
 
-/* Pauses g, reads what was already on its way, and snapshots it: the last number counted, or 0. */
-static unsigned long pause_and_snapshot(struct guest *g, unsigned long first, const char *state, const char *mem)
+/*
+ * Pauses g, reads what was already on its way, and snapshots it with flags (KILN_SNAPSHOT_DIFF or
+ * 0): the last number counted, or 0.
+ */
+static unsigned long pause_and_snapshot_flags(struct guest *g, unsigned long first, const char *state,
+					      const char *mem, unsigned int flags)
 {
 	struct kiln_error err = { "" };
 
@@ -240,11 +258,16 @@ static unsigned long pause_and_snapshot(struct guest *g, unsigned long first, co
 	size_t n = strnlen(tail, sizeof(carry) - 1);
 	memcpy(carry, tail, n);
 	carry[n] = '\0';
-	if (kiln_vm_snapshot(g->vm, state, mem, &err) < 0) {
+	if (kiln_vm_snapshot_flags(g->vm, state, mem, flags, &err) < 0) {
 		fprintf(stderr, "snapshot: %s\n", err.msg);
 		return 0;
 	}
 	return last;
+}
+
+static unsigned long pause_and_snapshot(struct guest *g, unsigned long first, const char *state, const char *mem)
+{
+	return pause_and_snapshot_flags(g, first, state, mem, 0);
 }
 
 /* The memory file holds the guest's RAM, but only the pages it wrote take room. */
@@ -314,6 +337,109 @@ static void check_hostile_files(const char *dir, const char *state, const char *
 	check_refused("a snapshot whose disk changed size", state, mem);
 }
 
+/* The bytes a file takes on disk: its data, holes taking none. */
+static long long data_bytes(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_blocks * 512 : -1;
+}
+
+/* out: an empty (all-hole) memory file of 32 MiB with each of layers[0..n) merged onto it in turn. */
+static int merge_layers(const char *out, const char *const *layers, unsigned int n)
+{
+	struct kiln_error err = { "" };
+	int fd = open(out, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	int rc = fd >= 0 && ftruncate(fd, 32 << 20) == 0 ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	for (unsigned int i = 0; rc == 0 && i < n; i++)
+		if ((rc = kiln_snapshot_merge(out, layers[i], &err)) < 0)
+			fprintf(stderr, "merge %s: %s\n", layers[i], err.msg);
+	return rc;
+}
+
+/* A restored g counts from `from` to the end and reports the status its memory adds up to. */
+static void check_counts_to_end(struct guest *g, unsigned long from, const char *what)
+{
+	struct kiln_exit e;
+	char name[256];
+
+	read_lines(g, COUNT_END, 10000);
+	snprintf(name, sizeof(name), "%s: the count goes on from %lu to the end, no gap, no repeat", what, from);
+	check(counts_from(g, from) == COUNT_END, name);
+	snprintf(name, sizeof(name), "%s: the guest reports the status its memory adds up to", what);
+	check(kiln_vm_wait(g->vm, &e) == 0 && e.reason == KILN_EXIT_STATUS && e.guest_status == COUNT_STATUS, name);
+}
+
+/*
+ * Diff snapshots: a guest that tracks dirty pages is snapshotted Full, runs on, and Diff; the Diff
+ * holds a few pages where the Full holds all the guest wrote; merged onto the Full, it restores
+ * and counts on. The restored guest (tracking, as saved) takes a Diff of its own: the chain Full,
+ * Diff, Diff restores too. A guest restored without tracking, or booted without, refuses a Diff.
+ */
+static void check_diff_snapshots(const char *dir, const char *elf)
+{
+	char full_state[4096], full_mem[4096], d1_state[4096], d1_mem[4096], d2_state[4096], d2_mem[4096];
+	char merged[4096], big[4096];
+	struct kiln_error err = { "" };
+	struct guest g;
+
+	path_in(full_state, sizeof(full_state), dir, "f.state");
+	path_in(full_mem, sizeof(full_mem), dir, "f.mem");
+	path_in(d1_state, sizeof(d1_state), dir, "d1.state");
+	path_in(d1_mem, sizeof(d1_mem), dir, "d1.mem");
+	path_in(d2_state, sizeof(d2_state), dir, "d2.state");
+	path_in(d2_mem, sizeof(d2_mem), dir, "d2.mem");
+	path_in(merged, sizeof(merged), dir, "merged.mem");
+	path_in(big, sizeof(big), dir, "big.mem");
+
+	check(boot_tracking(&g, elf, true) == 0, "a guest that tracks dirty pages boots");
+	read_lines(&g, 200, 5000);
+	unsigned long full_stop = pause_and_snapshot(&g, 1, full_state, full_mem);
+	check(full_stop >= 200, "it is snapshotted Full");
+	check(kiln_vm_resume(g.vm) == 0, "and resumed");
+	read_lines(&g, 200, 5000);
+	unsigned long d1_stop = pause_and_snapshot_flags(&g, 1, d1_state, d1_mem, KILN_SNAPSHOT_DIFF);
+	check(d1_stop > full_stop, "then snapshotted Diff");
+	finish(&g);
+	check(data_bytes(d1_mem) > 0 && data_bytes(d1_mem) * 4 <= data_bytes(full_mem),
+	      "the Diff's memory file holds at most a quarter of the Full's data");
+
+	const char *one[] = { full_mem, d1_mem };
+	check(merge_layers(merged, one, 2) == 0, "the Diff is merged onto (a copy of) the Full");
+	check(restore(&g, d1_state, merged, false, &err) == 0, "the merged Diff is restored");
+	check(kiln_snapshot_merge(merged, d1_mem, &err) == -EBUSY && strstr(err.msg, "a running VM maps it"),
+	      "a merge into the memory file a running VM maps is refused");
+	read_lines(&g, 200, 5000);
+	unsigned long d2_stop = pause_and_snapshot_flags(&g, d1_stop + 1, d2_state, d2_mem, KILN_SNAPSHOT_DIFF);
+	check(d2_stop > d1_stop, "the restored guest counts on and takes a Diff of its own");
+	finish(&g);
+	const char *chain[] = { full_mem, d1_mem, d2_mem };
+	check(merge_layers(merged, chain, 3) == 0, "the chain Full, Diff, Diff is merged");
+	check(restore(&g, d2_state, merged, false, &err) == 0, "and restored");
+	check_counts_to_end(&g, d2_stop + 1, "the chain Full, Diff, Diff");
+	finish(&g);
+
+	check(restore_tracking(&g, d2_state, merged, true, KILN_TRACK_DIRTY_OFF, &err) == 0,
+	      "restored without dirty page tracking (paused)");
+	check(kiln_vm_snapshot_flags(g.vm, d2_state, d2_mem, KILN_SNAPSHOT_DIFF, &err) == -EINVAL &&
+	      strstr(err.msg, "track_dirty_pages") != NULL, "a Diff of it is refused, naming track_dirty_pages");
+	check(kiln_vm_snapshot_flags(g.vm, d2_state, d2_mem, 1u << 7, &err) == -EINVAL &&
+	      strstr(err.msg, "0x80") != NULL, "an unknown snapshot flag is refused, named");
+	check(kiln_vm_config(g.vm)->track_dirty_pages == false, "its configuration says it does not track");
+	finish(&g);
+
+	int fd = open(big, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	check(fd >= 0 && ftruncate(fd, 64 << 20) == 0, "a 64 MiB memory file is made");
+	if (fd >= 0)
+		close(fd);
+	check(kiln_snapshot_merge(big, d1_mem, &err) == -EINVAL && strchr(err.msg, '\n') == NULL &&
+	      strstr(err.msg, "not the same guest RAM") != NULL,
+	      "a Diff merged onto another guest's memory file is refused with one line");
+}
+
 int main(int argc, char **argv)
 {
 	struct kiln_error err = { "" };
@@ -335,6 +461,8 @@ int main(int argc, char **argv)
 	read_lines(&g, 200, 5000);
 	check(kiln_vm_snapshot(g.vm, s1, m1, &err) == -EINVAL, "a running VM is not snapshotted");
 	unsigned long first_stop = pause_and_snapshot(&g, 1, s1, m1);
+	check(kiln_vm_snapshot_flags(g.vm, s1, m1, KILN_SNAPSHOT_DIFF, &err) == -EINVAL &&
+	      strstr(err.msg, "dirty page tracking") != NULL, "a VM that does not track dirty pages takes no Diff");
 	check(first_stop >= 200, "a VM paused midway is snapshotted");
 	finish(&g);
 	check_memory_file(m1);
@@ -362,6 +490,8 @@ int main(int argc, char **argv)
 	finish(&g);
 
 	check_hostile_files(argv[2], s1, m1);
+	check(truncate(disk_path, 1 << 20) == 0, "the guest's disk is 1 MiB again");
+	check_diff_snapshots(argv[2], argv[1]);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -9,6 +9,9 @@
 
 #include <cmocka.h>
 
+#include "support/snap_image.h"
+#include "virtio/mmio_snapshot.h"
+
 /* --- set-up ------------------------------------------------------------------------------------ */
 
 int mmio_case_setup(void **state, const struct mmio_case_device *desc)
@@ -33,6 +36,74 @@ int mmio_case_teardown(void **state)
 	mmio_driver_destroy(&c->drv);
 	free(c);
 	return 0;
+}
+
+/* --- snapshots --------------------------------------------------------------------------------- */
+
+void mmio_case_free(struct mmio_case *c)
+{
+	void *state = c;
+
+	(void)mmio_case_teardown(&state);
+}
+
+void mmio_case_snapshot(struct mmio_case *c, struct snap_writer *w, struct snap_reader *img)
+{
+	snap_writer_init(w);
+	mmio_driver_save(&c->drv, w);
+	assert_int_equal(snap_image_read_back(w, img), 0);
+}
+
+int mmio_case_restore(struct mmio_case *c, const struct snap_reader *img, struct mmio_case **out, char *why,
+		      size_t whylen)
+{
+	void *state;
+
+	assert_int_equal(mmio_case_setup(&state, c->desc), 0);
+	struct mmio_case *r = state;
+
+	if (c->desc->carry)
+		c->desc->carry(c, r);
+	int rc = mmio_driver_restore(&r->drv, &c->drv, img, why, whylen);
+
+	if (rc < 0) {
+		mmio_driver_set_status(&r->drv, 0); /* what a failed restore's teardown does */
+		mmio_case_free(r);
+		return rc;
+	}
+	virtio_mmio_kick_all(&r->drv.m);
+	mmio_driver_pump(&r->drv);
+	*out = r;
+	return 0;
+}
+
+int mmio_case_restore_damaged(struct mmio_case *c, const struct snap_reader *img, int delta, unsigned int at,
+			      uint8_t x, char *why, size_t whylen)
+{
+	struct snap_writer w;
+	struct snap_reader bad = { 0 };
+	struct snap_cursor cur;
+	struct mmio_case *r;
+
+	assert_int_equal(snap_open_section(img, VIRTIO_SNAP_TAG, 0, &cur), 0);
+	assert_true((int64_t)cur.len + delta >= 0 && at <= cur.len);
+	size_t len = (size_t)((int64_t)cur.len + delta);
+	uint8_t *buf = calloc(1, len > cur.len ? len : cur.len);
+
+	assert_non_null(buf);
+	memcpy(buf, cur.data, cur.len);
+	if (at > 0)
+		buf[cur.len - at] ^= x;
+	assert_int_equal(snap_image_wrap(VIRTIO_SNAP_TAG, 0, buf, len, &w, &bad), 0);
+	why[0] = '\0';
+	int rc = mmio_case_restore(c, &bad, &r, why, whylen);
+
+	if (rc == 0)
+		mmio_case_free(r);
+	snap_reader_close(&bad);
+	snap_writer_free(&w);
+	free(buf);
+	return rc;
 }
 
 /* --- helpers ----------------------------------------------------------------------------------- */

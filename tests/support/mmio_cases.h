@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snapshot/snap_file.h"
 #include "support/mmio_driver.h"
 
 struct mmio_case;
@@ -40,6 +41,8 @@ struct mmio_case_device {
 	void (*hold_chains)(struct mmio_case *c);
 	/* Optional: the host side sends the guest something (a frame, input, socket data). */
 	void (*host_input)(struct mmio_case *c);
+	/* Optional, for snapshots: gives to (a restore of from) the test driver's own view of the rings. */
+	void (*carry)(const struct mmio_case *from, struct mmio_case *to);
 };
 
 struct mmio_case {
@@ -59,6 +62,23 @@ void mmio_case_start(struct mmio_case *c);
 void mmio_case_expect_refused(struct mmio_case *c);
 /* Resets, starts the device again and asserts a good request succeeds. */
 void mmio_case_recover(struct mmio_case *c);
+
+/*
+ * Snapshots through the transport (virtio/mmio_snapshot.c). snapshot: c's device saved as section
+ * VIRT/0 of w, read back into img (free both after). restore: img loaded into a new case of c's
+ * device (its own host side, as a restore's process has), whose driver knows the rings as c's did
+ * (desc->carry), then the kick every queue gets after a restore, and its I/O run: 0 and the new
+ * case in *out (mmio_case_free it), or the load's -errno with its reason in why (the new case is
+ * torn down as a failed restore is). restore_damaged: the same from a copy of img's VIRT/0 cut by
+ * -delta bytes or grown by delta zero bytes, the byte `at` bytes before its end XORed with x (at 0:
+ * none); returns what the restore did, a case it made torn down.
+ */
+void mmio_case_snapshot(struct mmio_case *c, struct snap_writer *w, struct snap_reader *img);
+int mmio_case_restore(struct mmio_case *c, const struct snap_reader *img, struct mmio_case **out, char *why,
+		      size_t whylen);
+int mmio_case_restore_damaged(struct mmio_case *c, const struct snap_reader *img, int delta, unsigned int at,
+			      uint8_t x, char *why, size_t whylen);
+void mmio_case_free(struct mmio_case *c);
 
 /* The cases; each is a cmocka test taking the struct mmio_case from *state. */
 void mmio_case_good_requests(void **state);

@@ -10,6 +10,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "virtio/mmio_snapshot.h"
+
 #define MMIO_DRIVER_PUMP_ROUNDS 1000
 
 static void mmio_driver_fail(const char *what)
@@ -277,6 +279,20 @@ uint32_t mmio_driver_take_interrupt(struct mmio_driver *d)
 
 	mmio_driver_write(d, MMIO_INTERRUPT_ACK, status);
 	return status;
+}
+
+/* --- snapshots --------------------------------------------------------------------------------- */
+
+void mmio_driver_save(struct mmio_driver *d, struct snap_writer *w)
+{
+	virtio_mmio_save(&d->m, 0, w);
+}
+
+int mmio_driver_restore(struct mmio_driver *to, const struct mmio_driver *from, const struct snap_reader *r,
+			char *why, size_t whylen)
+{
+	mmio_driver_copy_guest(to, from);
+	return virtio_mmio_load(&to->m, r, 0, why, whylen);
 }
 
 int mmio_driver_start_thread(struct mmio_driver *d)

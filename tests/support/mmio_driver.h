@@ -27,6 +27,7 @@
 #include "bus/bus.h"
 #include "io/loop.h"
 #include "mem/gmem.h"
+#include "snapshot/snap_file.h"
 #include "support/virtq_builder.h"
 #include "virtio/mmio.h"
 
@@ -164,6 +165,17 @@ unsigned int mmio_driver_pump(struct mmio_driver *d);
 uint64_t mmio_driver_irqs(struct mmio_driver *d);
 /* The guest's interrupt handler: reads InterruptStatus and acknowledges what it read. */
 uint32_t mmio_driver_take_interrupt(struct mmio_driver *d);
+
+/*
+ * Snapshots through the real transport (virtio/mmio_snapshot.c). save: d's transport and device as
+ * section VIRT/0 of w. restore: to is a fresh device's driver (mmio_driver_init, RAM of from's
+ * size); it takes from's guest (mmio_driver_copy_guest), then section VIRT/0 of r is loaded into
+ * its transport. Returns what virtio_mmio_load returned, its reason in why. The kick every queue
+ * gets after a restore is the caller's (virtio_mmio_kick_all).
+ */
+void mmio_driver_save(struct mmio_driver *d, struct snap_writer *w);
+int mmio_driver_restore(struct mmio_driver *to, const struct mmio_driver *from, const struct snap_reader *r,
+			char *why, size_t whylen) MUST_CHECK;
 
 /* A real I/O thread (io/loop.c, no seccomp) runs the loop from now on; 0 or -errno. */
 int mmio_driver_start_thread(struct mmio_driver *d) MUST_CHECK;

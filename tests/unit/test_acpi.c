@@ -660,6 +660,9 @@ static void iasl_check(const struct acpi_machine *m)
 	assert_non_null(strstr(dsdt, "_S5_"));
 	assert_int_equal(count_of(dsdt, "LNRO0005"), m->nvirtio);
 	assert_int_equal(count_of(dsdt, "QEMU0001"), m->pvpanic_port ? 1 : 0);
+	assert_int_equal(count_of(dsdt, "\"VMGENCTR\""), m->vmgenid_addr ? 1 : 0);
+	assert_int_equal(count_of(dsdt, "\"ACPI0013\""), m->vmgenid_addr ? 1 : 0);
+	assert_int_equal(count_of(dsdt, "Notify (\\_SB.VGEN, 0x80)"), m->vmgenid_addr ? 1 : 0);
 	for (unsigned int i = 0; i < m->nvirtio; i++) {
 		char gsi[32];
 
@@ -684,11 +687,14 @@ static void test_iasl_one_vcpu(void **state)
 	iasl_check(&m);
 }
 
+/* With the VM Generation ID and its Generic Event Device, as kiln builds it. */
 static void test_iasl_four_vcpus_two_virtio(void **state)
 {
 	struct acpi_machine m = with_keyboard(machine(4, 2, 0x505));
 
 	(void)state;
+	m.vmgenid_addr = 0xa0000;
+	m.ged_gsi = 23;
 	iasl_check(&m);
 }
 

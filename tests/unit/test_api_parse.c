@@ -135,13 +135,24 @@ static void test_machine(void **state)
 					     "\"huge_pages\": \"None\"}"), false, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.vcpus, 2);
 	assert_int_equal(m.mem_mib, 256);
-	assert_int_equal(api_parse_machine(J("{\"vcpu_count\": 32, \"mem_size_mib\": 1}"), false, &m, err,
-					   sizeof(err)), 0);
+	assert_true(m.track_dirty_set);
+	assert_false(m.track_dirty_pages);
+	assert_int_equal(api_parse_machine(J("{\"vcpu_count\": 32, \"mem_size_mib\": 1, \"track_dirty_pages\": true}"),
+					   false, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.vcpus, 32);
+	assert_true(m.track_dirty_set && m.track_dirty_pages);
+	/* PUT: an absent track_dirty_pages is false, and applied. */
+	assert_int_equal(api_parse_machine(J("{\"vcpu_count\": 1, \"mem_size_mib\": 8}"), false, &m, err,
+					   sizeof(err)), 0);
+	assert_true(m.track_dirty_set && !m.track_dirty_pages);
 
 	assert_int_equal(api_parse_machine(J("{\"mem_size_mib\": 8}"), true, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.vcpus, 0); /* unchanged */
 	assert_int_equal(m.mem_mib, 8);
+	assert_false(m.track_dirty_set); /* PATCH: unchanged */
+	assert_int_equal(api_parse_machine(J("{\"track_dirty_pages\": true}"), true, &m, err, sizeof(err)), 0);
+	assert_true(m.track_dirty_set && m.track_dirty_pages);
+	assert_int_equal(m.mem_mib, 0);
 	assert_int_equal(api_parse_machine(J("{}"), true, &m, err, sizeof(err)), -EINVAL);
 	assert_contains(err, "changes nothing");
 
@@ -160,7 +171,8 @@ static void test_machine(void **state)
 		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 99999999999999999999}", "invalid value for `mem_size_mib`" },
 		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 8, \"smt\": true}", "`smt`: kiln does not support SMT" },
 		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 8, \"smt\": 1}", "`smt`: integer, expected a boolean" },
-		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 8, \"track_dirty_pages\": true}", "`track_dirty_pages`" },
+		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 8, \"track_dirty_pages\": 1}",
+		  "`track_dirty_pages`: integer, expected a boolean" },
 		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 8, \"cpu_template\": \"T2\"}", "`cpu_template`" },
 		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 8, \"huge_pages\": \"2M\"}", "`huge_pages`" },
 		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 8, \"ht_enabled\": false}", "unknown field `ht_enabled`" },
@@ -440,24 +452,50 @@ static void test_snapshot_load(void **state)
 	assert_int_equal(api_parse_snapshot_load(J("{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": "
 						   "\"File\", \"backend_path\": \"/m\"}, \"resume_vm\": true, "
 						   "\"track_dirty_pages\": false, \"huge_pages\": \"None\", "
+						   "\"clock_realtime\": true, "
 						   "\"vsock_override\": {\"uds_path\": \"/v\"}, \"network_overrides\": "
 						   "[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\"}]}"),
 						 &l, err, sizeof(err)), 0);
 	assert_string_equal(l.state_path, "/s");
 	assert_string_equal(l.mem_path, "/m");
 	assert_true(l.resume);
+	assert_true(l.clock_realtime);
 	assert_string_equal(l.vsock_uds, "/v");
 	assert_int_equal(l.nnets, 1);
 	assert_string_equal(l.nets[0].id, "eth0");
 	assert_string_equal(l.nets[0].tap, "tap9");
+	assert_int_equal(l.track_dirty, KILN_TRACK_DIRTY_OFF);
 	/* The deprecated mem_file_path, and nothing else. */
 	assert_int_equal(api_parse_snapshot_load(J("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m2\", "
-						   "\"enable_diff_snapshots\": false, \"clock_realtime\": false}"),
+						   "\"clock_realtime\": false}"),
 						 &l, err, sizeof(err)), 0);
 	assert_string_equal(l.mem_path, "/m2");
 	assert_false(l.resume);
+	assert_false(l.clock_realtime);
 	assert_int_equal(l.nnets, 0);
 	assert_string_equal(l.vsock_uds, "");
+	assert_int_equal(l.track_dirty, KILN_TRACK_DIRTY_SAVED); /* neither given: as the snapshot's */
+
+	/* track_dirty_pages, or the deprecated enable_diff_snapshots: either true turns tracking on. */
+	static const struct {
+		const char *members;
+		enum kiln_track_dirty want;
+	} track[] = {
+		{ "\"track_dirty_pages\": true", KILN_TRACK_DIRTY_ON },
+		{ "\"enable_diff_snapshots\": true", KILN_TRACK_DIRTY_ON },
+		{ "\"enable_diff_snapshots\": false", KILN_TRACK_DIRTY_OFF },
+		{ "\"track_dirty_pages\": false, \"enable_diff_snapshots\": true", KILN_TRACK_DIRTY_ON },
+		{ "\"track_dirty_pages\": false, \"enable_diff_snapshots\": false", KILN_TRACK_DIRTY_OFF },
+	};
+	for (size_t i = 0; i < sizeof(track) / sizeof(track[0]); i++) {
+		char json[256];
+
+		snprintf(json, sizeof(json), "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", %s}",
+			 track[i].members);
+		assert_int_equal(api_parse_snapshot_load(J(json), &l, err, sizeof(err)), 0);
+		if (l.track_dirty != track[i].want)
+			fail_msg("%s: track_dirty %d, expected %d", json, l.track_dirty, track[i].want);
+	}
 
 	static const struct {
 		const char *json, *why;
@@ -472,12 +510,8 @@ static void test_snapshot_load(void **state)
 		  "unknown variant `Disk` for `backend_type`" },
 		{ "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"File\"}}",
 		  "missing field `backend_path`" },
-		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"track_dirty_pages\": true}",
-		  "`track_dirty_pages`: kiln does not offer dirty page tracking yet" },
-		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"enable_diff_snapshots\": true}",
-		  "`track_dirty_pages`: kiln does not offer dirty page tracking yet" },
-		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"clock_realtime\": true}",
-		  "`clock_realtime`: not supported" },
+		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"track_dirty_pages\": \"yes\"}",
+		  "invalid type for `track_dirty_pages`" },
 		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"huge_pages\": \"2M\"}",
 		  "`huge_pages`: kiln supports only" },
 		{ "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": {}}",

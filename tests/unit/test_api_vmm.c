@@ -146,6 +146,17 @@ static void test_machine(void **state)
 	assert_contains(reply.fault, "Machine config error: mem 1073741824 MiB: more than this host's");
 	GET("/machine-config");
 	assert_contains(reply.body, "\"vcpu_count\":2,\"mem_size_mib\":32"); /* unchanged */
+
+	/* track_dirty_pages: PATCH sets it alone; PUT without it resets it to false (firecracker.yaml). */
+	assert_int_equal(request("PATCH", "/machine-config", "{\"track_dirty_pages\": true}"), 204);
+	GET("/machine-config");
+	assert_contains(reply.body, "\"vcpu_count\":2,\"mem_size_mib\":32,\"smt\":false,\"track_dirty_pages\":true");
+	assert_int_equal(request("PATCH", "/machine-config", "{\"vcpu_count\": 1}"), 204);
+	GET("/vm/config");
+	assert_contains(reply.body, "\"track_dirty_pages\":true");
+	assert_int_equal(request("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 32}"), 204);
+	GET("/machine-config");
+	assert_contains(reply.body, "\"track_dirty_pages\":false");
 }
 
 static void test_boot_source(void **state)

@@ -280,6 +280,41 @@ static void test_snapshot_and_restore(void **state)
 	expect_error("--resume: unknown option", PARSE(&o, err, "restore", "--resume", "d"), err);
 }
 
+/* Dirty page tracking and Diff snapshots: kiln run, snapshot, restore and snapshot-merge. */
+static void test_dirty_pages_and_diff(void **state)
+{
+	struct cli_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "run", "-k", "k"), 0);
+	assert_false(o.cfg.track_dirty_pages);
+	assert_int_equal(PARSE(&o, err, "run", "-k", "k", "--track-dirty-pages"), 0);
+	assert_true(o.cfg.track_dirty_pages);
+	assert_int_equal(PARSE(&o, err, "snapshot", "--api-sock", "s", "d"), 0);
+	assert_false(o.snapshot_diff);
+	assert_int_equal(PARSE(&o, err, "snapshot", "--api-sock", "s", "--diff", "--resume", "d"), 0);
+	assert_true(o.snapshot_diff && o.snapshot_resume);
+	assert_int_equal(PARSE(&o, err, "restore", "d"), 0);
+	assert_int_equal(o.restore.track_dirty_pages, KILN_TRACK_DIRTY_SAVED);
+	assert_int_equal(PARSE(&o, err, "restore", "--track-dirty-pages", "d"), 0);
+	assert_int_equal(o.restore.track_dirty_pages, KILN_TRACK_DIRTY_ON);
+	assert_int_equal(PARSE(&o, err, "restore", "--track-dirty-pages", "--no-track-dirty-pages", "d"), 0);
+	assert_int_equal(o.restore.track_dirty_pages, KILN_TRACK_DIRTY_OFF); /* the last one counts */
+	assert_int_equal(PARSE(&o, err, "snapshot-merge", "base/mem", "diff/mem"), 0);
+	assert_int_equal(o.action, CLI_SNAPSHOT_MERGE);
+	assert_string_equal(o.merge_base, "base/mem");
+	assert_string_equal(o.merge_diff, "diff/mem");
+	assert_int_equal(PARSE(&o, err, "snapshot-merge", "--help"), 0);
+	assert_int_equal(o.action, CLI_HELP);
+
+	expect_error("--diff: unknown option", PARSE(&o, err, "restore", "--diff", "d"), err);
+	expect_error("unknown option '--diff'", PARSE(&o, err, "run", "-k", "k", "--diff"), err);
+	expect_error("give BASE_MEM and DIFF_MEM", PARSE(&o, err, "snapshot-merge", "base/mem"), err);
+	expect_error("give BASE_MEM and DIFF_MEM", PARSE(&o, err, "snapshot-merge", "a", "b", "c"), err);
+	expect_error("--force: unknown option", PARSE(&o, err, "snapshot-merge", "--force", "a", "b"), err);
+}
+
 /* kiln restore's disks, console and log files, and --clones. */
 static void test_restore_files_and_clones(void **state)
 {
@@ -346,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_bad_device_specs),
 		cmocka_unit_test(test_snapshot_and_restore),
 		cmocka_unit_test(test_restore_files_and_clones),
+		cmocka_unit_test(test_dirty_pages_and_diff),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -5,8 +5,9 @@
  * loop by hand. What it checks: the caller's fd keeps its flags; a reader that stops costs bytes
  * (counted), never a blocked write; the bytes that do arrive are the first ones, in order; the last
  * flush waits for a reader that reads, gives up on one that does not, and survives one that left,
- * also under the seccomp filter of kiln's main thread, which runs it. alarm() only ends a test that
- * would hang.
+ * also under the seccomp filter of kiln's main thread, which runs it; a snapshot's flush
+ * (console_out_sync) the same, but what a stalled reader leaves stays queued, not dropped. alarm()
+ * only ends a test that would hang.
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ, pipe2, posix_openpt */
 #include <errno.h>
@@ -265,6 +266,40 @@ static void last_flush_gives_up(void **state)
 	assert_prefix_and_count(f, read_all(f));
 }
 
+/* A snapshot's flush: a reader that reads again gets all that was queued before it returns. */
+static void sync_waits_for_a_reader(void **state)
+{
+	struct fx *f = *state;
+	struct reader r = { .fd = f->r };
+	pthread_t t;
+
+	write_pattern(f, 1000);
+	unsigned long long dropped = atomic_load(&f->dropped);
+	assert_int_equal(pthread_create(&t, NULL, read_to_eof, &r), 0);
+	alarm(20);
+	assert_int_equal(console_out_sync(f->o, 60000), 0);
+	alarm(0);
+	console_out_destroy(f->o); /* nothing left for it */
+	f->o = NULL;
+	close(f->w);
+	f->w = -1;
+	pthread_join(t, NULL);
+	assert_int_equal(atomic_load(&f->dropped), dropped);
+	assert_buffer_went_out(f, r.len);
+}
+
+/* A snapshot's flush and a reader that does not read: what is queued stays, for the loop to write later. */
+static void sync_keeps_what_a_stalled_reader_left(void **state)
+{
+	struct fx *f = *state;
+
+	write_pattern(f, 1000);
+	unsigned long long dropped = atomic_load(&f->dropped);
+	assert_true(console_out_sync(f->o, 0) > 0);
+	assert_int_equal(atomic_load(&f->dropped), dropped);
+	assert_buffer_went_out(f, read_all(f));
+}
+
 /*
  * The reader went away, with bytes queued, on a thread that does not block SIGPIPE (an embedder's
  * main thread): EPIPE, the bytes counted dropped, and the process lives on.
@@ -321,10 +356,11 @@ static void unreopenable_fd_gets_its_flags_back(void **state)
 }
 
 /*
- * console_out_destroy() in a child, as on kiln's main thread at the end: under that thread's
- * seccomp filter (the CLI installs it once the VM runs), SIGPIPE not blocked. It must exit, 0.
+ * console_out_destroy() in a child, as on kiln's main thread at the end (after a snapshot's
+ * console_out_sync when sync): under that thread's seccomp filter (the CLI installs it once the VM
+ * runs), SIGPIPE not blocked. It must exit, 0.
  */
-static void assert_destroy_under_the_main_filter(struct fx *f)
+static void assert_flush_under_the_main_filter(struct fx *f, bool sync)
 {
 	int status;
 	pid_t pid = fork();
@@ -338,6 +374,8 @@ static void assert_destroy_under_the_main_filter(struct fx *f)
 		pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
 		if (seccomp_install(SECCOMP_THREAD_MAIN) < 0)
 			_exit(77);
+		if (sync)
+			(void)console_out_sync(f->o, 100);
 		console_out_destroy(f->o);
 		syscall(SYS_exit, 0); /* exit_group would do too; exit is on every list */
 	}
@@ -357,7 +395,25 @@ static void main_filter_reader_gone(void **state)
 	write_pattern(f, 1000);
 	close(f->r);
 	f->r = -1;
-	assert_destroy_under_the_main_filter(f);
+	assert_flush_under_the_main_filter(f, false);
+}
+
+/* A snapshot's flush to a pipe whose reader went away, then the last one. */
+static void main_filter_sync_reader_gone(void **state)
+{
+	struct fx *f = *state;
+
+	write_pattern(f, 1000);
+	close(f->r);
+	f->r = -1;
+	assert_flush_under_the_main_filter(f, true);
+}
+
+/* A snapshot's flush to a socket whose reader stalls, then the last one. */
+static void main_filter_sync_socket(void **state)
+{
+	write_pattern(*state, 1000);
+	assert_flush_under_the_main_filter(*state, true);
 }
 
 /* Bytes queued for a socket whose reader stalls: sendmsg, then poll until the flush gives up. */
@@ -366,7 +422,7 @@ static void main_filter_socket(void **state)
 	struct fx *f = *state;
 
 	write_pattern(f, 1000);
-	assert_destroy_under_the_main_filter(f);
+	assert_flush_under_the_main_filter(f, false);
 }
 
 /* The fallback's description gets its flags back (fcntl F_SETFL). */
@@ -386,7 +442,7 @@ static void main_filter_flags_back(void **state)
 	unlink(path);
 	rmdir(dir);
 	assert_int_equal(setup_loop((void **)&f, -1, w), 0);
-	assert_destroy_under_the_main_filter(f);
+	assert_flush_under_the_main_filter(f, false);
 	teardown((void **)&f);
 }
 
@@ -404,6 +460,10 @@ int main(void)
 		cmocka_unit_test(unreopenable_fd_gets_its_flags_back),
 		cmocka_unit_test_setup_teardown(main_filter_reader_gone, setup_pipe, teardown),
 		cmocka_unit_test_setup_teardown(main_filter_socket, setup_socket, teardown),
+		cmocka_unit_test_setup_teardown(sync_waits_for_a_reader, setup_pipe, teardown),
+		cmocka_unit_test_setup_teardown(sync_keeps_what_a_stalled_reader_left, setup_pipe, teardown),
+		cmocka_unit_test_setup_teardown(main_filter_sync_reader_gone, setup_pipe, teardown),
+		cmocka_unit_test_setup_teardown(main_filter_sync_socket, setup_socket, teardown),
 		cmocka_unit_test(main_filter_flags_back),
 	};
 	sigset_t pipe_set;

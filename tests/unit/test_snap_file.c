@@ -74,7 +74,7 @@ static uint8_t *raw_file(const uint8_t *body, size_t body_len, size_t *len)
 
 	assert_non_null(f);
 	memcpy(f, "KILNSNAP", 8);
-	f[8] = 1; /* major 1, minor 0, flags 0 */
+	f[8] = 2; /* major 2, minor 0, flags 0 */
 	put_le64(f + 16, body_len);
 	if (body_len > 0)
 		memcpy(f + SNAP_HEADER_BYTES, body, body_len);
@@ -188,7 +188,7 @@ static void crc64_check_value(void **state)
 static void layout_is_pinned(void **state)
 {
 	static const uint8_t want[] = {
-		'K', 'I', 'L', 'N', 'S', 'N', 'A', 'P', 1, 0, 0, 0, 0, 0, 0, 0, /* magic, 1.0, flags */
+		'K', 'I', 'L', 'N', 'S', 'N', 'A', 'P', 2, 0, 0, 0, 0, 0, 0, 0, /* magic, 2.0, flags */
 		23, 0, 0, 0, 0, 0, 0, 0,                                          /* body length */
 		'V', 'C', 'P', 'U', 3, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,         /* VCPU/3, 7 bytes */
 		0x34, 0x12, 1, 0, 0, 0, 0,                                        /* u16, true, "" */
@@ -393,9 +393,9 @@ static void header_refusals(void **state)
 	assert_refused(g, len, -EBADMSG, "bad magic");
 
 	memcpy(g, f, len);
-	g[8] = 2;
+	g[8] = 1;
 	refresh_crc(g, len);
-	assert_refused(g, len, -EBADMSG, "version 2.0, this kiln reads 1.x");
+	assert_refused(g, len, -EBADMSG, "version 1.0, this kiln reads 2.x");
 
 	memcpy(g, f, len);
 	g[10] = SNAP_VERSION_MINOR + 1;

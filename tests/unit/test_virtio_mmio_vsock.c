@@ -3,7 +3,9 @@
  * virtio-vsock behind the real virtio-mmio transport, its host side Unix sockets in a temporary
  * directory: a host-initiated connection carries data both ways; then the hostile sequences of
  * support/mmio_cases.h, among them the exact case of issue 10's defect 1 (a reset with DRIVER_OK
- * removed first while the device holds a receive chain, then host data arrives).
+ * removed first while the device holds a receive chain, then host data arrives); then snapshots:
+ * the device saved and restored into a new one through the transport (virtio/mmio_snapshot.c), the
+ * restored device's TRANSPORT_RESET and new connections, and damaged device sections refused.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -26,6 +28,7 @@
 #include <cmocka.h>
 
 #include "support/mmio_cases.h"
+#include "virtio/mmio_snapshot.h"
 #include "virtio/vsock.h"
 #include "virtio/vsock_conn.h"
 
@@ -34,6 +37,7 @@
 #define GUEST_PORT 5000
 #define RXBUF 4096
 #define RX_POSTED 8
+#define EVENT_LEN 4 /* struct virtio_vsock_event, §5.10.6.6 */
 
 struct vsock_test {
 	char dir[64];
@@ -44,6 +48,8 @@ struct vsock_test {
 	unsigned int seq;
 	uint16_t rx_seen;    /* rx used entries read so far */
 	gpa_t rx_buf[QSIZE]; /* each posted rx chain's buffer, by head */
+	uint16_t ev_seen;    /* event used entries read so far */
+	gpa_t ev_buf[QSIZE]; /* each posted event buffer, by head */
 };
 
 /* A packet the guest received, header in host byte order. */
@@ -109,7 +115,7 @@ static void vsock_started(struct mmio_case *c)
 {
 	struct vsock_test *t = c->priv;
 
-	t->rx_seen = 0;
+	t->rx_seen = t->ev_seen = 0;
 	post_rx(c, RX_POSTED);
 	mmio_driver_pump(&c->drv);
 }
@@ -290,6 +296,19 @@ static void vsock_host_input(struct mmio_case *c)
 	host_write(t->host_fd, "data after the reset");
 }
 
+/* The restored case's driver knows what c's had posted. */
+static void vsock_carry(const struct mmio_case *from, struct mmio_case *to)
+{
+	const struct vsock_test *t = from->priv;
+	struct vsock_test *rt = to->priv;
+
+	rt->seq = t->seq;
+	rt->rx_seen = t->rx_seen;
+	rt->ev_seen = t->ev_seen;
+	memcpy(rt->rx_buf, t->rx_buf, sizeof(rt->rx_buf));
+	memcpy(rt->ev_buf, t->ev_buf, sizeof(rt->ev_buf));
+}
+
 static const struct mmio_case_device vsock_device = {
 	.features = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX),
 	.num_queues = 3,
@@ -302,6 +321,7 @@ static const struct mmio_case_device vsock_device = {
 	.post_request = vsock_post_request,
 	.hold_chains = vsock_hold_chains,
 	.host_input = vsock_host_input,
+	.carry = vsock_carry,
 };
 
 static int setup(void **state)
@@ -325,6 +345,215 @@ static void reset_after_driver_ok_removed_closes_connections(void **state)
 	host_expect_eof(t->host_fd);
 	assert_int_equal(mmio_driver_status(&c->drv), 0);
 	mmio_case_recover(c);
+}
+
+/* --- snapshots --------------------------------------------------------------------------------- */
+
+/* The guest posts one event buffer of len bytes and kicks the event queue. */
+static void post_event(struct mmio_case *c, uint32_t len)
+{
+	struct vsock_test *t = c->priv;
+	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_VSOCK_EVENTQ);
+	struct vqb_seg seg = { vqb_alloc(vq, len), len, true };
+	uint16_t head = vqb_chain(vq, &seg, 1);
+
+	t->ev_buf[head] = seg.addr;
+	vqb_publish(vq, head);
+	mmio_driver_kick(&c->drv, VIRTIO_VSOCK_EVENTQ);
+}
+
+/* The events the guest received since the last call: how many, each of them a TRANSPORT_RESET. */
+static unsigned int guest_resets(struct mmio_case *c)
+{
+	struct vsock_test *t = c->priv;
+	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_VSOCK_EVENTQ);
+	unsigned int n = 0;
+
+	for (; t->ev_seen != vqb_used_idx(vq); t->ev_seen++, n++) {
+		struct virtq_used_elem e = vqb_used(vq, t->ev_seen);
+		uint32_t id;
+
+		assert_int_equal(e.len, EVENT_LEN);
+		memcpy(&id, vqb_host(vq, t->ev_buf[e.id]), sizeof(id));
+		assert_int_equal(le32toh(id), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	}
+	return n;
+}
+
+/* The head of the next rx chain the guest will find used. */
+static uint16_t next_rx_head(struct mmio_case *c)
+{
+	struct vsock_test *t = c->priv;
+	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_VSOCK_RXQ);
+
+	assert_int_not_equal(vqb_used_idx(vq), t->rx_seen);
+	return (uint16_t)vqb_used(vq, t->rx_seen).id;
+}
+
+/*
+ * The connection stays with the snapshotted device; the restored one starts with none and tells
+ * the driver so (one TRANSPORT_RESET, with an interrupt), takes again the rx chain the snapshotted
+ * one held, answers the old connection's packets with OP_RST, and serves a new connection from its
+ * own uds path, both ways.
+ */
+static void restore_resets_the_transport(void **state)
+{
+	struct mmio_case *c = *state, *r;
+	struct vsock_test *t = c->priv;
+	struct snap_writer w;
+	struct snap_reader img = { 0 };
+	char why[256];
+	struct pkt p;
+
+	mmio_case_start(c);
+	post_event(c, EVENT_LEN);
+	vsock_hold_chains(c);
+	uint16_t held = t->vs->rx_elem.head;
+	uint32_t old_port = t->hport;
+
+	mmio_case_snapshot(c, &w, &img);
+	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	assert_int_equal(mmio_driver_status(&r->drv), MMIO_S_RUNNING);
+	assert_int_equal(guest_resets(r), 1);
+	assert_true(mmio_driver_take_interrupt(&r->drv) & MMIO_INT_USED);
+	host_to_guest(c); /* the snapshotted device's connection is its own still */
+
+	guest_send(r, VSOCK_OP_RW, old_port, "lost", 4);
+	assert_int_equal(next_rx_head(r), held);
+	guest_expect(r, &p, VSOCK_OP_RST);
+	assert_int_equal(p.h.src_port, old_port);
+	vsock_good_request(r);
+	assert_int_equal(guest_resets(r), 0);
+	mmio_case_free(r);
+	snap_reader_close(&img);
+	snap_writer_free(&w);
+}
+
+/* With no event buffer at the restore, the reset goes into the first one the driver posts; one reset only. */
+static void transport_reset_waits_for_an_event_buffer(void **state)
+{
+	struct mmio_case *c = *state, *r;
+	struct snap_writer w;
+	struct snap_reader img = { 0 };
+	char why[256];
+
+	mmio_case_start(c);
+	mmio_case_snapshot(c, &w, &img);
+	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	assert_int_equal(guest_resets(r), 0);
+	post_event(r, EVENT_LEN);
+	mmio_driver_pump(&r->drv);
+	assert_int_equal(guest_resets(r), 1);
+	post_event(r, EVENT_LEN);
+	mmio_driver_pump(&r->drv);
+	assert_int_equal(guest_resets(r), 0);
+	vsock_good_request(r);
+	mmio_case_free(r);
+	snap_reader_close(&img);
+	snap_writer_free(&w);
+}
+
+/* A driver that resets the restored device before it had an event buffer has no old connections: no reset event. */
+static void driver_reset_cancels_the_transport_reset(void **state)
+{
+	struct mmio_case *c = *state, *r;
+	struct snap_writer w;
+	struct snap_reader img = { 0 };
+	char why[256];
+
+	mmio_case_start(c);
+	mmio_case_snapshot(c, &w, &img);
+	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_recover(r);
+	post_event(r, EVENT_LEN);
+	mmio_driver_pump(&r->drv);
+	assert_int_equal(guest_resets(r), 0);
+	mmio_case_free(r);
+	snap_reader_close(&img);
+	snap_writer_free(&w);
+}
+
+/* A driver midway through its negotiation is restored there, and goes on to start the device. */
+static void restore_before_driver_ok(void **state)
+{
+	struct mmio_case *c = *state, *r;
+	struct snap_writer w;
+	struct snap_reader img = { 0 };
+	char why[256];
+
+	assert_int_equal(mmio_driver_negotiate(&c->drv, vsock_device.features), MMIO_S_NEGOTIATED);
+	mmio_case_snapshot(c, &w, &img);
+	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	assert_int_equal(mmio_driver_status(&r->drv), MMIO_S_NEGOTIATED);
+	mmio_case_recover(r);
+	mmio_case_free(r);
+	snap_reader_close(&img);
+	snap_writer_free(&w);
+}
+
+/* A device that broke (a tx packet without a header) is broken after the restore too, until a reset. */
+static void broken_device_stays_broken(void **state)
+{
+	struct mmio_case *c = *state, *r;
+	struct snap_writer w;
+	struct snap_reader img = { 0 };
+	char why[256];
+
+	mmio_case_start(c);
+	post_event(c, EVENT_LEN);
+	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_VSOCK_TXQ);
+	struct vqb_seg short_hdr = { vqb_alloc(vq, 20), 20, false };
+	vqb_publish(vq, vqb_chain(vq, &short_hdr, 1));
+	mmio_driver_kick(&c->drv, VIRTIO_VSOCK_TXQ);
+	mmio_driver_pump(&c->drv);
+	assert_true(mmio_driver_status(&c->drv) & MMIO_S_NEEDS_RESET);
+
+	mmio_case_snapshot(c, &w, &img);
+	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	assert_true(mmio_driver_status(&r->drv) & MMIO_S_NEEDS_RESET);
+	assert_true(((struct vsock_test *)r->priv)->vs->broken);
+	assert_int_equal(guest_resets(r), 0);
+	mmio_case_recover(r);
+	mmio_case_free(r);
+	snap_reader_close(&img);
+	snap_writer_free(&w);
+}
+
+/*
+ * Damaged device parts of a good section (the transport's part is fine; the device's is u64 CID,
+ * bool broken): each refused with a one-line reason, and nothing of the restored device is left.
+ */
+static void damaged_device_sections_refused(void **state)
+{
+	static const struct {
+		const char *what;
+		int delta;       /* bytes added to (or, negative, cut from) the section */
+		unsigned int at; /* the byte to change, counted back from the section's end (0: none) */
+		uint8_t x;       /* ... XORed into it */
+		int rc;
+		const char *reason;
+	} cases[] = {
+		{ "another CID", 0, 9, 0x01, -EINVAL, "guest CID is 2, its machine's 3" },
+		{ "a bool that is 2", 0, 1, 0x02, -EBADMSG, "its device state is malformed" },
+		{ "cut short", -1, 0, 0, -EBADMSG, "its device state is malformed" },
+		{ "a byte too many", 1, 0, 0, -EBADMSG, "its device state is malformed" },
+		{ "no device part", -9, 0, 0, -EBADMSG, "its device state is malformed" },
+	};
+	struct mmio_case *c = *state;
+	struct snap_writer w;
+	struct snap_reader img = { 0 };
+	char why[256];
+
+	mmio_case_start(c);
+	mmio_case_snapshot(c, &w, &img);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int rc = mmio_case_restore_damaged(c, &img, cases[i].delta, cases[i].at, cases[i].x, why, sizeof(why));
+
+		if (rc != cases[i].rc || strstr(why, cases[i].reason) == NULL || strchr(why, '\n') != NULL)
+			fail_msg("%s: rc %d, \"%s\"", cases[i].what, rc, why);
+	}
+	snap_reader_close(&img);
+	snap_writer_free(&w);
 }
 
 /* --- a real I/O thread ------------------------------------------------------------------------- */
@@ -393,6 +622,12 @@ int main(void)
 		MMIO_CASES(setup),
 		MMIO_CASE(reset_after_driver_ok_removed_closes_connections, setup),
 		MMIO_CASE(reset_races_host_data_on_the_io_thread, setup),
+		MMIO_CASE(restore_resets_the_transport, setup),
+		MMIO_CASE(transport_reset_waits_for_an_event_buffer, setup),
+		MMIO_CASE(driver_reset_cancels_the_transport_reset, setup),
+		MMIO_CASE(restore_before_driver_ok, setup),
+		MMIO_CASE(broken_device_stays_broken, setup),
+		MMIO_CASE(damaged_device_sections_refused, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

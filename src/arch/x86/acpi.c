@@ -350,6 +350,51 @@ static void acpi_dsdt_virtio(struct aml_buf *b, unsigned int index, const struct
 	aml_pkg_end(b, dev);
 }
 
+/*
+ * The VM Generation ID as Linux's vmgenid driver finds it: a Device matched by _HID "VMGENCTR" or
+ * _CID "VM_GEN_COUNTER" (with the _DDN Microsoft's description of the device names), whose ADDR
+ * evaluates to Package { low dword, high dword } of the ID's guest-physical address. The driver maps
+ * the 16 bytes there when it binds and reads them again at each notification 0x80.
+ */
+static void acpi_dsdt_vmgenid(struct aml_buf *b, const struct acpi_machine *m)
+{
+	size_t dev = aml_device_begin(b, "VGEN");
+	size_t pkg;
+
+	aml_name_str(b, "_HID", "VMGENCTR");
+	aml_name_str(b, "_CID", "VM_GEN_COUNTER");
+	aml_name_str(b, "_DDN", "VM_Gen_Counter");
+	aml_name(b, "ADDR");
+	pkg = aml_package_begin(b, 2);
+	aml_dword(b, (uint32_t)m->vmgenid_addr);
+	aml_dword(b, (uint32_t)(m->vmgenid_addr >> 32));
+	aml_pkg_end(b, pkg);
+	aml_pkg_end(b, dev);
+}
+
+/*
+ * The Generic Event Device (§5.6.9): how a hardware-reduced machine signals a platform event. The
+ * OS runs _EVT (Arg0: the GSI) for each interrupt of _CRS that fires. Its one interrupt means one
+ * thing, "the VM Generation ID changed", so there is no register to read the event from: _EVT
+ * notifies VGEN, whatever Arg0. An edge (kiln pulses the line), so the guest has nothing to clear.
+ */
+static void acpi_dsdt_ged(struct aml_buf *b, const struct acpi_machine *m)
+{
+	size_t dev = aml_device_begin(b, "GED0");
+	size_t crs, evt;
+
+	aml_name_str(b, "_HID", "ACPI0013");
+	aml_name_integer(b, "_UID", 0);
+	aml_name(b, "_CRS");
+	crs = aml_restemplate_begin(b);
+	aml_ext_interrupt(b, m->ged_gsi);
+	aml_restemplate_end(b, crs);
+	evt = aml_method_begin(b, "_EVT", 1);
+	aml_notify(b, "\\_SB_.VGEN", ACPI_VMGENID_NOTIFY);
+	aml_pkg_end(b, evt);
+	aml_pkg_end(b, dev);
+}
+
 /* \_S5_ (§7.4.2.5): Package { SLP_TYPa, SLP_TYPb }; hardware-reduced sleep uses only the first. */
 static void acpi_dsdt_s5(struct aml_buf *b)
 {
@@ -373,6 +418,10 @@ static void acpi_dsdt_body(struct aml_buf *b, const struct acpi_machine *m)
 		acpi_dsdt_pvpanic(b, m);
 	for (unsigned int i = 0; i < m->nvirtio; i++)
 		acpi_dsdt_virtio(b, i, &m->virtio[i]);
+	if (m->vmgenid_addr) {
+		acpi_dsdt_vmgenid(b, m);
+		acpi_dsdt_ged(b, m);
+	}
 	aml_pkg_end(b, sb);
 	acpi_dsdt_s5(b);
 }
@@ -568,6 +617,8 @@ static bool acpi_machine_valid(const struct acpi_machine *m)
 		if (!acpi_virtio_valid(&m->virtio[i]))
 			return false;
 	}
+	if (m->vmgenid_addr % ACPI_VMGENID_ALIGN || m->vmgenid_addr > UINT64_MAX - ACPI_VMGENID_SIZE)
+		return false;
 	return true;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ACPI tables kiln gives an x86 guest: RSDP, XSDT, FADT (hardware-reduced), MADT and a DSDT
- * describing COM1, the i8042 keyboard, pvpanic, the virtio-mmio devices and \_S5_ (ACPI 6.5).
+ * describing COM1, the i8042 keyboard, pvpanic, the virtio-mmio devices, the VM Generation ID with
+ * the Generic Event Device that notifies it, and \_S5_ (ACPI 6.5).
  */
 #ifndef KILN_ARCH_X86_ACPI_H
 #define KILN_ARCH_X86_ACPI_H
@@ -23,6 +24,11 @@
 #define ACPI_MAX_VCPUS 254
 /* Virtio-mmio devices are named VR00-VRFF in the DSDT. */
 #define ACPI_MAX_VIRTIO 256
+/* The VM Generation ID: 16 bytes, 16-byte aligned so that they lie in one page. */
+#define ACPI_VMGENID_SIZE 16
+#define ACPI_VMGENID_ALIGN 16
+/* The notification the GED's _EVT sends the vmgenid device (device-specific, §5.6.6). */
+#define ACPI_VMGENID_NOTIFY 0x80
 
 struct acpi_virtio_mmio {
 	gpa_t base;    /* MMIO window, below 4 GiB */
@@ -44,6 +50,8 @@ struct acpi_machine {
 	uint16_t pvpanic_port;       /* pvpanic: _HID "QEMU0001", IO port, 1 byte; 0 = none */
 	const struct acpi_virtio_mmio *virtio; /* each a Device with _HID "LNRO0005", _UID index */
 	unsigned int nvirtio;
+	gpa_t vmgenid_addr;          /* VM Generation ID: Device VGEN, ADDR = this; 0 = none */
+	uint32_t ged_gsi;            /* with it: Device GED0 (ACPI0013), whose interrupt notifies VGEN */
 };
 
 /*

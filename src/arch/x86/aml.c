@@ -18,11 +18,14 @@
 #define AML_SCOPE_OP 0x10
 #define AML_BUFFER_OP 0x11
 #define AML_PACKAGE_OP 0x12
+#define AML_METHOD_OP 0x14
 #define AML_DUAL_NAME_PREFIX 0x2e
 #define AML_MULTI_NAME_PREFIX 0x2f
 #define AML_ROOT_CHAR '\\'
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_NOTIFY_OP 0x86
+#define AML_METHOD_MAX_ARGS 7 /* MethodFlags bits 0-2 (§20.2.5.2) */
 
 /* Resource descriptor tags (ACPI 6.5 §6.4.2 small, §6.4.3 large). */
 #define AML_RES_IRQ_NOFLAGS 0x22 /* small item 0x4, length 2 */
@@ -326,6 +329,31 @@ size_t aml_package_begin(struct aml_buf *b, uint8_t nelems)
 	mark = b->len;
 	aml_byte(b, nelems);
 	return mark;
+}
+
+/*
+ * DefMethod := MethodOp PkgLength NameString MethodFlags TermList (§20.2.5.2). MethodFlags: bits 0-2
+ * the argument count, bit 3 clear = NotSerialized, bits 4-7 the SyncLevel (0).
+ */
+size_t aml_method_begin(struct aml_buf *b, const char *name, uint8_t nargs)
+{
+	size_t mark;
+
+	if (nargs > AML_METHOD_MAX_ARGS)
+		aml_fail(b, -EINVAL);
+	aml_byte(b, AML_METHOD_OP);
+	mark = b->len;
+	aml_name_string(b, name);
+	aml_byte(b, nargs);
+	return mark;
+}
+
+/* DefNotify := NotifyOp NotifyObject NotifyValue: a SuperName (here a NameString), an Integer (§20.2.5.3). */
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value)
+{
+	aml_byte(b, AML_NOTIFY_OP);
+	aml_name_string(b, path);
+	aml_integer(b, value);
 }
 
 /* The PkgLength counts its own bytes too (§20.2.4): take the first size that holds body + size. */

@@ -5,8 +5,8 @@
  * The builder writes into a caller-provided buffer. Its emitters return nothing: the first error
  * (-ENOSPC when a write would not fit, -EINVAL for a malformed name or string) sticks in the buffer,
  * later emitters do nothing, and aml_finish() reports it. Nothing is ever written past the
- * capacity. Constructs that carry a PkgLength (Scope, Device, Package, Buffer) are opened with a
- * *_begin() that returns a mark and closed with the matching *_end(mark), which inserts the
+ * capacity. Constructs that carry a PkgLength (Scope, Device, Method, Package, Buffer) are opened
+ * with a *_begin() that returns a mark and closed with the matching *_end(mark), which inserts the
  * minimal PkgLength encoding once the body's size is known.
  */
 #ifndef KILN_ARCH_X86_AML_H
@@ -54,7 +54,12 @@ void aml_name_eisaid(struct aml_buf *b, const char *name, const char *id);
 size_t aml_scope_begin(struct aml_buf *b, const char *path);
 size_t aml_device_begin(struct aml_buf *b, const char *name);
 size_t aml_package_begin(struct aml_buf *b, uint8_t nelems);
-void aml_pkg_end(struct aml_buf *b, size_t mark); /* closes a Scope, Device or Package */
+/* Method (name, nargs, NotSerialized): nargs 0-7; the caller appends its body, then aml_pkg_end. */
+size_t aml_method_begin(struct aml_buf *b, const char *name, uint8_t nargs);
+void aml_pkg_end(struct aml_buf *b, size_t mark); /* closes a Scope, Device, Method or Package */
+
+/* Notify (path, value): a notification the OS hands to the object's driver (§5.6.6). */
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value);
 
 /* ResourceTemplate (): a Buffer of resource descriptors closed by an End Tag (§6.4). */
 size_t aml_restemplate_begin(struct aml_buf *b);

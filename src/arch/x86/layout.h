@@ -3,7 +3,8 @@
  * The x86 microVM's guest-physical memory map (as Firecracker and QEMU microvm lay it out):
  *
  *   0x0000_0000 .. 0x0009_fc00   RAM: boot structures below
- *   0x0009_fc00 .. 0x0010_0000   reserved (EBDA, BIOS area); ACPI tables at 0xe0000
+ *   0x0009_fc00 .. 0x0010_0000   reserved (EBDA, BIOS area): the VM Generation ID at 0xa0000,
+ *                                ACPI tables at 0xe0000
  *   0x0010_0000 .. low_end       RAM: kernel at 1 MiB, initrd at the top
  *   0xc000_0000 .. 0x1_0000_0000 the 32-bit MMIO hole: virtio-mmio windows, IOAPIC, LAPIC, TSS
  *   0x1_0000_0000 ..             the rest of RAM, when there is more than 3 GiB
@@ -31,6 +32,13 @@
 #define X86_ACPI_ADDR 0xe0000ull /* RSDP first, then the other tables, up to 1 MiB */
 #define X86_ACPI_SIZE 0x20000ull
 #define X86_HIGH_MEM_START 0x100000ull /* where the kernel is loaded */
+/*
+ * The VM Generation ID (devices/vmgenid.h): 16 bytes the guest maps but never uses as RAM, in the
+ * reserved legacy VGA window (the FADT says there is no VGA). No Linux scan reads there: the MP
+ * table scan covers the EBDA's last KiB and 0xf0000-0xfffff, the option ROM probe 0xc0000-0xeffff,
+ * so random bytes cannot pass for a table or a ROM.
+ */
+#define X86_VMGENID_ADDR 0xa0000ull
 
 /* The MMIO hole and what sits in it. */
 #define X86_MMIO_HOLE_START 0xc0000000ull
@@ -60,6 +68,8 @@
 /* Virtio-mmio devices get GSIs from here up (GSIs 0-4 are legacy ISA lines). */
 #define X86_VIRTIO_GSI_BASE 5
 #define X86_IOAPIC_NUM_PINS 24
+/* The ACPI Generic Event Device's interrupt (the VM Generation ID's notification): the last pin. */
+#define X86_GED_GSI 23
 
 /* Guest RAM as at most two ranges: below the hole, and above 4 GiB. */
 struct x86_ram_range {

@@ -334,6 +334,7 @@ static int pvh_copy_segment(const struct x86_boot_ctx *ctx, const struct pvh_elf
 				    "guest RAM does not hold the bss of the ELF segment at 0x%" PRIx64,
 				    seg->paddr);
 	memset(bss, 0, bss_len);
+	gmem_mark_dirty(ctx->m, seg->paddr + seg->filesz, bss_len);
 	return 0;
 }
 
