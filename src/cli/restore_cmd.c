@@ -202,8 +202,9 @@ static int redirect(const struct cli_options *o, bool clone, char *err, size_t e
 }
 
 /* A child: clone index's values, its streams, its guest; then its exit status is the process's. */
-static void clone_main(struct cli_options *o, unsigned int index, struct kiln_snapshot *snap, uint64_t start_ns,
-		       restore_cmd_guest_fn run_guest)
+__attribute__((noreturn)) static void clone_main(struct cli_options *o, unsigned int index,
+						 struct kiln_snapshot *snap, uint64_t start_ns,
+						 restore_cmd_guest_fn run_guest)
 {
 	static char values[MAX_VALUES][PATH_MAX]; /* this process's: the parent's copy is untouched */
 	struct clone_value v[MAX_VALUES];
