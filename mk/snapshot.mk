@@ -3,8 +3,10 @@
 # only), then through the command line and Firecracker's API (tests/integration/snapshot.sh: kiln
 # run --api-sock, kiln snapshot, kiln restore, PUT /snapshot/create and /snapshot/load with curl,
 # the exchanges held against firecracker.yaml by the contract checker of mk/api.mk; virtio-console and
-# virtio-vsock with the guest tests/tiny/snapguest/); and the VM generation ID of two boots and two
-# restores of one snapshot (tests/integration/vmgenid.sh).
+# virtio-vsock with the guest tests/tiny/snapguest/); the VM generation ID of two boots and two
+# restores of one snapshot (tests/integration/vmgenid.sh); and clones: 8 guests from one snapshot,
+# as 8 `kiln restore` processes and as one `kiln restore --clones 8` (tests/integration/clones.sh:
+# their memory shared, each with its own disk, console and status).
 $(BUILD)/%/tests/integration/test_snapshot: $(BUILD)/%/tests/integration/test_snapshot.o $(BUILD)/%/libkiln.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
@@ -52,5 +54,7 @@ check-snapshot: $(SNAPSHOT_TESTS) tiny $(SNAPGUEST) $(SNAPSHOT_VSOCK_TOOL) $(BUI
 		$(SNAPSHOT_VSOCK_TOOL)
 	$(Q)tests/integration/vmgenid.sh $(BUILD)/kiln $(BUILD)/tiny
 	$(Q)tests/integration/vmgenid.sh $(BUILD)/san/kiln $(BUILD)/tiny
+	$(Q)tests/integration/clones.sh $(BUILD)/kiln $(BUILD)/tiny
+	$(Q)tests/integration/clones.sh $(BUILD)/san/kiln $(BUILD)/tiny
 
 .PHONY: check-snapshot

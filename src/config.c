@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration's defaults and its one validator, shared by the CLI and every other front end. */
+#include <ctype.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -49,6 +50,56 @@ static int validate_disks(const struct kiln_config *cfg, struct kiln_error *err)
 					d->serial, KILN_MAX_SERIAL);
 	}
 	return 0;
+}
+
+/* Firecracker's resource ids (its drive_id): non-empty, letters, digits and '_' only. */
+static bool is_drive_id(const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	if (len == 0 || len > KILN_MAX_SERIAL)
+		return false;
+	for (size_t k = 0; k < len; k++)
+		if (!isalnum((unsigned char)s[k]) && s[k] != '_')
+			return false;
+	return true;
+}
+
+static bool disk_id_taken(char ids[][KILN_DISK_ID_SIZE], unsigned int n, const char *id)
+{
+	for (unsigned int j = 0; j < n; j++)
+		if (strcmp(ids[j], id) == 0)
+			return true;
+	return false;
+}
+
+/* Each disk's id depends on the ones before it: they are worked out in order, up to disk i. */
+const char *kiln_disk_id(const struct kiln_config *cfg, unsigned int i, char buf[KILN_DISK_ID_SIZE])
+{
+	char ids[KILN_MAX_DISKS][KILN_DISK_ID_SIZE];
+
+	for (unsigned int j = 0; j <= i && j < KILN_MAX_DISKS; j++) {
+		const char *serial = cfg->disks[j].serial;
+
+		if (is_drive_id(serial) && !disk_id_taken(ids, j, serial)) {
+			snprintf(ids[j], sizeof(ids[j]), "%s", serial);
+			continue;
+		}
+		/* At most j ids are taken: one of drive<j> .. drive<2j> is free. */
+		for (unsigned int n = j;; n++) {
+			snprintf(ids[j], sizeof(ids[j]), "drive%u", n);
+			if (!disk_id_taken(ids, j, ids[j]))
+				break;
+		}
+	}
+	if (i >= KILN_MAX_DISKS) {
+		snprintf(buf, KILN_DISK_ID_SIZE, "drive%u", i);
+		return buf;
+	}
+	if (cfg->disks[i].serial && strcmp(ids[i], cfg->disks[i].serial) == 0)
+		return cfg->disks[i].serial;
+	snprintf(buf, KILN_DISK_ID_SIZE, "%s", ids[i]);
+	return buf;
 }
 
 #define MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x"

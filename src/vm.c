@@ -87,7 +87,7 @@ static void vm_free(struct vm *vm)
 	free(vm);
 }
 
-int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struct vm **out,
+int vm_create(const struct kiln_config *cfg, int restore_mem_fd, struct vm **out,
 	      struct kiln_error *err)
 {
 	pthread_once(&fd_limit_once, raise_fd_limit);
@@ -98,7 +98,7 @@ int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struc
 		return vm_error(err, ENOMEM, "out of memory");
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->io.epoll_fd = vm->io.wake_fd = -1;
-	vm->restore_mem_path = restore_mem_path;
+	vm->restore_mem_fd = restore_mem_fd;
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	rc = vm->exit_fd < 0 ? -errno : 0;
 	atomic_init(&vm->guest_status, -1);
@@ -115,7 +115,7 @@ int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struc
 		vm_error(err, -rc, "out of memory");
 	else
 		rc = vm_build(vm, cfg, err);
-	vm->restore_mem_path = NULL; /* the caller's string: only the build reads it */
+	vm->restore_mem_fd = -1; /* the caller's fd: only the build uses it */
 	if (rc < 0) {
 		vm_free(vm);
 		return rc;
@@ -136,7 +136,7 @@ int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct k
 
 	if (rc < 0)
 		return rc;
-	return vm_create(cfg, NULL, (struct vm **)out, err);
+	return vm_create(cfg, -1, (struct vm **)out, err);
 }
 
 int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)

@@ -74,8 +74,8 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
 	bool started;
-	const char *restore_mem_path; /* set while a restore builds the VM: RAM comes from this file */
-	bool ram_maps_file;           /* RAM is a memory file's private mapping, not anonymous memory */
+	int restore_mem_fd; /* >= 0 while a restore builds the VM: RAM comes from this file (memfile_open) */
+	bool ram_maps_file; /* RAM is a memory file's private mapping, not anonymous memory */
 
 	/* Pause: vCPUs park outside KVM_RUN while pause_requested (vm_pause.c). */
 	pthread_mutex_t park_lock;
@@ -96,11 +96,12 @@ struct vm {
 };
 
 /*
- * Builds a VM from a checked cfg (kiln_vm_create); with restore_mem_path, for a restore: guest RAM
- * is that memory file, mapped copy-on-write, and no kernel is loaded (snapshot/restore.c then
- * loads the state). vm_destroy undoes it before the VM ran.
+ * Builds a VM from a checked cfg (kiln_vm_create); with restore_mem_fd >= 0 (-1 for a boot), for a
+ * restore: guest RAM is that memory file (memfile_open), mapped copy-on-write, and no kernel is
+ * loaded (snapshot/restore.c then loads the state); the fd stays the caller's. vm_destroy undoes
+ * it before the VM ran.
  */
-int vm_create(const struct kiln_config *cfg, const char *restore_mem_path, struct vm **out,
+int vm_create(const struct kiln_config *cfg, int restore_mem_fd, struct vm **out,
 	      struct kiln_error *err) MUST_CHECK;
 void vm_destroy(struct vm *vm);
 

@@ -135,10 +135,10 @@ static int create_ram(struct vm *vm, uint64_t bytes, bool track_dirty, struct ki
 		return vm_error(err, -rc, "mem %llu MiB: cannot map guest RAM: %s",
 				(unsigned long long)(bytes >> 20), strerror(-rc));
 	vm->ram_size = bytes;
-	if (vm->restore_mem_path) {
+	if (vm->restore_mem_fd >= 0) {
 		char why[256];
 
-		rc = memfile_map(vm->ram, bytes, vm->restore_mem_path, why, sizeof(why));
+		rc = memfile_map(vm->ram, bytes, vm->restore_mem_fd, why, sizeof(why));
 		if (rc < 0)
 			return vm_error(err, -rc, "memory file %s", why);
 		vm->ram_maps_file = true;
@@ -361,7 +361,7 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	vm->nvcpus = cfg->vcpus;
 	bus_init(&vm->pio, "pio", 0xff);
 	bus_init(&vm->mmio, "mmio", 0x00);
-	rc = vm->restore_mem_path ? 0 : map_guest_files(cfg, &files, err);
+	rc = vm->restore_mem_fd >= 0 ? 0 : map_guest_files(cfg, &files, err);
 	if (rc == 0)
 		rc = open_kvm(vm, err);
 	if (rc == 0)
@@ -380,11 +380,11 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	if (rc == 0)
 		rc = create_devices(vm, cfg, err);
 	/* A restored guest's memory already holds its kernel, tables and everything since. */
-	if (rc == 0 && !vm->restore_mem_path)
+	if (rc == 0 && vm->restore_mem_fd < 0)
 		rc = load_guest(vm, cfg, &files, &boot, err);
 	unmap_guest_files(&files);
 	if (rc == 0)
-		rc = create_vcpus(vm, vm->restore_mem_path ? NULL : &boot, err);
+		rc = create_vcpus(vm, vm->restore_mem_fd >= 0 ? NULL : &boot, err);
 	if (rc == 0)
 		rc = watch_console_input(vm, cfg, err);
 	return rc;

@@ -33,6 +33,9 @@ struct kiln_disk {
 	const char *serial; /* NULL: none; at most KILN_MAX_SERIAL bytes */
 };
 
+/* Room for a disk's id (kiln_disk_id): a serial, or "driveN". */
+#define KILN_DISK_ID_SIZE (KILN_MAX_SERIAL + 1)
+
 #define KILN_MAX_NETS 4
 #define KILN_MAX_NET_ID 63 /* bytes of a NIC's id */
 
@@ -124,6 +127,14 @@ KILN_API void kiln_config_init(struct kiln_config *cfg);
 
 /* Checks cfg without touching KVM; on failure fills err and returns -EINVAL (or -errno). */
 KILN_API int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err);
+
+/*
+ * The id of disk i of cfg (i < cfg->ndisks), by which a restore's disk_overrides name it and
+ * Firecracker's API (GET /vm/config, PATCH /drives) calls it: its serial when that is a Firecracker
+ * id (letters, digits and '_') that no earlier disk goes by, else the first "driveN", N counting up
+ * from i, that no earlier disk goes by. Returns the id: the disk's serial, or buf holding it.
+ */
+KILN_API const char *kiln_disk_id(const struct kiln_config *cfg, unsigned int i, char buf[KILN_DISK_ID_SIZE]);
 
 /*
  * Builds the VM (memory, vCPUs, devices, guest loaded) but does not run it. The first VM made in a
@@ -248,6 +259,15 @@ struct kiln_net_override {
 	const char *tap;
 };
 
+/*
+ * A disk of a snapshot given another host file, e.g. each clone its own copy: the file must have
+ * the size the disk had; its read-only flag stays the snapshot's.
+ */
+struct kiln_disk_override {
+	const char *id;  /* the disk's id in the snapshot's machine: kiln_disk_id() */
+	const char *path;
+};
+
 struct kiln_restore {
 	const char *state_path;
 	const char *mem_path;          /* mapped copy-on-write: it must not change while a VM uses it */
@@ -255,6 +275,8 @@ struct kiln_restore {
 	int console_out_fd;
 	struct kiln_net_override net_overrides[KILN_MAX_NETS]; /* the NICs not listed keep their taps */
 	unsigned int n_net_overrides;
+	struct kiln_disk_override disk_overrides[KILN_MAX_DISKS]; /* the disks not listed keep their files */
+	unsigned int n_disk_overrides;
 	const char *vsock_uds_path;    /* NULL: the snapshot's */
 	bool paused;                   /* kiln_vm_start() leaves the guest paused until kiln_vm_resume() */
 	enum kiln_track_dirty track_dirty_pages; /* kiln_config.track_dirty_pages of the restored VM */
@@ -270,11 +292,35 @@ KILN_API void kiln_restore_init(struct kiln_restore *rs);
 /*
  * Builds a VM from a snapshot, ready for kiln_vm_start(): the same machine (vCPUs, RAM, devices
  * and their host sides by name, checked: a disk must have kept its size, a tap must exist), its
- * RAM the memory file. Each net override must name a NIC of the snapshot, once.
+ * RAM the memory file. Each override must name a NIC or disk of the snapshot, and each one once.
  * Both files are input from strangers: anything malformed or not matching this host is refused
  * with one line in err, and nothing is left behind.
  */
 KILN_API int kiln_vm_restore(const struct kiln_restore *rs, struct kiln_vm **vm, struct kiln_error *err);
+
+/*
+ * Many VMs from one snapshot (clones). kiln_snapshot_open reads and checks the state file and opens
+ * the memory file once; each kiln_vm_restore_from then builds a VM from it as kiln_vm_restore does
+ * (rs's state_path and mem_path are not read), mapping the memory file MAP_PRIVATE: no VM copies
+ * it, pages a VM only reads stay shared in the host's page cache, and what one writes is its own.
+ * kiln_vm_restore is open, restore_from, close. The handle is read-only once open: threads may
+ * restore from it at once, and after fork() a child may restore from its copy (its VM is the
+ * child's: a KVM VM belongs to the process that created it). Closing it does not affect the VMs
+ * made from it.
+ */
+struct kiln_snapshot;
+
+KILN_API int kiln_snapshot_open(const char *state_path, const char *mem_path, struct kiln_snapshot **snap,
+				struct kiln_error *err);
+
+/* The snapshot's machine (its host sides as saved, no console: fds -1); valid until closed. */
+KILN_API const struct kiln_config *kiln_snapshot_config(const struct kiln_snapshot *snap);
+
+KILN_API int kiln_vm_restore_from(const struct kiln_snapshot *snap, const struct kiln_restore *rs,
+				  struct kiln_vm **vm, struct kiln_error *err);
+
+/* NULL is allowed. */
+KILN_API void kiln_snapshot_close(struct kiln_snapshot *snap);
 
 /* Stops the VM if it runs and frees everything. NULL is allowed. */
 KILN_API void kiln_vm_destroy(struct kiln_vm *vm);

@@ -74,6 +74,9 @@ void api_vmm_apply(struct api_vmm *v, const struct api_action *a, struct api_rep
  */
 int api_vmm_boot(struct api_vmm *v, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;
 int api_vmm_restore(struct api_vmm *v, const struct kiln_restore *rs, struct kiln_error *err) MUST_CHECK;
+/* The same from a snapshot opened once (`kiln restore`: one or many clones of it). */
+int api_vmm_restore_from(struct api_vmm *v, const struct kiln_snapshot *snap, const struct kiln_restore *rs,
+			 struct kiln_error *err) MUST_CHECK;
 
 /* PUT /snapshot/create on a started VM, PUT /snapshot/load on a fresh process (vmm_snapshot.c). */
 void api_vmm_snapshot_create(struct api_vmm *v, const struct api_snapshot_create *c, struct api_reply *r);

@@ -4,7 +4,6 @@
  * --api-sock`) and one restored from a snapshot (`kiln restore`, PUT /snapshot/load) — and the two
  * snapshot routes, answered as Firecracker answers them. Like vmm.c, main thread only, kiln.h only.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,42 +11,6 @@
 
 #define LOAD_ERROR "Load microVM snapshot error: "
 #define RESTORE_ERROR LOAD_ERROR "Failed to restore from snapshot: "
-
-/* Firecracker's resource ids: non-empty, alphanumeric and '_' only (api/route.c checks paths the same). */
-static bool is_api_id(const char *s)
-{
-	if (s == NULL || s[0] == '\0' || strlen(s) >= API_ID_MAX)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return false;
-	return true;
-}
-
-static bool drive_id_taken(const struct api_spec *s, const char *id)
-{
-	for (unsigned int i = 0; i < s->ndrives; i++)
-		if (strcmp(s->drives[i].id, id) == 0)
-			return true;
-	return false;
-}
-
-/*
- * The id GET /vm/config and PATCH /drives give disk s->ndrives: its serial when that is a valid id
- * no earlier disk has (an API-made VM's serial is its drive id), else the first free "driveN".
- */
-static void drive_id(struct api_spec *s, const char *serial, char *out, size_t len)
-{
-	if (is_api_id(serial) && !drive_id_taken(s, serial)) {
-		snprintf(out, len, "%s", serial);
-		return;
-	}
-	for (unsigned int n = s->ndrives;; n++) {
-		snprintf(out, len, "drive%u", n);
-		if (!drive_id_taken(s, out))
-			return;
-	}
-}
 
 /*
  * The spec of a VM built from a kiln_config rather than by requests. A restored VM has no boot
@@ -68,9 +31,11 @@ static void spec_from_config(struct api_spec *s, const struct kiln_config *cfg)
 					   .track_dirty_pages = cfg->track_dirty_pages };
 	for (unsigned int i = 0; i < cfg->ndisks && i < KILN_MAX_DISKS; i++) {
 		struct api_drive *d = &s->drives[i];
+		char id[KILN_DISK_ID_SIZE];
 
 		*d = (struct api_drive){ .read_only = cfg->disks[i].read_only };
-		drive_id(s, cfg->disks[i].serial, d->id, sizeof(d->id));
+		/* An API-made VM's serials are its drive ids; libkiln names the others. */
+		snprintf(d->id, sizeof(d->id), "%s", kiln_disk_id(cfg, i, id));
 		snprintf(d->path, sizeof(d->path), "%s", cfg->disks[i].path);
 		s->ndrives = i + 1;
 	}
@@ -121,6 +86,15 @@ int api_vmm_restore(struct api_vmm *v, const struct kiln_restore *rs, struct kil
 {
 	struct kiln_vm *vm;
 	int rc = kiln_vm_restore(rs, &vm, err);
+
+	return rc < 0 ? rc : serve_vm(v, vm, err);
+}
+
+int api_vmm_restore_from(struct api_vmm *v, const struct kiln_snapshot *snap, const struct kiln_restore *rs,
+			 struct kiln_error *err)
+{
+	struct kiln_vm *vm;
+	int rc = kiln_vm_restore_from(snap, rs, &vm, err);
 
 	return rc < 0 ? rc : serve_vm(v, vm, err);
 }

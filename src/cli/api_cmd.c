@@ -170,7 +170,7 @@ static void apply(void *ctx, const struct api_action *a, struct api_reply *r)
 static int start_cli_vm(struct api_cmd *c, const struct cli_options *o)
 {
 	struct kiln_error err = { "" };
-	int rc = o->action == CLI_RESTORE ? api_vmm_restore(&c->vmm, &o->restore, &err)
+	int rc = o->action == CLI_RESTORE ? api_vmm_restore_from(&c->vmm, o->snapshot, &o->restore, &err)
 					  : api_vmm_boot(&c->vmm, &o->cfg, &err);
 
 	if (rc < 0) {

@@ -57,8 +57,15 @@ struct cli_options {
 	bool snapshot_diff;             /* kiln snapshot --diff */
 	const char *merge_base;         /* kiln snapshot-merge BASE_MEM DIFF_MEM */
 	const char *merge_diff;
-	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --vsock-uds, --paused */
+	struct kiln_restore restore;    /* kiln restore: DIR's files, --net-tap, --disk-path, --vsock-uds, --paused */
 	char net_tap_ids[KILN_MAX_NETS][KILN_MAX_NET_ID + 1]; /* the IDs of --net-tap ID=TAP */
+	char disk_path_ids[KILN_MAX_DISKS][KILN_DISK_ID_SIZE]; /* the IDs of --disk-path ID=PATH */
+	/* kiln restore's own files and its clones (cli/restore_cmd.c). */
+	const char *console_in;   /* --console-in PATH: the console's input instead of stdin */
+	const char *console_out;  /* --console-out PATH: the console's output instead of stdout */
+	const char *log_file;     /* --log-file PATH: kiln's messages (stderr) appended there */
+	unsigned int clones;      /* --clones N: N guests, each in a child process; 0: one, in this one */
+	const struct kiln_snapshot *snapshot; /* DIR, opened once before the guests are restored */
 	struct cli_buffers buf;         /* last: cli_parse zeroes everything before it */
 };
 

@@ -11,6 +11,7 @@
 
 #include "cli/api_cmd.h"
 #include "cli/args.h"
+#include "cli/restore_cmd.h"
 #include "cli/sandbox.h"
 #include "cli/snapshot_cmd.h"
 #include "cli/terminal.h"
@@ -199,7 +200,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kiln: warning: %s\n", warning);
 	if (o.action == CLI_RUN && run_cmdline(&o) < 0)
 		return EXIT_KILN_ERROR;
-	if (o.action == CLI_API || o.action == CLI_RESTORE || o.api_sock)
+	if (o.action == CLI_RESTORE)
+		return restore_cmd_run(&o, start_ns, run_api);
+	if (o.action == CLI_API || o.api_sock)
 		return run_api(&o, start_ns);
 	return run(&o, start_ns);
 }

@@ -11,9 +11,10 @@
 
 #include "cli/api_client.h"
 #include "cli/common_opts.h"
+#include "cli/restore_cmd.h"
 
 enum { OPT_API_SOCK = CLI_OPT_OWN, OPT_RESUME, OPT_DIFF, OPT_NET_TAP, OPT_VSOCK_UDS, OPT_PAUSED, OPT_CLOCK_REALTIME,
-       OPT_TRACK_DIRTY, OPT_NO_TRACK_DIRTY };
+       OPT_TRACK_DIRTY, OPT_NO_TRACK_DIRTY, OPT_DISK_PATH, OPT_CONSOLE_IN, OPT_CONSOLE_OUT, OPT_LOG_FILE, OPT_CLONES };
 
 static const struct option snapshot_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -28,6 +29,11 @@ static const struct option restore_options[] = {
 	{ "net-tap", required_argument, NULL, OPT_NET_TAP },
 	{ "vsock-uds", required_argument, NULL, OPT_VSOCK_UDS },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "disk-path", required_argument, NULL, OPT_DISK_PATH },
+	{ "console-in", required_argument, NULL, OPT_CONSOLE_IN },
+	{ "console-out", required_argument, NULL, OPT_CONSOLE_OUT },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	{ "clones", required_argument, NULL, OPT_CLONES },
 	{ "clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME },
 	{ "track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY },
 	{ "no-track-dirty-pages", no_argument, NULL, OPT_NO_TRACK_DIRTY },
@@ -58,6 +64,40 @@ static int parse_net_tap(const char *arg, struct cli_options *o, char *err, size
 	memcpy(id, arg, id_len);
 	id[id_len] = '\0';
 	rs->net_overrides[rs->n_net_overrides++] = (struct kiln_net_override){ .id = id, .tap = eq + 1 };
+	return 0;
+}
+
+/* "ID=PATH": the snapshot's disk with id ID (its serial, or driveN) is to use file PATH. */
+static int parse_disk_path(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+	struct kiln_restore *rs = &o->restore;
+	const char *eq = strchr(arg, '=');
+	size_t id_len = eq ? (size_t)(eq - arg) : 0;
+
+	if (eq == NULL || id_len == 0 || eq[1] == '\0')
+		return fail_einval(err, errlen, "--disk-path %s: use ID=PATH, ID a disk's id in the snapshot (its "
+				   "serial, or driveN for the Nth disk, from 0)", arg);
+	if (id_len >= KILN_DISK_ID_SIZE)
+		return fail_einval(err, errlen, "--disk-path %s: a disk id has at most %d bytes", arg,
+				   KILN_DISK_ID_SIZE - 1);
+	if (rs->n_disk_overrides == KILN_MAX_DISKS)
+		return fail_einval(err, errlen, "--disk-path %s: a VM has at most %d disks", arg, KILN_MAX_DISKS);
+	char *id = o->disk_path_ids[rs->n_disk_overrides];
+	memcpy(id, arg, id_len);
+	id[id_len] = '\0';
+	rs->disk_overrides[rs->n_disk_overrides++] = (struct kiln_disk_override){ .id = id, .path = eq + 1 };
+	return 0;
+}
+
+static int parse_clones(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || n == 0 || n > RESTORE_MAX_CLONES)
+		return fail_einval(err, errlen, "--clones %s: a number of guests from 1 to %d", arg, RESTORE_MAX_CLONES);
+	o->clones = (unsigned int)n;
 	return 0;
 }
 
@@ -131,6 +171,19 @@ static int restore_option(int opt, const char *arg, struct cli_options *o, char 
 	case OPT_PAUSED:
 		o->restore.paused = true;
 		return 0;
+	case OPT_DISK_PATH:
+		return parse_disk_path(arg, o, err, errlen);
+	case OPT_CONSOLE_IN:
+		o->console_in = arg;
+		return 0;
+	case OPT_CONSOLE_OUT:
+		o->console_out = arg;
+		return 0;
+	case OPT_LOG_FILE:
+		o->log_file = arg;
+		return 0;
+	case OPT_CLONES:
+		return parse_clones(arg, o, err, errlen);
 	case OPT_CLOCK_REALTIME:
 		o->restore.clock_realtime = true;
 		return 0;

@@ -166,7 +166,7 @@ int memfile_save_diff(const void *ram, uint64_t bytes, const uint64_t *dirty, co
 	return save(ram, bytes, dirty, NULL, path, stats);
 }
 
-int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t whylen)
+int memfile_open(const char *path, uint64_t bytes, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -179,6 +179,10 @@ int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t w
 		close(fd);
 		return rc;
 	}
+	/*
+	 * A flock belongs to the open file description (flock(2)) and goes with its last reference:
+	 * this fd, its copies in forked clones, and each mapping memfile_map makes of it.
+	 */
 	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
 		int err = errno;
 		int rc = fail_with(why, whylen, -err, "%s: %s", path,
@@ -186,16 +190,16 @@ int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t w
 		close(fd);
 		return rc;
 	}
-	/*
-	 * PROT_WRITE on a read-only fd is fine for a private mapping: writes go to private copies.
-	 * A flock belongs to the open file description (flock(2)) and goes with its last reference;
-	 * the mapping holds one, so closing fd leaves the lock in place until the RAM is unmapped.
-	 */
+	return fd;
+}
+
+int memfile_map(void *ram, uint64_t bytes, int fd, char *why, size_t whylen)
+{
+	/* PROT_WRITE on a read-only fd is fine for a private mapping: writes go to private copies. */
 	void *p = mmap(ram, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
-	int err = errno;
-	close(fd);
+
 	if (p == MAP_FAILED)
-		return fail_with(why, whylen, -err, "%s: mmap: %s", path, strerror(err));
+		return fail_with(why, whylen, -errno, "mmap: %s", strerror(errno));
 	return 0;
 }
 

@@ -40,19 +40,25 @@ int memfile_save_diff(const void *ram, uint64_t bytes, const uint64_t *dirty, co
 /*
  * Merges a Diff's memory file onto its base in place: each data extent of diff (SEEK_DATA,
  * SEEK_HOLE), whole pages, copied over base at its offset; then base is fsync'd. The files must
- * be of one size, and base not mapped by a VM (-EBUSY: see memfile_map). stats counts what was
+ * be of one size, and base not mapped by a VM (-EBUSY: see memfile_open). stats counts what was
  * copied. 0, or -errno with a one-line reason in why.
  */
 int memfile_merge(const char *base, const char *diff, struct memfile_stats *stats, char *why,
 		  size_t whylen) MUST_CHECK;
 
 /*
- * Maps path, which must be a regular file of exactly bytes, copy-on-write over ram (replacing
- * that mapping at the same address). The mapping holds a shared flock on the file until it is
- * unmapped: pages the VM has not copied yet are the file's, so memfile_merge refuses to write into
- * it meanwhile (and a file being merged into is not mapped). 0, or -errno with a one-line reason
- * in why.
+ * Opens path for memfile_map, once for any number of VMs: it must be a regular file of exactly
+ * bytes. The open file holds a shared flock until the fd and every mapping of it (and, after a
+ * fork, every process's) are gone: pages a VM has not copied yet are the file's, so memfile_merge
+ * refuses to write into it meanwhile (and a file being merged into is not opened). The fd
+ * (close-on-exec), or -errno with a one-line reason in why.
  */
-int memfile_map(void *ram, uint64_t bytes, const char *path, char *why, size_t whylen) MUST_CHECK;
+int memfile_open(const char *path, uint64_t bytes, char *why, size_t whylen) MUST_CHECK;
+
+/*
+ * Maps the file memfile_open gave, copy-on-write over ram (replacing that mapping at the same
+ * address): nothing is copied, pages load on first touch. 0, or -errno with a one-line reason in why.
+ */
+int memfile_map(void *ram, uint64_t bytes, int fd, char *why, size_t whylen) MUST_CHECK;
 
 #endif

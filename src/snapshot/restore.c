@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Restoring a snapshot (kiln_vm_restore): read and check the state file, build the machine it
- * describes through the same vm_create as a boot (RAM from the memory file, no kernel loaded),
- * then load the machine's and each vCPU's state into it. Any failure destroys what was built.
+ * Restoring a snapshot (kiln_vm_restore_from, of a snapshot kiln_snapshot_open read and checked):
+ * apply the restore's overrides to the snapshot's machine, build it through the same vm_create as
+ * a boot (RAM the memory file mapped copy-on-write, no kernel loaded), then load the machine's and
+ * each vCPU's state into it. Any failure destroys what was built.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,8 +16,7 @@
 #include "config.h"
 #include "error.h"
 #include "log.h"
-#include "snapshot/config_section.h"
-#include "snapshot/snap_file.h"
+#include "snapshot/open.h"
 #include "virtio/mmio_snapshot.h"
 #include "virtio/net.h"
 #include "vm.h"
@@ -67,18 +67,53 @@ static int restore_net_overrides(const struct kiln_restore *rs, struct kiln_conf
 	return 0;
 }
 
-/* The snapshot's machine with the caller's overrides, checked like any configuration. */
-static int restore_config(const struct kiln_restore *rs, const struct snap_reader *r, struct kiln_config *cfg,
-			  struct snap_config_store *store, struct kiln_error *err)
+/* The snapshot's disk with this id (kiln_disk_id), or -1. */
+static int restore_find_disk(const struct kiln_config *cfg, const char *id)
 {
-	char why[256];
-	int rc = snap_config_get(r, cfg, store, why, sizeof(why));
+	char buf[KILN_DISK_ID_SIZE];
 
-	if (rc < 0)
-		return vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+	for (unsigned int i = 0; i < cfg->ndisks; i++)
+		if (strcmp(kiln_disk_id(cfg, i, buf), id) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Each override gives its disk another file; restore_config checks its size, and the read-only flag stays. */
+static int restore_disk_overrides(const struct kiln_restore *rs, struct kiln_config *cfg, struct kiln_error *err)
+{
+	bool moved[KILN_MAX_DISKS] = { false };
+
+	if (rs->n_disk_overrides > KILN_MAX_DISKS)
+		return vm_error(err, EINVAL, "%u disk overrides: a VM has at most %d disks", rs->n_disk_overrides,
+				KILN_MAX_DISKS);
+	for (unsigned int k = 0; k < rs->n_disk_overrides; k++) {
+		const struct kiln_disk_override *o = &rs->disk_overrides[k];
+
+		if (o->id == NULL || o->path == NULL || o->path[0] == '\0')
+			return vm_error(err, EINVAL, "disk override %u: no disk id or no path", k);
+		int i = restore_find_disk(cfg, o->id);
+		if (i < 0)
+			return vm_error(err, EINVAL, "disk override %s: the snapshot has no disk with that id", o->id);
+		if (moved[i])
+			return vm_error(err, EINVAL, "disk override %s: that disk is given a file twice", o->id);
+		moved[i] = true;
+		cfg->disks[i].path = o->path;
+	}
+	return 0;
+}
+
+/* The snapshot's machine with the caller's overrides, checked like any configuration. */
+static int restore_config(const struct kiln_snapshot *snap, const struct kiln_restore *rs, struct kiln_config *cfg,
+			  struct kiln_error *err)
+{
+	int rc;
+
+	*cfg = snap->cfg; /* its strings stay the snapshot's: vm_create copies what it keeps */
 	cfg->console_in_fd = rs->console_in_fd;
 	cfg->console_out_fd = rs->console_out_fd;
 	rc = restore_net_overrides(rs, cfg, err);
+	if (rc == 0)
+		rc = restore_disk_overrides(rs, cfg, err);
 	if (rc < 0)
 		return rc;
 	if (rs->vsock_uds_path && cfg->vsock.guest_cid == 0)
@@ -97,17 +132,19 @@ static int restore_config(const struct kiln_restore *rs, const struct snap_reade
 
 		if (stat(cfg->disks[i].path, &st) < 0)
 			rc = vm_error(err, errno, "disk %s: %s", cfg->disks[i].path, strerror(errno));
-		else if ((uint64_t)st.st_size != store->disk_sizes[i])
+		else if ((uint64_t)st.st_size != snap->store.disk_sizes[i])
 			rc = vm_error(err, EINVAL, "disk %s: %llu bytes, the snapshot's guest had %llu",
 				      cfg->disks[i].path, (unsigned long long)st.st_size,
-				      (unsigned long long)store->disk_sizes[i]);
+				      (unsigned long long)snap->store.disk_sizes[i]);
 	}
 	return rc;
 }
 
-static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct snap_reader *r,
+static int load_state(struct vm *vm, const struct kiln_snapshot *snap, const struct kiln_restore *rs,
 		      struct kiln_error *err)
 {
+	const struct snap_reader *r = &snap->reader;
+	const char *path = snap->state_path;
 	struct x86_msr_set msrs;
 	char why[256];
 	int rc = x86_machine_load(vm->vm_fd, r, rs->clock_realtime, &vm->paused_clock, why, sizeof(why));
@@ -115,24 +152,24 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 	vm->paused_realtime_ns = realtime_ns_now();
 
 	if (rc < 0)
-		return vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+		return vm_error(err, -rc, "snapshot %s: %s", path, why);
 	rc = x86_msr_set_init(&msrs, vm->kvm_fd);
 	if (rc < 0)
 		return vm_error(err, -rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
 	for (unsigned int i = 0; i < vm->nvcpus && rc == 0; i++) {
 		rc = x86_vcpu_load(vm->vcpus[i].fd, i, &msrs, r, why, sizeof(why));
 		if (rc < 0)
-			vm_error(err, -rc, "snapshot %s: vCPU %u: %s", rs->state_path, i, why);
+			vm_error(err, -rc, "snapshot %s: vCPU %u: %s", path, i, why);
 	}
 	x86_msr_set_free(&msrs);
 	if (rc == 0 && (rc = i8042_load(&vm->i8042, r, why, sizeof(why))) < 0)
-		vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+		vm_error(err, -rc, "snapshot %s: %s", path, why);
 	if (rc == 0 && (rc = serial_load(&vm->serial, r, why, sizeof(why))) < 0)
-		vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+		vm_error(err, -rc, "snapshot %s: %s", path, why);
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++) {
 		rc = virtio_mmio_load(&vm->virtio[i].transport, r, i, why, sizeof(why));
 		if (rc < 0)
-			vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
+			vm_error(err, -rc, "snapshot %s: %s", path, why);
 	}
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++)
 		virtio_mmio_kick_all(&vm->virtio[i].transport);
@@ -142,53 +179,37 @@ static int load_state(struct vm *vm, const struct kiln_restore *rs, const struct
 	return rc;
 }
 
-int kiln_vm_restore(const struct kiln_restore *rs, struct kiln_vm **out, struct kiln_error *err)
+int kiln_vm_restore_from(const struct kiln_snapshot *snap, const struct kiln_restore *rs, struct kiln_vm **out,
+			 struct kiln_error *err)
 {
-	struct snap_config_store *store = calloc(1, sizeof(*store));
-	struct snap_reader r = { 0 };
 	struct kiln_config cfg;
 	struct vm *vm = NULL;
-	char why[256];
 	uint64_t t0 = now_ns();
-	int rc;
+	int rc = restore_config(snap, rs, &cfg, err);
 
-	if (store == NULL)
-		return vm_error(err, ENOMEM, "out of memory");
-	if (rs->state_path == NULL || rs->mem_path == NULL) {
-		rc = vm_error(err, EINVAL, "a restore needs a state file and a memory file");
-		goto out_store;
-	}
-	rc = snap_reader_open(&r, rs->state_path, why, sizeof(why));
+	if (rc == 0)
+		rc = vm_create(&cfg, snap->mem_fd, &vm, err);
+	if (rc == 0)
+		rc = load_state(vm, snap, rs, err);
 	if (rc < 0) {
-		vm_error(err, -rc, "snapshot %s: %s", rs->state_path, why);
-		goto out_store;
+		if (vm)
+			vm_destroy(vm);
+		return rc;
 	}
-	if (snap_count(&r, X86_SNAP_TAG_VCPU) == 0 || snap_count(&r, SNAP_TAG_CONFIG) != 1) {
-		rc = vm_error(err, EBADMSG, "snapshot %s: not a kiln VM snapshot (no vCPUs or no machine)",
-			      rs->state_path);
-		goto out_reader;
-	}
-	rc = restore_config(rs, &r, &cfg, store, err);
-	if (rc == 0 && snap_count(&r, X86_SNAP_TAG_VCPU) != cfg.vcpus)
-		rc = vm_error(err, EBADMSG, "snapshot %s: %u vCPUs configured, %u saved", rs->state_path,
-			      cfg.vcpus, snap_count(&r, X86_SNAP_TAG_VCPU));
-	if (rc == 0)
-		rc = vm_create(&cfg, rs->mem_path, &vm, err);
-	if (rc == 0)
-		rc = load_state(vm, rs, &r, err);
-	if (rc < 0 && vm) {
-		vm_destroy(vm);
-		vm = NULL;
-	}
-	if (rc == 0) {
-		atomic_store(&vm->pause_requested, rs->paused);
-		*out = (struct kiln_vm *)vm;
-		log_info("snapshot", "%s restored in %llu us", rs->state_path,
-			 (unsigned long long)((now_ns() - t0) / 1000));
-	}
-out_reader:
-	snap_reader_close(&r);
-out_store:
-	free(store);
+	atomic_store(&vm->pause_requested, rs->paused);
+	*out = (struct kiln_vm *)vm;
+	log_info("snapshot", "%s restored in %llu us", snap->state_path, (unsigned long long)((now_ns() - t0) / 1000));
+	return 0;
+}
+
+int kiln_vm_restore(const struct kiln_restore *rs, struct kiln_vm **out, struct kiln_error *err)
+{
+	struct kiln_snapshot *snap;
+	int rc = kiln_snapshot_open(rs->state_path, rs->mem_path, &snap, err);
+
+	if (rc < 0)
+		return rc;
+	rc = kiln_vm_restore_from(snap, rs, out, err);
+	kiln_snapshot_close(snap);
 	return rc;
 }

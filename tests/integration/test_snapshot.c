@@ -7,7 +7,8 @@
  * two) and the second restore must count to the end and report the status. A restore that starts
  * paused stays silent until resumed. Damaged, truncated and mismatched files are refused with one
  * line, and so is a snapshot whose disk changed size. Diff snapshots of a guest that tracks dirty
- * pages, merged onto their Full base, restore too (check_diff_snapshots). The files go to DIR.
+ * pages, merged onto their Full base, restore too (check_diff_snapshots). Two clones restored from
+ * the first snapshot, opened once, run at once and both count on. The files go to DIR.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,27 +141,37 @@ static int boot(struct guest *g, const char *elf)
 	return boot_tracking(g, elf, false);
 }
 
-static int restore_tracking(struct guest *g, const char *state, const char *mem, bool paused,
-			    enum kiln_track_dirty track, struct kiln_error *err)
+/* rs for a restore into g, its console a new pipe; g's output starts with the snapshot's carry. */
+static int restore_init(struct guest *g, struct kiln_restore *rs)
 {
-	struct kiln_restore rs;
 	int fds[2];
 
 	if (console_pipe(fds) < 0)
 		return -errno;
-	kiln_restore_init(&rs);
-	rs.state_path = state;
-	rs.mem_path = mem;
-	rs.console_in_fd = -1;
-	rs.console_out_fd = fds[1];
-	rs.paused = paused;
-	rs.track_dirty_pages = track;
+	kiln_restore_init(rs);
+	rs->console_in_fd = -1;
+	rs->console_out_fd = fds[1];
 	g->out = fds[0];
 	g->out_write = fds[1];
 	g->len = g->carried = strlen(carry);
 	memcpy(g->buf, carry, g->len + 1);
 	g->vm = NULL;
-	int rc = kiln_vm_restore(&rs, &g->vm, err);
+	return 0;
+}
+
+static int restore_tracking(struct guest *g, const char *state, const char *mem, bool paused,
+			    enum kiln_track_dirty track, struct kiln_error *err)
+{
+	struct kiln_restore rs;
+	int rc = restore_init(g, &rs);
+
+	if (rc < 0)
+		return rc;
+	rs.state_path = state;
+	rs.mem_path = mem;
+	rs.paused = paused;
+	rs.track_dirty_pages = track;
+	rc = kiln_vm_restore(&rs, &g->vm, err);
 	if (rc == 0)
 		rc = kiln_vm_start(g->vm, err);
 	return rc;
@@ -177,6 +188,56 @@ static void finish(struct guest *g)
 	g->vm = NULL;
 	close(g->out);
 	close(g->out_write);
+}
+
+/*
+ * Clones: two VMs restored from one snapshot opened once (kiln_snapshot_open), both running at
+ * once in this process, the second on a disk of its own (disk_overrides); the snapshot is closed
+ * while they run. Each counts on from where the snapshot was taken.
+ */
+static void check_clones(const char *state, const char *mem, unsigned long first, const char *dir)
+{
+	static struct guest clones[2];
+	struct kiln_error err = { "" };
+	struct kiln_snapshot *snap = NULL;
+	char own_disk[4096];
+	int rc = 0;
+
+	snprintf(own_disk, sizeof(own_disk), "%s/clone-disk.img", dir);
+	int fd = open(own_disk, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	check(rc == 0 && kiln_snapshot_open(state, mem, &snap, &err) == 0, "a snapshot is opened once for its clones");
+	for (int i = 0; i < 2 && rc == 0 && snap; i++) {
+		struct kiln_restore rs;
+
+		rc = restore_init(&clones[i], &rs);
+		if (i == 1) {
+			rs.disk_overrides[0] = (struct kiln_disk_override){ .id = "drive0", .path = own_disk };
+			rs.n_disk_overrides = 1;
+		}
+		if (rc == 0)
+			rc = kiln_vm_restore_from(snap, &rs, &clones[i].vm, &err);
+		if (rc == 0)
+			rc = kiln_vm_start(clones[i].vm, &err);
+	}
+	kiln_snapshot_close(snap);
+	check(snap && rc == 0, "two clones are restored from it and run at once, in one process");
+	if (rc < 0 || snap == NULL) {
+		fprintf(stderr, "clones: %s\n", err.msg);
+		return;
+	}
+	check(strcmp(kiln_vm_config(clones[0].vm)->disks[0].path, disk_path) == 0 &&
+		      strcmp(kiln_vm_config(clones[1].vm)->disks[0].path, own_disk) == 0,
+	      "the first clone has the snapshot's disk, the second the disk its override gave it");
+	for (int i = 0; i < 2; i++) {
+		read_lines(&clones[i], 200, 5000);
+		check(counts_from(&clones[i], first + 1) >= first + 200,
+		      i ? "the second clone counts on from the snapshot" : "the first clone counts on from the snapshot");
+		finish(&clones[i]);
+	}
 }
 
 /*
@@ -405,6 +466,7 @@ int main(int argc, char **argv)
 	check(first_stop >= 200, "a VM paused midway is snapshotted");
 	finish(&g);
 	check_memory_file(m1);
+	check_clones(s1, m1, first_stop, argv[2]);
 
 	check(restore(&g, s1, m1, false, &err) == 0, "the snapshot is restored and started");
 	read_lines(&g, 200, 5000);

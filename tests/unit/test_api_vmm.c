@@ -84,7 +84,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const names[] = { "kernel", "disk0", "disk1", "gone", "new-metrics", "nics.state" };
+	static const char *const names[] = { "kernel", "disk0", "disk1", "gone", "new-metrics", "nics.state",
+					       "nics.mem" };
 
 	(void)state;
 	api_reply_free(&reply);
@@ -357,7 +358,10 @@ static void test_root_cmdline(void **state)
 	assert_string_equal(vmm.cfg.disks[0].serial, "a_drive_id_longer_th"); /* 20 bytes of the id */
 }
 
-/* A state file whose machine has two NICs, net0 (no id) and eth_1, and one (empty) vCPU section. */
+/*
+ * A state file whose machine has two NICs, net0 (no id) and eth_1, and one (empty) vCPU section; and
+ * its memory file nics.mem, 16 MiB of holes.
+ */
 static void snapshot_with_nics(const char *path)
 {
 	struct kiln_config cfg;
@@ -375,6 +379,7 @@ static void snapshot_with_nics(const char *path)
 	snap_end(&w);
 	assert_int_equal(snap_writer_save(&w, path), 0);
 	snap_writer_free(&w);
+	make_file("nics.mem", cfg.mem_bytes);
 }
 
 #define LOAD(state_path, mem_path, extra)                                                                  \
@@ -401,7 +406,7 @@ static void test_snapshot_load_fails_cleanly(void **state)
 	assert_contains(reply.body, "Not started");
 	/* An override of a NIC the snapshot lacks (it has net0 and eth_1) is refused, naming it. */
 	snapshot_with_nics(file("nics.state"));
-	assert_int_equal(LOAD(file("nics.state"), file("disk0"), ", \"network_overrides\": [{\"iface_id\": \"net1\", "
+	assert_int_equal(LOAD(file("nics.state"), file("nics.mem"), ", \"network_overrides\": [{\"iface_id\": \"net1\", "
 			      "\"host_dev_name\": \"tap0\"}]"), 400);
 	assert_string_equal(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: "
 					 "network override net1: the snapshot has no NIC with that id");

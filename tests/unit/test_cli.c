@@ -315,6 +315,58 @@ static void test_dirty_pages_and_diff(void **state)
 	expect_error("--force: unknown option", PARSE(&o, err, "snapshot-merge", "--force", "a", "b"), err);
 }
 
+/* kiln restore's disks, console and log files, and --clones. */
+static void test_restore_files_and_clones(void **state)
+{
+	struct cli_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "restore", "--disk-path", "drive0=/d/c%i.img", "--disk-path", "data=x=y",
+			       "--console-in", "/in", "--console-out", "/out%i", "--log-file", "/log", "--clones", "16",
+			       "snap"), 0);
+	assert_int_equal(o.restore.n_disk_overrides, 2);
+	assert_string_equal(o.restore.disk_overrides[0].id, "drive0");
+	assert_string_equal(o.restore.disk_overrides[0].path, "/d/c%i.img"); /* expanded by each clone */
+	assert_string_equal(o.restore.disk_overrides[1].id, "data");
+	assert_string_equal(o.restore.disk_overrides[1].path, "x=y");
+	assert_string_equal(o.console_in, "/in");
+	assert_string_equal(o.console_out, "/out%i");
+	assert_string_equal(o.log_file, "/log");
+	assert_int_equal(o.clones, 16);
+	assert_int_equal(PARSE(&o, err, "restore", "snap"), 0);
+	assert_int_equal(o.clones, 0);
+	assert_int_equal(o.restore.n_disk_overrides, 0);
+	assert_null(o.console_in);
+	assert_null(o.console_out);
+	assert_null(o.log_file);
+	assert_int_equal(PARSE(&o, err, "restore", "--clones", "1024", "snap"), 0);
+
+	expect_error("--disk-path drive0: use ID=PATH", PARSE(&o, err, "restore", "--disk-path", "drive0", "d"), err);
+	expect_error("--disk-path =p: use ID=PATH", PARSE(&o, err, "restore", "--disk-path", "=p", "d"), err);
+	expect_error("--disk-path d=: use ID=PATH", PARSE(&o, err, "restore", "--disk-path", "d=", "d"), err);
+	expect_error("a disk id has at most 20 bytes",
+		     PARSE(&o, err, "restore", "--disk-path", "a_serial_of_21_bytes_=p", "d"), err);
+	char *many[2 + 2 * (KILN_MAX_DISKS + 1) + 1];
+	int argc = 0;
+	many[argc++] = "kiln";
+	many[argc++] = "restore";
+	for (int i = 0; i <= KILN_MAX_DISKS; i++) {
+		many[argc++] = "--disk-path";
+		many[argc++] = "d=p";
+	}
+	many[argc++] = "d";
+	expect_error("--disk-path d=p: a VM has at most 8 disks", cli_parse(argc, many, &o, err, sizeof(err)), err);
+	expect_error("--clones 0: a number of guests from 1 to 1024", PARSE(&o, err, "restore", "--clones", "0", "d"),
+		     err);
+	expect_error("--clones 1025:", PARSE(&o, err, "restore", "--clones", "1025", "d"), err);
+	expect_error("--clones -1:", PARSE(&o, err, "restore", "--clones", "-1", "d"), err);
+	expect_error("--clones 2x:", PARSE(&o, err, "restore", "--clones", "2x", "d"), err);
+	/* kiln run has none of them: its console and log are the shell's to redirect. */
+	expect_error("unknown option '--clones'", PARSE(&o, err, "run", "-k", "k", "--clones", "2"), err);
+	expect_error("unknown option '--console-out'", PARSE(&o, err, "run", "-k", "k", "--console-out", "f"), err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_disk_net_vsock_specs),
 		cmocka_unit_test(test_bad_device_specs),
 		cmocka_unit_test(test_snapshot_and_restore),
+		cmocka_unit_test(test_restore_files_and_clones),
 		cmocka_unit_test(test_dirty_pages_and_diff),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

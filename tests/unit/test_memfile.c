@@ -319,9 +319,22 @@ static void test_merge_refusals(void **state)
 	free(ram);
 }
 
+/* memfile_open then memfile_map over ram, the fd closed (the mapping keeps the file and its lock). */
+static int map_file(void *ram, const char *file)
+{
+	int fd = memfile_open(file, RAM_BYTES, why, sizeof(why));
+
+	if (fd < 0)
+		return fd;
+	int rc = memfile_map(ram, RAM_BYTES, fd, why, sizeof(why));
+	close(fd);
+	return rc;
+}
+
 /*
- * A memory file a VM maps (memfile_map) is not merged into while its file stays open, and a file
- * being merged into (its exclusive flock held) is not mapped.
+ * A memory file a VM maps (memfile_map), or a snapshot opened for restores holds open
+ * (memfile_open), is not merged into while either stays, and a file being merged into (its
+ * exclusive flock held) is not opened.
  */
 static void test_no_merge_into_a_mapped_file(void **state)
 {
@@ -336,29 +349,31 @@ static void test_no_merge_into_a_mapped_file(void **state)
 	assert_int_equal(memfile_save_diff(ram, RAM_BYTES, dirty, path("d1"), &st), 0);
 	void *guest = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(guest != MAP_FAILED);
-	assert_int_equal(memfile_map(guest, RAM_BYTES, path("base"), why, sizeof(why)), 0);
+	assert_int_equal(map_file(guest, path("base")), 0);
 	assert_int_equal(((uint8_t *)guest)[2 * PAGE], 2);
 	assert_int_equal(memfile_merge(path("base"), path("d1"), &st, why, sizeof(why)), -EBUSY);
 	assert_non_null(strstr(why, "a running VM maps it"));
 	/* Two VMs may map one file (clones of one snapshot). */
 	void *clone = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(clone != MAP_FAILED);
-	assert_int_equal(memfile_map(clone, RAM_BYTES, path("base"), why, sizeof(why)), 0);
+	assert_int_equal(map_file(clone, path("base")), 0);
 	munmap(guest, RAM_BYTES);
 	assert_int_equal(memfile_merge(path("base"), path("d1"), &st, why, sizeof(why)), -EBUSY);
-	/* The last mapping gone, the file may be merged into. */
 	munmap(clone, RAM_BYTES);
+	/* Opened for restores, not mapped yet. */
+	int fd = memfile_open(path("base"), RAM_BYTES, why, sizeof(why));
+	assert_true(fd >= 0);
+	assert_int_equal(memfile_merge(path("base"), path("d1"), &st, why, sizeof(why)), -EBUSY);
+	close(fd);
+	/* The last mapping and fd gone, the file may be merged into. */
 	assert_int_equal(memfile_merge(path("base"), path("d1"), &st, why, sizeof(why)), 0);
-	guest = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(guest != MAP_FAILED);
 
 	int lock = open(path("base"), O_RDWR);
 	assert_true(lock >= 0);
 	assert_int_equal(flock(lock, LOCK_EX), 0); /* as a merge holds it */
-	assert_int_equal(memfile_map(guest, RAM_BYTES, path("base"), why, sizeof(why)), -EWOULDBLOCK);
+	assert_int_equal(memfile_open(path("base"), RAM_BYTES, why, sizeof(why)), -EWOULDBLOCK);
 	assert_non_null(strstr(why, "a Diff is being merged into it"));
 	close(lock);
-	munmap(guest, RAM_BYTES);
 	free(ram);
 }
 
