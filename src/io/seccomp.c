@@ -192,7 +192,7 @@ static const unsigned long main_ioctls[] = {
 	TCSETS, /* the end: the terminal leaves raw mode (tcsetattr TCSANOW) */
 	TCGETS, /* glibc's tcsetattr reads the mode first; LeakSanitizer's isatty(stderr) in its report */
 	/* A snapshot (PUT /snapshot/create, kiln_vm_snapshot) reads the paused machine: */
-	KVM_GET_IRQCHIP, KVM_GET_PIT2, /* the VM: PIC pair and IOAPIC, PIT */
+	KVM_GET_IRQCHIP, /* the VM: PIC pair and IOAPIC */
 	KVM_GET_MSR_INDEX_LIST, KVM_CHECK_EXTENSION, /* /dev/kvm: which MSRs to save, the XSAVE size */
 	KVM_GET_TSC_KHZ, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, /* and each vCPU: */
 	KVM_GET_XSAVE, KVM_GET_XSAVE2, /* XSAVE2 where the host's XSAVE area is above 4 KiB (AMX) */

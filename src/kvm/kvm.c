@@ -129,13 +129,6 @@ int kvm_create_irqchip(int vm_fd)
 	return KVM_IOCTL_VAL(vm_fd, KVM_CREATE_IRQCHIP, 0);
 }
 
-int kvm_create_pit2(int vm_fd)
-{
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-
-	return KVM_IOCTL_PTR(vm_fd, KVM_CREATE_PIT2, &pit);
-}
-
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host, uint32_t flags)
 {
 	struct kvm_userspace_memory_region r = {
@@ -215,16 +208,6 @@ int kvm_get_irqchip(int vm_fd, struct kvm_irqchip *chip)
 int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip)
 {
 	return KVM_IOCTL_PTR(vm_fd, KVM_SET_IRQCHIP, chip);
-}
-
-int kvm_get_pit2(int vm_fd, struct kvm_pit_state2 *pit)
-{
-	return KVM_IOCTL_PTR(vm_fd, KVM_GET_PIT2, pit);
-}
-
-int kvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *pit)
-{
-	return KVM_IOCTL_PTR(vm_fd, KVM_SET_PIT2, pit);
 }
 
 int kvm_run(int vcpu_fd)

@@ -27,7 +27,6 @@ int kvm_create_vm(int kvm_fd) MUST_CHECK;
 int kvm_set_tss_addr(int vm_fd, uint64_t addr) MUST_CHECK;
 int kvm_set_identity_map_addr(int vm_fd, uint64_t addr) MUST_CHECK;
 int kvm_create_irqchip(int vm_fd) MUST_CHECK;
-int kvm_create_pit2(int vm_fd) MUST_CHECK;
 /* flags: KVM_MEM_LOG_DIRTY_PAGES or 0. */
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host,
 			  uint32_t flags) MUST_CHECK;
@@ -43,8 +42,6 @@ int kvm_set_clock(int vm_fd, const struct kvm_clock_data *clock) MUST_CHECK;
 /* PIC master (chip_id 0), PIC slave (1), IOAPIC (2). */
 int kvm_get_irqchip(int vm_fd, struct kvm_irqchip *chip) MUST_CHECK;
 int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip) MUST_CHECK;
-int kvm_get_pit2(int vm_fd, struct kvm_pit_state2 *pit) MUST_CHECK;
-int kvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *pit) MUST_CHECK;
 /* A guest write of datamatch (len bytes) at the MMIO address addr signals fd, with no vCPU exit. */
 int kvm_add_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd) MUST_CHECK;
 /* A write to fd raises the GSI. */

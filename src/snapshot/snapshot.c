@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Taking a snapshot of a paused VM (kiln_vm_snapshot): the state file's sections in order CONF
- * (what to build), KBDC (the i8042), UART, VIRT/n (each virtio device), MACH (interrupt controllers, PIT, clock), VCPU/n,
+ * (what to build), KBDC (the i8042), UART, VIRT/n (each virtio device), MACH (interrupt controllers, clock), VCPU/n,
  * then the memory file. The vCPUs are parked outside KVM_RUN with their last exit completed
  * (vcpu.c), and the I/O thread is held between two events while it all is read.
  */

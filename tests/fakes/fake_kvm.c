@@ -192,12 +192,6 @@ int kvm_create_irqchip(int vm_fd)
 	return -ENODEV;
 }
 
-int kvm_create_pit2(int vm_fd)
-{
-	(void)vm_fd;
-	return -ENODEV;
-}
-
 int kvm_set_memory_region(int vm_fd, uint32_t slot, gpa_t gpa, uint64_t size, void *host, uint32_t flags)
 {
 	(void)vm_fd;
@@ -293,20 +287,6 @@ int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip)
 {
 	(void)vm_fd;
 	(void)chip;
-	return -ENODEV;
-}
-
-int kvm_get_pit2(int vm_fd, struct kvm_pit_state2 *pit)
-{
-	(void)vm_fd;
-	(void)pit;
-	return -ENODEV;
-}
-
-int kvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *pit)
-{
-	(void)vm_fd;
-	(void)pit;
 	return -ENODEV;
 }
 

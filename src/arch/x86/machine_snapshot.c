@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Section MACH/0: kvm_irqchip for chip 0 (PIC master), 1 (PIC slave), 2 (IOAPIC), kvm_pit_state2,
- * then the u64 kvmclock value and the u64 host CLOCK_REALTIME (ns) when it was read. KVM checks
- * each structure when it is set; kiln checks the chip ids.
+ * Section MACH/0: kvm_irqchip for chip 0 (PIC master), 1 (PIC slave), 2 (IOAPIC), then the u64
+ * kvmclock value and the u64 host CLOCK_REALTIME (ns) when it was read. KVM checks each structure
+ * when it is set; kiln checks the chip ids. There is no PIT to save (vm_build.c, create_irqchip).
  */
 #include "arch/x86/machine_snapshot.h"
 
@@ -15,7 +15,6 @@ static const unsigned int chip_ids[] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC
 
 int x86_machine_save(int vm_fd, const struct kvm_clock_data *clock, uint64_t realtime_ns, struct snap_writer *w)
 {
-	struct kvm_pit_state2 pit;
 	int rc;
 
 	snap_begin(w, X86_SNAP_TAG_MACHINE, 0);
@@ -28,11 +27,6 @@ int x86_machine_save(int vm_fd, const struct kvm_clock_data *clock, uint64_t rea
 		}
 		snap_put_bytes(w, &chip, sizeof(chip));
 	}
-	if ((rc = kvm_get_pit2(vm_fd, &pit)) < 0) {
-		log_error("snapshot", "KVM_GET_PIT2: %s", strerror(-rc));
-		return rc;
-	}
-	snap_put_bytes(w, &pit, sizeof(pit));
 	snap_put_u64(w, clock->clock);
 	snap_put_u64(w, realtime_ns);
 	snap_end(w);
@@ -62,7 +56,6 @@ int x86_machine_load(int vm_fd, const struct snap_reader *r, bool clock_realtime
 		     char *why, size_t whylen)
 {
 	struct kvm_irqchip chips[ARRAY_SIZE(chip_ids)];
-	struct kvm_pit_state2 pit;
 	struct snap_cursor c;
 	int rc = snap_open_section(r, X86_SNAP_TAG_MACHINE, 0, &c);
 
@@ -70,7 +63,6 @@ int x86_machine_load(int vm_fd, const struct snap_reader *r, bool clock_realtime
 		return fail_with(why, whylen, -EINVAL, "it has no machine state");
 	for (size_t i = 0; i < ARRAY_SIZE(chips); i++)
 		snap_get_bytes(&c, &chips[i], sizeof(chips[i]));
-	snap_get_bytes(&c, &pit, sizeof(pit));
 	uint64_t clock_value = snap_get_u64(&c);
 	uint64_t realtime = snap_get_u64(&c);
 	if (snap_cursor_finish(&c) < 0)
@@ -82,7 +74,5 @@ int x86_machine_load(int vm_fd, const struct snap_reader *r, bool clock_realtime
 		if ((rc = kvm_set_irqchip(vm_fd, &chips[i])) < 0)
 			return fail_with(why, whylen, rc, "KVM_SET_IRQCHIP %u: %s", chip_ids[i], strerror(-rc));
 	}
-	if ((rc = kvm_set_pit2(vm_fd, &pit)) < 0)
-		return fail_with(why, whylen, rc, "KVM_SET_PIT2: %s", strerror(-rc));
 	return load_clock(vm_fd, clock_value, realtime, clock_realtime, clock, why, whylen);
 }
