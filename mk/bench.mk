@@ -40,8 +40,10 @@ $(BENCH_DIR)/sockchat: bench/tools/sockchat.c
 bench-deps:
 	$(Q)scripts/install-deps.sh $(BENCH_PKGS)
 
-bench: bench-deps $(BUILD)/kiln tiny guest $(BENCH_TINY_ELFS) $(BENCH_TOOLS)
+# The full run also starts clones of one snapshot (bench/clones.sh, mk/clones.mk); QUICK leaves them out.
+bench: bench-deps $(BUILD)/kiln tiny guest $(BENCH_TINY_ELFS) $(BENCH_TOOLS) $(BUILD)/bench/clone_start
 	$(Q)bench/bench.sh $(if $(filter-out 0,$(QUICK)),--quick)
+	$(Q)$(if $(filter-out 0,$(QUICK)),true,bench/clones.sh $(BUILD)/kiln $(BUILD)/tiny $(BUILD)/bench/clone_start)
 
 bench-kernel:
 	$(Q)scripts/install-deps.sh $(BENCH_KERNEL_PKGS)

@@ -8,8 +8,10 @@
 #   make check-linux GUEST_SUITES=tests/integration/net.sh
 GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh \
 	tests/integration/net.sh tests/integration/api_guest.sh tests/integration/ctrl_alt_del.sh \
-	tests/integration/snapshot_linux.sh tests/integration/vmgenid_linux.sh tests/integration/snapshot_devices.sh
-GUEST_SUITES_ONE_CPU := tests/integration/net.sh tests/integration/snapshot_devices.sh
+	tests/integration/snapshot_linux.sh tests/integration/vmgenid_linux.sh tests/integration/snapshot_devices.sh \
+	tests/integration/clones_linux.sh
+GUEST_SUITES_ONE_CPU := tests/integration/net.sh tests/integration/snapshot_devices.sh \
+	tests/integration/clones_linux.sh
 # Host-side tools the suites use (iproute2's ip: busybox's has no netns or tuntap), copied into the
 # test host with the suites' shared helpers (run.sh brings the tools' libraries).
 GUEST_SUITE_TOOLS := /sbin/mkfs.ext4 /sbin/e2fsck /sbin/debugfs /usr/sbin/ip /usr/bin/curl
