@@ -40,10 +40,13 @@ $(BENCH_DIR)/sockchat: bench/tools/sockchat.c
 bench-deps:
 	$(Q)scripts/install-deps.sh $(BENCH_PKGS)
 
-# The full run also starts clones of one snapshot (bench/clones.sh, mk/clones.mk); QUICK leaves them out.
+# The full run also starts clones of one snapshot (bench/clones.sh, mk/clones.mk: tiny guests here;
+# bench/clones_linux.sh: a 256 MiB Linux guest against fresh boots, in a KVM test host); QUICK leaves
+# them out.
 bench: bench-deps $(BUILD)/kiln tiny guest $(BENCH_TINY_ELFS) $(BENCH_TOOLS) $(BUILD)/bench/clone_start
 	$(Q)bench/bench.sh $(if $(filter-out 0,$(QUICK)),--quick)
 	$(Q)$(if $(filter-out 0,$(QUICK)),true,bench/clones.sh $(BUILD)/kiln $(BUILD)/tiny $(BUILD)/bench/clone_start)
+	$(Q)$(if $(filter-out 0,$(QUICK)),true,bench/clones_linux.sh $(BUILD)/kiln $(BUILD)/bench/clone_start $(BUILD)/guest)
 
 bench-kernel:
 	$(Q)scripts/install-deps.sh $(BENCH_KERNEL_PKGS)

@@ -9,6 +9,11 @@
  *   clone_start -n N -f PATTERN -- CMD... one CMD that starts N clones itself, clone i writing its
  *                                         console to the FIFO PATTERN with %i as i (made here)
  * -e FILE: the commands' stderr is appended to FILE (else /dev/null).
+ * -m PREFIX: a clone has started at its first line that begins with PREFIX, not at its first byte
+ *            (a fresh Linux boot prints the kernel's lines before the guest's program speaks).
+ * -x CMD: once every clone has started, CMD runs (sh -c, its output on stdout) before any is
+ *         stopped: to look at them while all are up. CLONE_START_PID in its environment is this
+ *         process's pid (the parent of every CMD).
  * Once every clone has printed (or after -t MS, default 60000), each CMD gets SIGTERM and is
  * waited for. Prints one line:
  *   n=N started=K median_ms=X max_ms=X cpu_ms=X cmd_cpu_ms=X
@@ -103,6 +108,26 @@ static double own_cpu_ms(pid_t pid)
 	return got == 1 ? (double)ns / 1e6 : -1;
 }
 
+/*
+ * Whether buf, a clone's next output, completes a line that begins with prefix; *col carries the
+ * clone's current line from one call to the next: how many of its bytes match prefix, -1 if one
+ * did not. A clone resumed in the middle of a line matches nothing before that line's end.
+ */
+static int line_starts_with(const char *prefix, int *col, const char *buf, ssize_t len)
+{
+	size_t plen = strlen(prefix);
+
+	for (ssize_t k = 0; k < len; k++) {
+		if (buf[k] == '\n')
+			*col = 0;
+		else if (*col >= 0 && buf[k] != prefix[*col])
+			*col = -1;
+		else if (*col >= 0 && (size_t)++*col == plen)
+			return 1;
+	}
+	return 0;
+}
+
 static int by_value(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -113,13 +138,14 @@ static int by_value(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	int n = 0, opt, timeout_ms = 60000;
-	const char *pattern = NULL;
+	const char *pattern = NULL, *prefix = NULL, *hook = NULL;
+	int col[MAX_N] = { 0 };
 	struct pollfd fds[MAX_N];
 	double first[MAX_N];
 	pid_t pids[MAX_N];
 	int npids = 0;
 
-	while ((opt = getopt(argc, argv, "+n:f:t:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:f:t:e:m:x:")) != -1) {
 		if (opt == 'e' && (err_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
 			die(optarg);
 		if (opt == 'e')
@@ -130,11 +156,15 @@ int main(int argc, char **argv)
 			pattern = optarg;
 		else if (opt == 't')
 			timeout_ms = atoi(optarg);
+		else if (opt == 'm')
+			prefix = optarg;
+		else if (opt == 'x')
+			hook = optarg;
 		else
 			return 2;
 	}
 	if (n < 1 || n > MAX_N || optind >= argc) {
-		fprintf(stderr, "usage: clone_start -n N [-f FIFO_PATTERN] [-t MS] -- CMD...\n");
+		fprintf(stderr, "usage: clone_start -n N [-f FIFO_PATTERN] [-t MS] [-e FILE] [-m PREFIX] [-x CMD] -- CMD...\n");
 		return 2;
 	}
 	char **cmd = &argv[optind];
@@ -183,7 +213,8 @@ int main(int argc, char **argv)
 			if (!(fds[i].revents & (POLLIN | POLLHUP)))
 				continue;
 			got = read(fds[i].fd, buf, sizeof(buf));
-			if (got > 0) {
+			int spoke = got > 0 && (!prefix || line_starts_with(prefix, &col[i], buf, got));
+			if (spoke) {
 				first[i] = now_ms() - t0;
 				started++;
 			}
@@ -191,11 +222,21 @@ int main(int argc, char **argv)
 			 * Polled no more once it spoke (or a pipe ended) but left open: a clone writing to a
 			 * FIFO without a reader would get SIGPIPE. A FIFO not yet opened by its clone reads 0.
 			 */
-			if (got > 0 || (got == 0 && !pattern))
+			if (spoke || (got == 0 && !pattern))
 				fds[i].fd = ~fds[i].fd;
 		}
 	}
 	double cmd_cpu = pattern ? own_cpu_ms(pids[0]) : -1;
+	if (hook && started == n) {
+		char self[16];
+
+		snprintf(self, sizeof(self), "%d", (int)getpid());
+		if (setenv("CLONE_START_PID", self, 1) < 0)
+			die("setenv");
+		fflush(stdout);
+		if (system(hook) != 0)
+			fprintf(stderr, "clone_start: -x %s failed\n", hook);
+	}
 	for (int i = 0; i < npids; i++)
 		kill(pids[i], SIGTERM);
 	for (int i = 0; i < npids; i++)
