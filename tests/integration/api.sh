@@ -52,19 +52,8 @@ out=$tmp/out
 err=$tmp/err
 exchanges=$tmp/exchanges
 : >"$exchanges"
-passed=0
-failed=0
 n=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1 ($2)"
-}
+. "$(dirname "$0")/tiny_lib.sh"
 
 # start_kiln [FLAG...]: kiln serving on $sock (console: stdin /dev/null, stdout $out); sets $pid.
 # With $limits set, kiln runs under `ulimit $limits` (e.g. -S -n 1024).

@@ -46,29 +46,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0 failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1 ($2)"
-}
-
-# check NAME WHY: ok when WHY is empty, else not ok with WHY.
-check() {
-	if [ -z "$2" ]; then ok "$1"; else not_ok "$1" "$2"; fi
-}
-
-# sanitizer FILE: a sanitizer report in a kiln's stderr is a failure.
-sanitizer() {
-	if grep -qE 'Sanitizer|runtime error:' "$1"; then
-		not_ok "no sanitizer report in $(basename "$1")" "$(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
-	fi
-}
+. "$(dirname "$0")/tiny_lib.sh"
 
 # seed I: clone I's byte. Clone 0's makes status 0, the others' 91..97.
 seed() {

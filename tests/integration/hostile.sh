@@ -55,20 +55,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
 out=$tmp/stdout
 err=$tmp/stderr
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1 ($2)"
-}
+. "$(dirname "$0")/tiny_lib.sh"
 
 # make_netns: a namespace with a tap (IPv6 off, so that only the host side's frames reach it).
 make_netns() {

@@ -75,29 +75,8 @@ trap 'exit 130' INT TERM
 
 exchanges=$tmp/exchanges
 : >"$exchanges"
-passed=0 failed=0 n=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1 ($2)"
-}
-
-# check NAME WHY: ok when WHY is empty, else not ok with WHY.
-check() {
-	if [ -z "$2" ]; then ok "$1"; else not_ok "$1" "$2"; fi
-}
-
-# sanitizer FILE: a sanitizer report in a kiln's stderr is a failure.
-sanitizer() {
-	if grep -qE 'Sanitizer|runtime error:' "$1"; then
-		not_ok "no sanitizer report in $(basename "$1")" "$(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
-	fi
-}
+n=0
+. "$(dirname "$0")/tiny_lib.sh"
 
 # Every kiln runs as $in_ns "$kiln": in the network namespace of (e) there (ip netns exec execs kiln
 # in its own process: $pid is kiln's).

@@ -27,11 +27,10 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
 status=0
 out=$tmp/stdout
 err=$tmp/stderr
+. "$(dirname "$0")/tiny_lib.sh"
 
 # run_guest NAME [FLAG...]: boots TINY_DIR/NAME.elf; sets $status, leaves the output in $out, $err.
 # SIGKILL on timeout, with --preserve-status, gives 137: unlike timeout's own 124, it cannot be
@@ -42,16 +41,6 @@ run_guest() {
 	timeout --preserve-status -s KILL 20 \
 		"$kiln" run --kernel "$tiny_dir/$name.elf" --mem 16M "$@" >"$out" 2>"$err"
 	status=$?
-}
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1 ($2)"
 }
 
 # messages: stderr without kiln's warnings (on a PVM host, every run warns about it).
@@ -73,7 +62,8 @@ status_problem() {
 	fi
 }
 
-# check NAME EXPECTED_STATUS [FLAG...]: runs the guest and checks only its exit status.
+# check NAME EXPECTED_STATUS [FLAG...]: runs the guest and checks only its exit status (this suite's
+# check, in place of tiny_lib.sh's).
 check() {
 	name=$1
 	expected=$2

@@ -38,29 +38,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 sock=$tmp/api.sock
-passed=0 failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1 ($2)"
-}
-
-# check NAME WHY: ok when WHY is empty, else not ok with WHY.
-check() {
-	if [ -z "$2" ]; then ok "$1"; else not_ok "$1" "$2"; fi
-}
-
-# sanitizer FILE: a sanitizer report in a kiln's stderr is a failure.
-sanitizer() {
-	if grep -qE 'Sanitizer|runtime error:' "$1"; then
-		not_ok "no sanitizer report in $(basename "$1")" "$(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
-	fi
-}
+. "$(dirname "$0")/tiny_lib.sh"
 
 # id WORD FILE: the ID of FILE's line "WORD ID" when FILE is exactly that line, else nothing.
 id() {

@@ -106,6 +106,45 @@ int mmio_case_restore_damaged(struct mmio_case *c, const struct snap_reader *img
 	return rc;
 }
 
+void mmio_case_snap_take(struct mmio_case *c, struct mmio_case_snap *s)
+{
+	memset(s, 0, sizeof(*s));
+	mmio_case_snapshot(c, &s->w, &s->img);
+}
+
+struct mmio_case *mmio_case_snap_restore(struct mmio_case *c, const struct mmio_case_snap *s)
+{
+	struct mmio_case *r = NULL;
+	char why[256] = "";
+	int rc = mmio_case_restore(c, &s->img, &r, why, sizeof(why));
+
+	if (rc != 0)
+		fail_msg("restore: %d, \"%s\"", rc, why);
+	return r;
+}
+
+void mmio_case_snap_free(struct mmio_case_snap *s)
+{
+	snap_reader_close(&s->img);
+	snap_writer_free(&s->w);
+}
+
+void mmio_case_expect_refusals(struct mmio_case *c, const struct mmio_case_damage *cases, size_t n)
+{
+	struct mmio_case_snap s;
+	char why[256];
+
+	mmio_case_snap_take(c, &s);
+	for (size_t i = 0; i < n; i++) {
+		int rc = mmio_case_restore_damaged(c, &s.img, cases[i].delta, cases[i].at, cases[i].x, why,
+						   sizeof(why));
+
+		if (rc != cases[i].rc || strstr(why, cases[i].reason) == NULL || strchr(why, '\n') != NULL)
+			fail_msg("%s: rc %d, \"%s\"", cases[i].what, rc, why);
+	}
+	mmio_case_snap_free(&s);
+}
+
 /* --- helpers ----------------------------------------------------------------------------------- */
 
 /* Takes every pending interrupt, so that the next check sees only what comes after. */

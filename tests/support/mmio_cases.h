@@ -80,6 +80,31 @@ int mmio_case_restore_damaged(struct mmio_case *c, const struct snap_reader *img
 			      uint8_t x, char *why, size_t whylen);
 void mmio_case_free(struct mmio_case *c);
 
+/* A snapshot a test restores: the state file of mmio_case_snapshot, written and read back. */
+struct mmio_case_snap {
+	struct snap_writer w;
+	struct snap_reader img;
+};
+
+/* take: mmio_case_snapshot of c into s. restore: s restored into a new case of c's device, the
+ * restore asserted to succeed (its reason shown if not); mmio_case_free the case. free: s's own. */
+void mmio_case_snap_take(struct mmio_case *c, struct mmio_case_snap *s);
+struct mmio_case *mmio_case_snap_restore(struct mmio_case *c, const struct mmio_case_snap *s);
+void mmio_case_snap_free(struct mmio_case_snap *s);
+
+/* A damaged copy of a good device section (see mmio_case_restore_damaged) and what its restore must say. */
+struct mmio_case_damage {
+	const char *what;
+	int delta;       /* bytes added to (or, negative, cut from) the section */
+	unsigned int at; /* the byte to change, counted back from the section's end (0: none) */
+	uint8_t x;       /* ... XORed into it */
+	int rc;
+	const char *reason; /* found in the one-line reason */
+};
+
+/* Snapshots c and restores each of the n damaged copies: each must fail with its rc and reason, on one line. */
+void mmio_case_expect_refusals(struct mmio_case *c, const struct mmio_case_damage *cases, size_t n);
+
 /* The cases; each is a cmocka test taking the struct mmio_case from *state. */
 void mmio_case_good_requests(void **state);
 void mmio_case_status_bits_removed(void **state);

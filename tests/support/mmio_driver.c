@@ -217,6 +217,20 @@ struct virtq_builder *mmio_driver_vq(struct mmio_driver *d, unsigned int q)
 
 /* --- kicks, the I/O side, interrupts ----------------------------------------------------------- */
 
+void mmio_driver_post_writable(struct mmio_driver *d, unsigned int q, uint32_t len, unsigned int n, gpa_t *bufs)
+{
+	struct virtq_builder *vq = mmio_driver_vq(d, q);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct vqb_seg seg = { vqb_alloc(vq, len), len, true };
+		uint16_t head = vqb_chain(vq, &seg, 1);
+
+		bufs[head] = seg.addr;
+		vqb_publish(vq, head);
+	}
+	mmio_driver_kick(d, q);
+}
+
 void mmio_driver_notify_exit(struct mmio_driver *d, uint32_t q)
 {
 	mmio_driver_write(d, MMIO_QUEUE_NOTIFY, q);

@@ -154,6 +154,9 @@ struct virtq_builder *mmio_driver_vq(struct mmio_driver *d, unsigned int q);
  */
 void mmio_driver_kick(struct mmio_driver *d, unsigned int q);
 void mmio_driver_notify_exit(struct mmio_driver *d, uint32_t q);
+/* The driver posts n chains of one device-writable buffer of len bytes on queue q, each buffer's
+ * address in bufs[head] (bufs has an entry per descriptor), and kicks q. */
+void mmio_driver_post_writable(struct mmio_driver *d, unsigned int q, uint32_t len, unsigned int n, gpa_t *bufs);
 
 /*
  * What the I/O thread would do, on this thread: dispatches every handler epoll reports, round after

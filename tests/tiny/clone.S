@@ -140,26 +140,7 @@ count:
 	cmpl COUNTER, %esi
 	jne mismatch
 	addl %esi, SUM
-	movl %esi, %eax
-	movl $DIGITS + 10, %edi
-	movl $10, %ecx
-digit:
-	xorl %edx, %edx
-	divl %ecx
-	addb $'0', %dl
-	decl %edi
-	movb %dl, (%edi)
-	testl %eax, %eax
-	jnz digit
-	movw $PORT_COM1_THR, %dx
-print_digit:
-	movb (%edi), %al
-	outb %al, %dx
-	incl %edi
-	cmpl $DIGITS + 10, %edi
-	jne print_digit
-	movb $'\n', %al
-	outb %al, %dx
+	print_decimal_line %esi, DIGITS
 	cmpl COUNT_TO, %esi
 	jne count
 	jmp *%ebp

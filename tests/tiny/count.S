@@ -29,27 +29,7 @@ next:
 	cmpl COUNTER, %esi
 	jne mismatch
 	addl %esi, SUM
-	/* The digits of %esi, last first, into DIGITS; %edi ends at the first. */
-	movl %esi, %eax
-	movl $DIGITS + 10, %edi
-	movl $10, %ecx
-digit:
-	xorl %edx, %edx
-	divl %ecx
-	addb $'0', %dl
-	decl %edi
-	movb %dl, (%edi)
-	testl %eax, %eax
-	jnz digit
-	movw $PORT_COM1_THR, %dx
-print:
-	movb (%edi), %al
-	outb %al, %dx
-	incl %edi
-	cmpl $DIGITS + 10, %edi
-	jne print
-	movb $'\n', %al
-	outb %al, %dx
+	print_decimal_line %esi, DIGITS
 	movl $SPIN_ITERATIONS, %ecx
 spin:
 	loop spin

@@ -49,6 +49,34 @@
 	outb %al, $PORT_DEBUG_STATUS
 .endm
 
+/*
+ * Prints the register reg on COM1 as an unsigned decimal number and a newline, its digits put
+ * together last first in the 10 bytes before buf + 10 (a scratch area in guest RAM); writes
+ * without polling the LSR. Uses %eax, %ecx, %edx and %edi (reg must be none of them).
+ */
+.macro print_decimal_line reg, buf
+	movl \reg, %eax
+	movl $\buf + 10, %edi
+	movl $10, %ecx
+.Ldigit\@:
+	xorl %edx, %edx
+	divl %ecx
+	addb $'0', %dl
+	decl %edi
+	movb %dl, (%edi)
+	testl %eax, %eax
+	jnz .Ldigit\@
+	movw $PORT_COM1_THR, %dx
+.Lprint\@:
+	movb (%edi), %al
+	outb %al, %dx
+	incl %edi
+	cmpl $\buf + 10, %edi
+	jne .Lprint\@
+	movb $'\n', %al
+	outb %al, %dx
+.endm
+
 /* Resets the machine through the i8042, and halts should the reset not come. */
 .macro i8042_reset
 	movb $I8042_CMD_RESET, %al

@@ -76,16 +76,8 @@ static void console_destroy(struct mmio_case *c)
 static void post_rx(struct mmio_case *c, unsigned int n)
 {
 	struct console_test *t = c->priv;
-	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_CONSOLE_RECEIVEQ);
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct vqb_seg seg = { vqb_alloc(vq, RX_BUF), RX_BUF, true };
-		uint16_t head = vqb_chain(vq, &seg, 1);
-
-		t->rx_buf[head] = seg.addr;
-		vqb_publish(vq, head);
-	}
-	mmio_driver_kick(&c->drv, VIRTIO_CONSOLE_RECEIVEQ);
+	mmio_driver_post_writable(&c->drv, VIRTIO_CONSOLE_RECEIVEQ, RX_BUF, n, t->rx_buf);
 }
 
 /* What the guest received since the last call, concatenated into buf (NUL-terminated). */
@@ -203,18 +195,22 @@ static void console_carry(const struct mmio_case *from, struct mmio_case *to)
 	memcpy(rt->ctrl_buf, t->ctrl_buf, sizeof(rt->ctrl_buf));
 }
 
+/* What the device's two descriptions below share. */
+#define CONSOLE_DEVICE_COMMON                        \
+	.queue_size = QSIZE,                         \
+	.ram_size = MiB(1),                          \
+	.create = console_create,                    \
+	.destroy = console_destroy,                  \
+	.started = console_started,                  \
+	.good_request = console_good_request,        \
+	.post_request = console_post_request,        \
+	.host_input = console_host_input,            \
+	.carry = console_carry
+
 static const struct mmio_case_device console_device = {
 	.features = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX), /* no MULTIPORT */
 	.num_queues = 2,
-	.queue_size = QSIZE,
-	.ram_size = MiB(1),
-	.create = console_create,
-	.destroy = console_destroy,
-	.started = console_started,
-	.good_request = console_good_request,
-	.post_request = console_post_request,
-	.host_input = console_host_input,
-	.carry = console_carry,
+	CONSOLE_DEVICE_COMMON,
 };
 
 /* The same device, its driver taking MULTIPORT: four queues, the control pair too. */
@@ -222,15 +218,7 @@ static const struct mmio_case_device console_multiport_device = {
 	.features = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX) |
 		    (1ull << VIRTIO_CONSOLE_F_MULTIPORT),
 	.num_queues = 4,
-	.queue_size = QSIZE,
-	.ram_size = MiB(1),
-	.create = console_create,
-	.destroy = console_destroy,
-	.started = console_started,
-	.good_request = console_good_request,
-	.post_request = console_post_request,
-	.host_input = console_host_input,
-	.carry = console_carry,
+	CONSOLE_DEVICE_COMMON,
 };
 
 static int setup(void **state)
@@ -272,16 +260,8 @@ static void input_waits_across_a_reset(void **state)
 static void post_ctrl_rx(struct mmio_case *c, unsigned int n)
 {
 	struct console_test *t = c->priv;
-	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_CONSOLE_CTRL_RECEIVEQ);
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct vqb_seg seg = { vqb_alloc(vq, CTRL_LEN), CTRL_LEN, true };
-		uint16_t head = vqb_chain(vq, &seg, 1);
-
-		t->ctrl_buf[head] = seg.addr;
-		vqb_publish(vq, head);
-	}
-	mmio_driver_kick(&c->drv, VIRTIO_CONSOLE_CTRL_RECEIVEQ);
+	mmio_driver_post_writable(&c->drv, VIRTIO_CONSOLE_CTRL_RECEIVEQ, CTRL_LEN, n, t->ctrl_buf);
 	mmio_driver_pump(&c->drv);
 }
 
@@ -341,23 +321,21 @@ static void handshake(struct mmio_case *c)
 static void restore_keeps_the_open_port(void **state)
 {
 	struct mmio_case *c = *state, *r;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256], got[64];
+	struct mmio_case_snap s;
+	char got[64];
 
 	mmio_case_start(c);
 	handshake(c);
 	console_good_request(c);
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	assert_int_equal(mmio_driver_status(&r->drv), MMIO_S_RUNNING);
 	post_ctrl_rx(r, 2);
 	assert_string_equal(ctrl_received(r, got, sizeof(got)), ""); /* nothing new to tell */
 	console_input(r);
 	console_output(r);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 /* A handshake caught midway (DEVICE_ADD owed, no control buffer to send it in) goes on after the restore. */
@@ -365,14 +343,13 @@ static void restore_midway_through_the_handshake(void **state)
 {
 	struct mmio_case *c = *state, *r;
 	struct console_test *rt;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256], got[64], in[RX_BUF * RX_POSTED + 1];
+	struct mmio_case_snap s;
+	char got[64], in[RX_BUF * RX_POSTED + 1];
 
 	mmio_case_start(c);
 	ctrl_send(c, VIRTIO_CONSOLE_DEVICE_READY, 1);
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	rt = r->priv;
 	assert_int_equal(write(rt->in[1], "early\n", 6), 6); /* waits for the port to open */
 	mmio_driver_pump(&r->drv);
@@ -386,27 +363,23 @@ static void restore_midway_through_the_handshake(void **state)
 	assert_string_equal(in, "early\n");
 	console_good_request(r);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 /* Without MULTIPORT the port is open from DRIVER_OK: so it is after a restore. */
 static void restore_without_multiport(void **state)
 {
 	struct mmio_case *c = *state, *r;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
+	struct mmio_case_snap s;
 
 	mmio_case_start(c);
 	console_good_request(c);
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	assert_int_equal(mmio_driver_status(&r->drv), MMIO_S_RUNNING);
 	console_good_request(r);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 #define STALLED_BYTES (3 * 4096) /* three times the pipe: kiln's ring holds the rest */
@@ -444,10 +417,9 @@ static void output_held_at_a_snapshot_is_written_first(void **state)
 	struct console_test *t = c->priv;
 	struct virtq_builder *vq;
 	struct reader rd = { .fd = t->out[0] };
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
+	struct mmio_case_snap s;
 	pthread_t reader;
-	char why[256], pattern[STALLED_BYTES];
+	char pattern[STALLED_BYTES];
 
 	alarm(20);
 	assert_int_equal(fcntl(t->out[1], F_SETPIPE_SZ, 4096), 4096);
@@ -465,47 +437,20 @@ static void output_held_at_a_snapshot_is_written_first(void **state)
 	mmio_driver_pump(&c->drv);
 	assert_int_equal(vqb_used_idx(vq), 3);
 	assert_int_equal(pthread_create(&reader, NULL, reader_main, &rd), 0);
-	mmio_case_snapshot(c, &w, &img);
+	mmio_case_snap_take(c, &s);
 	pthread_join(reader, NULL);
 	assert_int_equal(rd.len, STALLED_BYTES);
 	assert_memory_equal(rd.buf, pattern, STALLED_BYTES);
 	assert_int_equal(atomic_load(&c->dev->stats.bytes_dropped), 0);
 
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	r = mmio_case_snap_restore(c, &s);
 	char none;
 	assert_int_equal(read(((struct console_test *)r->priv)->out[0], &none, 1), -1);
 	assert_int_equal(errno, EAGAIN);
 	console_good_request(r);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 	alarm(0);
-}
-
-struct damage {
-	const char *what;
-	int delta;       /* bytes added to (or, negative, cut from) the section */
-	unsigned int at; /* the byte to change, counted back from the section's end (0: none) */
-	uint8_t x;       /* ... XORed into it */
-	int rc;
-	const char *reason;
-};
-
-static void expect_refusals(struct mmio_case *c, const struct damage *cases, size_t n)
-{
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
-
-	mmio_case_snapshot(c, &w, &img);
-	for (size_t i = 0; i < n; i++) {
-		int rc = mmio_case_restore_damaged(c, &img, cases[i].delta, cases[i].at, cases[i].x, why, sizeof(why));
-
-		if (rc != cases[i].rc || strstr(why, cases[i].reason) == NULL || strchr(why, '\n') != NULL)
-			fail_msg("%s: rc %d, \"%s\"", cases[i].what, rc, why);
-	}
-	snap_reader_close(&img);
-	snap_writer_free(&w);
 }
 
 /*
@@ -514,7 +459,7 @@ static void expect_refusals(struct mmio_case *c, const struct damage *cases, siz
  */
 static void damaged_device_sections_refused(void **state)
 {
-	static const struct damage cases[] = {
+	static const struct mmio_case_damage cases[] = {
 		{ "a message owed", 0, 5, 0x01, -EINVAL, "a MULTIPORT control state, for a driver that did not" },
 		{ "the port open", 0, 1, 0x01, -EINVAL, "a MULTIPORT control state, for a driver that did not" },
 		{ "a message unknown", 0, 5, 0x08, -EBADMSG, "its device state is malformed" },
@@ -524,13 +469,13 @@ static void damaged_device_sections_refused(void **state)
 	};
 
 	mmio_case_start(*state);
-	expect_refusals(*state, cases, ARRAY_SIZE(cases));
+	mmio_case_expect_refusals(*state, cases, ARRAY_SIZE(cases));
 }
 
 /* With MULTIPORT, the state a driver can reach loads; a message kiln does not know does not. */
 static void damaged_multiport_sections_refused(void **state)
 {
-	static const struct damage cases[] = {
+	static const struct mmio_case_damage cases[] = {
 		{ "a message unknown", 0, 5, 0x08, -EBADMSG, "its device state is malformed" },
 		{ "every bit owed", 0, 2, 0xff, -EBADMSG, "its device state is malformed" },
 	};
@@ -538,7 +483,7 @@ static void damaged_multiport_sections_refused(void **state)
 
 	mmio_case_start(c);
 	handshake(c);
-	expect_refusals(c, cases, ARRAY_SIZE(cases));
+	mmio_case_expect_refusals(c, cases, ARRAY_SIZE(cases));
 }
 
 int main(void)

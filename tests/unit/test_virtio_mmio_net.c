@@ -102,16 +102,8 @@ static void host_sends(struct net_test *t, uint8_t seed)
 static void post_rx(struct mmio_case *c, unsigned int n)
 {
 	struct net_test *t = c->priv;
-	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_NET_RXQ);
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct vqb_seg seg = { vqb_alloc(vq, RX_BUF), RX_BUF, true };
-		uint16_t head = vqb_chain(vq, &seg, 1);
-
-		t->rx_buf[head] = seg.addr;
-		vqb_publish(vq, head);
-	}
-	mmio_driver_kick(&c->drv, VIRTIO_NET_RXQ);
+	mmio_driver_post_writable(&c->drv, VIRTIO_NET_RXQ, RX_BUF, n, t->rx_buf);
 }
 
 static void net_started(struct mmio_case *c)

@@ -353,13 +353,8 @@ static void reset_after_driver_ok_removed_closes_connections(void **state)
 static void post_event(struct mmio_case *c, uint32_t len)
 {
 	struct vsock_test *t = c->priv;
-	struct virtq_builder *vq = mmio_driver_vq(&c->drv, VIRTIO_VSOCK_EVENTQ);
-	struct vqb_seg seg = { vqb_alloc(vq, len), len, true };
-	uint16_t head = vqb_chain(vq, &seg, 1);
 
-	t->ev_buf[head] = seg.addr;
-	vqb_publish(vq, head);
-	mmio_driver_kick(&c->drv, VIRTIO_VSOCK_EVENTQ);
+	mmio_driver_post_writable(&c->drv, VIRTIO_VSOCK_EVENTQ, len, 1, t->ev_buf);
 }
 
 /* The events the guest received since the last call: how many, each of them a TRANSPORT_RESET. */
@@ -400,9 +395,7 @@ static void restore_resets_the_transport(void **state)
 {
 	struct mmio_case *c = *state, *r;
 	struct vsock_test *t = c->priv;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
+	struct mmio_case_snap s;
 	struct pkt p;
 
 	mmio_case_start(c);
@@ -411,8 +404,8 @@ static void restore_resets_the_transport(void **state)
 	uint16_t held = t->vs->rx_elem.head;
 	uint32_t old_port = t->hport;
 
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	assert_int_equal(mmio_driver_status(&r->drv), MMIO_S_RUNNING);
 	assert_int_equal(guest_resets(r), 1);
 	assert_true(mmio_driver_take_interrupt(&r->drv) & MMIO_INT_USED);
@@ -425,21 +418,18 @@ static void restore_resets_the_transport(void **state)
 	vsock_good_request(r);
 	assert_int_equal(guest_resets(r), 0);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 /* With no event buffer at the restore, the reset goes into the first one the driver posts; one reset only. */
 static void transport_reset_waits_for_an_event_buffer(void **state)
 {
 	struct mmio_case *c = *state, *r;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
+	struct mmio_case_snap s;
 
 	mmio_case_start(c);
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	assert_int_equal(guest_resets(r), 0);
 	post_event(r, EVENT_LEN);
 	mmio_driver_pump(&r->drv);
@@ -449,55 +439,46 @@ static void transport_reset_waits_for_an_event_buffer(void **state)
 	assert_int_equal(guest_resets(r), 0);
 	vsock_good_request(r);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 /* A driver that resets the restored device before it had an event buffer has no old connections: no reset event. */
 static void driver_reset_cancels_the_transport_reset(void **state)
 {
 	struct mmio_case *c = *state, *r;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
+	struct mmio_case_snap s;
 
 	mmio_case_start(c);
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	mmio_case_recover(r);
 	post_event(r, EVENT_LEN);
 	mmio_driver_pump(&r->drv);
 	assert_int_equal(guest_resets(r), 0);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 /* A driver midway through its negotiation is restored there, and goes on to start the device. */
 static void restore_before_driver_ok(void **state)
 {
 	struct mmio_case *c = *state, *r;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
+	struct mmio_case_snap s;
 
 	assert_int_equal(mmio_driver_negotiate(&c->drv, vsock_device.features), MMIO_S_NEGOTIATED);
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	assert_int_equal(mmio_driver_status(&r->drv), MMIO_S_NEGOTIATED);
 	mmio_case_recover(r);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 /* A device that broke (a tx packet without a header) is broken after the restore too, until a reset. */
 static void broken_device_stays_broken(void **state)
 {
 	struct mmio_case *c = *state, *r;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
+	struct mmio_case_snap s;
 
 	mmio_case_start(c);
 	post_event(c, EVENT_LEN);
@@ -508,15 +489,14 @@ static void broken_device_stays_broken(void **state)
 	mmio_driver_pump(&c->drv);
 	assert_true(mmio_driver_status(&c->drv) & MMIO_S_NEEDS_RESET);
 
-	mmio_case_snapshot(c, &w, &img);
-	assert_int_equal(mmio_case_restore(c, &img, &r, why, sizeof(why)), 0);
+	mmio_case_snap_take(c, &s);
+	r = mmio_case_snap_restore(c, &s);
 	assert_true(mmio_driver_status(&r->drv) & MMIO_S_NEEDS_RESET);
 	assert_true(((struct vsock_test *)r->priv)->vs->broken);
 	assert_int_equal(guest_resets(r), 0);
 	mmio_case_recover(r);
 	mmio_case_free(r);
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_snap_free(&s);
 }
 
 /*
@@ -525,35 +505,16 @@ static void broken_device_stays_broken(void **state)
  */
 static void damaged_device_sections_refused(void **state)
 {
-	static const struct {
-		const char *what;
-		int delta;       /* bytes added to (or, negative, cut from) the section */
-		unsigned int at; /* the byte to change, counted back from the section's end (0: none) */
-		uint8_t x;       /* ... XORed into it */
-		int rc;
-		const char *reason;
-	} cases[] = {
+	static const struct mmio_case_damage cases[] = {
 		{ "another CID", 0, 9, 0x01, -EINVAL, "guest CID is 2, its machine's 3" },
 		{ "a bool that is 2", 0, 1, 0x02, -EBADMSG, "its device state is malformed" },
 		{ "cut short", -1, 0, 0, -EBADMSG, "its device state is malformed" },
 		{ "a byte too many", 1, 0, 0, -EBADMSG, "its device state is malformed" },
 		{ "no device part", -9, 0, 0, -EBADMSG, "its device state is malformed" },
 	};
-	struct mmio_case *c = *state;
-	struct snap_writer w;
-	struct snap_reader img = { 0 };
-	char why[256];
 
-	mmio_case_start(c);
-	mmio_case_snapshot(c, &w, &img);
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		int rc = mmio_case_restore_damaged(c, &img, cases[i].delta, cases[i].at, cases[i].x, why, sizeof(why));
-
-		if (rc != cases[i].rc || strstr(why, cases[i].reason) == NULL || strchr(why, '\n') != NULL)
-			fail_msg("%s: rc %d, \"%s\"", cases[i].what, rc, why);
-	}
-	snap_reader_close(&img);
-	snap_writer_free(&w);
+	mmio_case_start(*state);
+	mmio_case_expect_refusals(*state, cases, ARRAY_SIZE(cases));
 }
 
 /* --- a real I/O thread ------------------------------------------------------------------------- */
