@@ -21,6 +21,7 @@
 #include "api/vmm.h"
 #include "arch/x86/vcpu_snapshot.h"
 #include "snapshot/config_section.h"
+#include "support/scratch.h"
 
 #define assert_contains(hay, needle)                                                        \
 	do {                                                                                \
@@ -28,28 +29,8 @@
 			fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));         \
 	} while (0)
 
-static char dir[64];
 static struct api_vmm vmm;
 static struct api_reply reply;
-
-static const char *file(const char *name)
-{
-	static char paths[4][128];
-	static int next;
-	char *p = paths[next++ % 4];
-
-	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
-	return p;
-}
-
-static void make_file(const char *name, size_t size)
-{
-	int fd = open(file(name), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
 
 /* Sends one request through the route table and the VM side; the reply is left in `reply`. */
 static unsigned int request(const char *method, const char *path, const char *fmt, ...)
@@ -74,11 +55,10 @@ static unsigned int request(const char *method, const char *path, const char *fm
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kiln-test-api.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	make_file("kernel", 4096);
-	make_file("disk0", 1 << 20);
-	make_file("disk1", 1 << 20);
+	assert_int_equal(scratch_make_dir("api"), 0);
+	scratch_make_file("kernel", 4096);
+	scratch_make_file("disk0", 1 << 20);
+	scratch_make_file("disk1", 1 << 20);
 	return 0;
 }
 
@@ -90,10 +70,10 @@ static int teardown(void **state)
 	(void)state;
 	api_reply_free(&reply);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		unlink(file(names[i]));
-		rmdir(file(names[i]));
+		unlink(scratch_path(names[i]));
+		rmdir(scratch_path(names[i]));
 	}
-	rmdir(dir);
+	rmdir(scratch_dir);
 	return 0;
 }
 
@@ -162,18 +142,18 @@ static void test_machine(void **state)
 static void test_boot_source(void **state)
 {
 	(void)state;
-	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", file("gone")), 400);
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", scratch_path("gone")), 400);
 	assert_contains(reply.fault, "Boot source error: kernel_image_path ");
 	assert_contains(reply.fault, "gone: No such file or directory");
 	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\", \"initrd_path\": \"%s\"}",
-				 file("kernel"), file("gone")), 400);
+				 scratch_path("kernel"), scratch_path("gone")), 400);
 	assert_contains(reply.fault, "initrd_path");
-	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", dir), 400);
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", scratch_dir), 400);
 	assert_contains(reply.fault, "Is a directory");
 	GET("/vm/config");
 	assert_null(strstr(reply.body, "boot-source"));
 	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\", \"boot_args\": \"quiet\"}",
-				 file("kernel")), 204);
+				 scratch_path("kernel")), 204);
 	GET("/vm/config");
 	assert_contains(reply.body, "\"boot-source\":{\"kernel_image_path\":\"");
 	assert_contains(reply.body, "\"boot_args\":\"quiet\"}");
@@ -184,8 +164,8 @@ static void test_drives(void **state)
 	const char *fmt = "{\"drive_id\": \"%s\", \"path_on_host\": \"%s\", \"is_root_device\": %s}";
 
 	(void)state;
-	assert_int_equal(request("PUT", "/drives/data", fmt, "data", file("disk0"), "false"), 204);
-	assert_int_equal(request("PUT", "/drives/root", fmt, "root", file("disk1"), "true"), 204);
+	assert_int_equal(request("PUT", "/drives/data", fmt, "data", scratch_path("disk0"), "false"), 204);
+	assert_int_equal(request("PUT", "/drives/root", fmt, "root", scratch_path("disk1"), "true"), 204);
 	GET("/vm/config");
 	/* The root device goes first, as the guest will see it (/dev/vda). */
 	const char *root = strstr(reply.body, "\"drive_id\":\"root\"");
@@ -193,23 +173,23 @@ static void test_drives(void **state)
 	assert_non_null(root);
 	assert_non_null(data);
 	assert_true(root < data);
-	assert_int_equal(request("PUT", "/drives/other", fmt, "other", file("disk0"), "true"), 400);
+	assert_int_equal(request("PUT", "/drives/other", fmt, "other", scratch_path("disk0"), "true"), 400);
 	assert_string_equal(reply.fault, "Drive config error: A root block device already exists!");
-	assert_int_equal(request("PUT", "/drives/x", fmt, "x", file("gone"), "false"), 400);
+	assert_int_equal(request("PUT", "/drives/x", fmt, "x", scratch_path("gone"), "false"), 400);
 	assert_contains(reply.fault, "Drive config error: path_on_host ");
 	assert_contains(reply.fault, "No such file or directory");
 	/* The same id replaces the drive: the root stays root and first. */
-	assert_int_equal(request("PUT", "/drives/root", fmt, "root", file("disk0"), "true"), 204);
+	assert_int_equal(request("PUT", "/drives/root", fmt, "root", scratch_path("disk0"), "true"), 204);
 	assert_int_equal(vmm.spec.ndrives, 2);
 	assert_string_equal(vmm.spec.drives[0].id, "root");
-	assert_string_equal(vmm.spec.drives[0].path, file("disk0"));
+	assert_string_equal(vmm.spec.drives[0].path, scratch_path("disk0"));
 	for (unsigned int i = 2; i < KILN_MAX_DISKS; i++) {
 		char id[16], path[32];
 		snprintf(id, sizeof(id), "d%u", i);
 		snprintf(path, sizeof(path), "/drives/%s", id);
-		assert_int_equal(request("PUT", path, fmt, id, file("disk1"), "false"), 204);
+		assert_int_equal(request("PUT", path, fmt, id, scratch_path("disk1"), "false"), 204);
 	}
-	assert_int_equal(request("PUT", "/drives/nine", fmt, "nine", file("disk1"), "false"), 400);
+	assert_int_equal(request("PUT", "/drives/nine", fmt, "nine", scratch_path("disk1"), "false"), 400);
 	assert_contains(reply.fault, "at most 8 drives");
 	assert_int_equal(vmm.spec.ndrives, KILN_MAX_DISKS);
 }
@@ -265,19 +245,19 @@ static void test_nets_vsock_entropy(void **state)
 static void test_metrics_logger(void **state)
 {
 	(void)state;
-	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("sub/m")), 400);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", scratch_path("sub/m")), 400);
 	assert_contains(reply.fault, "Metrics error: metrics_path ");
 	assert_contains(reply.fault, "sub/m: No such file or directory");
-	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", dir), 400);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", scratch_dir), 400);
 	assert_contains(reply.fault, "not a file or a FIFO");
-	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("new-metrics")), 204);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", scratch_path("new-metrics")), 204);
 	assert_true(vmm.metrics_fd >= 0);
 	struct stat st;
-	assert_int_equal(stat(file("new-metrics"), &st), 0); /* created, as Firecracker creates it */
+	assert_int_equal(stat(scratch_path("new-metrics"), &st), 0); /* created, as Firecracker creates it */
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("metrics")), 400);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", scratch_path("metrics")), 400);
 	assert_string_equal(reply.fault, "Metrics error: Reinitialization of metrics not allowed.");
-	assert_int_equal(request("PUT", "/logger", "{\"log_path\": \"%s\"}", file("sub/l")), 400);
+	assert_int_equal(request("PUT", "/logger", "{\"log_path\": \"%s\"}", scratch_path("sub/l")), 400);
 	assert_contains(reply.fault, "Logger error: log_path ");
 	assert_int_equal(request("PUT", "/logger", "{\"level\": \"Warning\"}"), 204);
 	GET("/vm/config");
@@ -311,23 +291,23 @@ static void test_instance_start(void **state)
 	assert_null(vmm.vm);
 
 	/* A kernel that vanished after PUT /boot-source: kiln_vm_create fails before touching KVM. */
-	make_file("gone", 4096);
-	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", file("gone")), 204);
+	scratch_make_file("gone", 4096);
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", scratch_path("gone")), 204);
 	assert_int_equal(request("PUT", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"%s\", "
-				 "\"is_root_device\": false}", file("disk0")), 204);
+				 "\"is_root_device\": false}", scratch_path("disk0")), 204);
 	assert_int_equal(request("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\", "
 				 "\"is_root_device\": true, \"is_read_only\": true, \"partuuid\": \"0eaa91a0-01\"}",
-				 file("disk1")), 204);
+				 scratch_path("disk1")), 204);
 	assert_int_equal(request("PUT", "/network-interfaces/eth_0", "{\"iface_id\": \"eth_0\", \"host_dev_name\": "
 				 "\"tap0\"}"), 204);
-	unlink(file("gone"));
+	unlink(scratch_path("gone"));
 	assert_int_equal(request("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
 	assert_contains(reply.fault, "Start microvm error: kernel ");
 	assert_null(vmm.vm);
 	/* What it was to be built from: Firecracker's root device argument, drive ids as serials. */
 	assert_string_equal(vmm.cmdline, "console=ttyS0 reboot=k root=PARTUUID=0eaa91a0-01 ro");
 	assert_int_equal(vmm.cfg.ndisks, 2);
-	assert_string_equal(vmm.cfg.disks[0].path, file("disk1"));
+	assert_string_equal(vmm.cfg.disks[0].path, scratch_path("disk1"));
 	assert_true(vmm.cfg.disks[0].read_only);
 	assert_string_equal(vmm.cfg.disks[0].serial, "rootfs");
 	assert_string_equal(vmm.cfg.disks[1].serial, "data");
@@ -344,15 +324,15 @@ static void test_instance_start(void **state)
 static void test_root_cmdline(void **state)
 {
 	(void)state;
-	make_file("gone", 4096);
+	scratch_make_file("gone", 4096);
 	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\", \"boot_args\": \"a=1\"}",
-				 file("gone")), 204);
+				 scratch_path("gone")), 204);
 	assert_int_equal(request("PUT", "/drives/r", "{\"drive_id\": \"a_drive_id_longer_than_20\", "
-				 "\"path_on_host\": \"%s\", \"is_root_device\": true}", file("disk0")), 400);
+				 "\"path_on_host\": \"%s\", \"is_root_device\": true}", scratch_path("disk0")), 400);
 	assert_int_equal(request("PUT", "/drives/a_drive_id_longer_than_20", "{\"drive_id\": "
 				 "\"a_drive_id_longer_than_20\", \"path_on_host\": \"%s\", \"is_root_device\": true}",
-				 file("disk0")), 204);
-	unlink(file("gone"));
+				 scratch_path("disk0")), 204);
+	unlink(scratch_path("gone"));
 	assert_int_equal(request("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
 	assert_string_equal(vmm.cmdline, "a=1 root=/dev/vda rw");
 	assert_string_equal(vmm.cfg.disks[0].serial, "a_drive_id_longer_th"); /* 20 bytes of the id */
@@ -379,7 +359,7 @@ static void snapshot_with_nics(const char *path)
 	snap_end(&w);
 	assert_int_equal(snap_writer_save(&w, path), 0);
 	snap_writer_free(&w);
-	make_file("nics.mem", cfg.mem_bytes);
+	scratch_make_file("nics.mem", cfg.mem_bytes);
 }
 
 #define LOAD(state_path, mem_path, extra)                                                                  \
@@ -392,21 +372,21 @@ static void test_snapshot_load_fails_cleanly(void **state)
 	(void)state;
 	/* The logger and metrics may come first, as in Firecracker. */
 	assert_int_equal(request("PUT", "/logger", "{\"level\": \"Warning\"}"), 204);
-	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_int_equal(LOAD(scratch_path("gone"), scratch_path("disk0"), ""), 400);
 	assert_contains(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: snapshot ");
 	assert_contains(reply.fault, "gone: ");
 	assert_null(strchr(reply.fault, '\n'));
 	assert_null(vmm.vm);
 	/* Not a kiln state file (4 KiB of zeros). */
-	assert_int_equal(LOAD(file("kernel"), file("disk0"), ", \"resume_vm\": true"), 400);
+	assert_int_equal(LOAD(scratch_path("kernel"), scratch_path("disk0"), ", \"resume_vm\": true"), 400);
 	assert_contains(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: snapshot ");
 	assert_null(strchr(reply.fault, '\n'));
 	assert_null(vmm.vm);
 	GET("/");
 	assert_contains(reply.body, "Not started");
 	/* An override of a NIC the snapshot lacks (it has net0 and eth_1) is refused, naming it. */
-	snapshot_with_nics(file("nics.state"));
-	assert_int_equal(LOAD(file("nics.state"), file("nics.mem"), ", \"network_overrides\": [{\"iface_id\": \"net1\", "
+	snapshot_with_nics(scratch_path("nics.state"));
+	assert_int_equal(LOAD(scratch_path("nics.state"), scratch_path("nics.mem"), ", \"network_overrides\": [{\"iface_id\": \"net1\", "
 			      "\"host_dev_name\": \"tap0\"}]"), 400);
 	assert_string_equal(reply.fault, "Load microVM snapshot error: Failed to restore from snapshot: "
 					 "network override net1: the snapshot has no NIC with that id");
@@ -423,17 +403,17 @@ static void test_snapshot_load_only_when_fresh(void **state)
 
 	(void)state;
 	assert_int_equal(request("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 4}"), 400);
-	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_int_equal(LOAD(scratch_path("gone"), scratch_path("disk0"), ""), 400);
 	assert_string_equal(reply.fault, not_allowed);
 	api_vmm_destroy(&vmm);
 	fresh(state);
-	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", file("kernel")), 204);
-	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_int_equal(request("PUT", "/boot-source", "{\"kernel_image_path\": \"%s\"}", scratch_path("kernel")), 204);
+	assert_int_equal(LOAD(scratch_path("gone"), scratch_path("disk0"), ""), 400);
 	assert_string_equal(reply.fault, not_allowed);
 	api_vmm_destroy(&vmm);
 	fresh(state);
 	assert_int_equal(request("PUT", "/entropy", "{}"), 204);
-	assert_int_equal(LOAD(file("gone"), file("disk0"), ""), 400);
+	assert_int_equal(LOAD(scratch_path("gone"), scratch_path("disk0"), ""), 400);
 	assert_string_equal(reply.fault, not_allowed);
 }
 
@@ -444,7 +424,7 @@ static void test_tick_timeout(void **state)
 
 	(void)state;
 	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed), -1); /* no VM, no metrics */
-	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", file("new-metrics")), 204);
+	assert_int_equal(request("PUT", "/metrics", "{\"metrics_path\": \"%s\"}", scratch_path("new-metrics")), 204);
 	assert_int_equal(api_vmm_tick_timeout_ms(&vmm, flushed), -1); /* no VM yet */
 	/* A stand-in handle: the timeout only asks whether there is a VM, never touches it. */
 	vmm.vm = (struct kiln_vm *)&vmm;

@@ -24,34 +24,15 @@
 #include "arch/x86/vcpu_snapshot.h"
 #include "cli/restore_cmd.h"
 #include "snapshot/config_section.h"
+#include "support/scratch.h"
 
 #define DISK_BYTES 4096u
 
-static char dir[64];
 static int guest_runs; /* in this process: stand-in guests run without --clones */
-
-static const char *file(const char *name)
-{
-	static char paths[16][128];
-	static unsigned int next;
-	char *p = paths[next++ % 16];
-
-	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
-	return p;
-}
-
-static void make_file(const char *name, size_t size)
-{
-	int fd = open(file(name), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
 
 static void read_file(const char *name, char *buf, size_t len)
 {
-	FILE *f = fopen(file(name), "r");
+	FILE *f = fopen(scratch_path(name), "r");
 	size_t got;
 
 	assert_non_null(f);
@@ -69,21 +50,20 @@ static int setup(void **state)
 	int rc;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kiln-test-restorecmd.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (scratch_make_dir("restorecmd") < 0)
 		return -1;
 	kiln_config_init(&cfg);
 	cfg.mem_bytes = 16u << 20;
-	cfg.disks[0] = (struct kiln_disk){ .path = file("disk") };
-	cfg.disks[1] = (struct kiln_disk){ .path = file("ro.img"), .serial = "ro", .read_only = true };
+	cfg.disks[0] = (struct kiln_disk){ .path = scratch_path("disk") };
+	cfg.disks[1] = (struct kiln_disk){ .path = scratch_path("ro.img"), .serial = "ro", .read_only = true };
 	cfg.ndisks = 2;
 	snap_writer_init(&w);
 	snap_config_put(&w, &cfg, sizes);
 	snap_begin(&w, X86_SNAP_TAG_VCPU, 0);
 	snap_end(&w);
-	rc = snap_writer_save(&w, file("state"));
+	rc = snap_writer_save(&w, scratch_path("state"));
 	snap_writer_free(&w);
-	make_file("mem", cfg.mem_bytes);
+	scratch_make_file("mem", cfg.mem_bytes);
 	return rc;
 }
 
@@ -92,7 +72,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -104,7 +84,7 @@ static void parse(struct cli_options *o, int argc, const char **args)
 
 	for (int i = 0; i < argc; i++)
 		argv[2 + i] = args[i];
-	argv[2 + argc] = dir;
+	argv[2 + argc] = scratch_dir;
 	assert_int_equal(cli_parse(argc + 3, (char **)argv, o, err, sizeof(err)), 0);
 }
 
@@ -139,29 +119,29 @@ static void clones_run_each_in_a_child(void **state)
 	(void)state;
 	for (int i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "in%d", i);
-		FILE *f = fopen(file(name), "w");
+		FILE *f = fopen(scratch_path(name), "w");
 		assert_non_null(f);
 		fprintf(f, "seed%d", i);
 		fclose(f);
 	}
 	parse(&o, 10, (const char *[]){ "--clones", "3", "--disk-path", "drive0=/c/%%%i.img", "--console-in",
-					 file("in%i"), "--console-out", file("out%i"), "--log-file", file("log%i") });
+					 scratch_path("in%i"), "--console-out", scratch_path("out%i"), "--log-file", scratch_path("log%i") });
 	/* Clone 0 ends with 7 and clone 1 with 8; the first one that is not 0 is clone 0's. */
 	assert_int_equal(restore_cmd_run(&o, 0, stand_in), 7);
 	assert_int_equal(guest_runs, 0); /* not in this process */
 	for (int i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "out%d", i);
 		read_file(name, buf, sizeof(buf));
-		snprintf(want, sizeof(want), "disk /c/%%%d.img ro %s in seed%d\n", i, file("ro.img"), i);
+		snprintf(want, sizeof(want), "disk /c/%%%d.img ro %s in seed%d\n", i, scratch_path("ro.img"), i);
 		assert_string_equal(buf, want);
 		snprintf(name, sizeof(name), "log%d", i);
 		read_file(name, buf, sizeof(buf));
-		snprintf(want, sizeof(want), "log of %s/out%d\n", dir, i);
+		snprintf(want, sizeof(want), "log of %s/out%d\n", scratch_dir, i);
 		assert_string_equal(buf, want);
 	}
 	/* Every clone 0: the status is 0. A clone reads no input unless told to. */
 	parse(&o, 6, (const char *[]){ "--clones", "2", "--disk-path", "drive0=/c/%i.img", "--log-file",
-					file("log") });
+					scratch_path("log") });
 	assert_int_equal(restore_cmd_run(&o, 0, stand_in), 0);
 	read_file("log", buf, sizeof(buf));
 	assert_string_equal(buf, "log of -\nlog of -\n");
@@ -192,12 +172,12 @@ static void one_guest_runs_here(void **state)
 	(void)state;
 	guest_runs = 0;
 	/* Without --clones, %i is no one's index: the values are taken as they are. */
-	parse(&o, 6, (const char *[]){ "--disk-path", "drive0=/c/%i.img", "--console-out", file("one%i"), "--console-in",
+	parse(&o, 6, (const char *[]){ "--disk-path", "drive0=/c/%i.img", "--console-out", scratch_path("one%i"), "--console-in",
 				       "/dev/null" });
 	run_here(&o, 0);
 	assert_int_equal(guest_runs, 1);
 	read_file("one%i", buf, sizeof(buf));
-	snprintf(want, sizeof(want), "disk /c/%%i.img ro %s in (nothing)\n", file("ro.img"));
+	snprintf(want, sizeof(want), "disk /c/%%i.img ro %s in (nothing)\n", scratch_path("ro.img"));
 	assert_string_equal(buf, want);
 }
 
@@ -224,16 +204,16 @@ static void refused_before_any_guest(void **state)
 	expect_refused(4, (const char *[]){ "--clones", "2", "--disk-path", "drive0=/c%d" });
 	expect_refused(4, (const char *[]){ "--clones", "2", "--disk-path", "drive0=/c%" });
 	/* The snapshot does not open: the memory file is not the guest's RAM. */
-	make_file("mem.small", 4096);
-	rename(file("mem"), file("mem.keep"));
-	rename(file("mem.small"), file("mem"));
+	scratch_make_file("mem.small", 4096);
+	rename(scratch_path("mem"), scratch_path("mem.keep"));
+	rename(scratch_path("mem.small"), scratch_path("mem"));
 	expect_refused(0, NULL);
-	rename(file("mem.keep"), file("mem"));
+	rename(scratch_path("mem.keep"), scratch_path("mem"));
 	/* An output file that cannot be made. */
 	expect_refused(2, (const char *[]){ "--console-out", "/nonexistent/dir/out" });
 	/* --clones 1 shares nothing: no %i needed. */
 	struct cli_options o;
-	parse(&o, 6, (const char *[]){ "--clones", "1", "--console-out", file("single"), "--log-file", file("single.log") });
+	parse(&o, 6, (const char *[]){ "--clones", "1", "--console-out", scratch_path("single"), "--log-file", scratch_path("single.log") });
 	assert_int_equal(restore_cmd_run(&o, 0, stand_in), 0);
 }
 

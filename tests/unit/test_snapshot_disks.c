@@ -22,6 +22,7 @@
 
 #include "arch/x86/vcpu_snapshot.h"
 #include "snapshot/config_section.h"
+#include "support/scratch.h"
 
 #define assert_contains(hay, needle)                                                        \
 	do {                                                                                \
@@ -32,42 +33,21 @@
 #define MEM_BYTES (16u << 20)
 #define DISK_BYTES 4096u
 
-static char dir[64];
-
-static const char *file(const char *name)
-{
-	static char paths[8][128];
-	static unsigned int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
-	return p;
-}
-
-static void make_file(const char *name, size_t size)
-{
-	int fd = open(file(name), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
 
 static const char *const names[] = { "state", "mem", "small.mem", "a", "b", "c", "clone0", "clone1", "short" };
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kiln-test-snapdisks.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return scratch_make_dir("snapdisks");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		unlink(file(names[i]));
-	rmdir(dir);
+		unlink(scratch_path(names[i]));
+	rmdir(scratch_dir);
 	return 0;
 }
 
@@ -82,19 +62,19 @@ static void three_disks(struct kiln_config *cfg)
 
 	kiln_config_init(cfg);
 	cfg->mem_bytes = MEM_BYTES;
-	cfg->disks[0] = (struct kiln_disk){ .path = file("a"), .serial = "data" };
-	cfg->disks[1] = (struct kiln_disk){ .path = file("b") };
-	cfg->disks[2] = (struct kiln_disk){ .path = file("c"), .serial = "x-y", .read_only = true };
+	cfg->disks[0] = (struct kiln_disk){ .path = scratch_path("a"), .serial = "data" };
+	cfg->disks[1] = (struct kiln_disk){ .path = scratch_path("b") };
+	cfg->disks[2] = (struct kiln_disk){ .path = scratch_path("c"), .serial = "x-y", .read_only = true };
 	cfg->ndisks = 3;
-	make_file("a", DISK_BYTES);
-	make_file("b", DISK_BYTES);
-	make_file("c", DISK_BYTES);
-	make_file("mem", MEM_BYTES);
+	scratch_make_file("a", DISK_BYTES);
+	scratch_make_file("b", DISK_BYTES);
+	scratch_make_file("c", DISK_BYTES);
+	scratch_make_file("mem", MEM_BYTES);
 	snap_writer_init(&w);
 	snap_config_put(&w, cfg, sizes);
 	snap_begin(&w, X86_SNAP_TAG_VCPU, 0);
 	snap_end(&w);
-	assert_int_equal(snap_writer_save(&w, file("state")), 0);
+	assert_int_equal(snap_writer_save(&w, scratch_path("state")), 0);
 	snap_writer_free(&w);
 }
 
@@ -141,8 +121,8 @@ static void expect_restore(struct kiln_restore *rs, const char *want)
 	struct kiln_error err = { "" };
 	struct kiln_vm *vm = NULL;
 
-	rs->state_path = file("state");
-	rs->mem_path = file("mem");
+	rs->state_path = scratch_path("state");
+	rs->mem_path = scratch_path("mem");
 	rs->console_in_fd = rs->console_out_fd = -1;
 	assert_true(kiln_vm_restore(rs, &vm, &err) < 0);
 	assert_null(vm);
@@ -164,22 +144,22 @@ static void overrides_name_disks_by_id(void **state)
 	three_disks(&cfg);
 	kiln_restore_init(&rs);
 	/* Accepted: each disk by its id, to a file of its size (then the fake host has no KVM). */
-	make_file("clone0", DISK_BYTES);
-	make_file("clone1", DISK_BYTES);
-	override(&rs, "data", file("clone0"));
-	override(&rs, "drive1", file("clone1"));
-	override(&rs, "drive2", file("clone1")); /* read-only: it may share a file */
+	scratch_make_file("clone0", DISK_BYTES);
+	scratch_make_file("clone1", DISK_BYTES);
+	override(&rs, "data", scratch_path("clone0"));
+	override(&rs, "drive1", scratch_path("clone1"));
+	override(&rs, "drive2", scratch_path("clone1")); /* read-only: it may share a file */
 	expect_restore(&rs, "/dev/kvm");
 	/* Refused, naming what is wrong. */
 	kiln_restore_init(&rs);
-	override(&rs, "drive0", file("clone0")); /* disk 0 goes by its serial */
+	override(&rs, "drive0", scratch_path("clone0")); /* disk 0 goes by its serial */
 	expect_restore(&rs, "disk override drive0: the snapshot has no disk with that id");
 	kiln_restore_init(&rs);
-	override(&rs, "x-y", file("clone0")); /* not a drive id: disk 2 is drive2 */
+	override(&rs, "x-y", scratch_path("clone0")); /* not a drive id: disk 2 is drive2 */
 	expect_restore(&rs, "disk override x-y: the snapshot has no disk with that id");
 	kiln_restore_init(&rs);
-	override(&rs, "data", file("clone0"));
-	override(&rs, "data", file("clone1"));
+	override(&rs, "data", scratch_path("clone0"));
+	override(&rs, "data", scratch_path("clone1"));
 	expect_restore(&rs, "disk override data: that disk is given a file twice");
 	kiln_restore_init(&rs);
 	override(&rs, "data", NULL);
@@ -190,11 +170,11 @@ static void overrides_name_disks_by_id(void **state)
 	expect_restore(&rs, "9 disk overrides: a VM has at most 8 disks");
 	/* The file must have the disk's size, and exist. */
 	kiln_restore_init(&rs);
-	make_file("short", DISK_BYTES - 512);
-	override(&rs, "drive1", file("short"));
+	scratch_make_file("short", DISK_BYTES - 512);
+	override(&rs, "drive1", scratch_path("short"));
 	expect_restore(&rs, "disk /tmp/kiln-test-snapdisks.");
 	expect_restore(&rs, "short: 3584 bytes, the snapshot's guest had 4096");
-	rs.disk_overrides[0].path = file("gone");
+	rs.disk_overrides[0].path = scratch_path("gone");
 	expect_restore(&rs, "gone: No such file or directory");
 }
 
@@ -209,12 +189,12 @@ static void one_snapshot_many_restores(void **state)
 
 	(void)state;
 	three_disks(&cfg);
-	make_file("clone0", DISK_BYTES);
-	assert_int_equal(kiln_snapshot_open(file("state"), file("mem"), &snap, &err), 0);
+	scratch_make_file("clone0", DISK_BYTES);
+	assert_int_equal(kiln_snapshot_open(scratch_path("state"), scratch_path("mem"), &snap, &err), 0);
 	/* Its machine as saved, with no console. */
 	const struct kiln_config *saved = kiln_snapshot_config(snap);
 	assert_int_equal(saved->ndisks, 3);
-	assert_string_equal(saved->disks[1].path, file("b"));
+	assert_string_equal(saved->disks[1].path, scratch_path("b"));
 	assert_true(saved->disks[2].read_only);
 	assert_int_equal(saved->mem_bytes, MEM_BYTES);
 	assert_int_equal(saved->console_in_fd, -1);
@@ -222,14 +202,14 @@ static void one_snapshot_many_restores(void **state)
 	for (int k = 0; k < 3; k++) {
 		kiln_restore_init(&rs);
 		rs.state_path = rs.mem_path = "/not/read";
-		override(&rs, k == 1 ? "nothing" : "data", file("clone0"));
+		override(&rs, k == 1 ? "nothing" : "data", scratch_path("clone0"));
 		assert_true(kiln_vm_restore_from(snap, &rs, &vm, &err) < 0);
 		assert_null(vm);
 		assert_contains(err.msg, k == 1 ? "disk override nothing: the snapshot has no disk with that id"
 						: "/dev/kvm");
 	}
 	/* An override changed no path of the snapshot's own machine. */
-	assert_string_equal(kiln_snapshot_config(snap)->disks[0].path, file("a"));
+	assert_string_equal(kiln_snapshot_config(snap)->disks[0].path, scratch_path("a"));
 	kiln_snapshot_close(snap);
 	kiln_snapshot_close(NULL);
 }
@@ -243,15 +223,15 @@ static void open_checks_the_memory_file(void **state)
 
 	(void)state;
 	three_disks(&cfg);
-	make_file("small.mem", MEM_BYTES - 4096);
-	assert_int_equal(kiln_snapshot_open(file("state"), file("small.mem"), &snap, &err), -EINVAL);
+	scratch_make_file("small.mem", MEM_BYTES - 4096);
+	assert_int_equal(kiln_snapshot_open(scratch_path("state"), scratch_path("small.mem"), &snap, &err), -EINVAL);
 	assert_null(snap);
 	assert_contains(err.msg, "small.mem: not a regular file of 16777216 bytes (the snapshot's guest RAM)");
-	assert_int_equal(kiln_snapshot_open(file("state"), file("gone.mem"), &snap, &err), -ENOENT);
+	assert_int_equal(kiln_snapshot_open(scratch_path("state"), scratch_path("gone.mem"), &snap, &err), -ENOENT);
 	assert_contains(err.msg, "gone.mem: No such file or directory");
-	assert_int_equal(kiln_snapshot_open(file("a"), file("mem"), &snap, &err), -EBADMSG); /* 4 KiB of zeros */
+	assert_int_equal(kiln_snapshot_open(scratch_path("a"), scratch_path("mem"), &snap, &err), -EBADMSG); /* 4 KiB of zeros */
 	assert_contains(err.msg, "/a: ");
-	assert_int_equal(kiln_snapshot_open(NULL, file("mem"), &snap, &err), -EINVAL);
+	assert_int_equal(kiln_snapshot_open(NULL, scratch_path("mem"), &snap, &err), -EINVAL);
 	assert_null(snap);
 }
 
