@@ -68,14 +68,10 @@ field() { tr -d '\r' < "$2" | sed -n "s/^$1 \\(.*\\)\$/\\1/p" | tail -n 1; }
 	--mem 256M --rng --disk "$w/disk.img" --disk "$w/guest.img,ro" --net tap=kt0 --api-sock "$sock" \
 	-- sh /dev/vdb < /dev/null > "$w/boot.out" 2> "$w/boot.err" &
 pid=$!
-end=$(($(date +%s) + tmo))
-until tr -d '\r' < "$w/boot.out" | grep -qx "waiting 4"; do
-	if [ "$(date +%s)" -ge "$end" ] || ! kill -0 "$pid" 2> /dev/null; then
-		cp "$w/boot.out" "$w/out"; cp "$w/boot.err" "$w/err"
-		fatal "the guest boots with its disk and NIC and waits for a VM fork (no 'waiting 4')"
-	fi
-	sleep 0.2
-done
+if ! wait_for "$w/boot.out" '^waiting 4$'; then
+	cp "$w/boot.out" "$w/out"; cp "$w/boot.err" "$w/err"
+	fatal "the guest boots with its disk and NIC and waits for a VM fork (no 'waiting 4')"
+fi
 timeout -s KILL 120 "$KILN" snapshot --api-sock "$sock" "$w/snap" 2> "$w/snap.err"
 src=$?
 kill -KILL "$pid" 2> /dev/null

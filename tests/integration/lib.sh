@@ -73,6 +73,15 @@ value() {
 		"${2:-$w/out}"
 }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# wait_for FILE PATTERN: until a line of FILE (carriage returns dropped) matches the grep PATTERN;
+# 1 once kiln ($pid, started in the background) has ended or a boot's time ($tmo) has passed.
+wait_for() {
+	end=$(($(date +%s) + tmo))
+	until tr -d '\r' < "$1" | grep -q "$2"; do
+		[ "$(date +%s)" -lt "$end" ] && kill -0 "$pid" 2> /dev/null || return 1
+		sleep 0.2
+	done
+}
 # sector_image SCRIPT IMAGE: SCRIPT padded with newlines to whole 512-byte sectors (virtio-blk shows
 # whole sectors only): how a guest gets a script too long for the kernel command line.
 sector_image() {

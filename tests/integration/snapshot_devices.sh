@@ -63,14 +63,6 @@ head -c 1048576 /dev/urandom > "$w/toguest"
 
 counts() { cat "$@" | tr -d '\r' | sed -n 's/^count \([0-9]*\)$/\1/p'; }
 consecutive() { counts "$@" | awk '$1 != NR { bad = 1 } { last = $1 } END { if (!bad && NR) print last }'; }
-# wait_for FILE PATTERN: until a line of FILE matches PATTERN, while kiln ($pid) lives.
-wait_for() {
-	end=$(($(date +%s) + tmo))
-	until tr -d '\r' < "$1" | grep -q "$2"; do
-		[ "$(date +%s)" -lt "$end" ] && kill -0 "$pid" 2> /dev/null || return 1
-		sleep 0.2
-	done
-}
 
 # --- 1. boot on ks0 with every device, snapshot at count 10, kill -----------------------------------
 nsx "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 256M --rng \

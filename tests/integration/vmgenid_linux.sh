@@ -120,21 +120,13 @@ echo "urandom $(head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n")"'
 
 # field WORD FILE: the rest of FILE's line "WORD REST" (the last such line), empty if none.
 field() { tr -d '\r' < "$2" | sed -n "s/^$1 \\(.*\\)\$/\\1/p" | tail -n 1; }
-# waiting FILE N: until FILE shows "waiting N" (or the boot's time runs out).
-waiting() {
-	end=$(($(date +%s) + tmo))
-	until tr -d '\r' < "$1" | grep -qx "waiting $2"; do
-		[ "$(date +%s)" -lt "$end" ] && kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.2
-	done
-}
 
 # --- 2. boot, the devices, snapshot while waiting, kill ------------------------------------------
 rm -f "$sock"
 "$KILN" run --kernel "$GUEST/vmlinuz-generic" --initrd "$GUEST/initrd.img" --mem 256M --api-sock "$sock" \
 	-- sh -c "$guest" < /dev/null > "$w/boot.out" 2> "$w/boot.err" &
 pid=$!
-if ! waiting "$w/boot.out" 4; then
+if ! wait_for "$w/boot.out" '^waiting 4$'; then
 	cp "$w/boot.out" "$w/out"; cp "$w/boot.err" "$w/err"
 	fatal "the guest boots and waits for a reseed (it never printed 'waiting 4')"
 fi
