@@ -149,10 +149,9 @@ static int load_state(struct vm *vm, const struct kiln_snapshot *snap, const str
 	char why[256];
 	int rc = x86_machine_load(vm->vm_fd, r, rs->clock_realtime, &vm->paused_clock, why, sizeof(why));
 
-	vm->paused_realtime_ns = realtime_ns_now();
-
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", path, why);
+	vm->paused_realtime_ns = realtime_ns_now(); /* the wall clock paired with the kvmclock just set */
 	rc = x86_msr_set_init(&msrs, vm->kvm_fd);
 	if (rc < 0)
 		return vm_error(err, -rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
