@@ -46,10 +46,10 @@ MEM_MIB=128
 
 if [ $quick = 1 ]; then
 	N_TINY=5 N_EXIT=3 RATE_CHUNKS=2 RATE_CHUNK_S=2.5 IDLE_RUNS=1 N_IDLE=20
-	RUNS=3 MEM_RUNS=1 IO_RUNS=1 IO_SECS=2 NET_RUNS=1 NET_BYTES=$((16 << 20))
+	RUNS=3 MEM_RUNS=1 IO_RUNS=1 IO_SECS=2 NET_RUNS=1 IPERF_SECS=2
 else
 	N_TINY=20 N_EXIT=10 RATE_CHUNKS=6 RATE_CHUNK_S=5 IDLE_RUNS=3 N_IDLE=20
-	RUNS=10 MEM_RUNS=3 IO_RUNS=3 IO_SECS=5 NET_RUNS=3 NET_BYTES=$((64 << 20))
+	RUNS=10 MEM_RUNS=3 IO_RUNS=3 IO_SECS=5 NET_RUNS=3 IPERF_SECS=5
 fi
 NET_PINGS=10
 # The snapshot rows (bench/snapshot.sh): guest RAM sizes in MiB, snapshots (each restored once) per
@@ -83,6 +83,9 @@ fail() { say "$*"; exit 1; }
 # kiln against kvmtool (bench/peers.sh): functions, and its own samples and table.
 # shellcheck source=bench/peers.sh
 . bench/peers.sh
+# The network rows, in a one-CPU test host of their own (bench/network.sh, bench/linux_net.sh).
+# shellcheck source=bench/network.sh
+. bench/network.sh
 
 for f in "$KILN" "$SW" "$TINY/ready.elf" "$TINY/idle.elf" "$TINY/pio.elf" \
 	"$TINY/mmio.elf"; do
@@ -260,12 +263,10 @@ fio_disk() {
 linux_figures() {
 	local extra=$OUT/initrd-extra
 	fio_disk || { problem "cannot make the fio disk"; return 1; }
-	# The bench initramfs: kiln's test initramfs with /bench/fio.sh, /bench/net.sh and
-	# /bench/idle.sh added as a second, uncompressed cpio archive in front (the kernel unpacks
-	# concatenated archives in order).
+	# The bench initramfs: kiln's test initramfs with /bench/fio.sh and /bench/idle.sh added as a
+	# second, uncompressed cpio archive in front (the kernel unpacks concatenated archives in order).
 	rm -rf "$extra" && mkdir -p "$extra/bench" || return 1
 	cp bench/guest/fio.sh "$extra/bench/fio.sh" || return 1
-	cp bench/guest/net.sh "$extra/bench/net.sh" || return 1
 	printf '#!/bin/sh\necho READY\nexec sleep 100000\n' > "$extra/bench/idle.sh"
 	chmod +x "$extra/bench/idle.sh"
 	(cd "$extra" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) > "$OUT/bench.cpio" || return 1
@@ -274,30 +275,35 @@ linux_figures() {
 	cp -L /usr/share/qemu/bios-microvm.bin "$OUT/qemu-fw/bios-microvm.bin" || return 1
 
 	local env="RUNS=$RUNS MEM_RUNS=$MEM_RUNS IO_RUNS=$IO_RUNS IO_SECS=$IO_SECS QEMU_MACHINE=$QEMU_MACHINE"
-	env="$env NET_RUNS=$NET_RUNS NET_BYTES=$NET_BYTES NET_PINGS=$NET_PINGS"
 	local rc
+	# kvmtool's column of the Linux boot rows (bench/peers.sh builds lkvm, or says why not).
+	[ -n "$LKVM" ] || peer_kvmtool_build
 	if [ "$where" = direct ]; then
 		note "Linux guests: run directly on this machine's KVM"
 		# shellcheck disable=SC2086 # $env is a list of NAME=VALUE words
-		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" IP="$IP_BIN" \
+		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" LKVM="$LKVM" \
 			FIO_DISK="$OUT/fio.img" \
 			KERNEL="$GUEST/vmlinuz" INITRD="$OUT/initrd-bench.img" TINY="$TINY/ready.elf" \
 			MIN_KERNEL="$min_kernel" $env sh bench/linux.sh > "$OUT/linux.out" 2>> "$log"
 		rc=$?
 	else
-		note "Linux guests: inside one KVM test host (tests/host/run.sh, QEMU TCG + nested KVM): compare ratios, not absolute figures"
+		note "Linux guests: inside KVM test hosts (tests/host/run.sh, QEMU TCG + nested KVM; 2 CPUs, the network rows 1): compare ratios, not absolute figures"
 		local files=(-f "$KILN:/payload/kiln" -f "$SW:/payload/stopwatch"
 			-f "$QEMU_BIN:/payload/qemu-system-x86_64" -f "$OUT/qemu-fw:/payload/qemu-fw"
 			-f "$GUEST/vmlinuz:/payload/guest/vmlinuz" -f "$OUT/initrd-bench.img:/payload/guest/initrd.img"
 			-f "$TINY/ready.elf:/payload/ready.elf" -f bench/linux.sh:/payload/linux.sh
-			-f "$IP_BIN:/payload/ip" -f "$OUT/fio.img:/payload/fio.img")
-		local mk=""
+			-f bench/linux_lib.sh:/payload/linux_lib.sh -f "$OUT/fio.img:/payload/fio.img")
+		local mk="" lk=""
 		if [ -n "$min_kernel" ]; then
 			files+=(-f "$min_kernel:/payload/guest/min-kernel")
 			mk=/payload/guest/min-kernel
 		fi
+		if [ -n "$LKVM" ]; then
+			files+=(-f "$LKVM:/payload/lkvm")
+			lk=/payload/lkvm
+		fi
 		tests/host/run.sh -m 3072 -c 2 -t 1500 "${files[@]}" -- \
-			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw IP=/payload/ip FIO_DISK=/payload/fio.img KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
+			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw LKVM=$lk FIO_DISK=/payload/fio.img KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf MIN_KERNEL=$mk $env sh /payload/linux.sh" \
 			> "$OUT/linux.out" 2>> "$log"
 		rc=$?
 	fi
@@ -312,9 +318,9 @@ linux_figures() {
 if [ "$where" = off ]; then
 	note "Linux guests: not measured (BENCH_LINUX=off)"
 else
-	say "Linux guests ($where): $RUNS boots per monitor, $IO_RUNS block run(s) of 3 x $IO_SECS s," \
-		"$NET_RUNS network run(s) of $((NET_BYTES >> 20)) MiB each way and $NET_PINGS pings"
+	say "Linux guests ($where): $RUNS boots per monitor, $IO_RUNS block run(s) of 3 x $IO_SECS s"
 	linux_figures || note "Linux guests: the run failed part-way; rows without samples are empty (see $log)"
+	net_figures || note "net: the run failed part-way; rows without samples are empty (see $log)"
 fi
 
 # --- snapshot and restore: one counting guest saved and brought back by each monitor ---------------
@@ -411,8 +417,8 @@ linux.guest_touched_mib|linux: guest RAM touched at READY|MiB|info
 blk.seq_write_mbs|block: sequential write, 1 MiB O_DIRECT|MB/s|higher
 blk.seq_read_mbs|block: sequential read, 1 MiB O_DIRECT|MB/s|higher
 blk.randread_iops|block: 4 KiB random read, QD1 O_DIRECT|IOPS|higher
-net.tcp_g2h|net: TCP guest -> host, $((NET_BYTES >> 20)) MiB (nc)|MB/s|higher
-net.tcp_h2g|net: TCP host -> guest, $((NET_BYTES >> 20)) MiB (nc)|MB/s|higher
+net.iperf_g2h|net: TCP guest -> host (iperf3, ${IPERF_SECS} s)|MB/s|higher
+net.iperf_h2g|net: TCP host -> guest (iperf3 -R, ${IPERF_SECS} s)|MB/s|higher
 net.ping|net: ping round trip (median of $NET_PINGS)|ms|lower
 EOF
 if [ -n "$min_kernel" ]; then

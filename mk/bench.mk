@@ -5,10 +5,11 @@
 BENCH_DIR := $(BUILD)/bench
 BENCH_TINY_ELFS := $(patsubst bench/tiny/%.S,$(BENCH_DIR)/tiny/%.elf,$(sort $(wildcard bench/tiny/*.S)))
 BENCH_TOOLS := $(BENCH_DIR)/stopwatch $(BENCH_DIR)/sockchat
-# iproute2 and busybox-static: the network figures' namespace, tap and nc (bench/linux.sh); not
-# busybox, which conflicts with busybox-static (the guest build's). fio and e2fsprogs: the block
-# figures' fio, which bench/bench.sh puts with its libraries on an ext4 disk (mkfs.ext4 -d) for the guest.
-BENCH_PKGS := qemu-system-x86 cpio libc6-dev iproute2 busybox-static fio e2fsprogs
+# iproute2: the network figures' namespace and tap (bench/linux_net.sh); iperf3: their TCP rows, in
+# the namespace and in the guest's initramfs with its libraries (bench/network.sh). busybox-static:
+# the guest build's (not busybox, which conflicts with it). fio and e2fsprogs: the block figures' fio,
+# which bench/bench.sh puts with its libraries on an ext4 disk (mkfs.ext4 -d) for the guest.
+BENCH_PKGS := qemu-system-x86 cpio libc6-dev iproute2 busybox-static fio e2fsprogs iperf3
 BENCH_KERNEL_PKGS := linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev xz-utils cpio \
 	kmod
 BENCH_CFLAGS := -std=gnu11 $(WARNINGS) -O2 -g -MMD -MP

@@ -1,23 +1,40 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# bench/guest/net.sh — the network figures' guest side (/bench/net.sh in the bench initramfs), the
-# same under kiln and QEMU: eth0 gets 10.0.2.15/24, then it pings the namespace's tap (10.0.2.1) and
-# moves BYTES over TCP each way with busybox nc. The namespace side (bench/linux.sh) listens on 5001
-# (a sink that counts what it got) and on 5002 (a source of BYTES zeros).
+# bench/guest/net.sh — the network figures' guest side (/bench/net.sh in the network boots'
+# initramfs), the same under kiln and QEMU: eth0 gets 10.0.2.15/24, then it pings the namespace's tap
+# (10.0.2.1) and runs iperf3's client for SECS each way against the server bench/linux_net.sh runs
+# in the namespace (port 5201).
 #
-# usage: sh /bench/net.sh BYTES PINGS
-# Prints, for bench/linux.sh to parse:
+# usage: sh /bench/net.sh PINGS SECS
+# Prints, for bench/linux_net.sh to parse:
 #   NET-FEATURES <bits>        the virtio features the driver accepted (bit 0 first)
 #   NET-PING <ms>              one line per reply (busybox ping, 0.2 s apart, after one warm-up)
-#   NET-G2H <t0> <t1>          guest -> namespace: /proc/uptime before the connect, after the close
-#   NET-H2G <t0> <t1> <bytes>  namespace -> guest, and the bytes received
-# Both transfers are timed here, on the guest's clock (10 ms steps: sizes keep each transfer long).
-# Each goes through one pipe in the guest (head | nc, nc | wc): the same work under both monitors.
+#   NET-IPERF-G2H <bytes> <s>  iperf3, guest -> namespace: what the receiver got, over its interval
+#   NET-IPERF-H2G <bytes> <s>  iperf3 -R, namespace -> guest: the same
 set -u
-n=$1 pings=$2
+pings=$1 secs=$2
 host=10.0.2.1
-u() { cut -d' ' -f1 /proc/uptime; }
+# iperf3 and its libraries are in /bench/iperf3/ (bench/network.sh), run through the loader there as
+# fio is (bench/guest/fio.sh): the initramfs has no /lib of its own.
+i3=/bench/iperf3
+iperf3() { "$i3/lib64/ld-linux-x86-64.so.2" --library-path "$i3/lib" "$i3/iperf3" "$@"; }
+# iperf_run TAG IPERF3-ARGS...: one test, JSON out; prints "NET-IPERF-TAG <bytes> <seconds>" from
+# the end's sum_received (the receiver's side, whichever end that is).
+iperf_run() {
+	tag=$1
+	shift
+	iperf3 -c $host -p 5201 -t "$secs" -J "$@" > /tmp/iperf3.json 2>&1
+	r=$(awk '/"sum_received"/ { on = 1 }
+		on && $1 == "\"seconds\":" { s = $2 }
+		on && $1 == "\"bytes\":" { b = $2 }
+		on && /}/ { gsub(/,/, "", s); gsub(/,/, "", b); print b, s; exit }' /tmp/iperf3.json)
+	if [ -n "$r" ]; then
+		echo "NET-IPERF-$tag $r"
+	else
+		echo "net.sh: iperf3 $* failed: $(grep '"error"' /tmp/iperf3.json || tail -n 3 /tmp/iperf3.json)"
+	fi
+}
 
 ip link set lo up
 if ! { ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up; }; then
@@ -29,11 +46,5 @@ echo "NET-FEATURES $(cat /sys/class/net/eth0/device/features)"
 ping -c 1 -W 10 $host > /dev/null || { echo "net.sh: no reply from $host"; exit 1; }
 ping -c "$pings" -i 0.2 -W 10 $host | sed -n 's/.* time=\([0-9.]*\) ms$/NET-PING \1/p'
 
-t0=$(u)
-head -c "$n" /dev/zero | nc $host 5001 || { echo "net.sh: nc to $host:5001 failed"; exit 1; }
-echo "NET-G2H $t0 $(u)"
-
-# stdin /dev/null: the source on the other side does not read, the close it causes is harmless.
-t0=$(u)
-got=$(nc $host 5002 < /dev/null | wc -c)
-echo "NET-H2G $t0 $(u) $got"
+iperf_run G2H
+iperf_run H2G -R
