@@ -5,14 +5,15 @@
 # usage: bench/bench.sh [--quick]        (make bench [QUICK=1]; see bench/README.md)
 #
 # 1. Monitor-only figures, directly on this machine's /dev/kvm, with the tiny guests of bench/tiny/.
-# 2. Linux-guest figures (the Debian cloud kernel + kiln's initramfs), both monitors in ONE KVM test
-#    host boot (tests/host/run.sh) where this machine's KVM cannot run Linux (PVM, or none), or
-#    directly on hardware KVM.
+# 2. Linux-guest figures (the Debian cloud kernel + kiln's initramfs), all monitors in one KVM test
+#    host boot (tests/host/run.sh) where this machine's KVM cannot run Linux (PVM, or none), and the
+#    network rows in a one-CPU test host of their own (bench/network.sh); or directly on hardware KVM.
 # Every figure is measured for both monitors the same way, interleaved A B A B. Prints one table
 # (median, min-max, kiln/QEMU ratio) and writes build/bench/results.json. Nothing here asserts a time.
 #
 # Inputs (make bench builds or installs them): build/kiln, build/bench/{stopwatch,tiny/*.elf},
-# build/guest/{vmlinuz,initrd.img}, Debian's fio and mkfs.ext4 (the block figures). Environment:
+# build/guest/{vmlinuz,initrd.img}, Debian's fio and mkfs.ext4 (the block figures), iperf3 (the
+# network figures). Environment:
 # BENCH_LINUX=auto|host|direct|off (where the Linux half runs), BENCH_QEMU_MACHINE (QEMU's -M value),
 # KILN_CACHE (where `make bench-kernel` put the minimal kernel).
 set -u

@@ -107,7 +107,8 @@ net_boot() {
 	# iperf3: the receiver's figure (bytes that arrived over its own interval), MB/s = 10^6 bytes/s.
 	for dir in G2H H2G; do
 		set -- $(sed -n "s/^NET-IPERF-$dir //p" "$w/net.out")
-		if [ $# = 2 ] && [ "$1" -gt 0 ] 2>/dev/null; then
+		say "net $run $side: iperf3 $dir: $* (bytes, seconds, the sender's retransmissions)"
+		if [ $# -ge 2 ] && [ "$1" -gt 0 ] 2>/dev/null; then
 			echo "SAMPLE net.iperf_$([ $dir = G2H ] && echo g2h || echo h2g) $side" \
 				"$(awk -v n="$1" -v s="$2" 'BEGIN { printf "%.2f", n / 1e6 / s }')"
 		else

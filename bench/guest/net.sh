@@ -10,8 +10,9 @@
 # Prints, for bench/linux_net.sh to parse:
 #   NET-FEATURES <bits>        the virtio features the driver accepted (bit 0 first)
 #   NET-PING <ms>              one line per reply (busybox ping, 0.2 s apart, after one warm-up)
-#   NET-IPERF-G2H <bytes> <s>  iperf3, guest -> namespace: what the receiver got, over its interval
-#   NET-IPERF-H2G <bytes> <s>  iperf3 -R, namespace -> guest: the same
+#   NET-IPERF-G2H <bytes> <s> <retransmits>  iperf3, guest -> namespace: what the receiver got, over
+#                                            its interval, and the sender's TCP retransmissions
+#   NET-IPERF-H2G <bytes> <s> <retransmits>  iperf3 -R, namespace -> guest: the same
 set -u
 pings=$1 secs=$2
 host=10.0.2.1
@@ -19,16 +20,20 @@ host=10.0.2.1
 # fio is (bench/guest/fio.sh): the initramfs has no /lib of its own.
 i3=/bench/iperf3
 iperf3() { "$i3/lib64/ld-linux-x86-64.so.2" --library-path "$i3/lib" "$i3/iperf3" "$@"; }
-# iperf_run TAG IPERF3-ARGS...: one test, JSON out; prints "NET-IPERF-TAG <bytes> <seconds>" from
-# the end's sum_received (the receiver's side, whichever end that is).
+# iperf_run TAG IPERF3-ARGS...: one test, JSON out; prints "NET-IPERF-TAG <bytes> <seconds>
+# <retransmits>" from the end's sum_received (the receiver's side, whichever end that is) and
+# sum_sent (the sender's retransmissions).
 iperf_run() {
 	tag=$1
 	shift
 	iperf3 -c $host -p 5201 -t "$secs" -J "$@" > /tmp/iperf3.json 2>&1
-	r=$(awk '/"sum_received"/ { on = 1 }
+	r=$(awk '/"sum_sent"/ { sent = 1 }
+		sent && $1 == "\"retransmits\":" { rt = $2 }
+		sent && /}/ { sent = 0 }
+		/"sum_received"/ { on = 1 }
 		on && $1 == "\"seconds\":" { s = $2 }
 		on && $1 == "\"bytes\":" { b = $2 }
-		on && /}/ { gsub(/,/, "", s); gsub(/,/, "", b); print b, s; exit }' /tmp/iperf3.json)
+		on && /}/ { gsub(/,/, "", s); gsub(/,/, "", b); gsub(/,/, "", rt); print b, s, rt; exit }' /tmp/iperf3.json)
 	if [ -n "$r" ]; then
 		echo "NET-IPERF-$tag $r"
 	else
