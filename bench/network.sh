@@ -35,7 +35,7 @@ net_initramfs() {
 }
 
 net_figures() {
-	local rc env cmdline
+	local rc env cmdline t0
 	[ -n "$IPERF3_BIN" ] || { problem "iperf3 is missing (run: make bench, or scripts/install-deps.sh iperf3)"; return 1; }
 	net_initramfs || { problem "cannot make the network boots' initramfs"; return 1; }
 	mkdir -p "$OUT/qemu-fw" && cp -L /usr/share/qemu/bios-microvm.bin "$OUT/qemu-fw/bios-microvm.bin" || return 1
@@ -45,6 +45,7 @@ net_figures() {
 	# The guest's command line, as the boot rows read it back from kiln's guest (bench/linux.sh's
 	# note): the one-CPU test host then needs no warm-up boot of its own to learn it (empty: it does).
 	cmdline=$(sed -n 's/^Linux guests: command line (all monitors): \(console=[^'"'"']*\) kiln\.run=\.\.\.$/\1/p' "$notes")
+	t0=$(date +%s)
 	if [ "$where" = direct ]; then
 		# shellcheck disable=SC2086 # $env is a list of NAME=VALUE words
 		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" IP="$IP_BIN" \
@@ -60,7 +61,8 @@ net_figures() {
 			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw IP=/payload/ip IPERF3=/payload/iperf3 KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf BASE_CMDLINE='$cmdline' $env sh /payload/linux_net.sh" \
 			> "$OUT/net.out" 2>> "$log"
 		rc=$?
-		note "net: in a KVM test host of its own with 1 CPU (tests/host/README.md, \"One CPU for network tests\")"
+		note "net: in a KVM test host of its own with 1 CPU (tests/host/README.md, \"One CPU for network" \
+			"tests\"): $(($(date +%s) - t0)) s"
 	fi
 	grep -v '^SAMPLE \|^NOTE ' "$OUT/net.out" >> "$log"
 	sed -n 's/^SAMPLE //p' "$OUT/net.out" | tr -d '\r' >> "$samples"
