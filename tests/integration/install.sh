@@ -1,0 +1,132 @@
+#!/bin/sh
+# tests/integration/install.sh MAKE BUILD — libkiln as an embedder gets it (make check-install):
+#   - libkiln.so exports the kiln_* functions of kiln.h, each under the version node KILN_0.1, and
+#     nothing else (nm -D), with the soname libkiln.so.0;
+#   - `make install` into a temporary DESTDIR, with PREFIX /usr/local and /usr (Debian's multiarch
+#     libdir), puts each file where it belongs; examples/embed.c and examples/status.c build with
+#     nothing but `pkg-config --cflags --libs kiln` pointed into DESTDIR, linked dynamically (run
+#     with LD_LIBRARY_PATH into DESTDIR: ldd shows that copy) and statically (`pkg-config --static`,
+#     `cc -static`), and each runs the status guest (tiny, status 42);
+#   - both man pages render with `man -l` without warnings, and libkiln(3) names every function;
+#   - `make uninstall` leaves no file in DESTDIR.
+# Run from the top of the tree, with $BUILD/rel/libkiln.so, $BUILD/kiln and $BUILD/tiny built.
+# SPDX-License-Identifier: Apache-2.0
+make=${1:?usage: install.sh MAKE BUILD} build=${2:?usage: install.sh MAKE BUILD}
+. "$(dirname "$0")/tiny_lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+guest=$build/tiny/status.elf
+
+# The functions kiln.h declares (KILN_API ... kiln_name(), a declaration may span lines).
+tr '\n' ' ' <include/kiln/kiln.h | grep -o 'KILN_API [^;(]*(' | grep -o 'kiln_[a-z0-9_]*($' | tr -d '(' |
+	sort -u >"$tmp/api"
+version=$(sed -n 's/^#define KILN_VERSION "\(.*\)"$/\1/p' include/kiln/kiln.h)
+
+# --- the shared library's exports ----------------------------------------------------------------------
+so=$build/rel/libkiln.so
+nm -D --defined-only "$so" | awk '{ print $3 }' | sort >"$tmp/exports"
+why=
+grep -qx 'KILN_0.1' "$tmp/exports" || why="no version node KILN_0.1"
+stray=$(grep -vx 'KILN_0.1' "$tmp/exports" | grep -v '^kiln_[a-z0-9_]*@@KILN_0\.1$' | tr '\n' ' ')
+[ -z "$stray" ] || why="${why:+$why; }exported besides kiln_*@@KILN_0.1: $stray"
+missing=$(sed 's/$/@@KILN_0.1/' "$tmp/api" | comm -23 - "$tmp/exports" | tr '\n' ' ')
+[ -z "$missing" ] || why="${why:+$why; }not exported: $missing"
+check "libkiln.so exports the $(wc -l <"$tmp/api") functions of kiln.h at KILN_0.1 and nothing else" "$why"
+soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+check "libkiln.so's soname is libkiln.so.0, and it is libkiln.so.$version" \
+	"$([ "$soname" = libkiln.so.0 ] || echo "soname '$soname'")$([ "$(readlink -f "$so")" = "$(readlink -f "$build/rel/libkiln.so.$version")" ] || echo " libkiln.so -> $(readlink "$so")")"
+
+# --- man pages ------------------------------------------------------------------------------------------
+for page in docs/kiln.1 docs/libkiln.3; do
+	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+	check "man -l $page renders without warnings" "${warnings:+$(echo "$warnings" | head -n 3 | tr '\n' ' ')}"
+done
+# Each function has its own entry: a line `.B kiln_name` or `.BR kiln_name (` in SYNOPSIS/DESCRIPTION.
+undocumented=$(while read -r f; do
+	grep -qE "^\.(B|BR|BI) \"?$f\b" docs/libkiln.3 || printf '%s ' "$f"
+done <"$tmp/api")
+check "libkiln(3) describes every function of kiln.h" "${undocumented:+missing: $undocumented}"
+
+# run_example NAME BINARY [ENV...]: runs the example on the status guest; it must say status 42.
+run_example() {
+	name=$1 bin=$2
+	shift 2
+	out=$(env "$@" "$bin" "$guest" </dev/null 2>"$tmp/stderr")
+	rc=$?
+	case $(basename "$bin") in
+	embed*) want='embed: the guest reported a status (status 42)' wantrc=0 ;;
+	status*) want='status: the guest reported 42' wantrc=42 ;;
+	esac
+	if [ "$rc" = "$wantrc" ] && echo "$out" | grep -qxF "$want"; then
+		ok "$name runs the status guest: \"$want\", exit $rc"
+	else
+		not_ok "$name runs the status guest" "exit $rc, output: $(echo "$out" | tail -n 2 | tr '\n' ' ')$(grep -v PVM "$tmp/stderr" | head -n 2 | tr '\n' ' ')"
+	fi
+}
+
+# --- install, build against it, run, uninstall; for each layout -------------------------------------------
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || ${CC:-cc} -print-multiarch)
+for prefix in /usr/local /usr; do
+	dest=$tmp/dest$(echo "$prefix" | tr / _)
+	libdir=$prefix/lib
+	[ "$prefix" = /usr ] && libdir=$prefix/lib/$multiarch
+	if ! $make -s --no-print-directory install DESTDIR="$dest" PREFIX="$prefix" >"$tmp/make.out" 2>&1; then
+		not_ok "make install PREFIX=$prefix" "$(tail -n 3 "$tmp/make.out" | tr '\n' ' ')"
+		continue
+	fi
+	# Everything install writes, and nothing else.
+	(cd "$dest" && find . ! -type d | sed 's|^\.||' | sort) >"$tmp/installed"
+	printf '%s\n' "$prefix/bin/kiln" "$libdir/libkiln.so.$version" "$libdir/libkiln.so.0" \
+		"$libdir/libkiln.so" "$libdir/libkiln.a" "$prefix/include/kiln/kiln.h" \
+		"$libdir/pkgconfig/kiln.pc" "$prefix/share/man/man1/kiln.1" \
+		"$prefix/share/man/man3/libkiln.3" | sort >"$tmp/expected"
+	check "make install PREFIX=$prefix puts its 9 files in place (libraries in $libdir)" \
+		"$(diff "$tmp/expected" "$tmp/installed" | grep '^[<>]' | tr '\n' ' ')"
+	links="$(readlink "$dest$libdir/libkiln.so") $(readlink "$dest$libdir/libkiln.so.0")"
+	check "PREFIX=$prefix: libkiln.so -> libkiln.so.0 -> libkiln.so.$version" \
+		"$([ "$links" = "libkiln.so.0 libkiln.so.$version" ] || echo "links: $links")"
+	"$dest$prefix/bin/kiln" run --kernel "$guest" </dev/null >/dev/null 2>&1
+	rc=$?
+	check "PREFIX=$prefix: the installed kiln runs the status guest (exit 42)" "$([ $rc = 42 ] || echo "exit $rc")"
+
+	# pkg-config reads the copy in DESTDIR and prefixes its paths with it; /usr's paths too
+	# (which it would otherwise drop as the system's).
+	pc() {
+		PKG_CONFIG_PATH="$dest$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest" \
+			PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 pkg-config "$@"
+	}
+	got=$(pc --modversion kiln 2>&1)
+	check "PREFIX=$prefix: pkg-config finds kiln $version" "$([ "$got" = "$version" ] || echo "got '$got'")"
+	for ex in embed status; do
+		bin=$tmp/$ex$(echo "$prefix" | tr / _)
+		if ! ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -O2 -o "$bin" "examples/$ex.c" \
+				$(pc --cflags --libs kiln) 2>"$tmp/cc.out"; then
+			not_ok "PREFIX=$prefix: examples/$ex.c builds with pkg-config --cflags --libs kiln" \
+				"$(head -n 3 "$tmp/cc.out" | tr '\n' ' ')"
+		else
+			loaded=$(LD_LIBRARY_PATH="$dest$libdir" ldd "$bin" | awk '$1 == "libkiln.so.0" { print $3 }')
+			check "PREFIX=$prefix: examples/$ex.c, dynamically linked, loads DESTDIR's libkiln.so.0" \
+				"$([ "$loaded" = "$dest$libdir/libkiln.so.0" ] || echo "ldd: '$loaded'")"
+			run_example "PREFIX=$prefix: $ex (dynamic)" "$bin" LD_LIBRARY_PATH="$dest$libdir"
+		fi
+		if ! ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -O2 -static -o "$bin-static" "examples/$ex.c" \
+				$(pc --static --cflags --libs kiln) 2>"$tmp/cc.out"; then
+			not_ok "PREFIX=$prefix: examples/$ex.c builds -static with pkg-config --static" \
+				"$(head -n 3 "$tmp/cc.out" | tr '\n' ' ')"
+		else
+			check "PREFIX=$prefix: examples/$ex.c, statically linked, needs no shared library" \
+				"$(readelf -d "$bin-static" 2>/dev/null | grep NEEDED | tr '\n' ' ')"
+			run_example "PREFIX=$prefix: $ex (static)" "$bin-static"
+		fi
+	done
+
+	if ! $make -s --no-print-directory uninstall DESTDIR="$dest" PREFIX="$prefix" >"$tmp/make.out" 2>&1; then
+		not_ok "make uninstall PREFIX=$prefix" "$(tail -n 3 "$tmp/make.out" | tr '\n' ' ')"
+		continue
+	fi
+	left=$(cd "$dest" && find . ! -type d | tr '\n' ' ')
+	check "PREFIX=$prefix: make uninstall leaves no file behind" "${left:+left: $left}"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
