@@ -62,3 +62,28 @@ check-install: deps-test $(BUILD)/kiln lib tiny
 check: check-install
 
 .PHONY: install uninstall check-install
+
+# make deb: the Debian packages kiln, libkiln0 and libkiln-dev (debian/), built by
+# `dpkg-buildpackage -us -uc -b` in a copy of the sources (its clean step empties the copy's build/,
+# not this one's), into $(BUILD)/deb/. check-deb runs lintian on them: errors fail, warnings show.
+DEB_PKGS := dpkg-dev debhelper lintian
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/src/kiln-$(KILN_VERSION)
+
+deb: deps-build
+	$(Q)scripts/install-deps.sh $(DEB_PKGS)
+	$(Q)v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(KILN_VERSION)" ] || \
+		{ echo "deb: debian/changelog is at $$v, kiln.h at $(KILN_VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar -cf - --exclude=./$(BUILD) --exclude=./.git . | tar -C $(DEB_SRC) -xf -
+	$(Q)cd $(DEB_SRC) && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log >&2; exit 1; }
+	$(Q)mv $(DEB_DIR)/src/build.log $(DEB_DIR)/src/*.deb $(DEB_DIR)/src/*.changes \
+		$(DEB_DIR)/src/*.buildinfo $(DEB_DIR)/ && mv $(DEB_DIR)/src/*.ddeb $(DEB_DIR)/ 2>/dev/null; \
+		rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
+
+check-deb: deb
+	$(Q)lintian --fail-on error --display-info $(DEB_DIR)/*.changes
+
+.PHONY: deb check-deb

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/integration/install.sh MAKE BUILD — libkiln as an embedder gets it (make check-install):
 #   - libkiln.so exports the kiln_* functions of kiln.h, each under the version node KILN_0.1, and
-#     nothing else (nm -D), with the soname libkiln.so.0;
+#     nothing else (nm -D), with the soname libkiln.so.0; debian/libkiln0.symbols lists the same;
 #   - `make install` into a temporary DESTDIR, with PREFIX /usr/local and /usr (Debian's multiarch
 #     libdir), puts each file where it belongs; examples/embed.c and examples/status.c build with
 #     nothing but `pkg-config --cflags --libs kiln` pointed into DESTDIR, linked dynamically (run
@@ -32,6 +32,10 @@ stray=$(grep -vx 'KILN_0.1' "$tmp/exports" | grep -v '^kiln_[a-z0-9_]*@@KILN_0\.
 missing=$(sed 's/$/@@KILN_0.1/' "$tmp/api" | comm -23 - "$tmp/exports" | tr '\n' ' ')
 [ -z "$missing" ] || why="${why:+$why; }not exported: $missing"
 check "libkiln.so exports the $(wc -l <"$tmp/api") functions of kiln.h at KILN_0.1 and nothing else" "$why"
+# Debian's symbols file (dpkg-gensymbols fails the package build on a symbol it lists that is gone).
+listed=$(sed -n 's/^ \([^ ]*\)@\(KILN_[0-9.]*\) .*/\1@@\2/p' debian/libkiln0.symbols | sed 's/^\(KILN_[0-9.]*\)@@.*/\1/' | sort)
+check "debian/libkiln0.symbols lists exactly what libkiln.so exports" \
+	"$(echo "$listed" | diff - "$tmp/exports" | grep '^[<>]' | tr '\n' ' ')"
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check "libkiln.so's soname is libkiln.so.0, and it is libkiln.so.$version" \
 	"$([ "$soname" = libkiln.so.0 ] || echo "soname '$soname'")$([ "$(readlink -f "$so")" = "$(readlink -f "$build/rel/libkiln.so.$version")" ] || echo " libkiln.so -> $(readlink "$so")")"
