@@ -7,6 +7,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "abi.h"
+#include "config.h"
 #include "error.h"
 #include "fd_limit.h"
 #include "log.h"
@@ -132,11 +134,14 @@ void vm_destroy(struct vm *vm)
 
 int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
 {
-	int rc = kiln_config_validate(cfg, err);
+	struct kiln_config own;
+	int rc = config_import(&own, cfg, err);
 
+	if (rc == 0)
+		rc = config_validate(&own, err);
 	if (rc < 0)
 		return rc;
-	return vm_create(cfg, -1, (struct vm **)out, err);
+	return vm_create(&own, -1, (struct vm **)out, err);
 }
 
 int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
@@ -159,28 +164,29 @@ int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
 	return 0;
 }
 
-int kiln_vm_wait(struct kiln_vm *handle, struct kiln_exit *exit_info)
+int kiln_vm_wait_sized(struct kiln_vm *handle, struct kiln_exit *exit_info, size_t size)
 {
 	struct vm *vm = (struct vm *)handle;
+	struct kiln_exit e = { .size = sizeof(e) };
 	int status;
 
-	if (!vm->started)
+	if (!vm->started || size < ABI_EXIT_SIZE_0_1)
 		return -EINVAL;
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	io_loop_destroy(&vm->io);
 	vm->started = false;
 
-	memset(exit_info, 0, sizeof(*exit_info));
-	exit_info->reason = (enum kiln_exit_reason)atomic_load(&vm->exit_reason);
+	e.reason = (enum kiln_exit_reason)atomic_load(&vm->exit_reason);
 	status = atomic_load(&vm->guest_status);
-	exit_info->status_reported = status >= 0;
-	exit_info->guest_status = status >= 0 ? status : 0;
-	exit_info->boot_ready_ns = atomic_load(&vm->boot_ready_ns);
-	exit_info->first_run_ns = atomic_load(&vm->first_run_ns);
-	exit_info->setup_cpu_ns = atomic_load(&vm->setup_cpu_ns);
-	exit_info->exit_ns = now_ns();
-	snprintf(exit_info->detail, sizeof(exit_info->detail), "%s", vm->exit_detail);
+	e.status_reported = status >= 0;
+	e.guest_status = status >= 0 ? status : 0;
+	e.boot_ready_ns = atomic_load(&vm->boot_ready_ns);
+	e.first_run_ns = atomic_load(&vm->first_run_ns);
+	e.setup_cpu_ns = atomic_load(&vm->setup_cpu_ns);
+	e.exit_ns = now_ns();
+	snprintf(e.detail, sizeof(e.detail), "%s", vm->exit_detail);
+	abi_copy_out(exit_info, size, &e, sizeof(e));
 	return 0;
 }
 
