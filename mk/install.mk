@@ -65,7 +65,8 @@ check: check-install
 
 # make deb: the Debian packages kiln, libkiln0 and libkiln-dev (debian/), built by
 # `dpkg-buildpackage -us -uc -b` in a copy of the sources (its clean step empties the copy's build/,
-# not this one's), into $(BUILD)/deb/. check-deb runs lintian on them: errors fail, warnings show.
+# not this one's), into $(BUILD)/deb/. check-deb runs lintian on them (errors fail, warnings and
+# information show), then unpacks them and builds and runs the examples against their files.
 DEB_PKGS := dpkg-dev debhelper lintian
 DEB_DIR := $(BUILD)/deb
 DEB_SRC := $(DEB_DIR)/src/kiln-$(KILN_VERSION)
@@ -83,7 +84,8 @@ deb: deps-build
 		rm -rf $(DEB_DIR)/src
 	@ls $(DEB_DIR)/*.deb
 
-check-deb: deb
+check-deb: deb tiny
 	$(Q)lintian --fail-on error --display-info $(DEB_DIR)/*.changes
+	$(Q)tests/integration/install.sh "$(MAKE)" $(BUILD) $(DEB_DIR)
 
 .PHONY: deb check-deb
