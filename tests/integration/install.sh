@@ -35,9 +35,9 @@ exports_check() {
 	[ -z "$stray" ] || why="${why:+$why; }exported besides kiln_*@@KILN_0.1: $stray"
 	missing=$(sed 's/$/@@KILN_0.1/' "$tmp/api" | comm -23 - "$tmp/exports" | tr '\n' ' ')
 	[ -z "$missing" ] || why="${why:+$why; }not exported: $missing"
-	check "$1 exports the $(wc -l <"$tmp/api") functions of kiln.h at KILN_0.1 and nothing else" "$why"
+	check "$(basename "$1") exports the $(wc -l <"$tmp/api") functions of kiln.h at KILN_0.1 and nothing else" "$why"
 	soname=$(readelf -d "$1" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-	check "$1's soname is libkiln.so.0" "$([ "$soname" = libkiln.so.0 ] || echo "soname '$soname'")"
+	check "$(basename "$1")'s soname is libkiln.so.0" "$([ "$soname" = libkiln.so.0 ] || echo "soname '$soname'")"
 }
 
 # tree_checks: the built library, its symbols file, the man pages.
