@@ -4,7 +4,7 @@
  * vCPU, its console on this terminal, a 10 s watchdog, and report how the guest ended.
  *
  *   cc examples/embed.c $(pkg-config --cflags --libs kiln) -o embed      (kiln installed)
- *   cc -Iinclude examples/embed.c build/rel/libkiln.a -ljson-c -pthread -o embed   (in the tree)
+ *   cc -Iinclude examples/embed.c build/rel/libkiln.a -pthread -o embed   (in the tree)
  *   ./embed KERNEL [INITRD]
  *
  * It uses kiln.h and nothing else of kiln's; `make check-embed` builds and runs it from the tree,
