@@ -120,6 +120,18 @@ use_checks() {
 			run_example "$label: $ex (static)" "$bin-static"
 		fi
 	done
+	# Every function, not only the examples' (a static link takes only the objects a program
+	# uses): the static library and Libs.private cover them all.
+	{
+		echo '#include <kiln/kiln.h>'
+		echo 'int main(void) { void (*const all[])(void) = {'
+		sed 's/.*/(void (*)(void))&,/' "$tmp/api"
+		echo '}; return all[0] == 0; }'
+	} >"$tmp/all.c"
+	${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -static -o "$tmp/all" "$tmp/all.c" \
+		$(pc --static --cflags --libs kiln) 2>"$tmp/cc.out"
+	check "$label: a program that takes every function of kiln.h links -static with pkg-config --static" \
+		"$(head -n 3 "$tmp/cc.out" | tr '\n' ' ')"
 }
 
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || ${CC:-cc} -print-multiarch)
