@@ -12,9 +12,6 @@ _Static_assert(offsetof(struct kiln_config, size) == 0 && offsetof(struct kiln_r
 _Static_assert(sizeof(struct kiln_config) >= ABI_CONFIG_SIZE_0_1 && sizeof(struct kiln_restore) >= ABI_RESTORE_SIZE_0_1 &&
 		       sizeof(struct kiln_exit) >= ABI_EXIT_SIZE_0_1,
 	       "a struct of kiln.h grew smaller than kiln 0.1's");
-ABI_ENDS_WITH(struct kiln_config, reserved);
-ABI_ENDS_WITH(struct kiln_restore, reserved);
-ABI_ENDS_WITH(struct kiln_exit, detail);
 
 static void set_size(void *s, size_t size)
 {

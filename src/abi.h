@@ -19,7 +19,7 @@
 
 /*
  * The sizes of kiln 0.1's structs (LP64: x86-64 and arm64), the smallest a program may pass. They
- * never change; the structs grow past them.
+ * never change; the structs grow past them. tests/abi/sizes_0_1.c checks them against the 0.1 header.
  */
 #define ABI_CONFIG_SIZE_0_1 392
 #define ABI_RESTORE_SIZE_0_1 256
@@ -44,10 +44,5 @@ int abi_check_reserved(const uint8_t *reserved, size_t n, const char *name, stru
 
 /* The library's src (lib_size bytes) into the program's dst of size bytes, at most; dst's size set. */
 void abi_copy_out(void *dst, size_t size, const void *src, size_t lib_size);
-
-/* A growable struct must end on its last field: any tail padding would be bytes no rule covers. */
-#define ABI_ENDS_WITH(type, field) \
-	_Static_assert(sizeof(type) == offsetof(type, field) + sizeof(((type *)0)->field), \
-		       #type " has padding after " #field ": make it explicit reserved bytes")
 
 #endif

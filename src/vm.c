@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The public life cycle of a VM (kiln.h): create, start, wait, stop, destroy. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,6 +173,14 @@ int kiln_vm_wait_sized(struct kiln_vm *handle, struct kiln_exit *exit_info, size
 
 	if (!vm->started || size < ABI_EXIT_SIZE_0_1)
 		return -EINVAL;
+	/*
+	 * Every end of a VM is a vm_request_stop, which kicks the vCPU threads and then writes exit_fd.
+	 * Once it is readable no stop is still kicking (kiln_vm_stop may come from another thread or a
+	 * signal handler): joined before that, a thread could be signalled after it is gone.
+	 */
+	struct pollfd stopped = { .fd = vm->exit_fd, .events = POLLIN };
+	while (poll(&stopped, 1, -1) < 0 && errno == EINTR)
+		;
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	io_loop_destroy(&vm->io);
