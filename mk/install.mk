@@ -15,10 +15,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR ?= $(PREFIX)/share/man
 
-# What a program linked with the static library needs besides it (kiln.pc's private fields):
-# json-c by its own .pc when it has one, else by name.
-PC_REQUIRES_PRIVATE = $(if $(shell pkg-config --exists json-c && echo y),json-c)
-PC_LIBS_PRIVATE = $(if $(PC_REQUIRES_PRIVATE),,$(LIBS)) -pthread
+# What a program linked with the static library needs besides it: libc's threads (no other
+# library: json-c is the API server's, which is kiln's, not libkiln's).
+PC_LIBS_PRIVATE := -pthread
 
 # The files install writes, relative to DESTDIR (uninstall's list too).
 INSTALLED = $(BINDIR)/kiln $(LIBDIR)/$(notdir $(LIBKILN_SO)) $(LIBDIR)/$(KILN_SONAME) \
@@ -39,8 +38,8 @@ install: $(BUILD)/kiln lib
 	$(Q)install -m 0644 include/kiln/kiln.h $(DESTDIR)$(INCLUDEDIR)/kiln/
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
-		-e 's|@VERSION@|$(KILN_VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQUIRES_PRIVATE)|' \
-		-e 's|@LIBS_PRIVATE@|$(strip $(PC_LIBS_PRIVATE))|' kiln.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/kiln.pc
+		-e 's|@VERSION@|$(KILN_VERSION)|' -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|' \
+		kiln.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/kiln.pc
 	$(Q)chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/kiln.pc
 	$(Q)install -m 0644 docs/kiln.1 $(DESTDIR)$(MANDIR)/man1/
 	$(Q)install -m 0644 docs/libkiln.3 $(DESTDIR)$(MANDIR)/man3/
@@ -54,7 +53,7 @@ uninstall:
 
 # Installs into a temporary DESTDIR (both layouts: PREFIX /usr/local and /usr), builds the examples
 # there with pkg-config alone and runs them on tiny guests, dynamically and statically linked.
-# `man -l` is man-db's; the static link takes libc.a and libjson-c.a from the -dev packages.
+# `man -l` is man-db's; the static link takes libc.a from libc6-dev.
 TEST_PKGS += man-db
 check-install: deps-test $(BUILD)/kiln lib tiny
 	$(Q)tests/integration/install.sh "$(MAKE)" $(BUILD)
@@ -62,3 +61,29 @@ check-install: deps-test $(BUILD)/kiln lib tiny
 check: check-install
 
 .PHONY: install uninstall check-install
+
+# make deb: the Debian packages kiln, libkiln0 and libkiln-dev (debian/), built by
+# `dpkg-buildpackage -us -uc -b` in a copy of the sources (its clean step empties the copy's build/,
+# not this one's); what it writes beside the copy (.deb, .changes, .buildinfo) and its log go to
+# $(BUILD)/deb/. check-deb runs lintian on them (errors fail, warnings and
+# information show), then unpacks them and builds and runs the examples against their files.
+DEB_PKGS := dpkg-dev debhelper lintian
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/src/kiln-$(KILN_VERSION)
+
+deb: deps-build
+	$(Q)scripts/install-deps.sh $(DEB_PKGS)
+	$(Q)v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(KILN_VERSION)" ] || \
+		{ echo "deb: debian/changelog is at $$v, kiln.h at $(KILN_VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar -cf - --exclude=./$(BUILD) --exclude=./.git . | tar -C $(DEB_SRC) -xf -
+	$(Q)cd $(DEB_SRC) && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log >&2; exit 1; }
+	$(Q)find $(DEB_DIR)/src -maxdepth 1 -type f -exec mv {} $(DEB_DIR)/ \; && rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
+
+check-deb: deb tiny
+	$(Q)lintian --fail-on error --display-info $(DEB_DIR)/*.changes
+	$(Q)tests/integration/install.sh "$(MAKE)" $(BUILD) $(DEB_DIR)
+
+.PHONY: deb check-deb

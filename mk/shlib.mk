@@ -10,7 +10,7 @@ KILN_SONAME := libkiln.so.$(KILN_SOVERSION)
 LIBKILN_SO := $(BUILD)/rel/libkiln.so.$(KILN_VERSION)
 LIBKILN_MAP := src/libkiln.map
 # -z defs: every symbol the objects use comes from a library named here (a missing -l fails the
-# link, not an embedder's program at load time).
+# link, not an embedder's program at load time): libc alone, -pthread.
 SHLIB_LDFLAGS := -shared -Wl,-soname,$(KILN_SONAME) -Wl,--version-script,$(LIBKILN_MAP) \
 	-Wl,-z,defs -Wl,-z,relro,-z,now -pthread
 
@@ -24,7 +24,7 @@ $(call objs,rel,$(CORE_SRCS) $(KVM_SRCS) $(CLI_SRCS)): $(RELEASE_FLAGS_FILE)
 
 $(LIBKILN_SO): $(call objs,rel,$(LIBKILN_SRCS)) $(LIBKILN_MAP)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(SHLIB_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
+	$(Q)$(CC) $(SHLIB_LDFLAGS) -o $@ $(filter %.o,$^)
 
 # The links beside it: libkiln.so.0 (what the dynamic loader looks for: the soname) and
 # libkiln.so (what the linker looks for with -lkiln).
