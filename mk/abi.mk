@@ -67,7 +67,7 @@ $(ABI_NEXT)/%.o: %.c $(ABI_NEXT_H) | $(ABI_SECCOMP_H)
 
 $(ABI_NEXT)/$(ABI_SONAME): $(ABI_NEXT_OBJS) src/libkiln.map
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(SHLIB_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
+	$(Q)$(CC) $(SHLIB_LDFLAGS) -o $@ $(filter %.o,$^)
 
 # --- the programs -----------------------------------------------------------------------------------
 ABI_CLIENT_CFLAGS := -std=gnu11 $(WARNINGS) -O2 -pthread
