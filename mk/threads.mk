@@ -7,8 +7,16 @@ $(BUILD)/%/tests/integration/test_threads: $(BUILD)/%/tests/integration/test_thr
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -o $@ $^ $(LIBS)
 
+# A start that fails part-way (a vCPU's thread refused): pthread_create wrapped at link time.
+$(BUILD)/%/tests/integration/test_start_failure: $(BUILD)/%/tests/integration/test_start_failure.o $(BUILD)/%/libkiln.a
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(if $(findstring /san/,$@),$(SAN_LDFLAGS),$(RELEASE_LDFLAGS)) -Wl,--wrap=pthread_create -o $@ $^ $(LIBS)
+
 check-threads: $(BUILD)/rel/tests/integration/test_threads $(BUILD)/san/tests/integration/test_threads \
+		$(BUILD)/rel/tests/integration/test_start_failure $(BUILD)/san/tests/integration/test_start_failure \
 		$(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf
+	$(Q)$(BUILD)/rel/tests/integration/test_start_failure $(BUILD)/tiny/counter.elf
+	$(Q)$(BUILD)/san/tests/integration/test_start_failure $(BUILD)/tiny/counter.elf
 	$(Q)$(BUILD)/rel/tests/integration/test_threads $(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf $(THREADS_ROUNDS)
 	$(Q)$(BUILD)/san/tests/integration/test_threads $(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf $(THREADS_ROUNDS)
 

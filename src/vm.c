@@ -154,6 +154,8 @@ int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
 	rc = io_loop_start(&vm->io);
 	if (rc < 0)
 		return vm_error(err, -rc, "starting the I/O thread: %s", strerror(-rc));
+	/* From here on the VM has threads: a failure below stops it, and wait/destroy join them. */
+	vm->started = true;
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
 		rc = vcpu_start(&vm->vcpus[i]);
 		if (rc < 0) {
@@ -161,7 +163,6 @@ int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
 			return vm_error(err, -rc, "starting vCPU %u: %s", i, strerror(-rc));
 		}
 	}
-	vm->started = true;
 	return 0;
 }
 

@@ -223,7 +223,9 @@ KILN_API int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **vm, 
 /*
  * Starts the I/O thread and every vCPU thread, each under its own seccomp allowlist (a syscall
  * outside it kills the process with SIGSYS). The calling thread is not filtered, now or later:
- * it belongs to the embedding program, whose work kiln cannot list.
+ * it belongs to the embedding program, whose work kiln cannot list. When a thread cannot be
+ * started, the VM is stopped (KILN_EXIT_ERROR) with the threads it already had, and the error is
+ * returned: kiln_vm_destroy joins those threads and frees the VM.
  */
 KILN_API int kiln_vm_start(struct kiln_vm *vm, struct kiln_error *err);
 
