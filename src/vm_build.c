@@ -16,6 +16,8 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/vcpu_init.h"
+#include "boot/kernel_cache.h"
+#include "boot/sha256.h"
 #include "devices/debug_port.h"
 #include "devices/pvpanic.h"
 #include "error.h"
@@ -263,13 +265,49 @@ static int guest_cmdline(const struct vm *vm, const struct kiln_config *cfg, cha
 	return 0;
 }
 
-/* The kernel and initrd files, mapped before anything else so that a bad path is the first error. */
+/*
+ * The kernel and initrd files, mapped before anything else so that a bad path is the first error;
+ * for a bzImage kiln decompresses itself, the vmlinux inside, from the cache or decompressed now.
+ */
 struct guest_files {
 	const uint8_t *kernel;
 	size_t kernel_size;
 	const uint8_t *initrd;
 	size_t initrd_size;
+	struct kernel_cache_entry cached;
+	uint8_t *unpacked;
+	size_t unpacked_size;
 };
+
+/*
+ * The vmlinux inside an LZ4 bzImage (x86_kernel_unpack), so that the guest enters it through its
+ * PVH entry and skips its own decompressor: from the cache when the file's SHA-256 names an entry
+ * (hashing 14 MiB costs about as much as decompressing it, but the copy into guest RAM is then the
+ * only pass over the 50 MiB), else decompressed and stored. Nothing here is fatal: the bzImage
+ * boots as it is when this finds no vmlinux.
+ */
+static void unpack_kernel(struct guest_files *f)
+{
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	int rc;
+
+	if (x86_kernel_unpack(f->kernel, f->kernel_size, NULL, NULL) < 0)
+		return;
+	sha256(f->kernel, f->kernel_size, digest);
+	rc = kernel_cache_open(digest, &f->cached);
+	if (rc == 0)
+		return;
+	if (rc == -EINVAL)
+		log_warn("boot", "ignoring a cached kernel that fails its checks; decompressing again");
+	rc = x86_kernel_unpack(f->kernel, f->kernel_size, &f->unpacked, &f->unpacked_size);
+	if (rc < 0) {
+		log_debug("boot", "the bzImage's payload: %s; the guest decompresses it", strerror(-rc));
+		return;
+	}
+	rc = kernel_cache_store(digest, f->unpacked, f->unpacked_size);
+	if (rc < 0)
+		log_debug("boot", "not caching the decompressed kernel: %s", strerror(-rc));
+}
 
 static int map_guest_files(const struct kiln_config *cfg, struct guest_files *files, struct kiln_error *err)
 {
@@ -277,11 +315,16 @@ static int map_guest_files(const struct kiln_config *cfg, struct guest_files *fi
 
 	if (rc == 0 && cfg->initrd_path)
 		rc = map_file("initrd", cfg->initrd_path, &files->initrd, &files->initrd_size, err);
+	if (rc == 0)
+		unpack_kernel(files);
 	return rc;
 }
 
 static void unmap_guest_files(struct guest_files *files)
 {
+	kernel_cache_close(&files->cached);
+	if (files->unpacked)
+		munmap(files->unpacked, files->unpacked_size);
 	if (files->kernel)
 		munmap((void *)files->kernel, files->kernel_size);
 	if (files->initrd)
@@ -308,7 +351,17 @@ static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct
 		rc = write_acpi(vm, &in.rsdp_gpa, err);
 	if (rc == 0 && (rc = vmgenid_generate(&vm->vmgenid)) < 0)
 		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
-	if (rc == 0) {
+	if (rc == 0 && (files->cached.data || files->unpacked)) {
+		in.kernel = files->cached.data ? files->cached.data : files->unpacked;
+		in.kernel_size = files->cached.data ? files->cached.size : files->unpacked_size;
+		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
+		if (rc < 0)
+			log_warn("boot", "the decompressed kernel does not load (%s); booting the bzImage", why);
+		in.kernel = rc < 0 ? files->kernel : NULL;
+		in.kernel_size = files->kernel_size;
+		rc = 0;
+	}
+	if (rc == 0 && in.kernel != NULL) {
 		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
 		if (rc < 0)
 			vm_error(err, -rc, "kernel %s: %s", cfg->kernel_path, why);
