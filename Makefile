@@ -14,7 +14,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 BASE_CFLAGS := -std=gnu11 $(WARNINGS) -Isrc -Iinclude -Itests -I$(BUILD)/gen -MMD -MP -fvisibility=hidden \
 	-pthread -g
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
-	-fstack-clash-protection -fPIE
+	-fstack-clash-protection -fPIC
 RELEASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
@@ -25,6 +25,10 @@ SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit t
 # Sources: the core (everything a unit test may link), the one file that talks to KVM, the CLI.
 CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*'))
 KVM_SRCS := src/kvm/kvm.c
+# libkiln (.a and .so): the core and KVM, less the seccomp rule tables' compiler (build time and
+# tests) and the Firecracker API server (kiln's: no kiln.h function reaches it, and it alone needs json-c)
+API_SRCS := $(sort $(wildcard src/api/*.c))
+LIBKILN_SRCS := $(filter-out src/io/seccomp.c $(API_SRCS),$(CORE_SRCS)) $(KVM_SRCS)
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 CLI_LIB_SRCS := $(filter-out src/cli/main.c,$(CLI_SRCS)) # what unit tests of the CLI link
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -51,10 +55,10 @@ define variant
 $(BUILD)/$(1)/libkiln-core.a: $(call objs,$(1),$(CORE_SRCS))
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 
-$(BUILD)/$(1)/libkiln.a: $(call objs,$(1),$(CORE_SRCS) $(KVM_SRCS))
+$(BUILD)/$(1)/libkiln.a: $(call objs,$(1),$(LIBKILN_SRCS))
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 
-$(BUILD)/$(1)/kiln: $(call objs,$(1),$(CLI_SRCS)) $(BUILD)/$(1)/libkiln.a
+$(BUILD)/$(1)/kiln: $(call objs,$(1),$(CLI_SRCS) $(API_SRCS)) $(BUILD)/$(1)/libkiln.a
 	$(if $(Q),@echo "  LD      $$@")
 	$(Q)$(CC) $(2) -o $$@ $$^ $(LIBS)
 

@@ -3,10 +3,12 @@
  * examples/embed.c — the smallest program that embeds kiln: boot a kernel with 256 MiB and one
  * vCPU, its console on this terminal, a 10 s watchdog, and report how the guest ended.
  *
- *   cc -Iinclude examples/embed.c build/rel/libkiln.a -ljson-c -o embed
+ *   cc examples/embed.c $(pkg-config --cflags --libs kiln) -o embed      (kiln installed)
+ *   cc -Iinclude examples/embed.c build/rel/libkiln.a -pthread -o embed   (in the tree)
  *   ./embed KERNEL [INITRD]
  *
- * It uses kiln.h and nothing else of kiln's; `make check-embed` builds and runs it.
+ * It uses kiln.h and nothing else of kiln's; `make check-embed` builds and runs it from the tree,
+ * `make check-install` against an installed copy.
  */
 #include <kiln/kiln.h>
 #include <poll.h>

@@ -10,6 +10,7 @@
 
 #include <kiln/kiln.h>
 
+#include "abi.h"
 #include "config.h"
 #include "error.h"
 #include "util.h"
@@ -17,14 +18,34 @@
 #define MIN_MEM MiB(8)
 #define PAGE_SIZE_X86 KiB(4)
 
-void kiln_config_init(struct kiln_config *cfg)
+static void config_defaults(struct kiln_config *cfg)
 {
 	*cfg = (struct kiln_config){
+		.size = sizeof(*cfg),
 		.vcpus = 1,
 		.mem_bytes = MiB(512),
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};
+}
+
+void kiln_config_init_sized(struct kiln_config *cfg, size_t size)
+{
+	struct kiln_config defaults;
+
+	config_defaults(&defaults);
+	abi_init(cfg, size, &defaults, sizeof(defaults));
+}
+
+int config_import(struct kiln_config *dst, const struct kiln_config *src, struct kiln_error *err)
+{
+	int rc;
+
+	config_defaults(dst);
+	rc = abi_copy_in(dst, sizeof(*dst), src, ABI_CONFIG_SIZE_0_1, "kiln_config", err);
+	if (rc == 0)
+		rc = abi_check_reserved(dst->reserved, sizeof(dst->reserved), "kiln_config", err);
+	return rc;
 }
 
 static uint64_t host_ram_bytes(void)
@@ -196,11 +217,19 @@ static int validate_vsock(const struct kiln_vsock *v, struct kiln_error *err)
 	return 0;
 }
 
-int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err)
+int config_validate(const struct kiln_config *cfg, struct kiln_error *err)
 {
 	if (cfg->kernel_path == NULL || cfg->kernel_path[0] == '\0')
 		return vm_error(err, EINVAL, "no kernel given");
 	return config_validate_machine(cfg, err);
+}
+
+int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err)
+{
+	struct kiln_config own;
+	int rc = config_import(&own, cfg, err);
+
+	return rc < 0 ? rc : config_validate(&own, err);
 }
 
 int config_validate_machine(const struct kiln_config *cfg, struct kiln_error *err)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The public life cycle of a VM (kiln.h): create, start, wait, stop, destroy. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "abi.h"
+#include "config.h"
 #include "error.h"
 #include "fd_limit.h"
 #include "log.h"
@@ -132,11 +135,14 @@ void vm_destroy(struct vm *vm)
 
 int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **out, struct kiln_error *err)
 {
-	int rc = kiln_config_validate(cfg, err);
+	struct kiln_config own;
+	int rc = config_import(&own, cfg, err);
 
+	if (rc == 0)
+		rc = config_validate(&own, err);
 	if (rc < 0)
 		return rc;
-	return vm_create(cfg, -1, (struct vm **)out, err);
+	return vm_create(&own, -1, (struct vm **)out, err);
 }
 
 int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
@@ -148,6 +154,8 @@ int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
 	rc = io_loop_start(&vm->io);
 	if (rc < 0)
 		return vm_error(err, -rc, "starting the I/O thread: %s", strerror(-rc));
+	/* From here on the VM has threads: a failure below stops it, and wait/destroy join them. */
+	vm->started = true;
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
 		rc = vcpu_start(&vm->vcpus[i]);
 		if (rc < 0) {
@@ -155,32 +163,40 @@ int kiln_vm_start(struct kiln_vm *handle, struct kiln_error *err)
 			return vm_error(err, -rc, "starting vCPU %u: %s", i, strerror(-rc));
 		}
 	}
-	vm->started = true;
 	return 0;
 }
 
-int kiln_vm_wait(struct kiln_vm *handle, struct kiln_exit *exit_info)
+int kiln_vm_wait_sized(struct kiln_vm *handle, struct kiln_exit *exit_info, size_t size)
 {
 	struct vm *vm = (struct vm *)handle;
+	struct kiln_exit e = { .size = sizeof(e) };
 	int status;
 
-	if (!vm->started)
+	if (!vm->started || size < ABI_EXIT_SIZE_0_1)
 		return -EINVAL;
+	/*
+	 * Every end of a VM is a vm_request_stop, which kicks the vCPU threads and then writes exit_fd.
+	 * Once it is readable no stop is still kicking (kiln_vm_stop may come from another thread or a
+	 * signal handler): joined before that, a thread could be signalled after it is gone.
+	 */
+	struct pollfd stopped = { .fd = vm->exit_fd, .events = POLLIN };
+	while (poll(&stopped, 1, -1) < 0 && errno == EINTR)
+		;
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	io_loop_destroy(&vm->io);
 	vm->started = false;
 
-	memset(exit_info, 0, sizeof(*exit_info));
-	exit_info->reason = (enum kiln_exit_reason)atomic_load(&vm->exit_reason);
+	e.reason = (enum kiln_exit_reason)atomic_load(&vm->exit_reason);
 	status = atomic_load(&vm->guest_status);
-	exit_info->status_reported = status >= 0;
-	exit_info->guest_status = status >= 0 ? status : 0;
-	exit_info->boot_ready_ns = atomic_load(&vm->boot_ready_ns);
-	exit_info->first_run_ns = atomic_load(&vm->first_run_ns);
-	exit_info->setup_cpu_ns = atomic_load(&vm->setup_cpu_ns);
-	exit_info->exit_ns = now_ns();
-	snprintf(exit_info->detail, sizeof(exit_info->detail), "%s", vm->exit_detail);
+	e.status_reported = status >= 0;
+	e.guest_status = status >= 0 ? status : 0;
+	e.boot_ready_ns = atomic_load(&vm->boot_ready_ns);
+	e.first_run_ns = atomic_load(&vm->first_run_ns);
+	e.setup_cpu_ns = atomic_load(&vm->setup_cpu_ns);
+	e.exit_ns = now_ns();
+	snprintf(e.detail, sizeof(e.detail), "%s", vm->exit_detail);
+	abi_copy_out(exit_info, size, &e, sizeof(e));
 	return 0;
 }
 

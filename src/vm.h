@@ -73,7 +73,7 @@ struct vm {
 	struct io_loop io;
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
-	bool started;
+	atomic_bool started; /* atomic: kiln_vm_get_state may read it from another thread (kiln.h) */
 	int restore_mem_fd; /* >= 0 while a restore builds the VM: RAM comes from this file (memfile_open) */
 	bool ram_maps_file; /* RAM is a memory file's private mapping, not anonymous memory */
 

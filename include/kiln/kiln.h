@@ -6,6 +6,66 @@
  * destroys it. Nothing here exposes <linux/kvm.h> or kiln's internals: handles are opaque.
  * Every function that can fail returns 0 or a negative errno and, where it takes a struct
  * kiln_error, leaves one line there that names the bad value.
+ *
+ * How the ABI grows (the rule of every release with soname libkiln.so.0). A program built against
+ * this header keeps working, without being rebuilt, with any later libkiln.so.0; a program built
+ * against a later header works with this library as long as it uses nothing this one lacks.
+ * - The structs that may grow, struct kiln_config, struct kiln_restore and struct kiln_exit, begin
+ *   with `size_t size`: the size of the struct the program was built with. It comes from sizeof in
+ *   the program (kiln_config_init, kiln_restore_init and kiln_vm_wait are macros that pass it);
+ *   a program that cannot use the macros (another language) passes it to the _sized functions.
+ *   A later release adds fields only at the end of these structs, and a field's zero means the
+ *   behaviour from before the field existed.
+ * - Input (kiln_config, kiln_restore), as Linux's extensible syscalls (clone3, openat2) do: a
+ *   smaller struct, from an older header, gets the library's defaults for the fields it lacks; a
+ *   larger one, from a newer header, is accepted if every byte past the end of this library's
+ *   struct is zero, and refused with -E2BIG and one line in kiln_error if not (the program set a
+ *   field this library does not have). A size below this release's, or above 4096, is -EINVAL.
+ *   Start every input struct with its _init macro: it sets size and zeroes the fields the library
+ *   does not know.
+ * - `reserved` bytes (explicit: the structs have no padding at their end) must be zero, as
+ *   _init leaves them; a later release may give them a meaning without changing the size, so a
+ *   non-zero one is -E2BIG too.
+ * - Output (kiln_exit): the library writes no more than the program's size, min(program's size,
+ *   library's size) bytes, and sets size to that; a program built against a newer header reads a
+ *   field of a struct the library wrote (kiln_exit, kiln_vm_config(), kiln_snapshot_config(),
+ *   whose size is the library's) only where KILN_HAS_FIELD says it is there.
+ * - The structs kept in arrays or nested (kiln_disk, kiln_net, kiln_vsock, kiln_net_override,
+ *   kiln_disk_override) and kiln_error never change, nor do the KILN_MAX_* array lengths: more per
+ *   disk or NIC comes as a new array at the end of the containing struct, indexed alike.
+ * - Enum values are never renumbered; new ones are added at the end, and a library refuses a value
+ *   it does not know with -EINVAL. A function never changes its parameters or meaning: a new
+ *   behaviour is a new function, exported under a new version node (KILN_0.2 after KILN_0.1).
+ * `make check` compares the built library with the committed ABI baseline (abi/libkiln.so.0.abi)
+ * and fails on a change that breaks these rules.
+ *
+ * Threads, signals and lifetimes. libkiln has no lock a program must take and no global state it
+ * must serialize: calls on different VMs (or snapshots) may run at the same time from any threads
+ * (tests/integration/test_threads.c runs two VMs from two threads). Per function:
+ * - Any thread, at once with any other call: kiln_config_init, kiln_config_validate, kiln_disk_id,
+ *   kiln_restore_init, kiln_snapshot_merge, kiln_host_warning (its string is static), and
+ *   kiln_vm_create, kiln_vm_restore, kiln_snapshot_open (each makes a new object).
+ * - One VM's functions (kiln_vm_*): one thread at a time, any thread (not only its creator's), with
+ *   these exceptions, which any thread may call while another is inside a call on the same VM
+ *   (kiln_vm_wait, say): kiln_vm_stop, kiln_vm_get_state and kiln_vm_exit_fd. kiln_vm_destroy is
+ *   the last call on a VM: no other may be running or follow.
+ * - A snapshot handle is read-only once open: kiln_vm_restore_from and kiln_snapshot_config from
+ *   any threads at once; kiln_snapshot_close once they are done (the VMs made stay valid).
+ * - Async-signal-safe: kiln_vm_stop only (atomics, pthread_kill and write), on a VM whose
+ *   kiln_vm_destroy has not begun. Everything else may allocate or lock.
+ * - Pointers handed out: kiln_vm_config's is valid until kiln_vm_destroy (kiln_vm_update_disk
+ *   changes a path in it: not while another thread reads it), kiln_snapshot_config's until
+ *   kiln_snapshot_close; kiln_vm_exit_fd's fd until kiln_vm_destroy.
+ * - fork(): a VM belongs to the process that made it; a child must not call anything on its copy
+ *   of the parent's VMs, kiln_vm_destroy included (see kiln_snapshot_open for snapshots).
+ * What kiln does to the whole process, whichever VM does it:
+ * - every kiln_vm_create and kiln_vm_restore installs a SIGUSR1 handler that only returns: vCPU
+ *   threads are kicked out of KVM_RUN with SIGUSR1 (they unblock it for themselves). A program
+ *   must not use SIGUSR1: its handler is replaced by each new VM;
+ * - each of kiln's threads installs a SIGSYS handler (SA_RESETHAND) when it loads its seccomp
+ *   filter, which names a forbidden syscall before the process ends; it replaces the program's;
+ * - the first VM raises the soft RLIMIT_NOFILE to the hard limit (see kiln_vm_create);
+ * - warnings go to stderr, one line each ("kiln: SUBSYSTEM: ...").
  */
 #ifndef KILN_KILN_H
 #define KILN_KILN_H
@@ -61,6 +121,7 @@ enum kiln_console {
 };
 
 struct kiln_config {
+	size_t size;             /* sizeof this struct where the program was built: kiln_config_init */
 	const char *kernel_path; /* bzImage, or an ELF vmlinux with a PVH note */
 	const char *initrd_path; /* optional */
 	const char *cmdline;     /* the guest kernel command line, complete */
@@ -85,6 +146,7 @@ struct kiln_config {
 				    the vCPUs', kiln's own bitmap for its devices'), so that a snapshot
 				    may be a Diff (KILN_SNAPSHOT_DIFF); costs the guest a fault on the
 				    first write to each page after a snapshot */
+	uint8_t reserved[5];     /* zero */
 };
 
 /* The reasons a VM ends, from kiln_vm_wait(). */
@@ -99,6 +161,7 @@ enum kiln_exit_reason {
 };
 
 struct kiln_exit {
+	size_t size;             /* the bytes kiln_vm_wait wrote: min(the program's sizeof, the library's) */
 	enum kiln_exit_reason reason;
 	bool status_reported;    /* the guest wrote a status to the debug port */
 	int guest_status;        /* that status, 0..255 */
@@ -122,8 +185,20 @@ struct kiln_error {
 
 struct kiln_vm;
 
-/* Defaults: 1 vCPU, 512 MiB, no initrd, the UART on fds 0 and 1. */
-KILN_API void kiln_config_init(struct kiln_config *cfg);
+/*
+ * Whether a struct the library wrote or handed out (kiln_exit; kiln_vm_config()'s and
+ * kiln_snapshot_config()'s kiln_config, whose size is the library's) has field: false when the
+ * library is older than the header the program was built with and lacks it.
+ */
+#define KILN_HAS_FIELD(s, field) (offsetof(__typeof__(*(s)), field) + sizeof((s)->field) <= (s)->size)
+
+/*
+ * Defaults: 1 vCPU, 512 MiB, no initrd, the UART on fds 0 and 1; size set to the program's
+ * sizeof(*cfg), every field this library does not know zeroed. kiln_config_init_sized(cfg, size)
+ * is the same for a caller that cannot use the macro; it writes no more than size bytes.
+ */
+KILN_API void kiln_config_init_sized(struct kiln_config *cfg, size_t size);
+#define kiln_config_init(cfg) kiln_config_init_sized((cfg), sizeof(*(cfg)))
 
 /* Checks cfg without touching KVM; on failure fills err and returns -EINVAL (or -errno). */
 KILN_API int kiln_config_validate(const struct kiln_config *cfg, struct kiln_error *err);
@@ -148,12 +223,19 @@ KILN_API int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **vm, 
 /*
  * Starts the I/O thread and every vCPU thread, each under its own seccomp allowlist (a syscall
  * outside it kills the process with SIGSYS). The calling thread is not filtered, now or later:
- * it belongs to the embedding program, whose work kiln cannot list.
+ * it belongs to the embedding program, whose work kiln cannot list. When a thread cannot be
+ * started, the VM is stopped (KILN_EXIT_ERROR) with the threads it already had, and the error is
+ * returned: kiln_vm_destroy joins those threads and frees the VM.
  */
 KILN_API int kiln_vm_start(struct kiln_vm *vm, struct kiln_error *err);
 
-/* Blocks until the VM ends and describes how. */
-KILN_API int kiln_vm_wait(struct kiln_vm *vm, struct kiln_exit *exit_info);
+/*
+ * Blocks until the VM ends and describes how, writing at most size bytes of exit_info (the macro
+ * passes the program's sizeof) and setting exit_info->size to what it wrote. -EINVAL if the VM
+ * was not started or size is below this release's struct kiln_exit.
+ */
+KILN_API int kiln_vm_wait_sized(struct kiln_vm *vm, struct kiln_exit *exit_info, size_t size);
+#define kiln_vm_wait(vm, exit_info) kiln_vm_wait_sized((vm), (exit_info), sizeof(*(exit_info)))
 
 /* Asks a running VM to end (reason KILN_EXIT_STOPPED); safe from any thread or a signal handler. */
 KILN_API void kiln_vm_stop(struct kiln_vm *vm);
@@ -269,6 +351,7 @@ struct kiln_disk_override {
 };
 
 struct kiln_restore {
+	size_t size;                   /* sizeof this struct where the program was built: kiln_restore_init */
 	const char *state_path;
 	const char *mem_path;          /* mapped copy-on-write: it must not change while a VM uses it */
 	int console_in_fd;             /* as in kiln_config (-1: none) */
@@ -278,16 +361,18 @@ struct kiln_restore {
 	struct kiln_disk_override disk_overrides[KILN_MAX_DISKS]; /* the disks not listed keep their files */
 	unsigned int n_disk_overrides;
 	const char *vsock_uds_path;    /* NULL: the snapshot's */
-	bool paused;                   /* kiln_vm_start() leaves the guest paused until kiln_vm_resume() */
 	enum kiln_track_dirty track_dirty_pages; /* kiln_config.track_dirty_pages of the restored VM */
+	bool paused;                   /* kiln_vm_start() leaves the guest paused until kiln_vm_resume() */
 	bool clock_realtime;           /* kvmclock moves on by the wall-clock time since the snapshot */
+	uint8_t reserved[2];           /* zero */
 };
 
 /*
  * Defaults: console on fds 0 and 1, the snapshot's devices and dirty page tracking, the guest
- * runs once started.
+ * runs once started; size as kiln_config_init sets it.
  */
-KILN_API void kiln_restore_init(struct kiln_restore *rs);
+KILN_API void kiln_restore_init_sized(struct kiln_restore *rs, size_t size);
+#define kiln_restore_init(rs) kiln_restore_init_sized((rs), sizeof(*(rs)))
 
 /*
  * Builds a VM from a snapshot, ready for kiln_vm_start(): the same machine (vCPUs, RAM, devices

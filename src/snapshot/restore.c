@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "arch/x86/machine_snapshot.h"
 #include "arch/x86/vcpu_snapshot.h"
 #include "config.h"
@@ -21,9 +22,31 @@
 #include "virtio/net.h"
 #include "vm.h"
 
-void kiln_restore_init(struct kiln_restore *rs)
+static void restore_defaults(struct kiln_restore *rs)
 {
-	*rs = (struct kiln_restore){ .console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO };
+	*rs = (struct kiln_restore){
+		.size = sizeof(*rs), .console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO
+	};
+}
+
+void kiln_restore_init_sized(struct kiln_restore *rs, size_t size)
+{
+	struct kiln_restore defaults;
+
+	restore_defaults(&defaults);
+	abi_init(rs, size, &defaults, sizeof(defaults));
+}
+
+/* The program's kiln_restore as this library's (kiln.h: how the ABI grows). */
+static int restore_import(struct kiln_restore *dst, const struct kiln_restore *src, struct kiln_error *err)
+{
+	int rc;
+
+	restore_defaults(dst);
+	rc = abi_copy_in(dst, sizeof(*dst), src, ABI_RESTORE_SIZE_0_1, "kiln_restore", err);
+	if (rc == 0)
+		rc = abi_check_reserved(dst->reserved, sizeof(dst->reserved), "kiln_restore", err);
+	return rc;
 }
 
 /* The snapshot's NIC with this id, or -1. */
@@ -178,13 +201,17 @@ static int load_state(struct vm *vm, const struct kiln_snapshot *snap, const str
 	return rc;
 }
 
-int kiln_vm_restore_from(const struct kiln_snapshot *snap, const struct kiln_restore *rs, struct kiln_vm **out,
-			 struct kiln_error *err)
+int kiln_vm_restore_from(const struct kiln_snapshot *snap, const struct kiln_restore *program_rs,
+			 struct kiln_vm **out, struct kiln_error *err)
 {
+	struct kiln_restore own, *rs = &own;
 	struct kiln_config cfg;
 	struct vm *vm = NULL;
 	uint64_t t0 = now_ns();
-	int rc = restore_config(snap, rs, &cfg, err);
+	int rc = restore_import(&own, program_rs, err);
+
+	if (rc == 0)
+		rc = restore_config(snap, rs, &cfg, err);
 
 	if (rc == 0)
 		rc = vm_create(&cfg, snap->mem_fd, &vm, err);
@@ -201,14 +228,17 @@ int kiln_vm_restore_from(const struct kiln_snapshot *snap, const struct kiln_res
 	return 0;
 }
 
-int kiln_vm_restore(const struct kiln_restore *rs, struct kiln_vm **out, struct kiln_error *err)
+int kiln_vm_restore(const struct kiln_restore *program_rs, struct kiln_vm **out, struct kiln_error *err)
 {
+	struct kiln_restore rs;
 	struct kiln_snapshot *snap;
-	int rc = kiln_snapshot_open(rs->state_path, rs->mem_path, &snap, err);
+	int rc = restore_import(&rs, program_rs, err);
 
+	if (rc == 0)
+		rc = kiln_snapshot_open(rs.state_path, rs.mem_path, &snap, err);
 	if (rc < 0)
 		return rc;
-	rc = kiln_vm_restore_from(snap, rs, out, err);
+	rc = kiln_vm_restore_from(snap, &rs, out, err);
 	kiln_snapshot_close(snap);
 	return rc;
 }

@@ -74,6 +74,16 @@ static void note_first_run(struct vm *vm)
 }
 
 /*
+ * kvm_run.immediate_exit is written by this vCPU's thread and by any thread that kicks it, so the
+ * stores are atomic; relaxed, because what a kick means is in exit_reason and pause_requested, which
+ * the vCPU thread reads after clearing the flag.
+ */
+static void set_immediate_exit(struct vcpu *v, uint8_t value)
+{
+	__atomic_store_n(&v->run->immediate_exit, value, __ATOMIC_RELAXED);
+}
+
+/*
  * KVM finishes the instruction behind a PIO or MMIO exit (an IN's value into the register, the
  * instruction pointer moved past it) only on the next KVM_RUN (api.rst, KVM_RUN, immediate_exit:
  * "to complete pending operations"). A parked vCPU's state is read for a snapshot, so it enters with
@@ -83,9 +93,9 @@ static void note_first_run(struct vm *vm)
 static bool complete_last_exit(struct vcpu *v)
 {
 	for (;;) {
-		v->run->immediate_exit = 1;
+		set_immediate_exit(v, 1);
 		int rc = kvm_run(v->fd);
-		v->run->immediate_exit = 0;
+		set_immediate_exit(v, 0);
 		if (rc == -EINTR || rc == -EAGAIN)
 			return true;
 		if (rc < 0) {
@@ -107,6 +117,13 @@ static void *vcpu_main(void *arg)
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	block_sigpipe();
+	/*
+	 * Before the loop reads exit_reason, and seq_cst as vm_request_stop's store of it: either this
+	 * thread sees the stop, or the stopper sees it kickable (vcpu_kick). Marked by the starter after
+	 * pthread_create instead, a stop in between found it unmarked and running (a race TSan saw).
+	 */
+	v->self = pthread_self();
+	atomic_store(&v->kickable, true);
 
 	int rc = seccomp_install(SECCOMP_THREAD_VCPU);
 	if (rc < 0) {
@@ -124,7 +141,7 @@ static void *vcpu_main(void *arg)
 		}
 		rc = kvm_run(v->fd);
 		if (rc == -EINTR || rc == -EAGAIN) {
-			v->run->immediate_exit = 0;
+			set_immediate_exit(v, 0);
 			continue;
 		}
 		if (rc < 0) {
@@ -151,11 +168,11 @@ int vcpu_start(struct vcpu *v)
 
 void vcpu_kick(struct vcpu *v)
 {
-	if (!v->thread_started)
-		return;
+	if (!atomic_load(&v->kickable))
+		return; /* its thread reads exit_reason and pause_requested before any KVM_RUN */
 	/* immediate_exit covers a kick that lands just before KVM_RUN is entered. */
-	v->run->immediate_exit = 1;
-	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	set_immediate_exit(v, 1);
+	pthread_kill(v->self, VCPU_KICK_SIGNAL);
 }
 
 void vcpu_join(struct vcpu *v)

@@ -20,8 +20,14 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run; /* shared with KVM: mmap of the vCPU fd */
 	size_t run_size;
-	pthread_t thread;
-	bool thread_started;
+	pthread_t thread;     /* kiln_vm_start's thread's handle, for vcpu_join */
+	bool thread_started;  /* that thread's own: started and not joined yet */
+	/*
+	 * The vCPU thread's own id, for kicks from any thread: it sets both itself before its first
+	 * KVM_RUN (vcpu_main), so that no stop finds it running the guest and not yet kickable.
+	 */
+	pthread_t self;
+	atomic_bool kickable;
 	/* Exits by KVM exit reason, for metrics; only this vCPU's thread writes them. */
 	atomic_ullong exits[VCPU_EXIT_REASONS];
 };

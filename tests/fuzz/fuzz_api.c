@@ -101,9 +101,9 @@ int kiln_vm_snapshot_flags(struct kiln_vm *vm, const char *state_path, const cha
 	abort();
 }
 
-void kiln_restore_init(struct kiln_restore *rs)
+void kiln_restore_init_sized(struct kiln_restore *rs, size_t size)
 {
-	(void)rs;
+	(void)rs, (void)size;
 	abort();
 }
 
