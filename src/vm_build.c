@@ -331,6 +331,31 @@ static void unmap_guest_files(struct guest_files *files)
 		munmap((void *)files->initrd, files->initrd_size);
 }
 
+/*
+ * The kernel into guest RAM: the vmlinux kiln decompressed when there is one, else (or when it does
+ * not load: a cached file's contents are checked only here) the file as given.
+ */
+static int load_kernel(struct vm *vm, const struct kiln_config *cfg, const struct guest_files *files,
+		       struct x86_boot_input *in, struct x86_entry *entry, struct kiln_error *err)
+{
+	char why[200] = "";
+	int rc;
+
+	if (files->cached.data || files->unpacked) {
+		in->kernel = files->cached.data ? files->cached.data : files->unpacked;
+		in->kernel_size = files->cached.data ? files->cached.size : files->unpacked_size;
+		if (x86_boot_load(&vm->mem, in, entry, why, sizeof(why)) == 0)
+			return 0;
+		log_warn("boot", "the decompressed kernel does not load (%s); booting the bzImage", why);
+		in->kernel = files->kernel;
+		in->kernel_size = files->kernel_size;
+	}
+	rc = x86_boot_load(&vm->mem, in, entry, why, sizeof(why));
+	if (rc < 0)
+		vm_error(err, -rc, "kernel %s: %s", cfg->kernel_path, why);
+	return rc;
+}
+
 static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct guest_files *files,
 		      struct x86_boot_cpu *boot, struct kiln_error *err)
 {
@@ -344,28 +369,14 @@ static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct
 		.ram_bytes = vm->ram_size,
 	};
 	struct x86_entry entry;
-	char why[200] = "";
 	int rc = guest_cmdline(vm, cfg, cmdline, sizeof(cmdline), err);
 
 	if (rc == 0)
 		rc = write_acpi(vm, &in.rsdp_gpa, err);
 	if (rc == 0 && (rc = vmgenid_generate(&vm->vmgenid)) < 0)
 		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
-	if (rc == 0 && (files->cached.data || files->unpacked)) {
-		in.kernel = files->cached.data ? files->cached.data : files->unpacked;
-		in.kernel_size = files->cached.data ? files->cached.size : files->unpacked_size;
-		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
-		if (rc < 0)
-			log_warn("boot", "the decompressed kernel does not load (%s); booting the bzImage", why);
-		in.kernel = rc < 0 ? files->kernel : NULL;
-		in.kernel_size = files->kernel_size;
-		rc = 0;
-	}
-	if (rc == 0 && in.kernel != NULL) {
-		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
-		if (rc < 0)
-			vm_error(err, -rc, "kernel %s: %s", cfg->kernel_path, why);
-	}
+	if (rc == 0)
+		rc = load_kernel(vm, cfg, files, &in, &entry, err);
 	if (rc == 0) {
 		*boot = (struct x86_boot_cpu){ .long_mode = entry.mode == X86_ENTRY_LONG64,
 					       .ip = entry.ip, .boot_info = entry.boot_info };
