@@ -214,9 +214,12 @@ static void test_unpack_refuses(void **state)
 	/* The trailer promises more than the stream holds. */
 	put_le(f + size - 4, 4, UB_ELF_SIZE + 1);
 	assert_int_equal(x86_kernel_unpack(f, size, &elf, &elf_size), -ENOEXEC);
-	/* ... or more than init_size. */
+	/* ... or more than init_size, or than 512 MiB (a bomb) whatever init_size says. */
 	put_le(f + size - 4, 4, 0x100001);
 	assert_int_equal(x86_kernel_unpack(f, size, &elf, &elf_size), -ENOEXEC);
+	put_le(f + 0x260, 4, 0xffffffff);
+	put_le(f + size - 4, 4, (512u << 20) + 1);
+	assert_int_equal(x86_kernel_unpack(f, size, NULL, NULL), -ENOEXEC); /* refused before decoding */
 	size = ub_make(f, sizeof(f));
 	/* The payload runs past the file's end. */
 	assert_int_equal(x86_kernel_unpack(f, size - 1, &elf, &elf_size), -ENOEXEC);
@@ -303,7 +306,8 @@ static void test_cache_without_a_home(void **state)
 	assert_int_equal(kernel_cache_path(digest, path, sizeof(path)), -ENOENT);
 	setenv("XDG_CACHE_HOME", "/x", 1);
 	assert_int_equal(kernel_cache_path(digest, path, sizeof(path)), 0);
-	assert_string_equal(path, "/x/kiln/vmlinux/0000000000000000000000000000000000000000000000000000000000000000");
+	assert_string_equal(path, "/x/kiln/vmlinux/"
+				  "0000000000000000000000000000000000000000000000000000000000000000");
 	assert_int_equal(kernel_cache_path(digest, path, 20), -ENAMETOOLONG);
 	if (saved_home)
 		setenv("HOME", saved_home, 1);

@@ -50,8 +50,9 @@ int x86_boot_load(const struct gmem *m, const struct x86_boot_input *in, struct 
  * boot the vmlinux inside through its PVH entry and skip its own decompressor. With elf NULL it
  * only checks the header: 0 when the payload is LZ4. Otherwise *elf is a new anonymous mapping of
  * *elf_size bytes (munmap it), the ELF checked to decode whole (its size from the payload's
- * trailer, at most init_size) and to start with the ELF magic; x86_boot_load() checks the rest.
- * -ENOTSUP for another format or an ELF that is not one, -ENOEXEC for a corrupt payload, -ENOMEM.
+ * trailer, at most init_size and 512 MiB) and to start with the ELF magic; x86_boot_load() checks
+ * the rest. -ENOTSUP for another format or an ELF that is not one, -ENOEXEC for a corrupt payload,
+ * -ENOMEM.
  */
 int x86_kernel_unpack(const uint8_t *file, size_t file_size, uint8_t **elf, size_t *elf_size) MUST_CHECK;
 

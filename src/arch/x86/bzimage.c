@@ -23,6 +23,8 @@
 #define BZIMAGE_MIN_VERSION 0x020c /* 2.12: xloadflags, so the 64-bit entry can be checked */
 #define BZIMAGE_PAYLOAD_MIN_VERSION 0x0208 /* 2.08: payload_offset and payload_length */
 #define BZIMAGE_PAYLOAD_TRAILER 4  /* Kbuild's size_append: the decompressed size, 32-bit little-endian */
+/* No vmlinux is near this (Debian's is 51 MiB): a larger claim is a decompression bomb. */
+#define BZIMAGE_UNPACK_MAX MiB(512)
 #define BZIMAGE_SECTOR 512
 #define BZIMAGE_64BIT_ENTRY_OFFSET 0x200
 
@@ -320,8 +322,9 @@ static uint32_t bzimage_le32(const uint8_t *p)
 
 /*
  * The LZ4 payload of a bzImage (CONFIG_KERNEL_LZ4) and the size it decompresses to, from the
- * trailer: at least an ELF header and at most init_size (the kernel's own decompressor has no more
- * room). -ENOTSUP for another format or an older protocol, -ENOEXEC for a corrupt header.
+ * trailer: at least an ELF header, at most init_size (the kernel's own decompressor has no more
+ * room) and BZIMAGE_UNPACK_MAX. -ENOTSUP for another format or an older protocol, -ENOEXEC for a
+ * corrupt header.
  */
 static int bzimage_lz4_payload(const struct x86_boot_ctx *ctx, struct bzimage_boot_params *bp,
 			       const uint8_t **payload, size_t *len, size_t *size)
@@ -340,7 +343,7 @@ static int bzimage_lz4_payload(const struct x86_boot_ctx *ctx, struct bzimage_bo
 		return -ENOTSUP;
 	*len -= BZIMAGE_PAYLOAD_TRAILER;
 	*size = bzimage_le32(*payload + *len);
-	if (*size < sizeof(Elf64_Ehdr) || *size > bp->hdr.init_size)
+	if (*size < sizeof(Elf64_Ehdr) || *size > bp->hdr.init_size || *size > BZIMAGE_UNPACK_MAX)
 		return -ENOEXEC;
 	return 0;
 }
