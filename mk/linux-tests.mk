@@ -6,7 +6,7 @@
 # sustained network load). It never skips: where neither works it fails. The whole output goes to
 # $(BUILD)/check-linux.log, the boot-time lines of 10 boots to $(BUILD)/boot-times.txt. One suite alone:
 #   make check-linux GUEST_SUITES=tests/integration/net.sh
-GUEST_SUITES := tests/integration/linux.sh tests/integration/kernel_cache.sh tests/integration/virtio.sh tests/integration/vsock.sh \
+GUEST_SUITES := tests/integration/linux.sh tests/integration/virtio.sh tests/integration/vsock.sh \
 	tests/integration/net.sh tests/integration/api_guest.sh tests/integration/ctrl_alt_del.sh \
 	tests/integration/snapshot_linux.sh tests/integration/vmgenid_linux.sh tests/integration/snapshot_devices.sh \
 	tests/integration/clones_linux.sh

@@ -16,8 +16,6 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/vcpu_init.h"
-#include "boot/kernel_cache.h"
-#include "boot/sha256.h"
 #include "devices/debug_port.h"
 #include "devices/pvpanic.h"
 #include "error.h"
@@ -265,49 +263,13 @@ static int guest_cmdline(const struct vm *vm, const struct kiln_config *cfg, cha
 	return 0;
 }
 
-/*
- * The kernel and initrd files, mapped before anything else so that a bad path is the first error;
- * for a bzImage kiln decompresses itself, the vmlinux inside, from the cache or decompressed now.
- */
+/* The kernel and initrd files, mapped before anything else so that a bad path is the first error. */
 struct guest_files {
 	const uint8_t *kernel;
 	size_t kernel_size;
 	const uint8_t *initrd;
 	size_t initrd_size;
-	struct kernel_cache_entry cached;
-	uint8_t *unpacked;
-	size_t unpacked_size;
 };
-
-/*
- * The vmlinux inside an LZ4 bzImage (x86_kernel_unpack), so that the guest enters it through its
- * PVH entry and skips its own decompressor: from the cache when the file's SHA-256 names an entry
- * (hashing 14 MiB costs about as much as decompressing it, but the copy into guest RAM is then the
- * only pass over the 50 MiB), else decompressed and stored. Nothing here is fatal: the bzImage
- * boots as it is when this finds no vmlinux.
- */
-static void unpack_kernel(struct guest_files *f)
-{
-	uint8_t digest[SHA256_DIGEST_SIZE];
-	int rc;
-
-	if (x86_kernel_unpack(f->kernel, f->kernel_size, NULL, NULL) < 0)
-		return;
-	sha256(f->kernel, f->kernel_size, digest);
-	rc = kernel_cache_open(digest, &f->cached);
-	if (rc == 0)
-		return;
-	if (rc == -EINVAL)
-		log_warn("boot", "ignoring a cached kernel that fails its checks; decompressing again");
-	rc = x86_kernel_unpack(f->kernel, f->kernel_size, &f->unpacked, &f->unpacked_size);
-	if (rc < 0) {
-		log_debug("boot", "the bzImage's payload: %s; the guest decompresses it", strerror(-rc));
-		return;
-	}
-	rc = kernel_cache_store(digest, f->unpacked, f->unpacked_size);
-	if (rc < 0)
-		log_debug("boot", "not caching the decompressed kernel: %s", strerror(-rc));
-}
 
 static int map_guest_files(const struct kiln_config *cfg, struct guest_files *files, struct kiln_error *err)
 {
@@ -315,45 +277,15 @@ static int map_guest_files(const struct kiln_config *cfg, struct guest_files *fi
 
 	if (rc == 0 && cfg->initrd_path)
 		rc = map_file("initrd", cfg->initrd_path, &files->initrd, &files->initrd_size, err);
-	if (rc == 0)
-		unpack_kernel(files);
 	return rc;
 }
 
 static void unmap_guest_files(struct guest_files *files)
 {
-	kernel_cache_close(&files->cached);
-	if (files->unpacked)
-		munmap(files->unpacked, files->unpacked_size);
 	if (files->kernel)
 		munmap((void *)files->kernel, files->kernel_size);
 	if (files->initrd)
 		munmap((void *)files->initrd, files->initrd_size);
-}
-
-/*
- * The kernel into guest RAM: the vmlinux kiln decompressed when there is one, else (or when it does
- * not load: a cached file's contents are checked only here) the file as given.
- */
-static int load_kernel(struct vm *vm, const struct kiln_config *cfg, const struct guest_files *files,
-		       struct x86_boot_input *in, struct x86_entry *entry, struct kiln_error *err)
-{
-	char why[200] = "";
-	int rc;
-
-	if (files->cached.data || files->unpacked) {
-		in->kernel = files->cached.data ? files->cached.data : files->unpacked;
-		in->kernel_size = files->cached.data ? files->cached.size : files->unpacked_size;
-		if (x86_boot_load(&vm->mem, in, entry, why, sizeof(why)) == 0)
-			return 0;
-		log_warn("boot", "the decompressed kernel does not load (%s); booting the bzImage", why);
-		in->kernel = files->kernel;
-		in->kernel_size = files->kernel_size;
-	}
-	rc = x86_boot_load(&vm->mem, in, entry, why, sizeof(why));
-	if (rc < 0)
-		vm_error(err, -rc, "kernel %s: %s", cfg->kernel_path, why);
-	return rc;
 }
 
 static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct guest_files *files,
@@ -369,14 +301,18 @@ static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct
 		.ram_bytes = vm->ram_size,
 	};
 	struct x86_entry entry;
+	char why[200] = "";
 	int rc = guest_cmdline(vm, cfg, cmdline, sizeof(cmdline), err);
 
 	if (rc == 0)
 		rc = write_acpi(vm, &in.rsdp_gpa, err);
 	if (rc == 0 && (rc = vmgenid_generate(&vm->vmgenid)) < 0)
 		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
-	if (rc == 0)
-		rc = load_kernel(vm, cfg, files, &in, &entry, err);
+	if (rc == 0) {
+		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
+		if (rc < 0)
+			vm_error(err, -rc, "kernel %s: %s", cfg->kernel_path, why);
+	}
 	if (rc == 0) {
 		*boot = (struct x86_boot_cpu){ .long_mode = entry.mode == X86_ENTRY_LONG64,
 					       .ip = entry.ip, .boot_info = entry.boot_info };

@@ -3,6 +3,5 @@
 # need 128 KiB; a few do) and a payload.
 FUZZ_TARGETS += bzimage
 FUZZ_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c tests/fuzz/boot_harness.c src/arch/x86/boot.c \
-	src/arch/x86/bzimage.c src/arch/x86/pvh.c src/arch/x86/layout.c src/boot/lz4.c src/mem/gmem.c \
-	src/log.c src/util.c
+	src/arch/x86/bzimage.c src/arch/x86/pvh.c src/arch/x86/layout.c src/mem/gmem.c src/log.c src/util.c
 FUZZ_bzimage_MAX_LEN := 8192

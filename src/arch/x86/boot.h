@@ -45,17 +45,6 @@ struct x86_boot_input {
 int x86_boot_load(const struct gmem *m, const struct x86_boot_input *in, struct x86_entry *entry,
 		  char *err, size_t errlen) MUST_CHECK;
 
-/*
- * A bzImage whose payload kiln decompresses itself (LZ4, CONFIG_KERNEL_LZ4), so that the guest can
- * boot the vmlinux inside through its PVH entry and skip its own decompressor. With elf NULL it
- * only checks the header: 0 when the payload is LZ4. Otherwise *elf is a new anonymous mapping of
- * *elf_size bytes (munmap it), the ELF checked to decode whole (its size from the payload's
- * trailer, at most init_size and 512 MiB) and to start with the ELF magic; x86_boot_load() checks
- * the rest. -ENOTSUP for another format or an ELF that is not one, -ENOEXEC for a corrupt payload,
- * -ENOMEM.
- */
-int x86_kernel_unpack(const uint8_t *file, size_t file_size, uint8_t **elf, size_t *elf_size) MUST_CHECK;
-
 /* Memory map entry types (ACPI 6.5 §15.1, shared by e820 and hvm_memmap_table_entry). */
 #define X86_E820_RAM 1
 #define X86_E820_RESERVED 2

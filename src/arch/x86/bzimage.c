@@ -4,27 +4,20 @@
  * PROTOCOL"): the protected-mode kernel goes to 1 MiB, a zero page (struct boot_params) carries
  * the setup header, command line, initrd, RSDP and e820 map, and the vCPU starts at 1 MiB + 0x200.
  */
-#include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "arch/x86/boot.h"
 #include "arch/x86/boot_internal.h"
 #include "arch/x86/layout.h"
-#include "boot/lz4.h"
 
 #define BZIMAGE_HDR_OFFSET 0x1f1
 #define BZIMAGE_HDR_JUMP_OFFSET 0x201 /* the jump's displacement: the header's end is 0x202 + it */
 #define BZIMAGE_HDR_MAGIC_OFFSET 0x202
 #define BZIMAGE_HDR_MAGIC "HdrS"
 #define BZIMAGE_MIN_VERSION 0x020c /* 2.12: xloadflags, so the 64-bit entry can be checked */
-#define BZIMAGE_PAYLOAD_MIN_VERSION 0x0208 /* 2.08: payload_offset and payload_length */
-#define BZIMAGE_PAYLOAD_TRAILER 4  /* Kbuild's size_append: the decompressed size, 32-bit little-endian */
-/* No vmlinux is near this (Debian's is 51 MiB): a larger claim is a decompression bomb. */
-#define BZIMAGE_UNPACK_MAX MiB(512)
 #define BZIMAGE_SECTOR 512
 #define BZIMAGE_64BIT_ENTRY_OFFSET 0x200
 
@@ -294,86 +287,5 @@ int bzimage_load(const struct x86_boot_ctx *ctx, struct x86_entry *entry)
 		.ip = X86_HIGH_MEM_START + BZIMAGE_64BIT_ENTRY_OFFSET,
 		.boot_info = X86_ZERO_PAGE_ADDR,
 	};
-	return 0;
-}
-
-/*
- * The compressed kernel (boot.rst, protocol 2.08: payload_offset from the protected-mode code's
- * start, payload_length), checked to lie in the file. Its last 4 bytes are the decompressed size.
- */
-static int bzimage_payload(const struct x86_boot_ctx *ctx, const struct bzimage_setup_header *h,
-			   const uint8_t **payload, size_t *len)
-{
-	uint64_t setup_sects = h->setup_sects != 0 ? h->setup_sects : 4;
-	uint64_t offset = (setup_sects + 1) * BZIMAGE_SECTOR + h->payload_offset;
-
-	if (!x86_boot_file_has(ctx->in->kernel_size, offset, h->payload_length) ||
-	    h->payload_length < sizeof(uint32_t) + BZIMAGE_PAYLOAD_TRAILER)
-		return -ENOEXEC;
-	*payload = ctx->in->kernel + offset;
-	*len = h->payload_length;
-	return 0;
-}
-
-static uint32_t bzimage_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/*
- * The LZ4 payload of a bzImage (CONFIG_KERNEL_LZ4) and the size it decompresses to, from the
- * trailer: at least an ELF header, at most init_size (the kernel's own decompressor has no more
- * room) and BZIMAGE_UNPACK_MAX. -ENOTSUP for another format or an older protocol, -ENOEXEC for a
- * corrupt header.
- */
-static int bzimage_lz4_payload(const struct x86_boot_ctx *ctx, struct bzimage_boot_params *bp,
-			       const uint8_t **payload, size_t *len, size_t *size)
-{
-	int ret = bzimage_copy_header(ctx, bp);
-
-	if (ret == 0)
-		ret = bzimage_check_header(ctx, &bp->hdr);
-	if (ret < 0)
-		return ret;
-	if (bp->hdr.version < BZIMAGE_PAYLOAD_MIN_VERSION)
-		return -ENOTSUP;
-	if (bzimage_payload(ctx, &bp->hdr, payload, len) < 0)
-		return -ENOEXEC;
-	if (bzimage_le32(*payload) != LZ4_LEGACY_MAGIC)
-		return -ENOTSUP;
-	*len -= BZIMAGE_PAYLOAD_TRAILER;
-	*size = bzimage_le32(*payload + *len);
-	if (*size < sizeof(Elf64_Ehdr) || *size > bp->hdr.init_size || *size > BZIMAGE_UNPACK_MAX)
-		return -ENOEXEC;
-	return 0;
-}
-
-int x86_kernel_unpack(const uint8_t *file, size_t file_size, uint8_t **elf, size_t *elf_size)
-{
-	struct x86_boot_input in = { .kernel = file, .kernel_size = file_size };
-	struct x86_boot_ctx ctx = { .in = &in };
-	struct bzimage_boot_params bp;
-	const uint8_t *payload;
-	size_t len, size;
-	uint8_t *buf;
-	long n;
-	int ret;
-
-	if (!bzimage_detect(file, file_size))
-		return -ENOTSUP;
-	memset(&bp, 0, sizeof(bp));
-	ret = bzimage_lz4_payload(&ctx, &bp, &payload, &len, &size);
-	if (ret < 0 || elf == NULL)
-		return ret;
-	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
-		return -ENOMEM;
-	n = lz4_legacy_decode(payload, len, buf, size);
-	if (n < 0 || (size_t)n != size || !pvh_detect(buf, size)) {
-		munmap(buf, size);
-		return n < 0 || (size_t)n != size ? -ENOEXEC : -ENOTSUP;
-	}
-	*elf = buf;
-	*elf_size = size;
 	return 0;
 }
