@@ -7,7 +7,8 @@
  * order (dependencies first) with finit_module(2), then runs what the kernel command line's `kiln.run=ARGS` asks, or an
  * interactive shell on the console without it. ARGS is the command's argv: each argument
  * percent-encoded (%XX, uppercase hex, for bytes outside [A-Za-z0-9._/:=+@^-]) and the arguments
- * joined with ','.
+ * joined with ','. The command gets the console as its controlling terminal, in a session that a
+ * keeper process leads, so that its last output is not flushed when it exits (run()).
  *
  * kiln's debug port: a byte written to 0xf5 says "booted, about to run the command" (the boot-ready
  * marker); a byte written to 0xf4 is the command's exit status (shell-style: 128+signal when killed,
@@ -370,12 +371,14 @@ static int keep_session(char **cmd, const sigset_t *old)
  * (disassociate_ctty -> tty_vhangup_session), and the hangup throws away what the tty driver still
  * holds (tty_ldisc_hangup -> tty_driver_flush_buffer; for the 8250 UART, uart_flush_buffer): the
  * command's last output, written into the driver's 4 KiB transmit buffer but not yet moved to the
- * UART, would never reach it. The 8250 driver moves those bytes in its transmit interrupt; on one
- * CPU that interrupt takes the CPU from the exiting command until the buffer is empty, but on an
- * SMP guest it runs on the CPU the interrupt is routed to while the command's exit goes on: `nproc`
- * on 4 vCPUs lost its one line now and then, a 4000-byte line lost most of itself every time. No
- * monitor sees those bytes, and any init that execs the command as a session leader with the
- * serial console as its terminal loses them alike, on any VMM or on hardware.
+ * UART, would never reach it. The 8250 driver moves those bytes in its transmit interrupt. On one
+ * CPU, with kiln's UART (never busy, so the interrupt comes back at once) that interrupt keeps the
+ * CPU until the buffer is empty, before the command's exit can go on; on an SMP guest it runs on the
+ * CPU the interrupt is routed to while the command exits on another: `nproc` on 4 vCPUs lost its
+ * line in 2 boots of 64, a 4000-byte line printed on CPU 1 with the interrupt on CPU 0 lost all but
+ * 0-128 bytes every time (linux.sh). No monitor sees those bytes, and any init that execs the
+ * command as a session leader with the serial console as its terminal loses them alike, on any
+ * VMM or on hardware.
  */
 static int run(char **argv)
 {
