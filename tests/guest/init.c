@@ -7,7 +7,8 @@
  * order (dependencies first) with finit_module(2), then runs what the kernel command line's `kiln.run=ARGS` asks, or an
  * interactive shell on the console without it. ARGS is the command's argv: each argument
  * percent-encoded (%XX, uppercase hex, for bytes outside [A-Za-z0-9._/:=+@^-]) and the arguments
- * joined with ','.
+ * joined with ','. The command gets the console as its controlling terminal, in a session that a
+ * keeper process leads, so that its last output is not flushed when it exits (run()).
  *
  * kiln's debug port: a byte written to 0xf5 says "booted, about to run the command" (the boot-ready
  * marker); a byte written to 0xf4 is the command's exit status (shell-style: 128+signal when killed,
@@ -277,38 +278,129 @@ static int open_command_console(void)
 	}
 }
 
-/* Runs argv (or the shell) on the console as a new session; returns its shell-style status. */
-static int run(char **argv)
-{
-	static char *shell[] = { "sh", NULL };
-	char **cmd = argv ? argv : shell;
-	int status;
-	pid_t pid, w;
+/*
+ * The signals the session's keeper ignores (see run): the terminal's (Ctrl-C, Ctrl-\, Ctrl-Z reach
+ * the whole foreground process group, the keeper with the command), SIGTTOU (its tcdrain may come
+ * while a process group of the command's is the foreground one) and SIGTERM (Ctrl-Alt-Del's
+ * kill(-1): the keeper waits for the command to end on it and reports the command's status).
+ */
+static const int keeper_ignores[] = { SIGINT, SIGQUIT, SIGTSTP, SIGTTOU, SIGTERM };
+#define N_KEEPER_IGNORES (sizeof(keeper_ignores) / sizeof(keeper_ignores[0]))
 
+static void keeper_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < N_KEEPER_IGNORES; i++)
+		sigaddset(set, keeper_ignores[i]);
+}
+
+static void keeper_dispositions(void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < N_KEEPER_IGNORES; i++)
+		if (sigaction(keeper_ignores[i], &sa, NULL) < 0)
+			say("sigaction %d: %s", keeper_ignores[i], strerror(errno));
+}
+
+/* Makes the console the caller's controlling terminal and its fds 0-2 (the caller leads a session). */
+static void take_console(void)
+{
+	int fd = open_command_console();
+
+	if (fd < 0) {
+		say("/dev/console: %s", strerror(errno));
+		return;
+	}
+	if (ioctl(fd, TIOCSCTTY, 1) < 0)
+		say("TIOCSCTTY: %s", strerror(errno));
+	for (int i = 0; i < 3; i++)
+		dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+/* A shell-style status: the exit status, or 128 + the signal that ended the process. */
+static int shell_status(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/*
+ * The session keeper's side of run(): runs cmd as its child with `old` as its signal mask, waits for
+ * it, drains the console and returns the command's shell-style status. Called with the keeper's
+ * signals blocked (keeper_signals).
+ */
+static int keep_session(char **cmd, const sigset_t *old)
+{
+	int status;
+	pid_t pid;
+
+	keeper_dispositions(SIG_IGN);
 	pid = fork();
 	if (pid < 0) {
 		say("fork: %s", strerror(errno));
 		return 125;
 	}
 	if (pid == 0) {
-		int fd;
-
-		setsid();
-		fd = open_command_console();
-		if (fd < 0) {
-			say("/dev/console: %s", strerror(errno));
-		} else {
-			if (ioctl(fd, TIOCSCTTY, 1) < 0)
-				say("TIOCSCTTY: %s", strerror(errno));
-			for (int i = 0; i < 3; i++)
-				dup2(fd, i);
-			if (fd > 2)
-				close(fd);
-		}
+		keeper_dispositions(SIG_DFL);	/* SIG_IGN would outlive the exec */
+		sigprocmask(SIG_SETMASK, old, NULL);
 		execvp(cmd[0], cmd);
 		int err = errno;
 		say("%s: %s", cmd[0], strerror(err));
 		_exit(err == ENOENT ? 127 : 126);
+	}
+	sigprocmask(SIG_SETMASK, old, NULL);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			say("waitpid: %s", strerror(errno));
+			return 125;
+		}
+	}
+	if (tcdrain(STDOUT_FILENO) < 0 && errno != ENOTTY)
+		say("tcdrain: %s", strerror(errno));
+	return shell_status(status);
+}
+
+/*
+ * Runs argv (or the shell) on the console as a new session; returns its shell-style status.
+ *
+ * The command does not lead the session: a keeper process does, and exits only once the console
+ * has drained. When a session leader exits, the kernel hangs up its controlling terminal
+ * (disassociate_ctty -> tty_vhangup_session), and the hangup throws away what the tty driver still
+ * holds (tty_ldisc_hangup -> tty_driver_flush_buffer; for the 8250 UART, uart_flush_buffer): the
+ * command's last output, written into the driver's 4 KiB transmit buffer but not yet moved to the
+ * UART, would never reach it. The 8250 driver moves those bytes in its transmit interrupt. On one
+ * CPU, with kiln's UART (never busy, so the interrupt comes back at once) that interrupt keeps the
+ * CPU until the buffer is empty, before the command's exit can go on; on an SMP guest it runs on the
+ * CPU the interrupt is routed to while the command exits on another: `nproc` on 4 vCPUs lost its
+ * line in 2 boots of 64, a 4000-byte line printed on CPU 1 with the interrupt on CPU 0 lost all but
+ * 0-128 bytes every time (linux.sh). No monitor sees those bytes, and any init that execs the
+ * command as a session leader with the serial console as its terminal loses them alike, on any
+ * VMM or on hardware.
+ */
+static int run(char **argv)
+{
+	static char *shell[] = { "sh", NULL };
+	char **cmd = argv ? argv : shell;
+	sigset_t keeper_set, old;
+	int status;
+	pid_t pid, w;
+
+	/* Blocked until the keeper ignores them: until then it has init's SIGINT handler. */
+	keeper_signals(&keeper_set);
+	sigprocmask(SIG_BLOCK, &keeper_set, &old);
+	pid = fork();
+	if (pid == 0) {
+		setsid();
+		take_console();
+		_exit(keep_session(cmd, &old));
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		say("fork: %s", strerror(errno));
+		return 125;
 	}
 	/* PID 1 also reaps every orphan that the command leaves behind. */
 	while ((w = waitpid(-1, &status, 0)) != pid) {
@@ -317,9 +409,7 @@ static int run(char **argv)
 			return 125;
 		}
 	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	return shell_status(status);
 }
 
 /* Every byte out on the console and every written block on the disks. */
