@@ -325,6 +325,16 @@ KILN_API void kiln_snapshot_close(struct kiln_snapshot *snap);
 /* Stops the VM if it runs and frees everything. NULL is allowed. */
 KILN_API void kiln_vm_destroy(struct kiln_vm *vm);
 
+/*
+ * kiln_vm_destroy for a process that exits next, as the kiln command does: the same, except that
+ * KVM's own teardown of the VM (10-20 ms, mostly the kernel waiting for RCU grace periods) runs in
+ * a short-lived child process, so that neither this call nor the process's exit, and so neither a
+ * parent's wait() for it, waits for that. The child holds no fd but the VM's and ends by itself;
+ * it is this process's child until then (a zombie until reaped or this process exits, so not for
+ * a process that reaps any child, waitpid(-1)). Without the child, the same as kiln_vm_destroy.
+ */
+KILN_API void kiln_vm_destroy_before_exit(struct kiln_vm *vm);
+
 /* One line about the host's /dev/kvm worth telling a user (e.g. PVM), or NULL. */
 KILN_API const char *kiln_host_warning(void);
 
