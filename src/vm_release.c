@@ -11,16 +11,31 @@
  * of the VM's fd and of a pipe's read end, and no other fd; this process closes its own copy of the
  * VM's fd (not the last, so that returns at once) and then the pipe's write end, which lets the
  * child go: the child closes the last copy, KVM's teardown runs in the child, and the child exits.
+ *
+ * The child shares this process's memory (CLONE_VM), for a second reason: the process that tears
+ * down an address space KVM's MMU notifier is still registered on waits for another SRCU grace
+ * period there (exit_mmap, mmu_notifier_release). Shared, the address space outlives this process
+ * and is torn down by the child, after KVM's teardown has unregistered the notifier.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* clone, pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vm_release.h"
+
+#define RELEASE_STACK_SIZE (64 * 1024)
+
+/* What the child gets, at the foot of its own stack: the caller's frame is gone once it returns. */
+struct release_args {
+	int vm_fd;
+	int go[2];
+};
 
 /* Closes every fd of this process except a and b (a < b). */
 static void close_all_but(int a, int b)
@@ -33,49 +48,62 @@ static void close_all_but(int a, int b)
 }
 
 /*
- * The child. It came from a raw clone() of a process with other threads, so it calls no libc
- * function beyond syscall(): locks other threads held at the clone stay held in its copy of memory.
- * Every signal is blocked (vm_release_detached blocked them before the clone): kiln's handlers are
- * not for it.
+ * The child, on its own stack in the caller's memory: it makes syscalls only (a libc lock another
+ * thread holds stays held), and every signal is blocked (vm_release_detached blocked them before
+ * the clone): kiln's handlers are not for it. Its TLS is the calling thread's, so a syscall that
+ * failed would set that thread's errno; none of these fails but close_range before Linux 5.9.
  */
-static __attribute__((noreturn)) void release_child(int vm_fd, const int go[2])
+static int release_child(void *p)
 {
+	const struct release_args *a = p;
 	char byte;
 
 	/* Its copy of the write end first: without it, the read below would wait for ever. */
-	syscall(SYS_close, go[1]);
+	syscall(SYS_close, a->go[1]);
 	/* A disk, a tap or a socket held here would outlive kiln's own close of it. */
-	close_all_but(vm_fd < go[0] ? vm_fd : go[0], vm_fd < go[0] ? go[0] : vm_fd);
-	/* End of file: the parent has closed its copy of the VM's fd, or has exited. */
-	while (syscall(SYS_read, go[0], &byte, 1) < 0 && errno == EINTR)
-		;
-	syscall(SYS_close, vm_fd); /* the last reference: KVM's teardown runs here */
-	syscall(SYS_exit_group, 0);
-	__builtin_unreachable();
+	if (a->vm_fd < a->go[0])
+		close_all_but(a->vm_fd, a->go[0]);
+	else
+		close_all_but(a->go[0], a->vm_fd);
+	/*
+	 * End of file: the parent has closed its copy of the VM's fd, or has exited. (Were the read to
+	 * fail instead, the close below might come first and the parent's be the last: slower, not wrong.)
+	 */
+	syscall(SYS_read, a->go[0], &byte, 1);
+	syscall(SYS_close, a->vm_fd); /* the last reference: KVM's teardown runs here */
+	syscall(SYS_exit_group, 0);   /* and, once the parent has exited, its address space's */
+	return 0;
+}
+
+/* The child's stack: never unmapped, the child may use it until after this process has exited. */
+static void *release_stack(void)
+{
+	void *s = mmap(NULL, RELEASE_STACK_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+
+	return s == MAP_FAILED ? NULL : s;
 }
 
 int vm_release_detached(int vm_fd)
 {
+	struct release_args *a = release_stack();
 	sigset_t all, old;
-	int go[2], err = 0;
-	long pid;
+	int err = 0, pid = -1;
 
-	if (pipe2(go, O_CLOEXEC) < 0) {
+	if (a == NULL || pipe2(a->go, O_CLOEXEC) < 0) {
 		err = errno;
 		close(vm_fd);
 		return -err;
 	}
+	a->vm_fd = vm_fd;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	/* fork() without glibc's fork handlers: the child only makes syscalls (release_child). */
-	pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0ul, 0ul, 0ul, 0ul);
-	if (pid == 0)
-		release_child(vm_fd, go);
+	pid = clone(release_child, (char *)a + RELEASE_STACK_SIZE, CLONE_VM | SIGCHLD, a);
 	if (pid < 0)
 		err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(go[0]);
+	close(a->go[0]);
 	close(vm_fd); /* not the last reference when the child holds one: returns at once */
-	close(go[1]); /* the child may go */
-	return pid < 0 ? -err : (int)pid;
+	close(a->go[1]); /* the child may go */
+	return pid < 0 ? -err : pid;
 }

@@ -147,8 +147,8 @@ static const struct syscall_arg_rule main_arg_rules[] = {
 	  "a snapshot: the state and memory files' temporaries (mkostemp)" },
 	{ SCMP_SYS(openat), 2, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 	  "a snapshot: the state file's directory, synced so that its rename survives a crash" },
-	{ SCMP_SYS(clone), 0, SIGCHLD, "the end: a child process takes KVM's teardown of the VM "
-				       "(vm_release.c: clone's flags pinned, no thread, no shared memory)" },
+	{ SCMP_SYS(clone), 0, CLONE_VM | SIGCHLD, "the end: a child process takes KVM's teardown of the VM "
+						  "(vm_release.c: clone's flags pinned, a process, not a thread)" },
 	{ SCMP_SYS(fcntl), 1, F_SETFL, "the end: console output's fallback (no /proc) gives stdout its "
 				      "flags back (io/console_out.c)" },
 };
