@@ -210,6 +210,13 @@ int kiln_vm_exit_fd(struct kiln_vm *handle)
 	return ((struct vm *)handle)->exit_fd;
 }
 
+void kiln_vm_destroy_before_exit(struct kiln_vm *handle)
+{
+	if (handle != NULL)
+		((struct vm *)handle)->release_detached = true;
+	kiln_vm_destroy(handle);
+}
+
 const struct kiln_config *kiln_vm_config(struct kiln_vm *handle)
 {
 	return &((struct vm *)handle)->cfg;

@@ -74,6 +74,7 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
 	atomic_bool started; /* atomic: kiln_vm_get_state may read it from another thread (kiln.h) */
+	bool release_detached; /* vm_teardown leaves KVM's teardown to a child (kiln_vm_destroy_before_exit) */
 	int restore_mem_fd; /* >= 0 while a restore builds the VM: RAM comes from this file (memfile_open) */
 	bool ram_maps_file; /* RAM is a memory file's private mapping, not anonymous memory */
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "snapshot/memfile.h"
 #include "vm.h"
+#include "vm_release.h"
 
 #define KVM_API_VERSION_EXPECTED 12
 
@@ -411,8 +412,14 @@ void vm_teardown(struct vm *vm)
 	if (vm->ram)
 		gmem_ram_unmap(vm->ram, vm->ram_size);
 	free(vm->cpuid);
-	if (vm->vm_fd >= 0)
+	if (vm->vm_fd >= 0 && vm->release_detached) {
+		int rc = vm_release_detached(vm->vm_fd);
+
+		if (rc < 0)
+			log_debug("vm", "KVM's teardown stays in this process: %s", strerror(-rc));
+	} else if (vm->vm_fd >= 0) {
 		close(vm->vm_fd);
+	}
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 }

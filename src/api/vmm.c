@@ -493,13 +493,23 @@ int api_vmm_tick_timeout_ms(const struct api_vmm *v, uint64_t now)
 	return now >= due ? 0 : (int)((due - now + 999999) / 1000000);
 }
 
-void api_vmm_destroy(struct api_vmm *v)
+static void vmm_destroy(struct api_vmm *v, void (*destroy_vm)(struct kiln_vm *))
 {
 	if (v->vm && v->metrics_fd >= 0 && kiln_vm_write_metrics(v->vm, v->metrics_fd) < 0)
 		log_warn("api", "metrics: the last flush to %s failed", v->metrics.path);
-	kiln_vm_destroy(v->vm);
+	destroy_vm(v->vm);
 	v->vm = NULL;
 	if (v->metrics_fd >= 0)
 		close(v->metrics_fd);
 	v->metrics_fd = -1;
+}
+
+void api_vmm_destroy(struct api_vmm *v)
+{
+	vmm_destroy(v, kiln_vm_destroy);
+}
+
+void api_vmm_destroy_before_exit(struct api_vmm *v)
+{
+	vmm_destroy(v, kiln_vm_destroy_before_exit);
 }

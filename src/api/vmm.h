@@ -90,6 +90,8 @@ int api_vmm_tick_timeout_ms(const struct api_vmm *v, uint64_t now);
 
 /* Flushes metrics a last time, destroys the VM if there is one, closes the metrics file. */
 void api_vmm_destroy(struct api_vmm *v);
+/* The same in a process that exits next: the VM goes with kiln_vm_destroy_before_exit. */
+void api_vmm_destroy_before_exit(struct api_vmm *v);
 
 /* GET /, GET /version, GET /machine-config and GET /vm/config (describe.c). */
 struct json_object *api_describe_instance(const struct api_vmm *v);

@@ -346,7 +346,7 @@ int api_cmd_run(const struct cli_options *o, struct kiln_exit *e, int *stop_sign
 		api_server_close(&c->server);
 	if (c->vm_running)
 		terminal_restore();
-	api_vmm_destroy(&c->vmm);
+	api_vmm_destroy_before_exit(&c->vmm); /* the process exits next, with the guest's status */
 	if (c->signal_fd >= 0)
 		close(c->signal_fd);
 	*stop_signal = c->stop_signal;

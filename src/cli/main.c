@@ -140,7 +140,7 @@ static int run(struct cli_options *o, uint64_t start_ns)
 	kiln_vm_wait(vm, &e);
 	terminal_restore();
 	running_vm = NULL;
-	kiln_vm_destroy(vm);
+	kiln_vm_destroy_before_exit(vm); /* the process exits next, with the guest's status */
 	if (rc < 0)
 		return EXIT_KILN_ERROR;
 	if (o->boot_time)

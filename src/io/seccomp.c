@@ -122,6 +122,8 @@ static const struct syscall_rule main_rules[] = {
 	{ SCMP_SYS(rt_sigtimedwait), "the end and a snapshot: the SIGPIPE of console output to a reader "
 				     "that went away is taken off the thread (io/console_out.c)" },
 	{ SCMP_SYS(exit_group), "the end: kiln returns from main" },
+	{ SCMP_SYS(pipe2), "the end: the pipe that lets the child holding the VM's fd go (vm_release.c)" },
+	{ SCMP_SYS(close_range), "the end: that child closes every fd but the VM's and the pipe's" },
 	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object: in `kiln run "
 			       "--api-sock` and `kiln restore --api-sock` a GET's reply may be the first" },
 	{ SCMP_SYS(ftruncate), "a snapshot: the memory file takes the guest's RAM size, holes where it is zero" },
@@ -145,6 +147,8 @@ static const struct syscall_arg_rule main_arg_rules[] = {
 	  "a snapshot: the state and memory files' temporaries (mkostemp)" },
 	{ SCMP_SYS(openat), 2, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 	  "a snapshot: the state file's directory, synced so that its rename survives a crash" },
+	{ SCMP_SYS(clone), 0, CLONE_VM | SIGCHLD, "the end: a child process takes KVM's teardown of the VM "
+						  "(vm_release.c: clone's flags pinned, a process, not a thread)" },
 	{ SCMP_SYS(fcntl), 1, F_SETFL, "the end: console output's fallback (no /proc) gives stdout its "
 				      "flags back (io/console_out.c)" },
 };

@@ -5,13 +5,16 @@
  * resuming must continue the sequence exactly where it stopped, and kiln_vm_stop must end it. Metrics
  * and disk updates are exercised on the same VM. The exit fd must stay quiet while that VM runs and
  * become readable on kiln_vm_stop, and on its own when STATUS (tests/tiny/status.S) ends its VM.
+ * Last, kiln_vm_destroy_before_exit hands the VM's last reference to a child process.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +127,60 @@ static void check_exit_fd_on_guest_exit(const char *kernel)
 	check(fcntl(fd, F_GETFD) < 0 && errno == EBADF, "kiln_vm_destroy closes the exit fd");
 }
 
+/* The VM fds (anon_inode:kvm-vm) this process holds, from /proc/self/fd; -1 without /proc. */
+static int count_vm_fds(void)
+{
+	char path[300], target[64];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (dir == NULL)
+		return -1;
+	while ((d = readdir(dir)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		ssize_t len = readlink(path, target, sizeof(target) - 1);
+
+		if (len > 0) {
+			target[len] = '\0';
+			n += strcmp(target, "anon_inode:kvm-vm") == 0;
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * kiln_vm_destroy_before_exit, last (it is for a process that exits next): this process lets go of
+ * the VM at once, and a child process, which ends by itself, holds its last reference.
+ */
+static void check_destroy_before_exit(const char *kernel)
+{
+	struct kiln_config cfg;
+	struct kiln_error err = { "" };
+	struct kiln_vm *vm;
+	struct kiln_exit e;
+	int status;
+
+	kiln_config_init(&cfg);
+	cfg.kernel_path = kernel;
+	cfg.mem_bytes = 16 << 20;
+	cfg.console_in_fd = cfg.console_out_fd = -1;
+	if (kiln_vm_create(&cfg, &vm, &err) < 0 || kiln_vm_start(vm, &err) < 0) {
+		check(0, err.msg);
+		return;
+	}
+	check(kiln_vm_wait(vm, &e) == 0 && e.guest_status == 42, "the status guest runs to its end");
+	int exit_fd = kiln_vm_exit_fd(vm), before = count_vm_fds();
+
+	kiln_vm_destroy_before_exit(vm);
+	check(fcntl(exit_fd, F_GETFD) < 0 && errno == EBADF, "kiln_vm_destroy_before_exit frees the VM's fds");
+	check(before < 0 || (before == 1 && count_vm_fds() == 0), "and closes the VM's own fd here");
+	pid_t pid = waitpid(-1, &status, 0);
+	check(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "KVM's teardown ran in a child process, which ended by itself");
+}
+
 static void check_disk_update(struct kiln_vm *vm, const char *next)
 {
 	struct kiln_error err = { "" };
@@ -190,6 +247,7 @@ int main(int argc, char **argv)
 	check(kiln_vm_get_state(vm) == KILN_VM_STOPPED, "state is Stopped");
 	kiln_vm_destroy(vm);
 	check_exit_fd_on_guest_exit(argv[2]);
+	check_destroy_before_exit(argv[2]);
 	unlink(first);
 	unlink(second);
 	printf("%d passed, %d failed\n", passed, failed);

@@ -48,8 +48,8 @@
  *   kiln_vm_create, kiln_vm_restore, kiln_snapshot_open (each makes a new object).
  * - One VM's functions (kiln_vm_*): one thread at a time, any thread (not only its creator's), with
  *   these exceptions, which any thread may call while another is inside a call on the same VM
- *   (kiln_vm_wait, say): kiln_vm_stop, kiln_vm_get_state and kiln_vm_exit_fd. kiln_vm_destroy is
- *   the last call on a VM: no other may be running or follow.
+ *   (kiln_vm_wait, say): kiln_vm_stop, kiln_vm_get_state and kiln_vm_exit_fd. kiln_vm_destroy (or
+ *   kiln_vm_destroy_before_exit) is the last call on a VM: no other may be running or follow.
  * - A snapshot handle is read-only once open: kiln_vm_restore_from and kiln_snapshot_config from
  *   any threads at once; kiln_snapshot_close once they are done (the VMs made stay valid).
  * - Async-signal-safe: kiln_vm_stop only (atomics, pthread_kill and write), on a VM whose
@@ -224,7 +224,9 @@ KILN_API int kiln_vm_create(const struct kiln_config *cfg, struct kiln_vm **vm, 
 /*
  * Starts the I/O thread and every vCPU thread, each under its own seccomp allowlist (a syscall
  * outside it kills the process with SIGSYS). The calling thread is not filtered, now or later:
- * it belongs to the embedding program, whose work kiln cannot list.
+ * it belongs to the embedding program, whose work kiln cannot list. When a thread cannot be
+ * started, the VM is stopped (KILN_EXIT_ERROR) with the threads it already had, and the error is
+ * returned: kiln_vm_destroy joins those threads and frees the VM.
  */
 KILN_API int kiln_vm_start(struct kiln_vm *vm, struct kiln_error *err);
 
@@ -408,6 +410,16 @@ KILN_API void kiln_snapshot_close(struct kiln_snapshot *snap);
 
 /* Stops the VM if it runs and frees everything. NULL is allowed. */
 KILN_API void kiln_vm_destroy(struct kiln_vm *vm);
+
+/*
+ * kiln_vm_destroy for a process that exits next, as the kiln command does: the same, except that
+ * KVM's own teardown of the VM (10-20 ms, mostly the kernel waiting for RCU grace periods) runs in
+ * a short-lived child process, so that neither this call nor the process's exit, and so neither a
+ * parent's wait() for it, waits for that. The child holds no fd but the VM's and ends by itself;
+ * it is this process's child until then (a zombie until reaped or this process exits, so not for
+ * a process that reaps any child, waitpid(-1)). Without the child, the same as kiln_vm_destroy.
+ */
+KILN_API void kiln_vm_destroy_before_exit(struct kiln_vm *vm);
 
 /* One line about the host's /dev/kvm worth telling a user (e.g. PVM), or NULL. */
 KILN_API const char *kiln_host_warning(void);
