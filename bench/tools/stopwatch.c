@@ -8,7 +8,9 @@
  *       Runs CMD once (stdin /dev/null, stdout and stderr into one pipe). Prints one line:
  *         status=N exit_ms=X cpu_ms=X maxrss_kb=N m1_ms=X ... [sample fields]
  *       exit_ms: from just before fork to the child's exit. m<i>_ms: to the first output line that
- *       starts with the i-th -m string (NA when none did). cpu_ms, maxrss_kb: the child's rusage.
+ *       starts with the i-th -m string (NA when none did). cpu_ms, maxrss_kb: the child's rusage,
+ *       with that of every process it left running when it exited (stopwatch is their subreaper
+ *       and waits for them after the exit: kiln leaves KVM's teardown to such a child).
  *       -s: when the first marker arrives, samples the child: cpu_ready_ms (its CPU clock, dead
  *       threads included), hwm_kb and rss_kb (/proc/PID/status), pss_kb (smaps_rollup), guest_kb
  *       (Rss of the mappings, or adjacent anonymous ones, whose size is exactly -g KIB: the guest's
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -281,11 +284,38 @@ static int wait_status(pid_t pid, struct rusage *ru)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static double cpu_ms_of(const struct rusage *ru)
+{
+	return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 +
+	       (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
+}
+
+/* Reaps the processes the child left behind (reparented to us, the subreaper): their CPU and peak. */
+static void reap_orphans(double *cpu_ms, long *maxrss_kb)
+{
+	struct rusage ru;
+	int st;
+
+	for (;;) {
+		if (wait4(-1, &st, 0, &ru) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				die("wait4: %s", strerror(errno));
+			return;
+		}
+		*cpu_ms += cpu_ms_of(&ru);
+		if (ru.ru_maxrss > *maxrss_kb)
+			*maxrss_kb = ru.ru_maxrss;
+	}
+}
+
 static int cmd_once(int argc, char **argv)
 {
 	bool want_sample = false, kill_after = false, sampled = false, timed_out = false;
 	long guest_kb = 0;
-	double limit_ms = 0, t0, exit_ms = -1;
+	double limit_ms = 0, t0, exit_ms = -1, cpu_ms;
+	long maxrss_kb;
 	struct sample s = { 0 };
 	struct child c;
 	struct rusage ru;
@@ -315,6 +345,8 @@ static int cmd_once(int argc, char **argv)
 	if ((want_sample || kill_after) && nmarks == 0)
 		die("-s and -k need a -m marker");
 
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
 	t0 = now_ms();
 	spawn(&c, argv + optind, true);
 	while (exit_ms < 0) {
@@ -346,14 +378,14 @@ static int cmd_once(int argc, char **argv)
 	}
 	status = wait_status(c.pid, &ru);
 	drain(&c, t0);
+	cpu_ms = cpu_ms_of(&ru);
+	maxrss_kb = ru.ru_maxrss;
+	reap_orphans(&cpu_ms, &maxrss_kb);
 	if (timed_out)
 		printf("status=timeout");
 	else
 		printf("status=%d", status);
-	printf(" exit_ms=%.3f cpu_ms=%.3f maxrss_kb=%ld", exit_ms,
-	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3,
-	       ru.ru_maxrss);
+	printf(" exit_ms=%.3f cpu_ms=%.3f maxrss_kb=%ld", exit_ms, cpu_ms, maxrss_kb);
 	for (int i = 0; i < nmarks; i++) {
 		if (c.mark_ms[i] >= 0)
 			printf(" m%d_ms=%.3f", i + 1, c.mark_ms[i]);
