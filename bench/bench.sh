@@ -233,26 +233,33 @@ for k in vmlinux bzImage; do
 done
 [ -n "$min_kernel" ] || note "minimal bench kernel: not built, its rows are skipped (make bench-kernel builds it into $MIN_KERNEL_DIR)"
 
-# fio_disk: $OUT/fio.img, the block boots' second disk: a read-only ext4 image with this machine's fio,
-# the shared libraries ldd names for it (lib/) and the dynamic loader (lib64/), for
-# bench/guest/fio.sh to run as `/mnt/lib64/ld-linux-x86-64.so.2 --library-path /mnt/lib /mnt/fio`.
-# fio needs ~60 libraries (librbd, librados, ...: ~80 MiB): on a disk of their own they stay out of
-# the initramfs, so the boot figures do not carry them.
-fio_disk() {
-	local d=$OUT/fio-disk l libs loader kib
-	rm -rf "$d" && mkdir -p "$d/lib" "$d/lib64" || return 1
-	cp -L "$FIO_BIN" "$d/fio" || return 1
-	libs=$(ldd "$FIO_BIN") || { say "ldd $FIO_BIN failed"; return 1; }
+# bundle_program BIN DIR: DIR/<BIN's name>, the shared libraries ldd names for it in DIR/lib and the
+# dynamic loader as DIR/lib64/ld-linux-x86-64.so.2, for the guest to run as
+# `DIR/lib64/ld-linux-x86-64.so.2 --library-path DIR/lib DIR/<name>` (its own libraries, not the guest's).
+bundle_program() {
+	local bin=$1 d=$2 l libs loader
+	mkdir -p "$d/lib" "$d/lib64" && cp -L "$bin" "$d/" || return 1
+	libs=$(ldd "$bin") || { say "ldd $bin failed"; return 1; }
 	if echo "$libs" | grep -q 'not found'; then
-		say "fio's libraries are not all there: $(echo "$libs" | grep 'not found' | tr -s ' \t\n' ' ')"
+		say "$bin: its libraries are not all there: $(echo "$libs" | grep 'not found' | tr -s ' \t\n' ' ')"
 		return 1
 	fi
 	for l in $(echo "$libs" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
 		cp -L "$l" "$d/lib/" || return 1
 	done
 	loader=$(echo "$libs" | awk '$1 ~ /^\/.*ld-linux-x86-64/ { print $1 }')
-	[ -n "$loader" ] || { say "ldd names no ld-linux-x86-64 for $FIO_BIN"; return 1; }
-	cp -L "$loader" "$d/lib64/ld-linux-x86-64.so.2" || return 1
+	[ -n "$loader" ] || { say "ldd names no ld-linux-x86-64 for $bin"; return 1; }
+	cp -L "$loader" "$d/lib64/ld-linux-x86-64.so.2"
+}
+
+# fio_disk: $OUT/fio.img, the block boots' second disk: a read-only ext4 image with this machine's fio,
+# the shared libraries ldd names for it (lib/) and the dynamic loader (lib64/), for
+# bench/guest/fio.sh to run as `/mnt/lib64/ld-linux-x86-64.so.2 --library-path /mnt/lib /mnt/fio`.
+# fio needs ~60 libraries (librbd, librados, ...: ~80 MiB): on a disk of their own they stay out of
+# the initramfs, so the boot figures do not carry them.
+fio_disk() {
+	local d=$OUT/fio-disk kib
+	rm -rf "$d" && bundle_program "$FIO_BIN" "$d" || return 1
 	# Room for the files plus the file system's own blocks; no journal (mounted read-only).
 	kib=$(du -sk "$d" | cut -f1)
 	rm -f "$OUT/fio.img"

@@ -16,20 +16,9 @@ IPERF3_BIN=$(command -v iperf3 || true)
 # holds iperf3, the libraries ldd names for it (lib/) and the loader (lib64/), as fio's disk does
 # (bench.sh, fio_disk); only the network boots carry them (~8 MiB).
 net_initramfs() {
-	local d=$OUT/net-initrd l libs loader
-	rm -rf "$d" && mkdir -p "$d/bench/iperf3/lib" "$d/bench/iperf3/lib64" || return 1
-	cp bench/guest/net.sh "$d/bench/net.sh" && cp -L "$IPERF3_BIN" "$d/bench/iperf3/iperf3" || return 1
-	libs=$(ldd "$IPERF3_BIN") || { say "ldd $IPERF3_BIN failed"; return 1; }
-	if echo "$libs" | grep -q 'not found'; then
-		say "iperf3's libraries are not all there: $(echo "$libs" | grep 'not found' | tr -s ' \t\n' ' ')"
-		return 1
-	fi
-	for l in $(echo "$libs" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
-		cp -L "$l" "$d/bench/iperf3/lib/" || return 1
-	done
-	loader=$(echo "$libs" | awk '$1 ~ /^\/.*ld-linux-x86-64/ { print $1 }')
-	[ -n "$loader" ] || { say "ldd names no ld-linux-x86-64 for $IPERF3_BIN"; return 1; }
-	cp -L "$loader" "$d/bench/iperf3/lib64/ld-linux-x86-64.so.2" || return 1
+	local d=$OUT/net-initrd
+	rm -rf "$d" && mkdir -p "$d/bench" && cp bench/guest/net.sh "$d/bench/net.sh" || return 1
+	bundle_program "$IPERF3_BIN" "$d/bench/iperf3" || return 1
 	(cd "$d" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) > "$OUT/net.cpio" || return 1
 	cat "$OUT/net.cpio" "$GUEST/initrd.img" > "$OUT/initrd-net.img"
 }
