@@ -9,7 +9,6 @@
  * its fds and a single thread.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +17,8 @@
 #include <string.h>
 
 #include <kiln/kiln.h>
+
+#include "integration/proc_count.h"
 
 #define VCPUS 3
 
@@ -32,19 +33,6 @@ int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
 	if (atomic_fetch_add(&calls, 1) + 1 == atomic_load(&fail_call))
 		return EAGAIN;
 	return __real_pthread_create(thread, attr, fn, arg);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	if (d == NULL)
-		return -errno;
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 static int fail(unsigned int round, const char *what)
@@ -115,12 +103,12 @@ int main(int argc, char **argv)
 	kiln_vm_wait(vm, &e);
 	kiln_vm_destroy(vm);
 
-	fds = count_entries("/proc/self/fd");
+	fds = proc_count("fd");
 	for (unsigned int round = 0; round < rounds && !failed; round++)
 		failed = run_round(argv[1], round, threads_before_vcpus);
-	if (!failed && count_entries("/proc/self/fd") != fds)
+	if (!failed && proc_count("fd") != fds)
 		failed = fail(rounds, "the fds of the failed starts were not all closed");
-	if (!failed && count_entries("/proc/self/task") != 1)
+	if (!failed && proc_count("task") != 1)
 		failed = fail(rounds, "threads of the failed starts are still running");
 	if (!failed)
 		printf("ok - %u starts failing at vCPU %u's thread: -EAGAIN named, destroyed with every thread joined\n",

@@ -12,7 +12,6 @@
  * two VMs. Afterwards the process holds exactly the fds it had before.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +19,8 @@
 #include <string.h>
 
 #include <kiln/kiln.h>
+
+#include "integration/proc_count.h"
 
 #define NTHREADS 2
 
@@ -128,15 +129,7 @@ static void *worker_main(void *arg)
 /* The fds this process holds (those of /proc/self/fd, less the one reading it). */
 static int count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (d == NULL)
-		return -errno;
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1;
+	return proc_count("fd") - 1;
 }
 
 int main(int argc, char **argv)
