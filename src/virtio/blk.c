@@ -435,8 +435,9 @@ static void virtio_blk_reset(struct virtio_dev *d)
 
 /*
  * Snapshots: io_loop_hold waits for the worker to finish the requests it took and serve the kicks
- * pending then, so nothing is in flight; the disk is re-opened by path. Saved: capacity (sectors) and read-only, which the disk opened on
- * restore must match, or the guest's view of it would be wrong.
+ * pending then, so nothing is in flight; the disk is re-opened by path. Saved: capacity (sectors)
+ * and read-only, which the disk opened on restore must match, or the guest's view of it would be
+ * wrong.
  */
 static void virtio_blk_save(struct virtio_dev *d, struct snap_writer *w)
 {
