@@ -28,14 +28,16 @@ check() { # NAME WANT GOT
 printf 'kiln hostile disk' >"$tmp/disk"
 truncate -s 64K "$tmp/disk"
 mkfifo "$tmp/gate"
-# kiln holds the FIFO as fd 3, opened read-write: neither that open nor this script's write blocks.
+# kiln holds the FIFO as fd 3 and this script as fd 4, both opened read-write: no open and no write
+# blocks, also once kiln has ended.
+exec 4<>"$tmp/gate"
 KILN_TEST_BLK_GATE_FD=3 timeout -s KILL 60 "$kiln" run --kernel "$tiny/slowdisk.elf" --mem 16M \
 	--disk "$tmp/disk" --rng 3<>"$tmp/gate" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 while kill -0 $pid 2>/dev/null && ! grep -q '^# slowdisk: the disk request waits for the gate' "$tmp/out"; do
 	sleep 0.1
 done
-echo open >"$tmp/gate"
+echo open >&4
 wait $pid
 status=$?
 
