@@ -40,7 +40,27 @@ $(BUILD)/tiny/hostile.elf: $(HOSTILE_OBJS) tests/tiny/hostile/hostile.ld
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(LD) -m elf_i386 $(TINY_LDFLAGS) -T tests/tiny/hostile/hostile.ld -o $@ $(HOSTILE_OBJS)
 
-tiny: $(TINY_ELFS) $(BUILD)/tiny/hostile.elf
+# The slow disk test's guest (tests/tiny/slowdisk/): freestanding C like the hostile guest, linked
+# with its virtio driver and output, entered through its start.S (which calls slowdisk_main here).
+SLOWDISK := $(BUILD)/tiny/slowdisk.elf
+SLOWDISK_OBJS := $(BUILD)/tiny/slowdisk/start.o $(BUILD)/tiny/slowdisk/main.o \
+	$(addprefix $(BUILD)/tiny/hostile/,io.o virtio.o requests.o)
+
+$(BUILD)/tiny/slowdisk/start.o: tests/tiny/hostile/start.S
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  AS m32  $<")
+	$(Q)$(CC) -m32 -nostdinc -MMD -MP -Dhostile_main=slowdisk_main -c $< -o $@
+
+$(BUILD)/tiny/slowdisk/%.o: tests/tiny/slowdisk/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC m32  $<")
+	$(Q)$(CC) $(HOSTILE_CFLAGS) -Itests/tiny/hostile -c $< -o $@
+
+$(SLOWDISK): $(SLOWDISK_OBJS) tests/tiny/hostile/hostile.ld
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(LD) -m elf_i386 $(TINY_LDFLAGS) -T tests/tiny/hostile/hostile.ld -o $@ $(SLOWDISK_OBJS)
+
+tiny: $(TINY_ELFS) $(BUILD)/tiny/hostile.elf $(SLOWDISK)
 
 # The hostile guest's host side (tests/integration/hostile.sh runs kiln through it).
 HOSTILE_HOST := $(BUILD)/rel/tests/integration/hostile_host
@@ -55,6 +75,7 @@ check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(HOSTILE_HOST)
 	$(Q)tests/integration/hostile.sh $(BUILD)/kiln $(HOSTILE_HOST) $(BUILD)/tiny
 	$(Q)tests/integration/hostile.sh $(BUILD)/san/kiln $(HOSTILE_HOST) $(BUILD)/tiny
 	$(Q)tests/integration/seccomp.sh $(BUILD)/san/kiln $(BUILD)/tiny
+	$(Q)tests/integration/slow_disk.sh $(BUILD)/san/kiln $(BUILD)/tiny
 	$(Q)tests/integration/terminal.sh $(BUILD)/kiln $(BUILD)/tiny
 	$(Q)tests/integration/terminal.sh $(BUILD)/san/kiln $(BUILD)/tiny
 

@@ -2,6 +2,7 @@
 #include "io/loop.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -43,6 +44,9 @@ int io_loop_init(struct io_loop *l)
 	*l = (struct io_loop){ .epoll_fd = -1, .wake_fd = -1, .quiesce_fd = -1,
 			       .quiesce.ready = io_loop_quiesce_ready };
 	pthread_mutex_init(&l->dispatch_lock, NULL);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->started, NULL);
+	pthread_cond_init(&l->drained_cond, NULL);
 	l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epoll_fd < 0)
 		return -errno;
@@ -71,6 +75,29 @@ int io_loop_remove(struct io_loop *l, int fd)
 		return -errno;
 	atomic_fetch_sub(&l->nfds, 1);
 	return 0;
+}
+
+int io_loop_add_worker(struct io_loop *l, struct io_worker *w, int fd, struct ev_handler *h,
+		       enum seccomp_thread seccomp_class)
+{
+	*w = (struct io_worker){ .loop = l, .handler = h, .fd = fd, .seccomp_class = seccomp_class };
+	w->quiesce_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->quiesce_fd < 0)
+		return -errno;
+	pthread_mutex_init(&w->dispatch_lock, NULL);
+	w->next = l->workers;
+	l->workers = w;
+	return 0;
+}
+
+bool io_worker_serve_ready(struct io_worker *w)
+{
+	struct pollfd p = { .fd = w->fd, .events = POLLIN };
+
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	w->handler->ready(w->handler, EPOLLIN);
+	return true;
 }
 
 void block_sigpipe(void)
@@ -190,24 +217,128 @@ static void *io_loop_main(void *arg)
 	return NULL;
 }
 
-void io_loop_hold(struct io_loop *l)
+/*
+ * A worker's loop: the loop's wake fd (readable for good once the loop is to end), its quiesce fd
+ * and its own fd in one poll. One poll reports all three as they were at its return, so a hold's
+ * quiesce request is answered only after the fd's readiness at that moment was served.
+ */
+static void io_worker_run(struct io_worker *w)
+{
+	struct pollfd fds[3] = {
+		{ .fd = w->loop->wake_fd, .events = POLLIN },
+		{ .fd = w->quiesce_fd, .events = POLLIN },
+		{ .fd = w->fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		uint64_t count;
+
+		if (poll(fds, ARRAY_SIZE(fds), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("io", "worker poll: %s", strerror(errno));
+			return;
+		}
+		if (fds[0].revents)
+			return;
+		if (fds[2].revents) {
+			pthread_mutex_lock(&w->dispatch_lock);
+			w->handler->ready(w->handler, EPOLLIN);
+			pthread_mutex_unlock(&w->dispatch_lock);
+		}
+		if ((fds[1].revents & POLLIN) && read(w->quiesce_fd, &count, sizeof(count)) == sizeof(count))
+			io_loop_tell(w->loop, &w->drained);
+	}
+}
+
+static void io_worker_report(struct io_worker *w, int result)
+{
+	pthread_mutex_lock(&w->loop->lock);
+	w->start_result = result;
+	pthread_cond_broadcast(&w->loop->started);
+	pthread_mutex_unlock(&w->loop->lock);
+}
+
+static void *io_worker_main(void *arg)
+{
+	struct io_worker *w = arg;
+	bool sandbox = w->loop->sandbox;
+	int rc;
+
+	block_sigpipe();
+	rc = sandbox ? seccomp_install(w->seccomp_class) : 0;
+	io_worker_report(w, rc);
+	if (rc == 0) {
+		if (sandbox)
+			seccomp_test_violation(w->seccomp_class);
+		io_worker_run(w);
+	}
+	io_loop_tell(w->loop, &w->exited);
+	return NULL;
+}
+
+static int io_worker_start(struct io_worker *w)
+{
+	struct io_loop *l = w->loop;
+	int rc;
+
+	w->start_result = 1;
+	w->exited = false;
+	rc = pthread_create(&w->thread, NULL, io_worker_main, w);
+	if (rc != 0)
+		return -rc;
+	w->running = true;
+	pthread_mutex_lock(&l->lock);
+	while (w->start_result == 1)
+		pthread_cond_wait(&l->started, &l->lock);
+	rc = w->start_result;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+/* Asks a running thread to serve what is ready (a write to its quiesce fd); false if it could not. */
+static bool io_loop_ask_drain(int quiesce_fd, bool *drained)
 {
 	uint64_t one = 1;
 
-	if (l->running) {
-		pthread_mutex_lock(&l->lock);
-		l->drained = false;
-		/* A failed write can only mean the counter is saturated: a drain is asked anyway. */
-		if (write(l->quiesce_fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN)
-			while (!l->drained && !l->exited)
-				pthread_cond_wait(&l->drained_cond, &l->lock);
-		pthread_mutex_unlock(&l->lock);
-	}
+	*drained = false;
+	/* A failed write can only mean the counter is saturated: a drain is asked anyway. */
+	return write(quiesce_fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN;
+}
+
+/* Under l->lock: waits until *drained or *exited. */
+static void io_loop_wait_drained(struct io_loop *l, const bool *drained, const bool *exited)
+{
+	while (!*drained && !*exited)
+		pthread_cond_wait(&l->drained_cond, &l->lock);
+}
+
+void io_loop_hold(struct io_loop *l)
+{
+	bool asked = false;
+
+	/* Every thread is asked first, so that they drain side by side. */
+	pthread_mutex_lock(&l->lock);
+	if (l->running)
+		asked = io_loop_ask_drain(l->quiesce_fd, &l->drained);
+	for (struct io_worker *w = l->workers; w; w = w->next)
+		if (w->running && !io_loop_ask_drain(w->quiesce_fd, &w->drained))
+			w->drained = true;
+	if (asked)
+		io_loop_wait_drained(l, &l->drained, &l->exited);
+	for (struct io_worker *w = l->workers; w; w = w->next)
+		if (w->running)
+			io_loop_wait_drained(l, &w->drained, &w->exited);
+	pthread_mutex_unlock(&l->lock);
 	pthread_mutex_lock(&l->dispatch_lock);
+	for (struct io_worker *w = l->workers; w; w = w->next)
+		pthread_mutex_lock(&w->dispatch_lock);
 }
 
 void io_loop_release(struct io_loop *l)
 {
+	for (struct io_worker *w = l->workers; w; w = w->next)
+		pthread_mutex_unlock(&w->dispatch_lock);
 	pthread_mutex_unlock(&l->dispatch_lock);
 }
 
@@ -215,9 +346,6 @@ int io_loop_start(struct io_loop *l)
 {
 	int rc;
 
-	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->started, NULL);
-	pthread_cond_init(&l->drained_cond, NULL);
 	l->start_result = 1;
 	l->exited = false;
 	rc = pthread_create(&l->thread, NULL, io_loop_main, l);
@@ -229,6 +357,8 @@ int io_loop_start(struct io_loop *l)
 		pthread_cond_wait(&l->started, &l->lock);
 	rc = l->start_result;
 	pthread_mutex_unlock(&l->lock);
+	for (struct io_worker *w = l->workers; rc == 0 && w; w = w->next)
+		rc = io_worker_start(w);
 	return rc;
 }
 
@@ -248,6 +378,16 @@ void io_loop_destroy(struct io_loop *l)
 		pthread_join(l->thread, NULL);
 		l->running = false;
 	}
+	for (struct io_worker *w = l->workers; w; w = w->next) {
+		if (w->running) {
+			io_loop_stop(l); /* a worker that started after a failed I/O thread start */
+			pthread_join(w->thread, NULL);
+			w->running = false;
+		}
+		close(w->quiesce_fd);
+		pthread_mutex_destroy(&w->dispatch_lock);
+	}
+	l->workers = NULL;
 	if (l->wake_fd >= 0)
 		close(l->wake_fd);
 	if (l->quiesce_fd >= 0)

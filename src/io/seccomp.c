@@ -68,13 +68,6 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(read), "eventfds, console input" },
 	{ SCMP_SYS(readv), "console input straight into guest buffers" },
 	{ SCMP_SYS(writev), "virtio-net: frames to the tap straight from guest buffers" },
-	{ SCMP_SYS(preadv), "virtio-blk reads" },
-	{ SCMP_SYS(pwritev), "virtio-blk writes" },
-	{ SCMP_SYS(pread64), "virtio-blk reads" },
-	{ SCMP_SYS(pwrite64), "virtio-blk writes" },
-	{ SCMP_SYS(fdatasync), "virtio-blk FLUSH" },
-	{ SCMP_SYS(fsync), "virtio-blk FLUSH fallback" },
-	{ SCMP_SYS(fallocate), "virtio-blk DISCARD and WRITE_ZEROES" },
 	{ SCMP_SYS(getrandom), "virtio-rng" },
 	{ SCMP_SYS(accept4), "virtio-vsock: host clients of the Unix socket" },
 	{ SCMP_SYS(recvfrom), "virtio-vsock: the CONNECT line (peeked, then read)" },
@@ -84,6 +77,22 @@ static const struct syscall_rule io_rules[] = {
 	{ SCMP_SYS(connect), "virtio-vsock: guest connections to <uds>_<port>" },
 	{ SCMP_SYS(shutdown), "virtio-vsock: a half-closed connection" },
 	{ SCMP_SYS(close), "virtio-vsock: connections that ended" },
+};
+
+/*
+ * A virtio-blk disk's worker (io/loop.h: io_loop_add_worker): its queue's kicks, the disk's I/O, the
+ * used ring and the interrupt (write, in common_rules). The I/O thread does no disk I/O.
+ */
+static const struct syscall_rule blk_rules[] = {
+	{ SCMP_SYS(poll), "the worker's loop: the loop's stop fd, its quiesce fd, the queue's kick fd" },
+	{ SCMP_SYS(ppoll), "the same (libc may use the p variant)" },
+	{ SCMP_SYS(read), "the kick and quiesce eventfds" },
+	{ SCMP_SYS(preadv), "virtio-blk reads" },
+	{ SCMP_SYS(pwritev), "virtio-blk writes" },
+	{ SCMP_SYS(pread64), "virtio-blk reads (libc's preadv of one iovec may use it)" },
+	{ SCMP_SYS(pwrite64), "virtio-blk writes (libc's pwritev of one iovec may use it)" },
+	{ SCMP_SYS(fdatasync), "virtio-blk FLUSH, and writes on a writethrough disk" },
+	{ SCMP_SYS(fallocate), "virtio-blk DISCARD and WRITE_ZEROES" },
 };
 
 /*
@@ -267,6 +276,7 @@ struct thread_class {
 static const struct thread_class classes[] = {
 	[SECCOMP_THREAD_VCPU] = { "vcpu", NULL, 0, TABLE(vcpu_ioctls), NULL, 0 },
 	[SECCOMP_THREAD_IO] = { "io", TABLE(io_rules), TABLE(io_ioctls), NULL, 0 },
+	[SECCOMP_THREAD_BLK] = { "blk", TABLE(blk_rules), NULL, 0, NULL, 0 },
 	[SECCOMP_THREAD_API] = { "api", TABLE(api_rules), NULL, 0, NULL, 0 },
 	[SECCOMP_THREAD_MAIN] = { "main", TABLE(main_rules), TABLE(main_ioctls), TABLE(main_arg_rules) },
 };

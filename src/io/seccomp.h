@@ -16,6 +16,7 @@
 enum seccomp_thread {
 	SECCOMP_THREAD_VCPU,
 	SECCOMP_THREAD_IO,
+	SECCOMP_THREAD_BLK, /* a virtio-blk disk's worker thread (virtio/blk.c, io/loop.h) */
 	SECCOMP_THREAD_API, /* the control plane's HTTP thread (api/server.c) */
 	SECCOMP_THREAD_MAIN, /* kiln's main thread once its VM runs (cli/sandbox.h) */
 };
@@ -24,7 +25,7 @@ enum seccomp_thread {
 
 /* A thread class's filter as kiln loads it: a BPF program (io/seccomp_install.c). */
 struct seccomp_program {
-	const char *name; /* the class: "vcpu", "io", "api" or "main" */
+	const char *name; /* the class: "vcpu", "io", "blk", "api" or "main" */
 	const struct sock_filter *insns;
 	unsigned short len;
 };
@@ -46,7 +47,7 @@ int seccomp_export(enum seccomp_thread t, bool sanitizer, int fd) MUST_CHECK;
 
 /*
  * Test builds only (KILN_TEST_HOOKS): when the environment variable KILN_TEST_SECCOMP_VIOLATION
- * names this thread class ("vcpu", "io", "api" or "main"), make a syscall outside its allowlist,
+ * names this thread class ("vcpu", "io", "blk", "api" or "main"), make a syscall outside its allowlist,
  * which must kill the process with SIGSYS. A no-op in release builds.
  */
 void seccomp_test_violation(enum seccomp_thread t);

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * virtio-blk (virtio 1.2 §5.2) over a raw image: a regular file or a host block device, served with
- * synchronous preadv/pwritev/fallocate on the I/O thread.
+ * synchronous preadv/pwritev/fallocate on the disk's own worker thread (virtio_dev.worker_queues),
+ * never on the I/O thread: a slow image (a network file system, a throttled cgroup, a dying drive)
+ * holds up this disk's requests only, not the console, the network or vsock. The worker holds the
+ * transport's lock and this device's while it serves the queue, so a reset (status 0) and a
+ * snapshot (io_loop_hold) wait for the requests in flight: no write into guest RAM after a reset,
+ * nothing in flight in a snapshot.
  *
  * Choices the guest can see:
  * - blk_size is 512. I/O is buffered, so the host imposes no alignment, and a larger logical block
@@ -22,6 +27,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,6 +62,8 @@ struct virtio_blk {
 	char name[24];
 	uint8_t id[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config; /* fixed at create, little-endian: read without the lock */
+
+	int test_gate_fd; /* test builds: KILN_TEST_BLK_GATE_FD (virtio_blk_test_gate), else -1 */
 
 	struct iovec iov[VIRTIO_BLK_QUEUE_SIZE];      /* the chain being served */
 	struct iovec data_iov[VIRTIO_BLK_QUEUE_SIZE]; /* its data part */
@@ -300,6 +308,30 @@ static void virtio_blk_count(struct virtio_blk *b, const struct virtio_blk_req *
 		virtio_stat_add(&s->bytes_from_guest, r->e->out_len - VIRTIO_BLK_HDR_SIZE);
 }
 
+/*
+ * Test builds only (KILN_TEST_HOOKS): with KILN_TEST_BLK_GATE_FD=N in kiln's environment, every
+ * request first waits until fd N (a FIFO the test holds) is readable: a disk exactly as slow as the
+ * test wants, with no timing in the test (tests/integration/slow_disk.sh).
+ */
+static int virtio_blk_test_gate_fd(void)
+{
+#ifdef KILN_TEST_HOOKS
+	const char *v = getenv("KILN_TEST_BLK_GATE_FD");
+
+	if (v != NULL && *v >= '0' && *v <= '9')
+		return atoi(v);
+#endif
+	return -1;
+}
+
+static void virtio_blk_test_gate(const struct virtio_blk *b)
+{
+	struct pollfd p = { .fd = b->test_gate_fd, .events = POLLIN };
+
+	while (b->test_gate_fd >= 0 && poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
 /* Serves one chain and pushes it; -EBADMSG when it has no header or no status byte. */
 static int virtio_blk_serve(struct virtio_blk *b, struct virtq *vq, const struct virtq_elem *e)
 {
@@ -316,6 +348,7 @@ static int virtio_blk_serve(struct virtio_blk *b, struct virtq *vq, const struct
 	r.type = le32toh(hdr.type);
 	r.sector = le64toh(hdr.sector);
 	iov_slice(b->iov + e->out_num, e->in_num, e->in_len - 1, 1, &status);
+	virtio_blk_test_gate(b);
 	uint8_t result = virtio_blk_execute(b, &r);
 	*(uint8_t *)status.iov_base = result;
 	virtq_push(vq, e->head, r.written + 1);
@@ -401,9 +434,10 @@ static void virtio_blk_reset(struct virtio_dev *d)
 }
 
 /*
- * Snapshots: requests complete before the I/O thread lets go of the queue, so nothing is in flight;
- * the disk is re-opened by path. Saved: capacity (sectors) and read-only, which the disk opened on
- * restore must match, or the guest's view of it would be wrong.
+ * Snapshots: io_loop_hold waits for the worker to finish the requests it took and serve the kicks
+ * pending then, so nothing is in flight; the disk is re-opened by path. Saved: capacity (sectors)
+ * and read-only, which the disk opened on restore must match, or the guest's view of it would be
+ * wrong.
  */
 static void virtio_blk_save(struct virtio_dev *d, struct snap_writer *w)
 {
@@ -537,7 +571,10 @@ int virtio_blk_create(const struct kiln_disk *disk, unsigned int index, struct v
 		.device_features = virtio_blk_features(disk->read_only),
 		.num_queues = 1,
 		.queue_max_size = VIRTIO_BLK_QUEUE_SIZE,
+		.worker_queues = 1u << 0,
+		.worker_class = SECCOMP_THREAD_BLK,
 	};
+	b->test_gate_fd = virtio_blk_test_gate_fd();
 	*out = b;
 	return 0;
 

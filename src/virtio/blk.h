@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * virtio-blk (virtio 1.2 §5.2): a raw image file or host block device as a guest disk. One request
- * queue, served synchronously on the I/O thread.
+ * queue, served synchronously on a worker thread of its own.
  */
 #ifndef KILN_VIRTIO_BLK_H
 #define KILN_VIRTIO_BLK_H

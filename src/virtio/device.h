@@ -6,8 +6,9 @@
  * when it has used buffers, and when the driver broke the rules.
  *
  * Threads: config_read/config_write run on vCPU threads; activate and reset run on the vCPU thread
- * that wrote the status register; queue_notify runs on the I/O thread. A device guards the state
- * those share with its own lock.
+ * that wrote the status register; queue_notify runs on the I/O thread, or on a worker thread of the
+ * queue's own for the queues in worker_queues. A device guards the state those share with its own
+ * lock.
  */
 #ifndef KILN_VIRTIO_DEVICE_H
 #define KILN_VIRTIO_DEVICE_H
@@ -98,6 +99,13 @@ struct virtio_dev {
 	struct virtq queues[VIRTIO_MAX_QUEUES];
 	const struct gmem *mem;
 	struct io_loop *io;             /* where the device adds its backend fds */
+	/*
+	 * Queues (bit q) whose kicks are served on a worker thread of their own (io_loop_add_worker)
+	 * rather than the I/O thread, under seccomp class worker_class: a backend whose host I/O may
+	 * block (a disk on a slow file system) must not stall the devices the I/O thread serves.
+	 */
+	uint32_t worker_queues;
+	enum seccomp_thread worker_class;
 
 	const struct virtio_transport_ops *transport;
 	void *transport_data;

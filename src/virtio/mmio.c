@@ -296,8 +296,9 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned int le
 	if (len != 4 || offset % 4) /* §4.2.2: registers are read as aligned 32-bit words */
 		return;
 	uint32_t value;
-	/* The interrupt handler's read is atomic and takes no lock: the I/O thread holds the lock
-	 * while it serves a queue, and a vCPU must not wait out a transmit drain to take an IRQ. */
+	/* The interrupt handler's read is atomic and takes no lock: the I/O thread (or a queue's
+	 * worker) holds the lock while it serves a queue, and a vCPU must not wait out a transmit
+	 * drain or a disk request to take an IRQ. */
 	if (offset == REG_INTERRUPT_STATUS) {
 		value = atomic_load(&m->interrupt_status);
 	} else {
@@ -332,7 +333,7 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 
 static const struct bus_ops mmio_ops = { .read = mmio_read, .write = mmio_write };
 
-/* I/O thread: the guest kicked a queue. */
+/* I/O thread, or the queue's worker: the guest kicked a queue. */
 static void kick_ready(struct ev_handler *h, uint32_t events)
 {
 	struct virtio_mmio_kick *k = container_of(h, struct virtio_mmio_kick, handler);
@@ -363,7 +364,9 @@ static int wire_kicks(struct virtio_mmio *m, struct io_loop *io, const struct vi
 		if (k->fd < 0)
 			return -errno;
 		rc = host->add_ioeventfd(host->opaque, m->base + REG_QUEUE_NOTIFY, q, k->fd);
-		if (rc == 0)
+		if (rc == 0 && (m->dev->worker_queues >> q) & 1)
+			rc = io_loop_add_worker(io, &k->worker, k->fd, &k->handler, m->dev->worker_class);
+		else if (rc == 0)
 			rc = io_loop_add(io, k->fd, EPOLLIN, &k->handler);
 		if (rc < 0)
 			return rc;

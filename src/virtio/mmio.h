@@ -2,7 +2,8 @@
 /*
  * The virtio-mmio transport (virtio 1.2 §4.2, modern interface only): the register window of one
  * device on the MMIO bus. Guest queue kicks arrive as ioeventfds on QueueNotify and are served on
- * the I/O thread; interrupts leave through an irqfd. The VM supplies those two eventfd hooks, so
+ * the I/O thread, or on a worker of their own (virtio_dev.worker_queues); interrupts leave through
+ * an irqfd. The VM supplies those two eventfd hooks, so
  * this file never sees KVM.
  */
 #ifndef KILN_VIRTIO_MMIO_H
@@ -37,10 +38,12 @@ struct virtio_mmio_kick {
 	struct virtio_mmio *transport;
 	unsigned int queue;
 	int fd;
+	struct io_worker worker; /* the queue's own thread, for the device's worker_queues */
 };
 
 struct virtio_mmio {
-	pthread_mutex_t lock; /* the registers; held while the device activates, resets or runs a queue */
+	pthread_mutex_t lock; /* the registers; held while the device activates, resets or runs a queue
+				 (a worker's queue too, through its host I/O: see mmio_read) */
 	struct virtio_dev *dev;
 	gpa_t base;
 	uint32_t device_features_sel, driver_features_sel, queue_sel;

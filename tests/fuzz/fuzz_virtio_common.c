@@ -170,16 +170,21 @@ static void fv_dispatch(struct fv *f)
 	for (int round = 0; round < FV_PUMP_ROUNDS; round++) {
 		struct epoll_event ev[16];
 		int n = epoll_wait(f->loop.epoll_fd, ev, 16, 0);
+		bool served = false;
 
 		fv_check(n >= 0);
-		if (n == 0)
-			return;
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = ev[i].data.ptr;
 
 			fv_check(h != NULL); /* only io_loop_stop writes the wake fd */
 			h->ready(h, ev[i].events);
+			served = true;
 		}
+		/* Queues served on workers (a disk's): their threads do not run here. */
+		for (struct io_worker *w = f->loop.workers; w; w = w->next)
+			served |= io_worker_serve_ready(w);
+		if (!served)
+			return;
 	}
 	fv_check(!"the I/O loop never goes idle");
 }

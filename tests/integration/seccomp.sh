@@ -5,7 +5,7 @@
 # kiln ends in each way it can (the guest's end, SIGTERM; on a terminal: terminal.sh) with its main
 # thread's filter on through the teardown and, in this build, LeakSanitizer's scan at exit.
 # KILN_TEST_BUILD is a kiln built with KILN_TEST_HOOKS (the sanitizer build): with
-# KILN_TEST_SECCOMP_VIOLATION=io|vcpu|main|api that thread makes a forbidden syscall (getpgrp) once
+# KILN_TEST_SECCOMP_VIOLATION=io|blk|vcpu|main|api that thread makes a forbidden syscall (getpgrp) once
 # its filter is on. Every kiln here is killed after 20 s: a hung kiln fails its test.
 # SPDX-License-Identifier: Apache-2.0
 kiln=$1 tiny=$2
@@ -64,6 +64,8 @@ violation() {
 for thread in io vcpu main; do
 	violation "kiln run" "$thread" run --kernel "$tiny/hello.elf" --mem 16M
 done
+head -c 65536 /dev/zero >"$tmp/disk"
+violation "kiln run" blk run --kernel "$tiny/hello.elf" --mem 16M --disk "$tmp/disk"
 for thread in api main; do
 	# shellcheck disable=SC2086 # api_hello is a list of arguments
 	violation "API process" "$thread" $api_hello

@@ -261,11 +261,10 @@ unsigned int mmio_driver_pump(struct mmio_driver *d)
 	for (int round = 0; round < MMIO_DRIVER_PUMP_ROUNDS; round++) {
 		struct epoll_event ev[16];
 		int n = epoll_wait(d->loop.epoll_fd, ev, 16, 0);
+		unsigned int before = run;
 
 		if (n < 0)
 			mmio_driver_fail("epoll_wait failed");
-		if (n == 0)
-			break;
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = ev[i].data.ptr;
 
@@ -274,6 +273,11 @@ unsigned int mmio_driver_pump(struct mmio_driver *d)
 			h->ready(h, ev[i].events);
 			run++;
 		}
+		/* Queues served on workers (a disk's): their threads do not run here. */
+		for (struct io_worker *w = d->loop.workers; w; w = w->next)
+			run += io_worker_serve_ready(w);
+		if (run == before)
+			break;
 	}
 	return run;
 }

@@ -6,9 +6,12 @@
  * "Queues" are eventfds whose handler counts what it read, as a device's next_avail counts the
  * chains it took. A gate handler keeps the thread busy while the test signals them, so they are
  * ready and not yet served when the hold is asked. A hold after the thread ended returns.
+ * A worker (io_loop_add_worker) stuck in its handler, as a disk's in a slow request, stalls none of
+ * the loop's fds, and a hold waits for it and has it serve its pending kick first.
  * alarm() only ends a test that would hang.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +34,7 @@
  * With the fix every round passes, whoever wins: the outcome is not left to the race.
  */
 #define ROUNDS 1000
+#define WORKER_ROUNDS 200
 
 struct queue {
 	struct ev_handler h;
@@ -45,6 +49,11 @@ struct fx {
 	sem_t entered; /* the thread runs the gate handler */
 	sem_t open;    /* the gate handler may return */
 	struct queue q[NQUEUES];
+	struct io_worker worker;
+	struct ev_handler worker_h;
+	int worker_fd;
+	atomic_uint worker_served; /* notifications the worker's handler read */
+	atomic_bool worker_blocks; /* its next run waits at the gate (entered, open), once */
 };
 
 static void queue_ready(struct ev_handler *h, uint32_t events)
@@ -69,6 +78,22 @@ static void gate_ready(struct ev_handler *h, uint32_t events)
 	sem_wait(&f->open);
 }
 
+/* The worker's handler: a disk's queue, whose next request may be slow (worker_blocks). */
+static void worker_ready(struct ev_handler *h, uint32_t events)
+{
+	struct fx *f = container_of(h, struct fx, worker_h);
+	uint64_t count;
+
+	(void)events;
+	if (read(f->worker_fd, &count, sizeof(count)) != sizeof(count))
+		return;
+	atomic_fetch_add(&f->worker_served, (unsigned int)count);
+	if (atomic_exchange(&f->worker_blocks, false)) {
+		sem_post(&f->entered);
+		sem_wait(&f->open);
+	}
+}
+
 static int watch(struct io_loop *l, int *fd, struct ev_handler *h)
 {
 	*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -91,6 +116,11 @@ static int setup(void **state)
 		if (watch(&f->loop, &f->q[i].fd, &f->q[i].h) < 0)
 			return -1;
 	}
+	f->worker_h.ready = worker_ready;
+	f->worker_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->worker_fd < 0 ||
+	    io_loop_add_worker(&f->loop, &f->worker, f->worker_fd, &f->worker_h, SECCOMP_THREAD_BLK) < 0)
+		return -1;
 	*state = f;
 	return io_loop_start(&f->loop) < 0 ? -1 : 0;
 }
@@ -101,6 +131,7 @@ static int teardown(void **state)
 
 	io_loop_destroy(&f->loop);
 	close(f->gate_fd);
+	close(f->worker_fd);
 	for (int i = 0; i < NQUEUES; i++)
 		close(f->q[i].fd);
 	free(f);
@@ -168,11 +199,59 @@ static void hold_after_the_thread_ended(void **state)
 	alarm(0);
 }
 
+struct worker_holder {
+	struct fx *f;
+	sem_t holding; /* the holder is about to hold */
+	unsigned int served_at_hold;
+};
+
+static void *hold_and_read_worker(void *arg)
+{
+	struct worker_holder *hd = arg;
+
+	sem_post(&hd->holding);
+	io_loop_hold(&hd->f->loop);
+	hd->served_at_hold = atomic_load(&hd->f->worker_served);
+	io_loop_release(&hd->f->loop);
+	return NULL;
+}
+
+/*
+ * Each round: the worker enters a slow request; the I/O thread serves a queue meanwhile; a kick
+ * waits for the worker; a hold is asked, and only then does the request end. A hold that did not
+ * wait for the worker read 2 * round - 1 in most rounds.
+ */
+static void a_busy_worker_stalls_nothing_and_a_hold_waits_for_it(void **state)
+{
+	struct fx *f = *state;
+	struct worker_holder hd = { .f = f };
+	pthread_t t;
+
+	alarm(60);
+	sem_init(&hd.holding, 0, 0);
+	for (unsigned int round = 1; round <= WORKER_ROUNDS; round++) {
+		atomic_store(&f->worker_blocks, true);
+		signal_fd(f->worker_fd);
+		sem_wait(&f->entered);
+		signal_fd(f->q[0].fd);
+		while (atomic_load(&f->q[0].served) != round)
+			sched_yield();
+		signal_fd(f->worker_fd);
+		assert_int_equal(pthread_create(&t, NULL, hold_and_read_worker, &hd), 0);
+		sem_wait(&hd.holding);
+		sem_post(&f->open);
+		pthread_join(t, NULL);
+		assert_int_equal(hd.served_at_hold, 2 * round);
+	}
+	alarm(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(pending_notifications_are_served_before_the_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(hold_after_the_thread_ended, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_busy_worker_stalls_nothing_and_a_hold_waits_for_it, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("io_loop", tests, NULL, NULL);

@@ -29,6 +29,7 @@ static void test_programs_match_tables(void **state)
 	(void)state;
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_VCPU), 0);
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_IO), 0);
+	assert_int_equal(seccomp_check(SECCOMP_THREAD_BLK), 0);
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_API), 0);
 	assert_int_equal(seccomp_check(SECCOMP_THREAD_MAIN), 0);
 }
