@@ -3,18 +3,18 @@
 #
 # bench/guest/debian-image.sh OUTDIR — the Debian row's guest (bench/debian.sh): a stock Debian 12
 # made by Debian's mmdebstrap, written to a raw ext4 disk image with no partition table (root=/dev/vda):
-#   OUTDIR/disk.img     the root file system: minbase + systemd (as init), udev, dbus, e2fsprogs,
+#   OUTDIR/disk.img     the root file system: minbase + systemd (as init), udev, e2fsprogs,
 #                       initramfs-tools and Debian's cloud kernel (virtio-blk and virtio-mmio built in),
-#                       with /etc/fstab, a host name and kiln-bench.service (debian-marker.service:
-#                       after multi-user.target, prints KILN-BENCH-MULTI-USER and the failed units
-#                       on the console, then `systemctl poweroff`)
+#                       with their Recommends; /etc/fstab, a host name and kiln-bench.service
+#                       (debian-marker.service: after multi-user.target, prints KILN-BENCH-MULTI-USER
+#                       and the failed units on the console, then `systemctl poweroff`)
 #   OUTDIR/vmlinuz      the kernel and the initramfs initramfs-tools made inside the image (its
 #   OUTDIR/initrd.img   /boot), given to the monitors as --kernel / --initrd
 #   OUTDIR/image.txt    what was built: kernel release, package count, sizes, build time
-# Built once: OUTDIR/.key holds the hash of this script, the unit, the marker script and the package
-# list; a matching key means there is nothing to do. Documentation, manual pages and translations
-# are left out (dpkg path-exclude): the boot does not read them. Needs root (mmdebstrap's root mode:
-# chroot and mounts) and the network (deb.debian.org).
+# Built once: OUTDIR/.key holds a hash of this script's code (its comment lines left out), the unit,
+# the marker script and the package list; a matching key means there is nothing to do.
+# Documentation, manual pages and translations are left out (dpkg path-exclude): the boot does not
+# read them. Needs root (mmdebstrap's root mode: chroot and mounts) and the network (deb.debian.org).
 set -euo pipefail
 
 die() { echo "debian-image.sh: $*" >&2; exit 1; }
@@ -23,11 +23,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out=$1
 SUITE=bookworm
-PKGS=systemd-sysv,udev,dbus,e2fsprogs,initramfs-tools,linux-image-cloud-amd64
+PKGS=systemd-sysv,udev,e2fsprogs,initramfs-tools,linux-image-cloud-amd64
 EXCLUDES=('/usr/share/doc/*' '/usr/share/man/*' '/usr/share/info/*' '/usr/share/locale/*')
 
-key=$( { echo "$SUITE $PKGS ${EXCLUDES[*]}"
-	cd "$here" && sha256sum debian-image.sh debian-marker.service debian-marker.sh; } | sha256sum | cut -c1-16)
+key=$( { echo "$SUITE $PKGS +recommends ${EXCLUDES[*]}"
+	cd "$here" && grep -v '^[[:space:]]*#' debian-image.sh && cat debian-marker.service debian-marker.sh; } |
+	sha256sum | cut -c1-16)
 done_already() {
 	[ "$(cat "$out/.key" 2>/dev/null)" = "$key" ] && [ -s "$out/disk.img" ] && [ -s "$out/vmlinuz" ] &&
 		[ -s "$out/initrd.img" ]
@@ -51,10 +52,18 @@ trap 'rm -rf "$root"' EXIT
 echo "  DEBIAN  $out (Debian $SUITE by mmdebstrap: a few minutes, mostly downloads)" >&2
 dpkgopts=()
 for e in "${EXCLUDES[@]}"; do dpkgopts+=(--dpkgopt="path-exclude=$e"); done
-# The customize hooks run on this machine with the root directory as $1, once all is installed.
+# The included packages come with their Recommends, as `apt install` gives them (dbus, zstd for the
+# initramfs, busybox, apparmor, systemd-timesyncd, ...).
+# The hooks run on this machine with the root directory as $1: the essential hooks before the
+# included packages are installed, so that initramfs-tools finds the root file system's type when
+# the kernel's installation builds the initramfs (it probes the device, which a chroot lacks: its
+# FSTYPE setting is for this case) and carries fsck.ext4, as on an installed system; the customize
+# hooks once all is installed.
 # shellcheck disable=SC2016 # $1 is the hook's argument, expanded by mmdebstrap's shell
-mmdebstrap --mode=root --variant=minbase --include="$PKGS" "${dpkgopts[@]}" \
-	--customize-hook='echo "/dev/vda / ext4 errors=remount-ro 0 1" > "$1/etc/fstab"' \
+mmdebstrap --mode=root --variant=minbase --include="$PKGS" --aptopt='APT::Install-Recommends "true"' \
+	"${dpkgopts[@]}" \
+	--essential-hook='echo "/dev/vda / ext4 errors=remount-ro 0 1" > "$1/etc/fstab"' \
+	--essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && echo FSTYPE=ext4 > "$1/etc/initramfs-tools/conf.d/fstype"' \
 	--customize-hook='echo kiln-bench > "$1/etc/hostname"' \
 	--customize-hook='printf "127.0.0.1\tlocalhost\n127.0.1.1\tkiln-bench\n" > "$1/etc/hosts"' \
 	--customize-hook="install -m 0644 '$here/debian-marker.service' \"\$1/etc/systemd/system/kiln-bench.service\"" \
