@@ -403,12 +403,11 @@ static int parse_vsock_override(struct json_object *o, struct api_snapshot_load 
 
 /*
  * track_dirty_pages, or its deprecated name enable_diff_snapshots (either true turns tracking on, as
- * in Firecracker); when neither is given the restored VM tracks dirty pages as the snapshot's did.
+ * in Firecracker); when neither is given tracking is off, as Firecracker's LoadSnapshot defaults it
+ * (kiln restore on the command line keeps the snapshot's setting instead).
  */
 static enum kiln_track_dirty load_track_dirty(struct json_object *o)
 {
-	if (!api_json_member(o, "track_dirty_pages") && !api_json_member(o, "enable_diff_snapshots"))
-		return KILN_TRACK_DIRTY_SAVED;
 	if (api_json_bool(o, "track_dirty_pages", false) || api_json_bool(o, "enable_diff_snapshots", false))
 		return KILN_TRACK_DIRTY_ON;
 	return KILN_TRACK_DIRTY_OFF;

@@ -474,7 +474,7 @@ static void test_snapshot_load(void **state)
 	assert_false(l.clock_realtime);
 	assert_int_equal(l.nnets, 0);
 	assert_string_equal(l.vsock_uds, "");
-	assert_int_equal(l.track_dirty, KILN_TRACK_DIRTY_SAVED); /* neither given: as the snapshot's */
+	assert_int_equal(l.track_dirty, KILN_TRACK_DIRTY_OFF); /* neither given: off, as in Firecracker */
 
 	/* track_dirty_pages, or the deprecated enable_diff_snapshots: either true turns tracking on. */
 	static const struct {
