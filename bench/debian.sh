@@ -28,9 +28,9 @@ debian_figures() {
 	t0=$(date +%s)
 	bench/guest/debian-image.sh "$d" >> "$log" 2>&1 || { problem "debian: cannot build the image in $d (see $log)"; return 1; }
 	if [ $(($(date +%s) - t0)) -gt 5 ]; then
-		note "debian: image built in this run ($(($(date +%s) - t0)) s): $(tr '\n' ';' < "$d/image.txt")"
+		note "debian: image built in this run ($(($(date +%s) - t0)) s): $(paste -sd';' "$d/image.txt" | sed 's/;/; /g')"
 	else
-		note "debian: image (cached in $d): $(tr '\n' ';' < "$d/image.txt")"
+		note "debian: image (cached in $d): $(paste -sd';' "$d/image.txt" | sed 's/;/; /g')"
 	fi
 	say "debian: $runs boot(s) per monitor to multi-user.target and power-off ($where)"
 	local env="RUNS=$runs QEMU_MACHINE=$QEMU_MACHINE"
@@ -65,6 +65,7 @@ debian_rows() {
 		echo "debian.multi_user_ms|debian 12 disk: exec -> multi-user.target|ms|n/a: not in QUICK (see the notes)"
 		return
 	fi
+	echo "debian.kernel_ms|debian 12 disk: exec -> kernel's 1st console line|ms|lower"
 	echo "debian.multi_user_ms|debian 12 disk: exec -> multi-user.target|ms|lower"
 	echo "debian.exit_ms|debian 12 disk: exec -> power-off (exit)|ms|lower"
 	echo "debian.cpu_ms|debian 12 disk: CPU per VM (monitor + vCPU)|ms|lower"
