@@ -34,7 +34,8 @@ debian_figures() {
 	fi
 	say "debian: $runs boot(s) per monitor to multi-user.target and power-off ($where)"
 	local env="RUNS=$runs QEMU_MACHINE=$QEMU_MACHINE"
-	mkdir -p "$OUT/qemu-fw" && cp -L /usr/share/qemu/bios-microvm.bin "$OUT/qemu-fw/bios-microvm.bin" || return 1
+	mkdir -p "$OUT/qemu-fw" && cp -L /usr/share/qemu/bios-microvm.bin "$OUT/qemu-fw/bios-microvm.bin" ||
+		{ problem "debian: cannot copy QEMU's bios-microvm.bin"; return 1; }
 	if [ "$where" = direct ]; then
 		# shellcheck disable=SC2086 # $env is a list of NAME=VALUE words
 		env KILN="$KILN" STOPWATCH="$SW" QEMU="$QEMU_BIN" QEMU_FW="$OUT/qemu-fw" TINY="$TINY/ready.elf" \
