@@ -84,7 +84,8 @@ while [ $i -lt "$RUNS" ]; do
 		echo "SAMPLE debian.multi_user_ms $side $(field m1_ms "$r")"
 		echo "SAMPLE debian.exit_ms $side $(field exit_ms "$r")"
 		echo "SAMPLE debian.cpu_ms $side $(field cpu_ms "$r")"
-		u=$(sed -n 's/^KILN-BENCH-FAILED //p' "$WORK/out.txt" | tr '\n' ' ')
+		# Not anchored: the getty on the console may have put its prompt in front of a line.
+		u=$(sed -n 's/.*KILN-BENCH-FAILED //p' "$WORK/out.txt" | tr '\n' ' ')
 		if [ $side = kiln ]; then failed_units_kiln="$failed_units_kiln$u"; else failed_units_qemu="$failed_units_qemu$u"; fi
 	done
 done
