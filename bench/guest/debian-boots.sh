@@ -67,7 +67,9 @@ i=0
 while [ $i -lt "$RUNS" ]; do
 	i=$((i + 1))
 	for side in kiln qemu; do
-		# A fresh disk per boot: no boot sees another's journal, fsck state or random seed.
+		# A fresh disk per boot: no boot sees another's journal, fsck state or random seed. (GNU cp,
+		# on hardware KVM: reflinked or sparse where the file system allows; in the test host busybox
+		# copies it whole into tmpfs.)
 		cp "$DISK" "$WORK/disk.img" || { say "cannot copy $DISK to $WORK"; exit 1; }
 		r=$(boot $side "$WORK/disk.img" "$WORK/out")
 		rm -f "$WORK/disk.img"
