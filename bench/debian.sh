@@ -15,9 +15,10 @@
 
 DEBIAN_DIR=${KILN_CACHE:-$HOME/.cache/kiln}/debian-image
 
-# QUICK leaves the row out: on a fresh machine the image build (2.5-5 min) and one boot per monitor
-# (~3 min each in the test host) would add ~10 min to `make check`, twice the ~5 min it may.
-DEBIAN_QUICK_SKIP="QUICK leaves the Debian 12 disk row out (image build + one boot per monitor in the test host: ~10 min); make bench runs it"
+# QUICK leaves the row out: on a fresh machine the image build (2.5-6 min here, mostly downloads),
+# the test host's start with the image (1-2 min) and one boot per monitor (0.5-3 min each) would add
+# 5-13 min to `make check`, more than the ~5 min it may.
+DEBIAN_QUICK_SKIP="QUICK leaves the Debian 12 disk row out (image build + one boot per monitor in a test host: 5-13 min); make bench runs it"
 
 debian_figures() {
 	local d=$DEBIAN_DIR runs=${BENCH_DEBIAN_RUNS:-$RUNS} t0 rc out=$OUT/debian.out
