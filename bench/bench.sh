@@ -88,6 +88,9 @@ fail() { say "$*"; exit 1; }
 # The network rows, in a one-CPU test host of their own (bench/network.sh, bench/linux_net.sh).
 # shellcheck source=bench/network.sh
 . bench/network.sh
+# A stock Debian 12 from a disk image (bench/debian.sh): functions.
+# shellcheck source=bench/debian.sh
+. bench/debian.sh
 
 for f in "$KILN" "$SW" "$TINY/ready.elf" "$TINY/idle.elf" "$TINY/pio.elf" \
 	"$TINY/mmio.elf"; do
@@ -398,6 +401,10 @@ if [ "$where" != off ]; then
 	snapshot_linux || note "snapshot rows, Linux guest: the run failed part-way; rows without samples are empty (see $log)"
 fi
 
+if [ "$where" != off ]; then
+	debian_figures || note "debian: the run failed part-way; its rows may be empty (see $log)"
+fi
+
 note "elapsed: $(($(date +%s) - started)) s; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 3. the table and results.json ---------------------------------------------------------------
@@ -459,6 +466,7 @@ snapshot_rows() {
 	done
 }
 { snapshot_rows snap-tiny tiny "$SNAP_TINY_SIZES"; snapshot_rows snap-linux linux "$SNAP_SIZES"; } >> "$OUT/figures.txt"
+debian_rows >> "$OUT/figures.txt"
 
 awk -f bench/report.awk -v quick=$quick -v json="$OUT/results.json" -v notes="$notes" \
 	"$OUT/figures.txt" "$samples"

@@ -43,7 +43,8 @@ bench-deps:
 
 # The full run also starts clones of one snapshot (bench/clones.sh, mk/clones.mk: tiny guests here;
 # bench/clones_linux.sh: a 256 MiB Linux guest against fresh boots, in a KVM test host); QUICK leaves
-# them out.
+# them out. QUICK also leaves out bench.sh's Debian 12 disk-image row (bench/debian.sh; its image
+# script installs mmdebstrap through scripts/install-deps.sh when it first builds the image).
 bench: bench-deps $(BUILD)/kiln tiny guest $(BENCH_TINY_ELFS) $(BENCH_TOOLS) $(BUILD)/bench/clone_start
 	$(Q)bench/bench.sh $(if $(filter-out 0,$(QUICK)),--quick)
 	$(Q)$(if $(filter-out 0,$(QUICK)),true,bench/clones.sh $(BUILD)/kiln $(BUILD)/tiny $(BUILD)/bench/clone_start)
