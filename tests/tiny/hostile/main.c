@@ -14,14 +14,6 @@ int hostile_main(uint32_t start_info);
 
 static struct vdev devs[GUEST_MAX_DEVS];
 
-static struct vdev *find_console(unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (devs[i].kind->id == DEV_ID_CONSOLE)
-			return &devs[i];
-	return NULL;
-}
-
 /* Writes the log out through the console, a buffer at a time. */
 static bool flush_log(struct vdev *console)
 {
@@ -50,7 +42,7 @@ int hostile_main(uint32_t start_info)
 
 	ram_end_from_start_info(start_info);
 	n = dev_scan(devs, GUEST_MAX_DEVS);
-	console = find_console(n);
+	console = dev_find(devs, n, DEV_ID_CONSOLE);
 	if (console != NULL)
 		output_to_log();
 	gprintf("# devices:");

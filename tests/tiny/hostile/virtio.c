@@ -45,6 +45,14 @@ static const struct dev_kind *kind_of(uint32_t id)
 	return NULL;
 }
 
+struct vdev *dev_find(struct vdev *devs, unsigned int n, uint32_t id)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (devs[i].kind->id == id)
+			return &devs[i];
+	return NULL;
+}
+
 /* kiln gives windows in order from VIRTIO_MMIO_BASE; an unclaimed window reads 0. */
 unsigned int dev_scan(struct vdev *devs, unsigned int count)
 {

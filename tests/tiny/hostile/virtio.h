@@ -127,6 +127,8 @@ void dev_set_status(const struct vdev *d, uint32_t v);
 
 /* Finds kiln's devices, window by window; returns how many (at most count). */
 unsigned int dev_scan(struct vdev *devs, unsigned int count);
+/* The first of the n devices dev_scan found whose device id is id, or NULL. */
+struct vdev *dev_find(struct vdev *devs, unsigned int n, uint32_t id);
 
 /* Status 0, then the driver's memory of the device (ring headers zeroed, indices 0, good layouts). */
 void dev_reset(struct vdev *d);

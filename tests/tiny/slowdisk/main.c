@@ -20,14 +20,6 @@ int slowdisk_main(uint32_t start_info);
 
 static struct vdev devs[GUEST_MAX_DEVS];
 
-static struct vdev *find_kind(unsigned int n, uint32_t id)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (devs[i].kind->id == id)
-			return &devs[i];
-	return NULL;
-}
-
 /* Waits (several bounds) for the disk's read of sector 0 and checks its status and data. */
 static bool disk_read_done(struct vdev *blk)
 {
@@ -48,8 +40,8 @@ int slowdisk_main(uint32_t start_info)
 
 	ram_end_from_start_info(start_info);
 	n = dev_scan(devs, GUEST_MAX_DEVS);
-	blk = find_kind(n, DEV_ID_BLK);
-	rng = find_kind(n, DEV_ID_RNG);
+	blk = dev_find(devs, n, DEV_ID_BLK);
+	rng = dev_find(devs, n, DEV_ID_RNG);
 	if (!check(blk != NULL && rng != NULL, "slowdisk: a disk and an entropy device found"))
 		return 1;
 	if (!check(dev_activate(blk, 0) && dev_activate(rng, 0), "slowdisk: both devices set up"))

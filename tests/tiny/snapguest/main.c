@@ -44,14 +44,6 @@ int snapguest_main(uint32_t start_info);
 
 static struct vdev devs[GUEST_MAX_DEVS];
 
-static struct vdev *find_kind(unsigned int n, uint32_t id)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (devs[i].kind->id == id)
-			return &devs[i];
-	return NULL;
-}
-
 /* Whether the kernel command line (hvm_start_info.cmdline_paddr, at 0x18) holds word. */
 static bool cmdline_has(uint32_t start_info, const char *word)
 {
@@ -281,9 +273,9 @@ int snapguest_main(uint32_t start_info)
 	struct vdev *d;
 	unsigned int n = dev_scan(devs, GUEST_MAX_DEVS);
 
-	if ((d = find_kind(n, DEV_ID_CONSOLE)) != NULL)
+	if ((d = dev_find(devs, n, DEV_ID_CONSOLE)) != NULL)
 		return console_test(d, cmdline_has(start_info, "multiport"));
-	if ((d = find_kind(n, DEV_ID_VSOCK)) != NULL) {
+	if ((d = dev_find(devs, n, DEV_ID_VSOCK)) != NULL) {
 		vsock_test(d);
 		return checks_failed() > 255 ? 255 : (int)checks_failed();
 	}
