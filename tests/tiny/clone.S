@@ -101,8 +101,7 @@ fill_page:
 	call_ebp count
 	movl $ready_text, %edi
 	call_ebp print_text
-	movb $BOOT_READY, %al
-	outb %al, $PORT_DEBUG_READY
+	mark_boot_ready
 	call_ebp read_byte /* the snapshot is taken here */
 	movb %al, SEED
 

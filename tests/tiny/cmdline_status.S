@@ -13,8 +13,7 @@
 	.text
 	.globl _start
 _start:
-	movb $BOOT_READY, %al
-	outb %al, $PORT_DEBUG_READY
+	mark_boot_ready
 	movl START_INFO_CMDLINE(%ebx), %esi
 	movb (%esi), %al
 	outb %al, $PORT_DEBUG_STATUS

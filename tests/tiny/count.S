@@ -21,8 +21,7 @@ _start:
 	movl $0, COUNTER
 	movl $0, SUM
 	xorl %esi, %esi
-	movb $BOOT_READY, %al
-	outb %al, $PORT_DEBUG_READY
+	mark_boot_ready
 next:
 	incl %esi
 	incl COUNTER

@@ -14,8 +14,7 @@
 	.text
 	.globl _start
 _start:
-	movb $BOOT_READY, %al
-	outb %al, $PORT_DEBUG_READY
+	mark_boot_ready
 	inb $PORT_NMI_SC, %al
 	cmpb $0xff, %al
 	jne .Lclaimed_61

@@ -6,8 +6,7 @@
 	.text
 	.globl _start
 _start:
-	movb $BOOT_READY, %al
-	outb %al, $PORT_DEBUG_READY
+	mark_boot_ready
 	report_status 42
 	i8042_reset
 

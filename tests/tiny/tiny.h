@@ -43,6 +43,12 @@
 	.popsection
 .endm
 
+/* Marks the boot ready on the debug port (kiln --boot-time; the bench's READY figures). Uses %al. */
+.macro mark_boot_ready
+	movb $BOOT_READY, %al
+	outb %al, $PORT_DEBUG_READY
+.endm
+
 /* Reports an exit status (an immediate) on the debug port, which ends the VM. */
 .macro report_status status
 	movb $\status, %al

@@ -44,8 +44,7 @@ _start:
 	call route_ged
 	movl $boot_text, %esi
 	call print_id_line
-	movb $BOOT_READY, %al
-	outb %al, $PORT_DEBUG_READY
+	mark_boot_ready
 wait_event:
 	sti
 	hlt

@@ -105,8 +105,7 @@ setup_queue:
 	jnz fail
 	testl $STATUS_DRIVER_OK, %eax
 	jz fail
-	movb $BOOT_READY, %al
-	outb %al, $PORT_DEBUG_READY
+	mark_boot_ready
 idle:
 	hlt /* interrupts are off: only kiln's kick (pause, stop) brings the vCPU out */
 	jmp idle
