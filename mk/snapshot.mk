@@ -13,26 +13,9 @@ $(BUILD)/%/tests/integration/test_snapshot: $(BUILD)/%/tests/integration/test_sn
 
 SNAPSHOT_TESTS := $(BUILD)/rel/tests/integration/test_snapshot $(BUILD)/san/tests/integration/test_snapshot
 
-# The guest of the virtio-console and virtio-vsock snapshots (tests/tiny/snapguest/): freestanding C
-# like the hostile guest (mk/tiny.mk), linked with its virtio driver and output, entered through its
-# start.S (which calls snapguest_main here).
+# The guest of the virtio-console and virtio-vsock snapshots (tests/tiny/snapguest/; mk/tiny.mk).
 SNAPGUEST := $(BUILD)/tiny/snapguest.elf
-SNAPGUEST_OBJS := $(BUILD)/tiny/snapguest/start.o $(BUILD)/tiny/snapguest/main.o \
-	$(addprefix $(BUILD)/tiny/hostile/,io.o virtio.o requests.o)
-
-$(BUILD)/tiny/snapguest/start.o: tests/tiny/hostile/start.S
-	@mkdir -p $(@D)
-	$(if $(Q),@echo "  AS m32  $<")
-	$(Q)$(CC) -m32 -nostdinc -MMD -MP -Dhostile_main=snapguest_main -c $< -o $@
-
-$(BUILD)/tiny/snapguest/%.o: tests/tiny/snapguest/%.c
-	@mkdir -p $(@D)
-	$(if $(Q),@echo "  CC m32  $<")
-	$(Q)$(CC) $(HOSTILE_CFLAGS) -Itests/tiny/hostile -c $< -o $@
-
-$(SNAPGUEST): $(SNAPGUEST_OBJS) tests/tiny/hostile/hostile.ld
-	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(LD) -m elf_i386 $(TINY_LDFLAGS) -T tests/tiny/hostile/hostile.ld -o $@ $(SNAPGUEST_OBJS)
+$(eval $(call hostile_lib_guest,snapguest))
 
 # The host side of the vsock snapshot: tests/guest/vsock_tool.c (the Linux guest's) built for this host.
 SNAPSHOT_VSOCK_TOOL := $(BUILD)/rel/tests/guest/vsock-tool

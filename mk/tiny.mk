@@ -40,25 +40,9 @@ $(BUILD)/tiny/hostile.elf: $(HOSTILE_OBJS) tests/tiny/hostile/hostile.ld
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(LD) -m elf_i386 $(TINY_LDFLAGS) -T tests/tiny/hostile/hostile.ld -o $@ $(HOSTILE_OBJS)
 
-# The slow disk test's guest (tests/tiny/slowdisk/): freestanding C like the hostile guest, linked
-# with its virtio driver and output, entered through its start.S (which calls slowdisk_main here).
+# The slow disk test's guest (tests/tiny/slowdisk/).
 SLOWDISK := $(BUILD)/tiny/slowdisk.elf
-SLOWDISK_OBJS := $(BUILD)/tiny/slowdisk/start.o $(BUILD)/tiny/slowdisk/main.o \
-	$(addprefix $(BUILD)/tiny/hostile/,io.o virtio.o requests.o)
-
-$(BUILD)/tiny/slowdisk/start.o: tests/tiny/hostile/start.S
-	@mkdir -p $(@D)
-	$(if $(Q),@echo "  AS m32  $<")
-	$(Q)$(CC) -m32 -nostdinc -MMD -MP -Dhostile_main=slowdisk_main -c $< -o $@
-
-$(BUILD)/tiny/slowdisk/%.o: tests/tiny/slowdisk/%.c
-	@mkdir -p $(@D)
-	$(if $(Q),@echo "  CC m32  $<")
-	$(Q)$(CC) $(HOSTILE_CFLAGS) -Itests/tiny/hostile -c $< -o $@
-
-$(SLOWDISK): $(SLOWDISK_OBJS) tests/tiny/hostile/hostile.ld
-	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(LD) -m elf_i386 $(TINY_LDFLAGS) -T tests/tiny/hostile/hostile.ld -o $@ $(SLOWDISK_OBJS)
+$(eval $(call hostile_lib_guest,slowdisk))
 
 tiny: $(TINY_ELFS) $(BUILD)/tiny/hostile.elf $(SLOWDISK)
 
