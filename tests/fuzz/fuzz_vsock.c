@@ -95,11 +95,15 @@ static uint32_t fuzz_port(struct fv_in *in, bool host)
 	return b < 0x80 ? FV_VSOCK_PORT0 + b % 2u : VSOCK_FIRST_HOST_PORT + b % 16u;
 }
 
-/* The model hears what the device will: credit from any well-formed stream packet to the host. */
+/*
+ * The model hears what the device will: credit from any well-formed stream packet to the host. A
+ * header's len may be shorter than the payload in its chain (the device takes len bytes and ignores
+ * the rest), not longer.
+ */
 static void fuzz_learn(struct fuzz_vsock *s, const struct vsock_hdr *h, uint32_t payload)
 {
 	if (le64toh(h->src_cid) != FV_VSOCK_CID || le64toh(h->dst_cid) != VIRTIO_VSOCK_HOST_CID ||
-	    le16toh(h->type) != VSOCK_TYPE_STREAM || le32toh(h->len) != payload)
+	    le16toh(h->type) != VSOCK_TYPE_STREAM || le32toh(h->len) > payload)
 		return;
 	struct fuzz_conn *c = fuzz_conn(s, le32toh(h->dst_port), le32toh(h->src_port), true);
 
@@ -107,7 +111,7 @@ static void fuzz_learn(struct fuzz_vsock *s, const struct vsock_hdr *h, uint32_t
 	c->buf_alloc = le32toh(h->buf_alloc);
 	c->fwd_cnt = le32toh(h->fwd_cnt);
 	if (le16toh(h->op) == VSOCK_OP_RW)
-		c->guest_sent += payload;
+		c->guest_sent += le32toh(h->len);
 }
 
 static void fuzz_packet(struct fv *f, struct fuzz_vsock *s, struct fv_in *in)
