@@ -10,8 +10,9 @@
  * joined with ','. The command gets the console as its controlling terminal, in a session that a
  * keeper process leads, so that its last output is not flushed when it exits (run()).
  *
- * kiln's debug port: a byte written to 0xf5 says "booted, about to run the command" (the boot-ready
- * marker); a byte written to 0xf4 is the command's exit status (shell-style: 128+signal when killed,
+ * kiln's debug port (debug_port.h; I/O ports 0xf4-0xf5 on x86, MMIO found in the device tree on arm64):
+ * a byte written to its register 1 says "booted, about to run the command" (the boot-ready marker); a
+ * byte written to register 0 is the command's exit status (shell-style: 128+signal when killed,
  * 127 not found, 126 not executable); kiln ends the VM there, so init drains the console and
  * syncs the disks first, and resets the machine only in case the port went unheard. Every
  * failure prints one line `kiln-init: ...` on the console.
@@ -34,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -45,13 +45,13 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define DEBUG_PORT_STATUS 0xf4	/* the exit status byte */
-#define DEBUG_PORT_READY 0xf5	/* the boot-ready marker */
+#include "debug_port.h"
+
 #define MODULE_LIST "/etc/kiln/modules-"	/* + the kernel's release */
 #define CMDLINE_KEY "kiln.run="
 #define CAD_GRACE_SECONDS 5	/* after Ctrl-Alt-Del, how long processes have to end on SIGTERM */
 
-static int have_ports;	/* ioperm() succeeded: the debug port can be written */
+static int have_ports;	/* debug_port_open() succeeded: the debug port can be written */
 static volatile sig_atomic_t cad_pressed;	/* the kernel sent SIGINT: Ctrl-Alt-Del */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -256,10 +256,10 @@ static void take_ctrl_alt_del(void)
 		say("reboot(RB_DISABLE_CAD): %s", strerror(errno));
 }
 
-static void debug_port_write(unsigned short port, unsigned char value)
+static void debug_port_say(unsigned int reg, unsigned char value)
 {
 	if (have_ports)
-		outb(value, port);
+		debug_port_write(reg, value);
 }
 
 /*
@@ -435,7 +435,8 @@ static void reboot_for_ctrl_alt_del(int ran, int status)
 int main(void)
 {
 	char **argv;
-	int status = 0, ran = 0;
+	const char *what;
+	int status = 0, ran = 0, rc;
 
 	open_console();
 	mount_all();
@@ -448,15 +449,16 @@ int main(void)
 	if (chdir("/root") < 0 && chdir("/") < 0)
 		say("chdir /: %s", strerror(errno));
 
-	if (ioperm(DEBUG_PORT_STATUS, 2, 1) < 0)
-		say("ioperm(0x%x): %s", DEBUG_PORT_STATUS, strerror(errno));
+	rc = debug_port_open(&what);
+	if (rc < 0)
+		say("debug port: %s: %s", what, strerror(-rc));
 	else
 		have_ports = 1;
 
 	if (parse_cmdline(&argv) < 0) {
 		status = 127;
 	} else if (!cad_pressed) {
-		debug_port_write(DEBUG_PORT_READY, 1);
+		debug_port_say(DEBUG_PORT_READY, 1);
 		status = run(argv);
 		ran = 1;
 	}
@@ -466,7 +468,7 @@ int main(void)
 	} else {
 		/* kiln ends the VM at the status byte: the console and the disks come first. */
 		drain_and_sync();
-		debug_port_write(DEBUG_PORT_STATUS, (unsigned char)status);
+		debug_port_say(DEBUG_PORT_STATUS, (unsigned char)status);
 	}
 	reboot(RB_AUTOBOOT);
 	say("reboot: %s", strerror(errno));

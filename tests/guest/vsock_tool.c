@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>	/* before linux/vm_sockets.h, which needs struct sockaddr (arm64's headers do not pull it in) */
 #include <linux/vm_sockets.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
