@@ -2,9 +2,11 @@
 # tests/host/run.sh — runs a command inside a disposable KVM test host: Debian's cloud kernel booted by
 # QEMU in software emulation (TCG, -cpu max, which exposes AMD SVM) with kvm_amd loaded, so /dev/kvm in
 # it is hardware-style KVM. For machines whose own /dev/kvm cannot run an unmodified Linux guest (PVM)
-# or that have none. See README.md beside this file.
+# or that have none. With --arch arm64, an arm64 KVM test host: qemu-system-aarch64 -M virt with
+# virtualization=on (EL2) and a GICv3 booting Debian's cloud-arm64 kernel, KVM built in (VHE).
+# See README.md beside this file.
 #
-# usage: run.sh [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND...
+# usage: run.sh [--arch x86_64|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND...
 #   -m  the test host's memory in MiB (default 6144: guest tests use --mem 5G, MAP_NORESERVE)
 #   -c  its CPUs (default 2)
 #   -t  time limit in seconds (default 1800; none with -i unless given)
@@ -17,32 +19,43 @@
 #
 # The kernel, its kvm modules and busybox come from the Linux test guest's build (build/guest, made
 # by tests/guest/build.sh from Debian packages; run.sh builds it when missing; KILN_GUEST_DIR
-# overrides the directory). Needs: qemu-system-x86 and cpio (installed when missing).
+# overrides the directory; build/arm64/guest for arm64). Needs: qemu-system-x86 (qemu-system-arm for
+# arm64) and cpio (installed when missing).
 # SPDX-License-Identifier: Apache-2.0
 set -u
 
 fail() { echo "host/run.sh: $*" >&2; exit 125; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-mem=6144 cpus=2 tmo="" interactive=0 files=()
+usage="usage: run.sh [--arch x86_64|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND..."
+arch=x86_64 mem=6144 cpus=2 tmo="" interactive=0 files=()
 while [ $# -gt 0 ]; do
 	case $1 in
+	--arch) arch=$2; shift 2 ;;
 	-m) mem=$2; shift 2 ;;
 	-c) cpus=$2; shift 2 ;;
 	-t) tmo=$2; shift 2 ;;
 	-f) files+=("$2"); shift 2 ;;
 	-i) interactive=1; shift ;;
 	--) shift; break ;;
-	*) fail "unknown option $1 (usage: run.sh [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND...)" ;;
+	*) fail "unknown option $1 ($usage)" ;;
 	esac
 done
 [ $# -gt 0 ] || fail "no command"
 [ -n "$tmo" ] || { [ $interactive = 1 ] && tmo=0 || tmo=1800; }
 
-"$top/scripts/install-deps.sh" qemu-system-x86 cpio || fail "cannot install qemu-system-x86 cpio"
-guest=${KILN_GUEST_DIR:-$top/build/guest}
-if [ ! -s "$guest/vmlinuz" ] || [ ! -s "$guest/busybox" ] || [ ! -s "$guest/host-modules/kvm-amd.ko" ]; then
-	"$top/tests/guest/build.sh" "$guest" >&2 || fail "cannot build the kernel and modules in $guest"
+# Per architecture: QEMU's package, the guest build's directory and kernel, the modules to load.
+case $arch in
+x86_64) qemu_pkg=qemu-system-x86 guest=${KILN_GUEST_DIR:-$top/build/guest} kernel=vmlinuz
+	mods="irqbypass kvm kvm-amd tun" ;;
+arm64) qemu_pkg=qemu-system-arm guest=${KILN_GUEST_DIR:-$top/build/arm64/guest} kernel=Image
+	mods="tun" ;;  # KVM is built into the cloud-arm64 kernel
+*) fail "unknown architecture $arch ($usage)" ;;
+esac
+"$top/scripts/install-deps.sh" $qemu_pkg cpio binutils || fail "cannot install $qemu_pkg cpio binutils"
+if [ ! -s "$guest/$kernel" ] || [ ! -s "$guest/busybox" ] || [ ! -s "$guest/busybox.applets" ] ||
+	[ ! -s "$guest/host-modules/${mods##* }.ko" ]; then
+	"$top/tests/guest/build.sh" --arch "$arch" "$guest" >&2 || fail "cannot build the kernel and modules in $guest"
 fi
 
 # --- the initramfs: busybox, the kvm modules, the payload and an init that runs COMMAND --------------
@@ -51,12 +64,29 @@ trap 'rm -rf "$w"' EXIT
 r=$w/root
 mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,mods,payload} || fail "mkdir"
 cp "$guest/busybox" "$r/bin/busybox" && cp "$guest"/host-modules/*.ko "$r/mods/" || fail "cannot copy $guest"
-"$guest/busybox" --list-full | while read -r a; do
+echo "$mods" > "$r/mods/order"
+while read -r a; do
 	case $a in bin/busybox | linuxrc | '') ;; *) ln -s /bin/busybox "$r/$a" ;; esac
-done
+done < "$guest/busybox.applets"
+copy_lib() { [ -f "$1" ] && [ ! -e "$r$1" ] && mkdir -p "$r$(dirname "$1")" && cp -L "$1" "$r$1"; }
 add_libs() {  # the shared libraries (and the loader) an ELF needs, at the same paths
-	ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r l; do
-		[ -f "$l" ] && [ ! -e "$r$l" ] && mkdir -p "$r$(dirname "$l")" && cp -L "$l" "$r$l"
+	case $(od -An -j 18 -N 2 -tu2 "$1" | tr -d ' ') in
+	62) ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r l; do copy_lib "$l"; done ;;  # EM_X86_64
+	183) add_libs_arm64 "$1" ;;  # EM_AARCH64
+	esac
+}
+# An arm64 ELF's libraries: ldd cannot run it here, so its DT_NEEDED (readelf -d), found in Debian's
+# arm64 multiarch directories, recursively, and its loader (PT_INTERP).
+add_libs_arm64() {
+	local n d interp
+	interp=$(readelf -lW "$1" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+	[ -z "$interp" ] || copy_lib "$interp"
+	for n in $(readelf -dW "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+		for d in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu; do
+			[ -f "$d/$n" ] || continue
+			[ -e "$r$d/$n" ] || { copy_lib "$d/$n" && add_libs_arm64 "$d/$n"; }
+			break
+		done
 	done
 }
 for f in "${files[@]}"; do
@@ -74,7 +104,7 @@ cat > "$r/init" <<'INIT'
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
 exec </dev/console >/dev/console 2>&1
-for m in irqbypass kvm kvm-amd tun; do insmod /mods/$m.ko || echo "kiln-test-host: insmod $m failed"; done
+for m in $(cat /mods/order); do insmod /mods/$m.ko || echo "kiln-test-host: insmod $m failed"; done
 [ -c /dev/kvm ] || echo "kiln-test-host: no /dev/kvm"
 ip link set lo up 2>/dev/null
 cd /payload; export HOME=/root PATH=/payload:/bin:/sbin:/usr/bin:/usr/sbin
@@ -87,14 +117,24 @@ chmod +x "$r/init"
 (cd "$r" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet > "$w/initrd.cpio") || fail "cpio"
 
 # --- boot it ----------------------------------------------------------------------------------------
-# Under TCG on a loaded machine the test host's kernel can fail to calibrate its TSC against the PIT,
-# mark it unstable and stall; telling it the host's TSC rate (cpu MHz) skips that calibration.
-tsc_khz=$(awk -F': *' '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
-# shellcheck disable=SC2054 # commas inside QEMU options
-qemu=(qemu-system-x86_64 -M microvm,pit=on,pic=on,rtc=on -accel tcg,thread=multi -cpu max
-	-smp "$cpus" -m "$mem" -nodefaults -no-user-config -nographic -no-reboot
-	-kernel "$guest/vmlinuz" -initrd "$w/initrd.cpio"
-	-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t${tsc_khz:+ tsc_early_khz=$tsc_khz}")
+if [ "$arch" = arm64 ]; then
+	# virt with virtualization=on: the emulated CPUs start at EL2, so the kernel runs KVM with VHE
+	# (-cpu max has FEAT_VHE); gic-version=3 for the vGICv3 kiln creates. The console is the PL011.
+	# shellcheck disable=SC2054 # commas inside QEMU options
+	qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -accel tcg,thread=multi -cpu max
+		-smp "$cpus" -m "$mem" -nodefaults -no-user-config -nographic -no-reboot
+		-kernel "$guest/Image" -initrd "$w/initrd.cpio"
+		-append "console=ttyAMA0 quiet loglevel=1 panic=-1")
+else
+	# Under TCG on a loaded machine the test host's kernel can fail to calibrate its TSC against the PIT,
+	# mark it unstable and stall; telling it the host's TSC rate (cpu MHz) skips that calibration.
+	tsc_khz=$(awk -F': *' '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+	# shellcheck disable=SC2054 # commas inside QEMU options
+	qemu=(qemu-system-x86_64 -M microvm,pit=on,pic=on,rtc=on -accel tcg,thread=multi -cpu max
+		-smp "$cpus" -m "$mem" -nodefaults -no-user-config -nographic -no-reboot
+		-kernel "$guest/vmlinuz" -initrd "$w/initrd.cpio"
+		-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t${tsc_khz:+ tsc_early_khz=$tsc_khz}")
+fi
 [ "$tmo" = 0 ] || qemu=(timeout "$tmo" "${qemu[@]}")
 if [ $interactive = 1 ]; then
 	# The terminal is the console; Ctrl-C goes to the test host, Ctrl-A x quits QEMU.
