@@ -52,13 +52,14 @@ require_kvm() {
 	done
 }
 
-# boot [KILN OPTIONS] -- CMD...: kiln runs the test guest, prefixed by $run_in (e.g. a netns exec),
+# boot [KILN OPTIONS] -- CMD...: kiln runs the test guest ($GUEST/$GUEST_KERNEL, default vmlinuz; the
+# arm64 guest's is Image), prefixed by $run_in (e.g. a netns exec),
 # stdin from $stdin (default /dev/null). $rc is its status ("timeout" past ${btmo:-$tmo} seconds;
 # btmo is reset after each boot), its stdout less carriage returns (the UART driver turns \n into
 # \r\n) in $w/out, its stderr in $w/err, its wall time in $secs.
 boot() {
 	start=$(date +%s) btmo=${btmo:-$tmo}
-	${run_in:-} timeout -s KILL "$btmo" "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" \
+	${run_in:-} timeout -s KILL "$btmo" "$KILN" run --kernel "$GUEST/${GUEST_KERNEL:-vmlinuz}" --initrd "$GUEST/initrd.img" \
 		"$@" < "${stdin:-/dev/null}" > "$w/raw" 2> "$w/err"
 	rc=$?
 	secs=$(($(date +%s) - start))
@@ -66,6 +67,27 @@ boot() {
 	btmo= shown=
 	tr -d '\r' < "$w/raw" > "$w/out"
 }
+
+# expect_status NAME STATUS [KILN OPTIONS] -- CMD...
+expect_status() {
+	name=$1 want=$2
+	shift 2
+	boot "$@"
+	if [ "$rc" = "$want" ]; then ok "$name"; else not_ok "$name" "exit status $rc, expected $want"; fi
+}
+# meminfo_total: MemTotal in kB from the guest's `cat /proc/meminfo` ($w/out), empty if absent.
+meminfo_total() { sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$w/out" | head -n 1; }
+sha_stdin() { sha256sum | cut -d' ' -f1; }
+zeros_sha() { head -c "$1" /dev/zero | sha_stdin; }	# BYTES
+# guest_sha PATH: the sha256 the guest printed for PATH (`sha256sum PATH` output), empty if none.
+guest_sha() { sed -n "s|^\([0-9a-f]\{64\}\)  $1\$|\1|p" "$w/out" | head -n 1; }
+# console_cmd SECONDS: a guest command for the console tests: prints a marker (computed, so that the
+# kernel's echo of its command line cannot match it), reads two lines (each with a time limit) and
+# prints them back as `got:A|B` (got_line).
+console_cmd() {
+	echo "echo \$((6 * 7))-ready; read -t $1 -r a && read -t $1 -r b; echo \"got:\$a|\$b\""
+}
+got_line() { grep '^got:' "$w/out" | head -n 1; }
 
 # value KEY [FILE]: the value of the first `KEY=VALUE` word printed (default $w/out), empty if none.
 value() {

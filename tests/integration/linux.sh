@@ -17,17 +17,6 @@
 long_tmo=$((tmo * 4))
 times=${KILN_BOOT_TIMES:-boot-times.txt}
 
-# expect_status NAME STATUS [KILN OPTIONS] -- CMD...
-expect_status() {
-	name=$1 want=$2
-	shift 2
-	boot "$@"
-	if [ "$rc" = "$want" ]; then ok "$name"; else not_ok "$name" "exit status $rc, expected $want"; fi
-}
-
-# meminfo_total: MemTotal in kB from the guest's `cat /proc/meminfo` ($w/out), empty if absent.
-meminfo_total() { sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$w/out" | head -n 1; }
-
 require_kvm "$KILN" "$GUEST/vmlinuz" "$GUEST/initrd.img"
 
 expect_status "true exits 0" 0 -- true

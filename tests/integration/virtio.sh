@@ -20,11 +20,7 @@
 . "$(dirname "$0")/lib.sh"
 MiB=1048576
 
-sha_stdin() { sha256sum | cut -d' ' -f1; }
-zeros_sha() { head -c "$1" /dev/zero | sha_stdin; }	# BYTES
 blocks() { stat -c %b "$1"; }				# allocated 512-byte blocks of a file
-# guest_sha PATH: the sha256 the guest printed for PATH (`sha256sum PATH` output), empty if none.
-guest_sha() { sed -n "s|^\([0-9a-f]\{64\}\)  $1\$|\1|p" "$w/out" | head -n 1; }
 # mkfs IMAGE SIZE_MIB [DIR]: a fresh ext4 image, populated from DIR if given.
 mkfs() {
 	rm -f "$1" && truncate -s $(($2 * MiB)) "$1" || return 1
@@ -203,10 +199,6 @@ rm -f "$w/fs.img" "$w/src.raw"
 # cannot match it), reads two lines (each with a time limit) and prints them back.
 printf 'the quick brown fox, 42 %%s\nsecond line\n' > "$w/in.txt"
 want='got:the quick brown fox, 42 %s|second line'
-console_cmd() {  # SECONDS: the guest's command, waiting that long for each line
-	echo "echo \$((6 * 7))-ready; read -t $1 -r a && read -t $1 -r b; echo \"got:\$a|\$b\""
-}
-got_line() { grep '^got:' "$w/out" | head -n 1; }
 
 # 6a. Interactive, as a person at a terminal: kiln's stdin is a FIFO; the lines go in only after the
 # guest's marker has come out on kiln's stdout.
