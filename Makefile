@@ -25,9 +25,9 @@ SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit t
 # Sources: the core (everything a unit test may link), the one file that talks to KVM, the CLI.
 CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*' \
 	! -path 'src/arch/arm64/*'))
-# The arm64 machine's pure modules (the device tree): built on any host for the unit
+# The arm64 machine's pure modules (device tree, Image header): built on any host for the unit
 # tests, which link them with libfdt; not part of the x86 kiln.
-ARM64_PURE_SRCS := src/arch/arm64/fdt.c
+ARM64_PURE_SRCS := src/arch/arm64/fdt.c src/arch/arm64/image.c
 KVM_SRCS := src/kvm/kvm.c
 # libkiln (.a and .so): the core and KVM, less the seccomp rule tables' compiler (build time and
 # tests) and the Firecracker API server (kiln's: no kiln.h function reaches it, and it alone needs json-c)
