@@ -10,13 +10,13 @@
  * (Documentation/arch/arm64/booting.rst): success exactly for a file of at least 64 bytes with the
  * magic "ARM\x64" at 56, flags bit 0 clear and image_size 0 or at least the file's size; then the
  * struct holds the header's little-endian text_offset and image_size (0x80000 and the file's size
- * when image_size is 0) and the file's size; a refusal is -ENOEXEC with a one-line why and the struct
- * untouched. Placement, of what the parser returned and of the header's raw fields (parsed or not),
- * in the input's RAM and in the fixed layouts: -EINVAL exactly when RAM wraps past 2^64, else
- * success exactly when base + text_offset (base: ram_base rounded up to 2 MiB) lies in RAM and
- * base + text_offset + image_size reaches no further than RAM's end (all in 128-bit arithmetic);
- * the load address is then that base + text_offset, and the kernel's end neither passes RAM's end
- * nor 2^64.
+ * when image_size is 0) and the file's size; a refusal is -ENOEXEC with a one-line why and the
+ * struct untouched. Placement, of what the parser returned and of the header's raw fields (parsed
+ * or not), in the input's RAM and in the fixed layouts: -EINVAL exactly when RAM wraps past 2^64,
+ * else success exactly when base + text_offset (base: ram_base rounded up to 2 MiB) lies in RAM
+ * and base + text_offset + image_size reaches no further than RAM's end (all in 128-bit
+ * arithmetic); the load address is then that base + text_offset, and the kernel's end neither
+ * passes RAM's end nor 2^64.
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -74,7 +74,7 @@ static void *build_ok(const struct arm64_fdt_machine *m)
 	return buf;
 }
 
-/* --- dtc ------------------------------------------------------------------------------------------ */
+/* --- dtc -------------------------------------------------------------------------------------- */
 
 static char *slurp(const char *path)
 {
@@ -300,7 +300,7 @@ static void test_full_machine_dtc(void **state)
 	free(fdt);
 }
 
-/* --- libfdt reads ------------------------------------------------------------------------------- */
+/* --- libfdt reads ----------------------------------------------------------------------------- */
 
 static int node(const void *fdt, const char *path)
 {
@@ -492,7 +492,7 @@ static void test_cpu_affinity(void **state)
 	}
 }
 
-/* --- bad machines --------------------------------------------------------------------------------- */
+/* --- bad machines ----------------------------------------------------------------------------- */
 
 static void bad_cpus_0(struct test_machine *t) { t->m.ncpus = 0; }
 static void bad_cpus_max(struct test_machine *t)
@@ -524,7 +524,7 @@ static void bad_spi_twice(struct test_machine *t) { t->v[2].spi = t->v[0].spi; }
 static void bad_spi_uart(struct test_machine *t) { t->v[1].spi = t->m.uart_spi; }
 static void bad_uart_clock(struct test_machine *t) { t->m.uart_clock_hz = 0; }
 static void bad_virtio_null(struct test_machine *t) { t->m.virtio = NULL; }
-static void bad_initrd_backwards(struct test_machine *t) { t->m.initrd_end = t->m.initrd_start - 1; }
+static void bad_initrd_backwards(struct test_machine *t) { t->m.initrd_end -= 0x123457; }
 static void bad_initrd_empty(struct test_machine *t) { t->m.initrd_end = t->m.initrd_start; }
 static void bad_initrd_no_start(struct test_machine *t) { t->m.initrd_start = 0; }
 static void bad_initrd_past_ram(struct test_machine *t) { t->m.initrd_end = 0x50000001; }

@@ -3,7 +3,8 @@
  * The arm64 Image header and placement (arch/arm64/image.c), against headers laid out here from
  * Documentation/arch/arm64/booting.rst: a current kernel, one from before v3.17 (image_size 0),
  * bad magic, a big-endian kernel, short files, image_size below the file; placement at RAM's base,
- * above an unaligned base, exactly filling RAM and one byte too big, at the top of the address space.
+ * above an unaligned base, exactly filling RAM and one byte too big, at the top of the address
+ * space.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,7 +160,7 @@ static void test_parse_null(void **state)
 	assert_int_equal(arm64_image_parse(img, 10, &im, NULL, 0), -ENOEXEC); /* why is optional */
 }
 
-/* --- placement --------------------------------------------------------------------------------- */
+/* --- placement -------------------------------------------------------------------------------- */
 
 static uint64_t place_ok(uint64_t text_offset, uint64_t image_size, uint64_t ram_base,
 			 uint64_t ram_size)

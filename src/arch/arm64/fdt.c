@@ -34,22 +34,23 @@
 /* Longest node name written: "kiln-debug@" + 16 hex digits. */
 #define NODE_NAME_MAX 32
 
-/* One MMIO or RAM range of the machine, for the overlap check; index < 0 when there is one. */
-struct fdt_region {
+/* One MMIO or RAM range of the machine, for the overlap check; index: which virtio device, -1
+ * for the others (one each). */
+struct machine_region {
 	const char *what;
 	int index;
 	uint64_t base, size;
 };
 
 /* The sequential writer, its first libfdt error kept (later calls then do nothing). */
-struct fdt_writer {
+struct tree_writer {
 	void *fdt;
 	int err;
 };
 
 /* --- checking the machine --------------------------------------------------------------------- */
 
-static void fdt_region_name(const struct fdt_region *r, char *buf, size_t len)
+static void region_name(const struct machine_region *r, char *buf, size_t len)
 {
 	if (r->index >= 0)
 		snprintf(buf, len, "%s %d", r->what, r->index);
@@ -59,14 +60,14 @@ static void fdt_region_name(const struct fdt_region *r, char *buf, size_t len)
 
 /* The machine's regions: RAM, the GIC's (the ITS only when there is one), the uart, the debug
  * device, then each virtio device. */
-static unsigned int fdt_region_count(const struct arm64_fdt_machine *m)
+static unsigned int region_count(const struct arm64_fdt_machine *m)
 {
 	return (m->its_size != 0 ? 6 : 5) + m->nvirtio;
 }
 
-static struct fdt_region fdt_region_at(const struct arm64_fdt_machine *m, unsigned int i)
+static struct machine_region region_at(const struct arm64_fdt_machine *m, unsigned int i)
 {
-	const struct fdt_region fixed[] = {
+	const struct machine_region fixed[] = {
 		{ "RAM", -1, m->ram_base, m->ram_size },
 		{ "the GIC distributor", -1, m->gicd_base, m->gicd_size },
 		{ "the GIC redistributors", -1, m->gicr_base, m->gicr_size },
@@ -74,20 +75,20 @@ static struct fdt_region fdt_region_at(const struct arm64_fdt_machine *m, unsign
 		{ "the debug device", -1, m->debug_base, m->debug_size },
 		{ "the ITS", -1, m->its_base, m->its_size },
 	};
-	unsigned int nfixed = fdt_region_count(m) - m->nvirtio;
+	unsigned int nfixed = region_count(m) - m->nvirtio;
 
 	if (i < nfixed)
 		return fixed[i];
 	i -= nfixed;
-	return (struct fdt_region){ "virtio", (int)i, m->virtio[i].base, m->virtio[i].size };
+	return (struct machine_region){ "virtio", (int)i, m->virtio[i].base, m->virtio[i].size };
 }
 
 /* Non-empty and not wrapping past 2^64. */
-static int fdt_check_region(const struct fdt_region *r, char *why, size_t why_len)
+static int check_region(const struct machine_region *r, char *why, size_t why_len)
 {
 	char name[48];
 
-	fdt_region_name(r, name, sizeof(name));
+	region_name(r, name, sizeof(name));
 	if (r->size == 0)
 		return fail_einval(why, why_len, "%s at %#" PRIx64 " has size 0", name, r->base);
 	if (r->base + (r->size - 1) < r->base)
@@ -96,39 +97,39 @@ static int fdt_check_region(const struct fdt_region *r, char *why, size_t why_le
 	return 0;
 }
 
-static int fdt_check_overlap(const struct fdt_region *a, const struct fdt_region *b, char *why,
-			     size_t why_len)
+static int check_overlap(const struct machine_region *a, const struct machine_region *b,
+			 char *why, size_t why_len)
 {
 	char na[48], nb[48];
 
-	/* Both are non-empty and do not wrap (fdt_check_region): compare last bytes, not ends. */
+	/* Both are non-empty and do not wrap (check_region): compare last bytes, not ends. */
 	if (a->base > b->base + (b->size - 1) || b->base > a->base + (a->size - 1))
 		return 0;
-	fdt_region_name(a, na, sizeof(na));
-	fdt_region_name(b, nb, sizeof(nb));
+	region_name(a, na, sizeof(na));
+	region_name(b, nb, sizeof(nb));
 	return fail_einval(why, why_len, "%s [%#" PRIx64 ", +%#" PRIx64 ") overlaps %s [%#" PRIx64
 			   ", +%#" PRIx64 ")", na, a->base, a->size, nb, b->base, b->size);
 }
 
-static int fdt_check_regions(const struct arm64_fdt_machine *m, char *why, size_t why_len)
+static int check_regions(const struct arm64_fdt_machine *m, char *why, size_t why_len)
 {
-	unsigned int n = fdt_region_count(m);
+	unsigned int n = region_count(m);
 	int rc;
 
 	for (unsigned int i = 0; i < n; i++) {
-		struct fdt_region r = fdt_region_at(m, i);
+		struct machine_region r = region_at(m, i);
 
-		rc = fdt_check_region(&r, why, why_len);
+		rc = check_region(&r, why, why_len);
 		if (rc < 0)
 			return rc;
 	}
 	for (unsigned int i = 0; i < n; i++) {
-		struct fdt_region a = fdt_region_at(m, i);
+		struct machine_region a = region_at(m, i);
 
 		for (unsigned int j = i + 1; j < n; j++) {
-			struct fdt_region b = fdt_region_at(m, j);
+			struct machine_region b = region_at(m, j);
 
-			rc = fdt_check_overlap(&a, &b, why, why_len);
+			rc = check_overlap(&a, &b, why, why_len);
 			if (rc < 0)
 				return rc;
 		}
@@ -136,7 +137,7 @@ static int fdt_check_regions(const struct arm64_fdt_machine *m, char *why, size_
 	return 0;
 }
 
-static int fdt_check_gic(const struct arm64_fdt_machine *m, char *why, size_t why_len)
+static int check_gic(const struct arm64_fdt_machine *m, char *why, size_t why_len)
 {
 	if (m->gicr_size != (uint64_t)m->ncpus * ARM64_FDT_GICR_STRIDE)
 		return fail_einval(why, why_len, "GIC redistributors: size %#" PRIx64 " for %u CPUs, "
@@ -153,7 +154,7 @@ static int fdt_check_gic(const struct arm64_fdt_machine *m, char *why, size_t wh
 }
 
 /* Each SPI in range and used once: the uart's and the virtio devices'. */
-static int fdt_check_spis(const struct arm64_fdt_machine *m, char *why, size_t why_len)
+static int check_spis(const struct arm64_fdt_machine *m, char *why, size_t why_len)
 {
 	if (m->uart_spi > ARM64_FDT_MAX_SPI)
 		return fail_einval(why, why_len, "uart SPI %u: SPIs are 0-%u", m->uart_spi,
@@ -175,9 +176,9 @@ static int fdt_check_spis(const struct arm64_fdt_machine *m, char *why, size_t w
 	return 0;
 }
 
-static int fdt_check_initrd(const struct arm64_fdt_machine *m, char *why, size_t why_len)
+static int check_initrd(const struct arm64_fdt_machine *m, char *why, size_t why_len)
 {
-	uint64_t ram_last = m->ram_base + (m->ram_size - 1); /* fdt_check_regions: no wrap */
+	uint64_t ram_last = m->ram_base + (m->ram_size - 1); /* check_regions: no wrap */
 
 	if (m->initrd_start == 0 && m->initrd_end == 0)
 		return 0;
@@ -191,7 +192,7 @@ static int fdt_check_initrd(const struct arm64_fdt_machine *m, char *why, size_t
 	return 0;
 }
 
-static int fdt_check_machine(const struct arm64_fdt_machine *m, char *why, size_t why_len)
+static int check_machine(const struct arm64_fdt_machine *m, char *why, size_t why_len)
 {
 	int rc;
 
@@ -205,26 +206,26 @@ static int fdt_check_machine(const struct arm64_fdt_machine *m, char *why, size_
 				   "for the uart)", m->nvirtio, ARM64_FDT_MAX_SPI);
 	if (m->uart_clock_hz == 0)
 		return fail_einval(why, why_len, "uart clock-frequency 0");
-	rc = fdt_check_gic(m, why, why_len);
+	rc = check_gic(m, why, why_len);
 	if (rc == 0)
-		rc = fdt_check_regions(m, why, why_len);
+		rc = check_regions(m, why, why_len);
 	if (rc == 0)
-		rc = fdt_check_spis(m, why, why_len);
+		rc = check_spis(m, why, why_len);
 	if (rc == 0)
-		rc = fdt_check_initrd(m, why, why_len);
+		rc = check_initrd(m, why, why_len);
 	return rc;
 }
 
-/* --- writing ------------------------------------------------------------------------------------ */
+/* --- writing ---------------------------------------------------------------------------------- */
 
-static void w_begin(struct fdt_writer *w, const char *name)
+static void w_begin(struct tree_writer *w, const char *name)
 {
 	if (w->err == 0)
 		w->err = fdt_begin_node(w->fdt, name);
 }
 
 /* A node named name@addr: the unit address is the first reg address in hex (DT spec §2.2.1). */
-static void w_begin_at(struct fdt_writer *w, const char *name, uint64_t addr)
+static void w_begin_at(struct tree_writer *w, const char *name, uint64_t addr)
 {
 	char node[NODE_NAME_MAX];
 
@@ -232,43 +233,43 @@ static void w_begin_at(struct fdt_writer *w, const char *name, uint64_t addr)
 	w_begin(w, node);
 }
 
-static void w_end(struct fdt_writer *w)
+static void w_end(struct tree_writer *w)
 {
 	if (w->err == 0)
 		w->err = fdt_end_node(w->fdt);
 }
 
-static void w_prop(struct fdt_writer *w, const char *name, const void *val, int len)
+static void w_prop(struct tree_writer *w, const char *name, const void *val, int len)
 {
 	if (w->err == 0)
 		w->err = fdt_property(w->fdt, name, val, len);
 }
 
-static void w_empty(struct fdt_writer *w, const char *name)
+static void w_empty(struct tree_writer *w, const char *name)
 {
 	w_prop(w, name, NULL, 0);
 }
 
-static void w_string(struct fdt_writer *w, const char *name, const char *s)
+static void w_string(struct tree_writer *w, const char *name, const char *s)
 {
 	if (w->err == 0)
 		w->err = fdt_property_string(w->fdt, name, s);
 }
 
-static void w_u32(struct fdt_writer *w, const char *name, uint32_t v)
+static void w_u32(struct tree_writer *w, const char *name, uint32_t v)
 {
 	if (w->err == 0)
 		w->err = fdt_property_u32(w->fdt, name, v);
 }
 
-static void w_u64(struct fdt_writer *w, const char *name, uint64_t v)
+static void w_u64(struct tree_writer *w, const char *name, uint64_t v)
 {
 	if (w->err == 0)
 		w->err = fdt_property_u64(w->fdt, name, v);
 }
 
 /* reg of one or two (address, size) pairs, 2 cells each (the root's #address-cells/#size-cells). */
-static void w_reg(struct fdt_writer *w, const uint64_t *pairs, unsigned int npairs)
+static void w_reg(struct tree_writer *w, const uint64_t *pairs, unsigned int npairs)
 {
 	fdt64_t cells[4];
 
@@ -278,7 +279,7 @@ static void w_reg(struct fdt_writer *w, const uint64_t *pairs, unsigned int npai
 	w_prop(w, "reg", cells, (int)(2 * npairs * sizeof(cells[0])));
 }
 
-static void w_reg1(struct fdt_writer *w, uint64_t base, uint64_t size)
+static void w_reg1(struct tree_writer *w, uint64_t base, uint64_t size)
 {
 	const uint64_t pair[2] = { base, size };
 
@@ -286,7 +287,7 @@ static void w_reg1(struct fdt_writer *w, uint64_t base, uint64_t size)
 }
 
 /* interrupts: n specifiers of 3 cells (the GIC's #interrupt-cells). */
-static void w_irqs(struct fdt_writer *w, const uint32_t *spec, unsigned int n)
+static void w_irqs(struct tree_writer *w, const uint32_t *spec, unsigned int n)
 {
 	fdt32_t cells[12];
 
@@ -296,19 +297,19 @@ static void w_irqs(struct fdt_writer *w, const uint32_t *spec, unsigned int n)
 	w_prop(w, "interrupts", cells, (int)(3 * n * sizeof(cells[0])));
 }
 
-/* --- the nodes ---------------------------------------------------------------------------------- */
+/* --- the nodes -------------------------------------------------------------------------------- */
 
 /*
  * The MPIDR affinity KVM gives vCPU n (arch/arm64/kvm/sys_regs.c, reset_mpidr): Aff0 takes only the
  * low 4 bits, as GICv3's ICC_SGI1R_EL1 addresses 16 CPUs per Aff0 group, Aff1 the next 8, Aff2 the
  * 8 after. A cpu node's reg is the MPIDR's affinity fields (arm/cpus.yaml).
  */
-static uint32_t fdt_cpu_mpidr(unsigned int n)
+static uint32_t cpu_mpidr(unsigned int n)
 {
 	return (n & 0xfu) | ((n >> 4) & 0xffu) << 8 | ((n >> 12) & 0xffu) << 16;
 }
 
-static void fdt_write_chosen(struct fdt_writer *w, const struct arm64_fdt_machine *m)
+static void write_chosen(struct tree_writer *w, const struct arm64_fdt_machine *m)
 {
 	char uart_path[NODE_NAME_MAX + 1];
 
@@ -325,13 +326,13 @@ static void fdt_write_chosen(struct fdt_writer *w, const struct arm64_fdt_machin
 	w_end(w);
 }
 
-static void fdt_write_cpus(struct fdt_writer *w, const struct arm64_fdt_machine *m)
+static void write_cpus(struct tree_writer *w, const struct arm64_fdt_machine *m)
 {
 	w_begin(w, "cpus");
 	w_u32(w, "#address-cells", 1); /* Aff2..Aff0: Aff3 stays 0 below 2^20 vCPUs */
 	w_u32(w, "#size-cells", 0);
 	for (unsigned int n = 0; n < m->ncpus; n++) {
-		uint32_t mpidr = fdt_cpu_mpidr(n);
+		uint32_t mpidr = cpu_mpidr(n);
 
 		w_begin_at(w, "cpu", mpidr);
 		w_string(w, "device_type", "cpu");
@@ -344,7 +345,7 @@ static void fdt_write_cpus(struct fdt_writer *w, const struct arm64_fdt_machine 
 }
 
 /* arm,gic-v3 binding: reg is the distributor then one redistributor region. */
-static void fdt_write_gic(struct fdt_writer *w, const struct arm64_fdt_machine *m)
+static void write_gic(struct tree_writer *w, const struct arm64_fdt_machine *m)
 {
 	const uint64_t reg[4] = { m->gicd_base, m->gicd_size, m->gicr_base, m->gicr_size };
 	const uint32_t maintenance[3] = { GIC_PPI, PPI_GIC_MAINTENANCE, IRQ_LEVEL_HIGH };
@@ -372,7 +373,7 @@ static void fdt_write_gic(struct fdt_writer *w, const struct arm64_fdt_machine *
 	w_end(w);
 }
 
-static void fdt_write_timer(struct fdt_writer *w)
+static void write_timer(struct tree_writer *w)
 {
 	const uint32_t irqs[12] = {
 		GIC_PPI, PPI_TIMER_SEC, IRQ_LEVEL_LOW, GIC_PPI, PPI_TIMER_NS, IRQ_LEVEL_LOW,
@@ -387,7 +388,7 @@ static void fdt_write_timer(struct fdt_writer *w)
 }
 
 /* ns16550a with clock-frequency (8250.yaml): reg-shift 0 and reg-io-width 1 are the defaults. */
-static void fdt_write_uart(struct fdt_writer *w, const struct arm64_fdt_machine *m)
+static void write_uart(struct tree_writer *w, const struct arm64_fdt_machine *m)
 {
 	const uint32_t irq[3] = { GIC_SPI, m->uart_spi, IRQ_LEVEL_HIGH };
 
@@ -400,7 +401,7 @@ static void fdt_write_uart(struct fdt_writer *w, const struct arm64_fdt_machine 
 }
 
 /* virtio-mmio.yaml; the transport raises its interrupt on each used-buffer or config change. */
-static void fdt_write_virtio(struct fdt_writer *w, const struct arm64_fdt_virtio *v)
+static void write_virtio(struct tree_writer *w, const struct arm64_fdt_virtio *v)
 {
 	const uint32_t irq[3] = { GIC_SPI, v->spi, IRQ_EDGE_RISING };
 
@@ -412,7 +413,7 @@ static void fdt_write_virtio(struct fdt_writer *w, const struct arm64_fdt_virtio
 	w_end(w);
 }
 
-static void fdt_write_tree(struct fdt_writer *w, const struct arm64_fdt_machine *m)
+static void write_tree(struct tree_writer *w, const struct arm64_fdt_machine *m)
 {
 	w->err = fdt_finish_reservemap(w->fdt);
 	w_begin(w, "");
@@ -420,26 +421,26 @@ static void fdt_write_tree(struct fdt_writer *w, const struct arm64_fdt_machine 
 	w_u32(w, "#address-cells", 2);
 	w_u32(w, "#size-cells", 2);
 	w_u32(w, "interrupt-parent", ARM64_FDT_PHANDLE_GIC);
-	fdt_write_chosen(w, m);
+	write_chosen(w, m);
 	w_begin_at(w, "memory", m->ram_base);
 	w_string(w, "device_type", "memory");
 	w_reg1(w, m->ram_base, m->ram_size);
 	w_end(w);
-	fdt_write_cpus(w, m);
+	write_cpus(w, m);
 	w_begin(w, "psci");
 	w_string(w, "compatible", "arm,psci-0.2");
 	w_string(w, "method", "hvc");
 	w_end(w);
-	fdt_write_gic(w, m);
-	fdt_write_timer(w);
-	fdt_write_uart(w, m);
+	write_gic(w, m);
+	write_timer(w);
+	write_uart(w, m);
 	/* kiln's guest init finds it as /proc/device-tree/kiln-debug@ADDR */
 	w_begin_at(w, "kiln-debug", m->debug_base);
 	w_string(w, "compatible", "kiln,debug-port");
 	w_reg1(w, m->debug_base, m->debug_size);
 	w_end(w);
 	for (unsigned int i = 0; i < m->nvirtio; i++)
-		fdt_write_virtio(w, &m->virtio[i]);
+		write_virtio(w, &m->virtio[i]);
 	w_end(w);
 	if (w->err == 0)
 		w->err = fdt_finish(w->fdt);
@@ -448,18 +449,18 @@ static void fdt_write_tree(struct fdt_writer *w, const struct arm64_fdt_machine 
 int arm64_fdt_build(const struct arm64_fdt_machine *m, void *buf, size_t size, char *why,
 		    size_t why_len)
 {
-	struct fdt_writer w = { .fdt = buf };
+	struct tree_writer w = { .fdt = buf };
 	int rc;
 
 	if (m == NULL || buf == NULL)
 		return fail_einval(why, why_len, "no machine or no buffer");
-	rc = fdt_check_machine(m, why, why_len);
+	rc = check_machine(m, why, why_len);
 	if (rc < 0)
 		return rc;
 	/* libfdt sizes are ints; a tree is far below 2 GiB (Linux maps at most 2 MiB of it). */
 	w.err = fdt_create(buf, size > INT_MAX ? INT_MAX : (int)size);
 	if (w.err == 0)
-		fdt_write_tree(&w, m);
+		write_tree(&w, m);
 	if (w.err == -FDT_ERR_NOSPACE)
 		return fail_with(why, why_len, -ENOSPC, "the device tree does not fit in %zu bytes",
 				 size);
