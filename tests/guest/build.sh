@@ -1,6 +1,6 @@
 #!/bin/bash
-# tests/guest/build.sh [--arch x86_64|arm64] OUTDIR — builds kiln's Linux test guest from Debian
-# packages only. x86_64 (the default):
+# tests/guest/build.sh [--arch x86|arm64] OUTDIR — builds kiln's Linux test guest from Debian
+# packages only. x86 (the default):
 #   OUTDIR/vmlinuz        the kernel of linux-image-cloud-amd64 (a bzImage)
 #   OUTDIR/vmlinuz-generic the kernel of Debian's generic flavour of the same version, for what the
 #                         cloud flavour leaves out: CONFIG_VMGENID (its CONFIG_VIRT_DRIVERS is off),
@@ -28,9 +28,9 @@
 set -euo pipefail
 
 die() { echo "guest/build.sh: $*" >&2; exit 1; }
-arch=x86_64
-if [ "${1:-}" = --arch ]; then arch=${2:-}; shift 2 || die "usage: build.sh [--arch x86_64|arm64] OUTDIR"; fi
-[ $# -eq 1 ] || die "usage: build.sh [--arch x86_64|arm64] OUTDIR"
+arch=x86
+if [ "${1:-}" = --arch ]; then arch=${2:-}; shift 2 || die "usage: build.sh [--arch x86|arm64] OUTDIR"; fi
+[ $# -eq 1 ] || die "usage: build.sh [--arch x86|arm64] OUTDIR"
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out=$1
@@ -39,7 +39,7 @@ sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
 # Per architecture: Debian's name for it, the compiler, the kernel file kiln boots, the test host's
 # modules (what is not built into the cloud kernel) and whether a generic kernel comes along.
 case $arch in
-x86_64)
+x86)
 	deb_arch=amd64 gcc_pkgs="gcc libc6-dev" CC=${CC:-gcc} kfile=vmlinuz
 	host_mods="irqbypass kvm kvm-amd tun" generic=1 ;;
 arm64)
@@ -50,7 +50,7 @@ arm64)
 		$sudo dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64 failed"
 		$sudo apt-get update -qq || die "apt-get update failed"
 	fi ;;
-*) die "unknown architecture $arch (x86_64 or arm64)" ;;
+*) die "unknown architecture $arch (x86 or arm64)" ;;
 esac
 cloud_pkg=linux-image-cloud-$deb_arch
 WARNINGS="-std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes

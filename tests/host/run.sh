@@ -6,7 +6,7 @@
 # virtualization=on (EL2) and a GICv3 booting Debian's cloud-arm64 kernel, KVM built in (VHE).
 # See README.md beside this file.
 #
-# usage: run.sh [--arch x86_64|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND...
+# usage: run.sh [--arch x86|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND...
 #   -m  the test host's memory in MiB (default 6144: guest tests use --mem 5G, MAP_NORESERVE)
 #   -c  its CPUs (default 2)
 #   -t  time limit in seconds (default 1800; none with -i unless given)
@@ -27,8 +27,8 @@ set -u
 fail() { echo "host/run.sh: $*" >&2; exit 125; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-usage="usage: run.sh [--arch x86_64|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND..."
-arch=x86_64 mem=6144 cpus=2 tmo="" interactive=0 files=()
+usage="usage: run.sh [--arch x86|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND..."
+arch=x86 mem=6144 cpus=2 tmo="" interactive=0 files=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) arch=$2; shift 2 ;;
@@ -46,7 +46,7 @@ done
 
 # Per architecture: QEMU's package, the guest build's directory and kernel, the modules to load.
 case $arch in
-x86_64) qemu_pkg=qemu-system-x86 guest=${KILN_GUEST_DIR:-$top/build/guest} kernel=vmlinuz
+x86) qemu_pkg=qemu-system-x86 guest=${KILN_GUEST_DIR:-$top/build/guest} kernel=vmlinuz
 	mods="irqbypass kvm kvm-amd tun" ;;
 arm64) qemu_pkg=qemu-system-arm guest=${KILN_GUEST_DIR:-$top/build/arm64/guest} kernel=Image
 	mods="tun" ;;  # KVM is built into the cloud-arm64 kernel
