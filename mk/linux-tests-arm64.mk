@@ -30,7 +30,7 @@ arm64-kiln:
 ARM64_TEST_HOST_BATCH = tests/host/run.sh --arch arm64 \
 	-f $(ARM64_GUEST_DIR)/Image:/payload/guest/Image -f $(ARM64_GUEST_DIR)/initrd.img:/payload/guest/initrd.img \
 	-f $(ARM64_GUEST_DIR)/vsock-tool:/payload/guest/vsock-tool -f $(ARM64_KVM_PROBE) \
-	-f $(ARM64_REF_QEMU_DIR):/payload/ref-qemu $(if $(filter tests/integration/arm64.sh,$(1)),-f $(ARM64_KILN)) \
+	-f $(ARM64_REF_QEMU_DIR):/payload/ref-qemu $(if $(filter tests/integration/arm64.sh,$(1)),-f $(ARM64_KILN):/payload/kiln) \
 	-f tests/integration/guest_batch.sh -f tests/integration/lib.sh $(foreach f,$(1),-f $(f)) \
 	-- 'KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) KILN=/payload/kiln GUEST=/payload/guest \
 	    GUEST_KERNEL=Image KVM_PROBE=/payload/kvm-probe REF_QEMU=/payload/ref-qemu/qemu \
