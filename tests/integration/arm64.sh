@@ -75,23 +75,19 @@ else not_ok "1 MiB from /dev/hwrng" "status $rc, count ${count:-none}, gzip ${gz
 
 # --- 4. vsock: 16 MiB each way (vsock.sh) --------------------------------------------------------
 # The guest's script comes on a small read-only disk; the host side is the same static arm64 vsock-tool.
+# Each side's wait is bounded, so that a transfer that stalls ends the boot with the test failed.
 SIZE=$((16 * MiB)) uds=$w/v.sock
 cat > "$w/guest.sh" << GUEST
-echo "h2g_sha=\$(vsock-tool listen 5000 < /dev/null 2> /dev/null | sha256sum | cut -d' ' -f1)"
+echo "h2g_sha=\$(timeout $tmo vsock-tool listen 5000 < /dev/null 2> /dev/null | sha256sum | cut -d' ' -f1)"
 head -c $SIZE /dev/urandom > /tmp/d
 echo "g2h_sha=\$(sha256sum /tmp/d | cut -d' ' -f1)"
-vsock-tool connect 2 5002 < /tmp/d > /dev/null 2>&1
-echo "g2h_rc=\$?"
-echo "h2g_sha=\$(vsock-tool listen 5000 < /dev/null 2> /dev/null | sha256sum | cut -d' ' -f1)"
-head -c $SIZE /dev/urandom > /tmp/d
-echo "g2h_sha=\$(sha256sum /tmp/d | cut -d' ' -f1)"
-vsock-tool connect 2 5002 < /tmp/d > /dev/null 2>&1
+timeout $tmo vsock-tool connect 2 5002 < /tmp/d > /dev/null 2>&1
 echo "g2h_rc=\$?"
 GUEST
 sector_image "$w/guest.sh" "$w/guest.img"
 head -c $SIZE /dev/urandom > "$w/toguest"
 # host-connect until the guest listens (a connection before that is refused): 150 tries, 1 s apart.
-(n=0; until timeout 600 "$T" host-connect "$uds" 5000 < "$w/toguest" > /dev/null 2> "$w/h2g.err"; do
+(n=0; until timeout "$tmo" "$T" host-connect "$uds" 5000 < "$w/toguest" > /dev/null 2> "$w/h2g.err"; do
 	n=$((n + 1)); [ $n -ge 150 ] && exit 1; sleep 1; done; echo h2g_rc=0 > "$w/h2g.rc") &
 bg=$!
 timeout $((tmo * 4)) "$T" host-listen "${uds}_5002" < /dev/null > "$w/fromguest" 2> "$w/g2h.err" &
@@ -106,6 +102,9 @@ if [ "$(value g2h_rc)" = 0 ] && [ "$(sha "$w/fromguest")" = "$(value g2h_sha)" ]
 	ok "vsock guest -> host: 16 MiB, sha256 matches"
 else not_ok "vsock guest -> host, 16 MiB" "guest's connect: $(value g2h_rc), $(wc -c < "$w/fromguest") bytes"; fi
 rm -f "$w/toguest" "$w/fromguest"
+rate() { awk -v s=$SIZE '/^vsock-tool: sent/ { t = $(NF - 1) } END { if (t > 0) printf "%.1f MB/s (%.2f s)", s / 1e6 / t, t; else print "n/a" }' "$1"; }
+echo "# measure: vsock host -> guest (16 MiB): $(rate "$w/h2g.err")"
+echo "# measure: vsock guest -> host (16 MiB): $(rate "$w/g2h.err")"
 
 # --- 5. boot time, beside QEMU's in arm64_host.sh: 5 boots, 1 vCPU, 512 MiB (QEMU's settings) ------
 : > "$w/times"
