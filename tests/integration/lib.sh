@@ -77,6 +77,23 @@ expect_status() {
 }
 # meminfo_total: MemTotal in kB from the guest's `cat /proc/meminfo` ($w/out), empty if absent.
 meminfo_total() { sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$w/out" | head -n 1; }
+# expect_nproc N: with --cpus N the guest's nproc prints N.
+expect_nproc() {
+	boot --cpus "$1" -- nproc
+	if [ "$rc" = 0 ] && grep -qx "$1" "$w/out"; then ok "--cpus $1: nproc prints $1"
+	else not_ok "--cpus $1: nproc prints $1" "status $rc, nproc: $(grep -x '[0-9]*' "$w/out" | head -n 1)"; fi
+}
+# expect_memtotal_300m: with --mem 300M, MemTotal is RAM less what the kernel keeps for itself: the
+# cloud kernel's image and bss, struct pages, early allocations. With 300 MiB that is ~13% (QEMU
+# microvm, x86: MemTotal 266388 kB; QEMU -M virt, arm64: 275624 kB), so the bounds are 85-100% of
+# 307200 kB.
+expect_memtotal_300m() {
+	boot --mem 300M -- cat /proc/meminfo
+	kb=$(meminfo_total)
+	if [ "$rc" = 0 ] && [ -n "$kb" ] && [ "$kb" -le 307200 ] && [ "$kb" -ge 261120 ]; then
+		ok "--mem 300M: MemTotal $kb kB"
+	else not_ok "--mem 300M: MemTotal within 255-300 MiB" "status $rc, MemTotal ${kb:-none} kB"; fi
+}
 sha_stdin() { sha256sum | cut -d' ' -f1; }
 zeros_sha() { head -c "$1" /dev/zero | sha_stdin; }	# BYTES
 # guest_sha PATH: the sha256 the guest printed for PATH (`sha256sum PATH` output), empty if none.

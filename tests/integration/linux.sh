@@ -30,9 +30,7 @@ got=$(grep '^<' "$w/out")
 if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then ok "arguments arrive intact"
 else not_ok "arguments arrive intact" "status $rc, got: $(echo "$got" | tr '\n' ' ')"; fi
 
-boot --cpus 4 -- nproc
-if [ "$rc" = 0 ] && grep -qx 4 "$w/out"; then ok "--cpus 4: nproc prints 4"
-else not_ok "--cpus 4: nproc prints 4" "status $rc, nproc: $(grep -x '[0-9]*' "$w/out" | head -n 1)"; fi
+expect_nproc 4
 
 # The command's last output is still in the guest's 8250 driver (its 4 KiB transmit buffer) when the
 # command exits: all of it reaches the host. The UART's interrupt, which empties that buffer, goes to
@@ -44,14 +42,7 @@ boot --cpus 2 -- sh -c 'irq=$(awk "/ttyS0/ { print \$1 + 0 }" /proc/interrupts) 
 if [ "$rc" = 0 ] && grep -qx "$(printf '%04000d' 7)" "$w/out"; then ok "$name"
 else not_ok "$name" "status $rc, $(grep -o '000*7*' "$w/out" | awk '{ if (length > m) m = length } END { print m + 0 }') bytes of it"; fi
 
-# MemTotal is RAM less what the kernel keeps for itself: the cloud kernel's image and bss, struct
-# pages, early allocations. With 300 MiB that is ~13% (QEMU microvm: MemTotal 266388 kB), so the
-# bounds are 85-100% of 307200 kB.
-boot --mem 300M -- cat /proc/meminfo
-kb=$(meminfo_total)
-if [ "$rc" = 0 ] && [ -n "$kb" ] && [ "$kb" -le 307200 ] && [ "$kb" -ge 261120 ]; then
-	ok "--mem 300M: MemTotal $kb kB"
-else not_ok "--mem 300M: MemTotal within 255-300 MiB" "status $rc, MemTotal ${kb:-none} kB"; fi
+expect_memtotal_300m
 
 boot --mem 5G -- cat /proc/meminfo
 kb=$(meminfo_total)
