@@ -27,7 +27,11 @@ LIBS := -ljson-c
 SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit tests, not kiln
 
 # Sources: the core (everything a unit test may link), the one file that talks to KVM, the CLI.
-CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*'))
+CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*' \
+	! -path 'src/arch/arm64/*'))
+# The arm64 machine's pure modules (device tree, Image header): built on any host for the unit
+# tests, which link them with libfdt; not part of the x86 kiln.
+ARM64_PURE_SRCS := src/arch/arm64/fdt.c src/arch/arm64/image.c
 KVM_SRCS := src/kvm/kvm.c
 # libkiln (.a and .so): the core and KVM, less the seccomp rule tables' compiler (build time and
 # tests) and the Firecracker API server (kiln's: no kiln.h function reaches it, and it alone needs json-c)
@@ -66,9 +70,12 @@ $(BUILD)/$(1)/kiln: $(call objs,$(1),$(CLI_SRCS) $(API_SRCS)) $(BUILD)/$(1)/libk
 	$(if $(Q),@echo "  LD      $$@")
 	$(Q)$(CC) $(3) -o $$@ $$^ $(LIBS)
 
-$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/tests/unit/%.o $(call objs,$(1),$(SUPPORT_SRCS) $(CLI_LIB_SRCS)) $(BUILD)/$(1)/libkiln-core.a
+$(BUILD)/$(1)/libkiln-arm64-pure.a: $(call objs,$(1),$(ARM64_PURE_SRCS))
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/tests/unit/%.o $(call objs,$(1),$(SUPPORT_SRCS) $(CLI_LIB_SRCS)) $(BUILD)/$(1)/libkiln-arm64-pure.a $(BUILD)/$(1)/libkiln-core.a
 	$(if $(Q),@echo "  LD      $$@")
-	$(Q)$(CC) $(2) -o $$@ $$^ -lcmocka $(SECCOMP_LIBS) $(LIBS)
+	$(Q)$(CC) $(2) -o $$@ $$^ -lcmocka $(SECCOMP_LIBS) -lfdt $(LIBS)
 endef
 $(eval $(call variant,rel,$(RELEASE_LDFLAGS),$(RELEASE_PROG_LDFLAGS)))
 $(eval $(call variant,san,$(SAN_LDFLAGS),$(SAN_LDFLAGS)))
