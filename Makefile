@@ -6,6 +6,12 @@
 # SPDX-License-Identifier: Apache-2.0
 
 CC ?= gcc
+# The machine kiln is built for (src/arch/$(ARCH)): x86 (x86_64) or arm64 (aarch64); the host's by default.
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86)
+ARCH ?= $(HOST_ARCH)
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error ARCH=$(ARCH): kiln has machines for x86 and arm64)
+endif
 BUILD := build
 Q := $(if $(V),,@)
 
@@ -22,13 +28,18 @@ SAN_LDFLAGS := -fsanitize=address,undefined -pthread
 LIBS := -ljson-c
 SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit tests, not kiln
 
-# Sources: the core (everything a unit test may link), the one file that talks to KVM, the CLI.
-CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*'))
-KVM_SRCS := src/kvm/kvm.c
-# libkiln (.a and .so): the core and KVM, less the seccomp rule tables' compiler (build time and
-# tests) and the Firecracker API server (kiln's: no kiln.h function reaches it, and it alone needs json-c)
+# Sources: the core (everything a unit test may link), the files that talk to KVM, the CLI. Of
+# src/arch/, only the machine of $(ARCH) (arch/arch.h); its kvm_$(ARCH).c holds its own KVM ioctls.
+ARCH_KVM_SRCS := src/arch/$(ARCH)/kvm_$(ARCH).c
+CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*' ! -path 'src/arch/*') \
+	$(filter-out $(ARCH_KVM_SRCS),$(wildcard src/arch/$(ARCH)/*.c)))
+KVM_SRCS := src/kvm/kvm.c $(ARCH_KVM_SRCS)
+# libkiln (.a and .so): the core and KVM, less the seccomp rule tables' compiler and its machine's
+# table (build time and tests) and the Firecracker API server (kiln's: no kiln.h function reaches
+# it, and it alone needs json-c)
 API_SRCS := $(sort $(wildcard src/api/*.c))
-LIBKILN_SRCS := $(filter-out src/io/seccomp.c $(API_SRCS),$(CORE_SRCS)) $(KVM_SRCS)
+LIBKILN_SRCS := $(filter-out src/io/seccomp.c src/arch/$(ARCH)/seccomp_$(ARCH).c $(API_SRCS),$(CORE_SRCS)) \
+	$(KVM_SRCS)
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 CLI_LIB_SRCS := $(filter-out src/cli/main.c,$(CLI_SRCS)) # what unit tests of the CLI link
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
