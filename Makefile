@@ -12,7 +12,26 @@ ARCH ?= $(HOST_ARCH)
 ifeq ($(filter x86 arm64,$(ARCH)),)
 $(error ARCH=$(ARCH): kiln has machines for x86 and arm64)
 endif
+# Another architecture's build goes to build/ARCH/, cross-compiled with Debian's compiler and the
+# libraries of its multiarch -dev packages (deps-arm64, mk/deps.mk); its programs run here under
+# qemu-user (RUN_TARGET).
+ifeq ($(ARCH),x86)
 BUILD := build
+else
+BUILD := build/$(ARCH)
+endif
+ifneq ($(ARCH),$(HOST_ARCH))
+CROSS_TRIPLET_arm64 := aarch64-linux-gnu
+CROSS_QEMU_arm64 := qemu-aarch64-static
+CC := $(CROSS_TRIPLET_$(ARCH))-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET_$(ARCH))/pkgconfig pkg-config
+RUN_TARGET := $(CROSS_QEMU_$(ARCH))
+ARCH_DEPS := deps-$(ARCH)
+else
+PKG_CONFIG := pkg-config
+RUN_TARGET :=
+ARCH_DEPS :=
+endif
 Q := $(if $(V),,@)
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -51,12 +70,12 @@ objs = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 all: $(BUILD)/kiln
 
 # --- compiling ---------------------------------------------------------------------------------------
-$(BUILD)/rel/%.o: %.c
+$(BUILD)/rel/%.o: %.c | $(ARCH_DEPS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(RELEASE_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: %.c
+$(BUILD)/san/%.o: %.c | $(ARCH_DEPS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC san  $<")
 	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@
