@@ -24,11 +24,9 @@ ifneq ($(ARCH),$(HOST_ARCH))
 CROSS_TRIPLET_arm64 := aarch64-linux-gnu
 CROSS_QEMU_arm64 := qemu-aarch64-static
 CC := $(CROSS_TRIPLET_$(ARCH))-gcc
-PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET_$(ARCH))/pkgconfig pkg-config
 RUN_TARGET := $(CROSS_QEMU_$(ARCH))
 ARCH_DEPS := deps-$(ARCH)
 else
-PKG_CONFIG := pkg-config
 RUN_TARGET :=
 ARCH_DEPS :=
 endif
@@ -44,7 +42,10 @@ RELEASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
-LIBS := -ljson-c
+# The arm64 machine writes its device tree with libfdt (arch/arm64/fdt.c). Plain -l as for the
+# others: Debian 12's libfdt-dev has no pkg-config file.
+ARCH_LIBS := $(if $(filter arm64,$(ARCH)),-lfdt)
+LIBS := -ljson-c $(ARCH_LIBS)
 SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit tests, not kiln
 
 # Sources: the core (everything a unit test may link), the files that talk to KVM, the CLI. Of
