@@ -2,8 +2,8 @@
 /*
  * Pause and resume. A pause asks every vCPU to leave KVM_RUN (the same kick as a stop) and park on
  * a condition variable; once all are parked the guest's clock is saved (x86: its kvmclock,
- * arch_pause_clock). Resume restores that clock, so the guest's monotonic time continues from where it paused rather than jumping, and
- * wakes the vCPUs.
+ * arch_pause_clock). Resume restores that clock, so the guest's monotonic time continues from where
+ * it paused rather than jumping, and wakes the vCPUs.
  */
 #include <errno.h>
 #include <time.h>

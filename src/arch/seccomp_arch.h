@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The KVM ioctls only the machine's architecture has, and the syscalls only it names so, which a
- * thread class of io/seccomp.c allows beside its own (src/arch/ARCH/seccomp_ARCH.c): compiled with the rule tables, at build time and
- * in the unit tests, not into kiln.
+ * thread class of io/seccomp.c allows beside its own (src/arch/ARCH/seccomp_ARCH.c): compiled with
+ * the rule tables, at build time and in the unit tests, not into kiln.
  */
 #ifndef KILN_ARCH_SECCOMP_ARCH_H
 #define KILN_ARCH_SECCOMP_ARCH_H

@@ -32,7 +32,7 @@ struct arch_vm {
 /* KVM_REG_ARM_CORE register ids of struct kvm_regs' fields (Documentation/virt/kvm/api.rst 4.68). */
 #define ARM64_CORE_REG(field) \
 	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(field))
-/* PSTATE at entry: EL1h, with D, A, I and F masked (booting.rst: "All forms of interrupts must be masked"). */
+/* PSTATE at entry: EL1h, D, A, I and F masked (booting.rst: "All forms of interrupts must be masked"). */
 #define ARM64_PSTATE_EL1H_DAIF 0x3c5ull
 
 int arch_check_kvm(struct vm *vm, struct kiln_error *err)
