@@ -42,9 +42,9 @@ RELEASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
-# The arm64 machine writes its device tree with libfdt (arch/arm64/fdt.c). Plain -l as for the
-# others: Debian 12's libfdt-dev has no pkg-config file.
-ARCH_LIBS := $(if $(filter arm64,$(ARCH)),-lfdt)
+# The arm64 machine writes its device tree with libfdt (arch/arm64/fdt.c): the shared library
+# itself, as the cross build has libfdt1:arm64 but not libfdt-dev:arm64 (mk/deps.mk).
+ARCH_LIBS := $(if $(filter arm64,$(ARCH)),-l:libfdt.so.1)
 LIBS := -ljson-c $(ARCH_LIBS)
 SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit tests, not kiln
 
