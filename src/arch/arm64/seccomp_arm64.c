@@ -22,10 +22,11 @@ void arch_seccomp_ioctls(enum seccomp_thread t, const unsigned long **list, size
 
 /*
  * arm64 has no unlink, open, poll or epoll_wait: glibc calls unlinkat, openat, ppoll and
- * epoll_pwait, which io/seccomp.c's tables already allow but for unlinkat (libseccomp skips the
- * rules of syscalls this architecture lacks).
+ * epoll_pwait. io/seccomp.c's tables name both where a thread may use either, but for the main
+ * thread's (libseccomp skips the rules of syscalls this architecture lacks).
  */
 static const int main_syscalls[] = {
+	__NR_ppoll,    /* the API process's main loop (poll) */
 	__NR_unlinkat, /* the end: the vsock and API socket files (unlink) */
 };
 
