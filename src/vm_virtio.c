@@ -30,7 +30,7 @@ static int host_add_irqfd(void *opaque, uint32_t gsi, int fd)
 {
 	struct vm *vm = opaque;
 
-	return kvm_add_irqfd(vm->vm_fd, gsi, fd);
+	return arch_add_irqfd(vm, gsi, fd);
 }
 
 static void destroy_blk(void *backend)

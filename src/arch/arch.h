@@ -45,8 +45,10 @@ uint64_t arch_small_page_ram(uint64_t bytes);
 int arch_create_irqchip(struct vm *vm, struct kiln_error *err) MUST_CHECK;
 /* The console UART, the debug device and the platform's other devices (not the virtio ones). */
 int arch_create_devices(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err) MUST_CHECK;
-/* Virtio device number index (0..VM_MAX_VIRTIO-1): its MMIO window (ARCH_VIRTIO_MMIO_SIZE) and GSI. */
+/* Virtio device number index (0..VM_MAX_VIRTIO-1): its MMIO window (4 KiB) and GSI. */
 void arch_virtio_place(unsigned int index, gpa_t *base, uint32_t *gsi);
+/* A write to the eventfd fd raises gsi (KVM_IRQFD), now or once the irqchip can take it; -errno. */
+int arch_add_irqfd(struct vm *vm, uint32_t gsi, int fd) MUST_CHECK;
 
 /* The guest's files, mapped by vm_build.c, and its command line. */
 struct arch_guest {

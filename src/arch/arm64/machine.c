@@ -25,6 +25,10 @@ struct arch_vm {
 	int gic_fd; /* the vgic-v3 device */
 	bool has_its; /* KVM has an ITS: the tree names it, arch_vcpus_created creates it */
 	int its_fd;   /* the ITS, or -1 */
+	bool gic_ready; /* KVM_DEV_ARM_VGIC_CTRL_INIT done: irqfds can be added */
+	/* irqfds asked for before, added once it is (KVM refuses them until then) */
+	struct { uint32_t gsi; int fd; } pending_irqfds[VM_MAX_VIRTIO];
+	unsigned int npending_irqfds;
 	uint64_t entry;   /* the kernel's first instruction (arch_load_guest) */
 	uint64_t fdt_gpa; /* the device tree, in x0 at entry */
 };
@@ -145,12 +149,40 @@ static int create_its(struct vm *vm, struct kiln_error *err)
 				      "ITS init", err);
 }
 
+/*
+ * The virtio transports ask for their irqfds when they are created, before the vCPUs; KVM takes an
+ * irqfd on arm64 only once the vgic is initialised, which needs every vCPU (arm-vgic-v3.rst).
+ */
+int arch_add_irqfd(struct vm *vm, uint32_t gsi, int fd)
+{
+	struct arch_vm *a = vm->arch;
+
+	if (a->gic_ready)
+		return kvm_add_irqfd(vm->vm_fd, gsi, fd);
+	if (a->npending_irqfds == ARRAY_SIZE(a->pending_irqfds))
+		return -ENOSPC;
+	a->pending_irqfds[a->npending_irqfds].gsi = gsi;
+	a->pending_irqfds[a->npending_irqfds].fd = fd;
+	a->npending_irqfds++;
+	return 0;
+}
+
 int arch_vcpus_created(struct vm *vm, struct kiln_error *err)
 {
-	int rc = gic_attr(vm->arch->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL,
-			  "init", err);
+	struct arch_vm *a = vm->arch;
+	int rc = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL, "init", err);
 
-	return rc < 0 ? rc : create_its(vm, err);
+	if (rc < 0)
+		return rc;
+	a->gic_ready = true;
+	for (unsigned int i = 0; i < a->npending_irqfds; i++) {
+		rc = kvm_add_irqfd(vm->vm_fd, a->pending_irqfds[i].gsi, a->pending_irqfds[i].fd);
+		if (rc < 0)
+			return vm_error(err, -rc, "KVM_IRQFD for GSI %u: %s", a->pending_irqfds[i].gsi,
+					strerror(-rc));
+	}
+	a->npending_irqfds = 0;
+	return create_its(vm, err);
 }
 
 /* The UART and the debug device are byte registers on the MMIO bus; there is no PIO bus here. */

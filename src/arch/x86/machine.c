@@ -149,6 +149,11 @@ void arch_virtio_place(unsigned int index, gpa_t *base, uint32_t *gsi)
 	*gsi = X86_VIRTIO_GSI_BASE + index;
 }
 
+int arch_add_irqfd(struct vm *vm, uint32_t gsi, int fd)
+{
+	return kvm_add_irqfd(vm->vm_fd, gsi, fd);
+}
+
 static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
 {
 	struct acpi_virtio_mmio virtio[VM_MAX_VIRTIO];
