@@ -44,7 +44,7 @@ static void spec_copy(struct api_spec *d, const struct api_spec *s)
 
 void api_vmm_init(struct api_vmm *v, const struct api_vmm_options *opt)
 {
-	memset(v, 0, offsetof(struct api_vmm, spec));
+	memset(v, 0, offsetof(struct api_vmm, logger));
 	v->opt = *opt;
 	spec_clear(&v->spec);
 	spec_clear(&v->next);

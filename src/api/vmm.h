@@ -18,18 +18,22 @@
 #define API_DEFAULT_MEM_MIB 128 /* Firecracker's default, as GET /machine-config reports before a PUT */
 #define API_METRICS_PERIOD_NS (60ull * 1000000000ull) /* Firecracker flushes metrics every 60 s */
 
-/* The VM as configured so far. Drives keep the root device first (the order the guest sees). */
+/*
+ * The VM as configured so far. Drives keep the root device first (the order the guest sees). The
+ * counts and flags come first, together on one page, and the path buffers after them: clearing a
+ * spec (vmm.c: spec_clear) then touches that page alone.
+ */
 struct api_spec {
-	struct api_boot_source boot;
 	bool has_boot;
 	struct api_machine machine;
-	struct api_drive drives[KILN_MAX_DISKS];
 	unsigned int ndrives;
-	struct api_net nets[KILN_MAX_NETS];
 	unsigned int nnets;
-	struct api_vsock vsock;
 	bool has_vsock;
 	bool entropy;
+	struct api_boot_source boot;
+	struct api_drive drives[KILN_MAX_DISKS];
+	struct api_net nets[KILN_MAX_NETS];
+	struct api_vsock vsock;
 };
 
 struct api_vmm_options {
@@ -41,13 +45,18 @@ struct api_vmm_options {
 
 struct api_vmm {
 	struct api_vmm_options opt;
-	struct api_logger logger;
 	bool has_logger;
-	struct api_metrics metrics;
 	int metrics_fd; /* -1 until PUT /metrics */
 	uint64_t metrics_flushed_ns;
 	bool configured;    /* a boot-specific resource was configured: no snapshot may be loaded */
 	struct kiln_vm *vm; /* NULL until InstanceStart (or a boot or restore below) */
+	/*
+	 * From here on, each member is written before it is read (logger once has_logger is set,
+	 * metrics once metrics_fd is open, the rest when the VM is built), so api_vmm_init leaves their
+	 * pages untouched.
+	 */
+	struct api_logger logger;
+	struct api_metrics metrics;
 	/* What the VM was built from: cfg points into spec, cmdline and serials. */
 	struct kiln_config cfg;
 	char cmdline[KILN_MAX_CMDLINE + 128];

@@ -4,6 +4,7 @@
  * --api-sock`) and one restored from a snapshot (`kiln restore`, PUT /snapshot/load) — and the two
  * snapshot routes, answered as Firecracker answers them. Like vmm.c, main thread only, kiln.h only.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@
  */
 static void spec_from_config(struct api_spec *s, const struct kiln_config *cfg)
 {
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct api_spec, boot)); /* the counts and flags: api_spec's buffers after */
 	if (cfg->kernel_path) {
 		s->has_boot = true;
 		snprintf(s->boot.kernel, sizeof(s->boot.kernel), "%s", cfg->kernel_path);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/config_file.h"
@@ -129,6 +130,7 @@ struct api_cmd {
 	int stop_signal;
 	bool vm_running;      /* InstanceStart succeeded: the terminal is raw, the thread filtered */
 	int sandbox_error;    /* -errno: the filter could not be installed; kiln stops the VM and exits */
+	struct api_action config_actions[API_CONFIG_MAX_ACTIONS]; /* --config-file's, parsed */
 };
 
 /*
@@ -181,17 +183,47 @@ static int start_cli_vm(struct api_cmd *c, const struct cli_options *o)
 	return 0;
 }
 
-/* Reads a whole file of at most CONFIG_FILE_MAX bytes into a new buffer. */
+/*
+ * The buffer for a file of st_size bytes: room for it and one byte more, so that a file that grew
+ * since fstat is seen to have (and read again in a larger buffer). A size unknown in advance (a
+ * pipe) gets the largest the file may have.
+ */
+static size_t read_buffer_size(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size >= CONFIG_FILE_MAX)
+		return CONFIG_FILE_MAX + 1;
+	return (size_t)st.st_size + 1;
+}
+
+/*
+ * Reads a whole file of at most CONFIG_FILE_MAX bytes into a new buffer. The buffer is the file's
+ * size, not the limit's, as a 1 MiB one would be mapped and unmapped again in each VM's process.
+ */
 static int read_file(const char *path, char **text, size_t *len)
 {
-	char *buf = malloc(CONFIG_FILE_MAX + 1);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-	ssize_t n = 0;
+	size_t got = 0, cap = fd < 0 ? 0 : read_buffer_size(fd);
+	char *buf = fd < 0 ? NULL : malloc(cap);
+	ssize_t n = 1;
 	int rc = fd < 0 ? -errno : buf == NULL ? -ENOMEM : 0;
 
-	while (rc == 0 && got <= CONFIG_FILE_MAX && (n = read(fd, buf + got, CONFIG_FILE_MAX + 1 - got)) > 0)
-		got += (size_t)n;
+	while (rc == 0 && n > 0 && got <= CONFIG_FILE_MAX) {
+		if (got == cap) { /* the file grew: the limit's buffer */
+			char *bigger = realloc(buf, CONFIG_FILE_MAX + 1);
+
+			if (bigger == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			buf = bigger;
+			cap = CONFIG_FILE_MAX + 1;
+		}
+		n = read(fd, buf + got, cap - got);
+		if (n > 0)
+			got += (size_t)n;
+	}
 	if (rc == 0 && n < 0)
 		rc = -errno;
 	else if (rc == 0 && got > CONFIG_FILE_MAX)
@@ -207,23 +239,26 @@ static int read_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
-/* Applies the config file's actions, InstanceStart last, as a client would send them. */
+/*
+ * Applies the config file's actions, InstanceStart last, as a client would send them. The actions
+ * are c's (fresh zero pages): each touches only the pages of what it holds.
+ */
 static int boot_config_file(struct api_cmd *c, const char *path)
 {
-	struct api_action *actions = calloc(API_CONFIG_MAX_ACTIONS, sizeof(*actions));
 	char err[API_ERR_LEN];
 	char *text = NULL;
 	size_t len, n = 0;
-	int rc = actions ? read_file(path, &text, &len) : -ENOMEM;
+	int rc = read_file(path, &text, &len);
 
 	if (rc < 0)
 		snprintf(err, sizeof(err), "%s", rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
 	else
-		rc = api_config_file_parse(text, len, actions, &n, err, sizeof(err));
+		rc = api_config_file_parse(text, len, c->config_actions, &n, err, sizeof(err));
+	free(text);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct api_reply r;
 
-		apply(c, &actions[i], &r);
+		apply(c, &c->config_actions[i], &r);
 		if (r.status >= 400) {
 			snprintf(err, sizeof(err), "%s", r.fault);
 			rc = -EINVAL;
@@ -232,8 +267,6 @@ static int boot_config_file(struct api_cmd *c, const char *path)
 	}
 	if (rc < 0)
 		fprintf(stderr, "kiln: %s: %s\n", path, err);
-	free(text);
-	free(actions);
 	return rc;
 }
 
@@ -323,9 +356,9 @@ static int start(struct api_cmd *c, const struct cli_options *o)
 int api_cmd_run(const struct cli_options *o, struct kiln_exit *e, int *stop_signal)
 {
 	/*
-	 * Fresh anonymous pages, zero until written: calloc would clear all ~106 KiB where the heap
+	 * Fresh anonymous pages, zero until written: calloc would clear all ~0.5 MiB where the heap
 	 * already holds memory (it does by now), touching every page of the API's unused path buffers
-	 * in each VM's process (api/vmm.h).
+	 * and config actions in each VM's process (api/vmm.h).
 	 */
 	struct api_cmd *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 

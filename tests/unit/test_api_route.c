@@ -14,6 +14,7 @@
 #include "api/config_file.h"
 #include "api/json.h"
 #include "api/route.h"
+#include "support/resident.h"
 
 static char fault[API_ERR_LEN];
 static struct api_action action;
@@ -234,6 +235,33 @@ static void test_example_config(void **state)
 	assert_int_equal(n, 4); /* machine-config, boot-source, entropy, InstanceStart */
 }
 
+/*
+ * A config file's actions touch only the pages of what they hold: the kind and their own member
+ * (the machine's few bytes, the boot source's paths), not the 16 KiB of every other kind's buffers.
+ */
+static void test_config_file_pages(void **state)
+{
+	static const char json[] = "{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+				   " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128}}";
+	size_t len = API_CONFIG_MAX_ACTIONS * sizeof(struct api_action), n = 0;
+	struct api_action *out = resident_map(len);
+	char err[API_ERR_LEN];
+
+	(void)state;
+	assert_int_equal(api_config_file_parse(json, strlen(json), out, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	resident_allow(out, len, &out[0], offsetof(struct api_action, machine) + sizeof(out[0].machine));
+	resident_allow(out, len, &out[1], offsetof(struct api_action, boot) + sizeof(out[1].boot));
+	resident_allow(out, len, &out[2], sizeof(out[2].kind));
+	assert_true(resident_check(out, len) <= 7);
+	assert_int_equal(out[0].kind, API_PUT_MACHINE);
+	assert_int_equal(out[0].machine.mem_mib, 128);
+	assert_int_equal(out[1].kind, API_PUT_BOOT_SOURCE);
+	assert_string_equal(out[1].boot.kernel, "/k");
+	assert_int_equal(out[2].kind, API_INSTANCE_START);
+	resident_unmap(out, len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_file_limits),
+		cmocka_unit_test(test_config_file_pages),
 		cmocka_unit_test(test_example_config),
 	};
 

@@ -21,6 +21,7 @@
 #include "api/vmm.h"
 #include "arch/x86/vcpu_snapshot.h"
 #include "snapshot/config_section.h"
+#include "support/resident.h"
 #include "support/scratch.h"
 
 #define assert_contains(hay, needle)                                                        \
@@ -436,6 +437,31 @@ static void test_tick_timeout(void **state)
 	vmm.vm = NULL;
 }
 
+/*
+ * A fresh api_vmm costs a process the pages of its counts and flags alone: api_vmm_init and a
+ * machine-config change leave its path buffers (logger, metrics, cmdline, two 48 KiB specs) untouched.
+ */
+static void test_init_pages(void **state)
+{
+	const struct api_vmm_options opt = { .id = "test-vm", .default_boot_args = "console=ttyS0" };
+	struct api_vmm *v = resident_map(sizeof(*v));
+	const struct api_action machine = { .kind = API_PUT_MACHINE, .machine = { .vcpus = 1, .mem_mib = 64 } };
+	struct api_reply r;
+
+	(void)state;
+	api_vmm_init(v, &opt);
+	api_vmm_apply(v, &machine, &r);
+	assert_int_equal(r.status, 204);
+	api_reply_free(&r);
+	resident_allow(v, sizeof(*v), v, offsetof(struct api_vmm, logger));
+	resident_allow(v, sizeof(*v), &v->spec, offsetof(struct api_spec, boot));
+	resident_allow(v, sizeof(*v), &v->next, offsetof(struct api_spec, boot));
+	assert_true(resident_check(v, sizeof(*v)) <= 4);
+	assert_int_equal(v->spec.machine.mem_mib, 64);
+	api_vmm_destroy(v);
+	resident_unmap(v, sizeof(*v));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_instance_start, fresh, done),
 		cmocka_unit_test_setup_teardown(test_root_cmdline, fresh, done),
 		cmocka_unit_test_setup_teardown(test_tick_timeout, fresh, done),
+		cmocka_unit_test(test_init_pages),
 		cmocka_unit_test_setup_teardown(test_snapshot_load_fails_cleanly, fresh, done),
 		cmocka_unit_test_setup_teardown(test_snapshot_load_only_when_fresh, fresh, done),
 	};
