@@ -46,9 +46,17 @@ RELEASE_PROG_LDFLAGS := -static-pie -Wl,-z,relro,-z,now -pthread
 SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
-# The arm64 machine writes its device tree with libfdt (arch/arm64/fdt.c): the shared library
-# itself, as the cross build has libfdt1:arm64 but not libfdt-dev:arm64 (mk/deps.mk).
-ARCH_LIBS := $(if $(filter arm64,$(ARCH)),-l:libfdt.so.1)
+# The arm64 machine writes its device tree with libfdt (arch/arm64/fdt.c). The cross build has
+# libfdt1:arm64 but not libfdt-dev:arm64 (mk/deps.mk): it links the shared library itself, and so
+# its kiln program is dynamic (libfdt.a is in libfdt-dev alone).
+ifeq ($(ARCH),arm64)
+ifneq ($(ARCH),$(HOST_ARCH))
+ARCH_LIBS := -l:libfdt.so.1
+RELEASE_PROG_LDFLAGS := $(RELEASE_LDFLAGS)
+else
+ARCH_LIBS := -lfdt
+endif
+endif
 LIBS := -ljson-c $(ARCH_LIBS)
 SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit tests, not kiln
 
