@@ -6,7 +6,30 @@
 # SPDX-License-Identifier: Apache-2.0
 
 CC ?= gcc
+# The machine kiln is built for (src/arch/$(ARCH)): x86 (x86_64) or arm64 (aarch64); the host's by default.
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86)
+ARCH ?= $(HOST_ARCH)
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error ARCH=$(ARCH): kiln has machines for x86 and arm64)
+endif
+# Another architecture's build goes to build/ARCH/, cross-compiled with Debian's compiler and the
+# libraries of its multiarch -dev packages (deps-arm64, mk/deps.mk); its programs run here under
+# qemu-user (RUN_TARGET).
+ifeq ($(ARCH),x86)
 BUILD := build
+else
+BUILD := build/$(ARCH)
+endif
+ifneq ($(ARCH),$(HOST_ARCH))
+CROSS_TRIPLET_arm64 := aarch64-linux-gnu
+CROSS_QEMU_arm64 := qemu-aarch64-static
+CC := $(CROSS_TRIPLET_$(ARCH))-gcc
+RUN_TARGET := $(CROSS_QEMU_$(ARCH))
+ARCH_DEPS := deps-$(ARCH)
+else
+RUN_TARGET :=
+ARCH_DEPS :=
+endif
 Q := $(if $(V),,@)
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -23,20 +46,35 @@ RELEASE_PROG_LDFLAGS := -static-pie -Wl,-z,relro,-z,now -pthread
 SAN_CFLAGS := $(BASE_CFLAGS) -DKILN_TEST_HOOKS -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
-LIBS := -ljson-c
+# The arm64 machine writes its device tree with libfdt (arch/arm64/fdt.c). The cross build has
+# libfdt1:arm64 but not libfdt-dev:arm64 (mk/deps.mk): it links the shared library itself, and so
+# its kiln program is dynamic (libfdt.a is in libfdt-dev alone).
+ifeq ($(ARCH),arm64)
+ifneq ($(ARCH),$(HOST_ARCH))
+ARCH_LIBS := -l:libfdt.so.1
+RELEASE_PROG_LDFLAGS := $(RELEASE_LDFLAGS)
+else
+ARCH_LIBS := -lfdt
+endif
+endif
+LIBS := -ljson-c $(ARCH_LIBS)
 SECCOMP_LIBS := -lseccomp # the filters' compiler (mk/seccomp.mk) and the unit tests, not kiln
 
-# Sources: the core (everything a unit test may link), the one file that talks to KVM, the CLI.
-CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*' \
-	! -path 'src/arch/arm64/*'))
+# Sources: the core (everything a unit test may link), the files that talk to KVM, the CLI. Of
+# src/arch/, only the machine of $(ARCH) (arch/arch.h); its kvm_$(ARCH).c holds its own KVM ioctls.
+ARCH_KVM_SRCS := src/arch/$(ARCH)/kvm_$(ARCH).c
+CORE_SRCS := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/kvm/*' ! -path 'src/arch/*') \
+	$(filter-out $(ARCH_KVM_SRCS),$(wildcard src/arch/$(ARCH)/*.c)))
+KVM_SRCS := src/kvm/kvm.c $(ARCH_KVM_SRCS)
 # The arm64 machine's pure modules (device tree, Image header): built on any host for the unit
-# tests, which link them with libfdt; not part of the x86 kiln.
+# tests, which link them with libfdt; in the x86 kiln, not at all.
 ARM64_PURE_SRCS := src/arch/arm64/fdt.c src/arch/arm64/image.c
-KVM_SRCS := src/kvm/kvm.c
-# libkiln (.a and .so): the core and KVM, less the seccomp rule tables' compiler (build time and
-# tests) and the Firecracker API server (kiln's: no kiln.h function reaches it, and it alone needs json-c)
+# libkiln (.a and .so): the core and KVM, less the seccomp rule tables' compiler and its machine's
+# table (build time and tests) and the Firecracker API server (kiln's: no kiln.h function reaches
+# it, and it alone needs json-c)
 API_SRCS := $(sort $(wildcard src/api/*.c))
-LIBKILN_SRCS := $(filter-out src/io/seccomp.c $(API_SRCS),$(CORE_SRCS)) $(KVM_SRCS)
+LIBKILN_SRCS := $(filter-out src/io/seccomp.c src/arch/$(ARCH)/seccomp_$(ARCH).c $(API_SRCS),$(CORE_SRCS)) \
+	$(KVM_SRCS)
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 CLI_LIB_SRCS := $(filter-out src/cli/main.c,$(CLI_SRCS)) # what unit tests of the CLI link
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -48,12 +86,12 @@ objs = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 all: $(BUILD)/kiln
 
 # --- compiling ---------------------------------------------------------------------------------------
-$(BUILD)/rel/%.o: %.c
+$(BUILD)/rel/%.o: %.c | $(ARCH_DEPS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(RELEASE_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: %.c
+$(BUILD)/san/%.o: %.c | $(ARCH_DEPS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC san  $<")
 	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@

@@ -7,16 +7,19 @@
 SECCOMP_GEN := $(BUILD)/gen/seccomp-bpf
 SECCOMP_BPF_H := $(BUILD)/gen/io/seccomp_bpf.h
 
-$(SECCOMP_GEN): tools/seccomp_bpf.c src/io/seccomp.c src/io/seccomp.h src/util.h
+ARCH_SECCOMP_SRC := src/arch/$(ARCH)/seccomp_$(ARCH).c
+
+$(SECCOMP_GEN): tools/seccomp_bpf.c src/io/seccomp.c src/io/seccomp.h src/util.h src/arch/seccomp_arch.h \
+		$(ARCH_SECCOMP_SRC)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $@")
-	$(Q)$(CC) -std=gnu11 $(WARNINGS) -Isrc -Iinclude -O1 -g -o $@ tools/seccomp_bpf.c src/io/seccomp.c \
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -Isrc -Iinclude -O1 -g -o $@ tools/seccomp_bpf.c src/io/seccomp.c $(ARCH_SECCOMP_SRC) \
 		$(SECCOMP_LIBS)
 
 $(SECCOMP_BPF_H): $(SECCOMP_GEN)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  GEN     $@")
-	$(Q)$(SECCOMP_GEN) >$@.tmp && mv $@.tmp $@
+	$(Q)$(RUN_TARGET) $(SECCOMP_GEN) >$@.tmp && mv $@.tmp $@
 
 # Also before the first build, when no dependency file names the header yet.
 $(BUILD)/rel/src/io/seccomp_install.o $(BUILD)/san/src/io/seccomp_install.o: $(SECCOMP_BPF_H)

@@ -24,7 +24,7 @@ $(call objs,rel,$(CORE_SRCS) $(KVM_SRCS) $(CLI_SRCS)): $(RELEASE_FLAGS_FILE)
 
 $(LIBKILN_SO): $(call objs,rel,$(LIBKILN_SRCS)) $(LIBKILN_MAP)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(SHLIB_LDFLAGS) -o $@ $(filter %.o,$^)
+	$(Q)$(CC) $(SHLIB_LDFLAGS) -o $@ $(filter %.o,$^) $(ARCH_LIBS)
 
 # The links beside it: libkiln.so.0 (what the dynamic loader looks for: the soname) and
 # libkiln.so (what the linker looks for with -lkiln).

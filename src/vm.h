@@ -33,6 +33,7 @@
  */
 #define VM_FD_RESERVE 128
 
+struct arch_vm; /* the machine's own state (src/arch/ARCH/machine.c) */
 struct virtio_vsock;
 
 /* One virtio device: its backend, the generic view of it, and its MMIO transport. */
@@ -49,7 +50,7 @@ struct vm {
 	struct kiln_config cfg;   /* what the VM was built from, its strings owned (vm_config.c) */
 	int kvm_fd;
 	int vm_fd;
-	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, patched per vCPU */
+	struct arch_vm *arch;
 	void *ram;
 	uint64_t ram_size;
 	struct gmem mem;
@@ -83,8 +84,6 @@ struct vm {
 	pthread_cond_t park_cond;
 	atomic_bool pause_requested;
 	unsigned int parked_vcpus;
-	struct kvm_clock_data paused_clock;
-	uint64_t paused_realtime_ns;    /* the host's wall clock when paused_clock was read */
 
 	/* How the VM ended: the first stop request wins (0 while running). */
 	atomic_int exit_reason;

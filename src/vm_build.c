@@ -10,14 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86/acpi.h"
-#include "arch/x86/boot.h"
-#include "arch/x86/cpuid.h"
-#include "arch/x86/layout.h"
-#include "arch/x86/regs.h"
-#include "arch/x86/vcpu_init.h"
-#include "devices/debug_port.h"
-#include "devices/pvpanic.h"
+#include "arch/arch.h"
 #include "error.h"
 #include "kvm/kvm.h"
 #include "log.h"
@@ -32,8 +25,6 @@ static int open_kvm(struct vm *vm, struct kiln_error *err)
 	static const struct { long cap; const char *name; } required[] = {
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	};
 
@@ -52,7 +43,7 @@ static int open_kvm(struct vm *vm, struct kiln_error *err)
 	for (size_t i = 0; i < ARRAY_SIZE(required); i++)
 		if (kvm_check_extension(vm->kvm_fd, required[i].cap) <= 0)
 			return vm_error(err, ENOTSUP, "/dev/kvm: lacks %s", required[i].name);
-	return 0;
+	return arch_check_kvm(vm, err);
 }
 
 static int check_vcpu_limit(struct vm *vm, unsigned int vcpus, struct kiln_error *err)
@@ -68,72 +59,19 @@ static int check_vcpu_limit(struct vm *vm, unsigned int vcpus, struct kiln_error
 	return 0;
 }
 
-static int kvm_chip_set_level(void *opaque, uint32_t gsi, int level)
-{
-	struct vm *vm = opaque;
-
-	return kvm_irq_line(vm->vm_fd, gsi, level);
-}
-
-static const struct irq_chip_ops kvm_chip_ops = { .set_level = kvm_chip_set_level };
-
-static int create_vm(struct vm *vm, struct kiln_error *err)
-{
-	int rc;
-
-	vm->vm_fd = kvm_create_vm(vm->kvm_fd);
-	if (vm->vm_fd < 0)
-		return vm_error(err, -vm->vm_fd, "KVM_CREATE_VM: %s", strerror(-vm->vm_fd));
-	/* KVM needs three pages for its TSS and one for the real-mode identity map, in the hole. */
-	rc = kvm_set_tss_addr(vm->vm_fd, X86_TSS_ADDR);
-	if (rc == 0)
-		rc = kvm_set_identity_map_addr(vm->vm_fd, X86_IDENTITY_MAP_ADDR);
-	if (rc < 0)
-		return vm_error(err, -rc, "setting up the VM in KVM: %s", strerror(-rc));
-	rc = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid);
-	if (rc < 0)
-		return vm_error(err, -rc, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
-	if (kvm_check_extension(vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
-		x86_cpuid_enable_tsc_deadline(vm->cpuid);
-	return 0;
-}
-
-/*
- * The in-kernel IOAPIC and PIC pair, created after the memslots: KVM_SET_USER_MEMORY_REGION waits
- * for an SRCU grace period once the irqchip's readers exist (4-7 ms measured), and ~0.05 ms before.
- *
- * No in-kernel PIT (KVM_CREATE_PIT2), as in cloud-hypervisor and QEMU microvm's pit=off: freeing it
- * at the VM's exit waits ~12.7 ms (its worker thread, its I/O bus devices, two SRCU grace periods)
- * and creating it ~1.3 ms, half of a tiny guest's life. Linux needs none on this machine: the FADT
- * is hardware-reduced (acpi.c), so Linux installs no PIT or PIC timer (acpi_generic_reduced_hw_init:
- * timer_init is a no-op, legacy_pic the null one, so no IO-APIC check_timer); it takes the TSC's
- * frequency from kvmclock (kvm_get_tsc_khz, X86_FEATURE_TSC_KNOWN_FREQ) rather than calibrating it
- * against the PIT, and times its LAPIC timer with the TSC-deadline mode or, without it, by polling
- * the known TSC (calibrate_APIC_clock). Ports 0x40-0x43 and 0x61 are then unclaimed: reads give 0xff.
- */
-static int create_irqchip(struct vm *vm, struct kiln_error *err)
-{
-	int rc = kvm_create_irqchip(vm->vm_fd);
-
-	if (rc < 0)
-		return vm_error(err, -rc, "creating the interrupt controllers in KVM: %s", strerror(-rc));
-	vm->irqchip = (struct irq_chip){ .ops = &kvm_chip_ops, .opaque = vm };
-	return 0;
-}
-
 /*
  * One anonymous mapping, split into the RAM ranges of the memory map; untouched pages cost nothing.
- * The mapping starts 2 MiB-aligned and so do the ranges and their offsets into it (0, and 4 GiB at
- * offset 3 GiB), so each memslot can be backed by huge pages (gmem.h), but for the low RAM below
- * X86_SMALL_PAGE_RAM_END (layout.h).
+ * The mapping starts 2 MiB-aligned and so do the ranges and their offsets into it (on x86: 0, and
+ * 4 GiB at offset 3 GiB), so each memslot can be backed by huge pages (gmem.h), but for the low RAM
+ * the machine wants small (arch_small_page_ram).
  */
 static int create_ram(struct vm *vm, uint64_t bytes, bool track_dirty, struct kiln_error *err)
 {
-	struct x86_ram_range ranges[2];
-	unsigned int n = x86_ram_ranges(bytes, ranges);
+	struct arch_ram_range ranges[ARCH_MAX_RAM_RANGES];
+	unsigned int n = arch_ram_ranges(bytes, ranges);
 	uint32_t flags = track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0;
 	uint64_t offset = 0;
-	int rc = gmem_ram_map(bytes, bytes < X86_SMALL_PAGE_RAM_END ? 0 : X86_SMALL_PAGE_RAM_END, &vm->ram);
+	int rc = gmem_ram_map(bytes, arch_small_page_ram(bytes), &vm->ram);
 
 	if (rc < 0)
 		return vm_error(err, -rc, "mem %llu MiB: cannot map guest RAM: %s",
@@ -167,61 +105,9 @@ static int create_ram(struct vm *vm, uint64_t bytes, bool track_dirty, struct ki
 
 static int create_devices(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
-	struct irq_line com1_irq = { .chip = &vm->irqchip, .gsi = X86_IRQ_COM1 };
-	struct irq_line kbd_irq = { .chip = &vm->irqchip, .gsi = I8042_IRQ_KEYBOARD };
-	struct irq_line ged_irq = { .chip = &vm->irqchip, .gsi = X86_GED_GSI };
-	bool uart_is_console = cfg->console == KILN_CONSOLE_SERIAL;
-	int rc = serial_init(&vm->serial, &vm->pio, X86_PORT_COM1, com1_irq,
-			     uart_is_console ? cfg->console_out_fd : -1, &vm->io);
+	int rc = arch_create_devices(vm, cfg, err);
 
-	if (rc == 0)
-		rc = i8042_init(&vm->i8042, &vm->pio, kbd_irq, &vm->events);
-	if (rc == 0)
-		rc = debug_port_init(&vm->pio, X86_PORT_DEBUG, &vm->events);
-	if (rc == 0)
-		rc = pvpanic_init(&vm->pio, X86_PORT_PVPANIC, &vm->events);
-	if (rc == 0)
-		rc = acpi_pm_init(&vm->acpi_pm, &vm->pio, X86_PORT_ACPI_SLEEP_CONTROL,
-				  X86_PORT_ACPI_SLEEP_STATUS, ACPI_S5_SLP_TYP, &vm->events);
-	if (rc < 0)
-		return vm_error(err, -rc, "registering devices: %s", strerror(-rc));
-	vmgenid_init(&vm->vmgenid, &vm->mem, X86_VMGENID_ADDR, ged_irq);
-	return vm_create_virtio(vm, cfg, err);
-}
-
-_Static_assert(X86_VIRTIO_GSI_BASE + VM_MAX_VIRTIO <= X86_GED_GSI && X86_GED_GSI < X86_IOAPIC_NUM_PINS,
-	       "the GED's GSI is an IOAPIC pin of its own");
-
-static int write_acpi(struct vm *vm, gpa_t *rsdp, struct kiln_error *err)
-{
-	struct acpi_virtio_mmio virtio[VM_MAX_VIRTIO];
-
-	for (unsigned int i = 0; i < vm->nvirtio; i++)
-		virtio[i] = (struct acpi_virtio_mmio){ .base = vm->virtio[i].base,
-						       .size = X86_VIRTIO_MMIO_SIZE,
-						       .gsi = vm->virtio[i].gsi };
-	struct acpi_machine machine = {
-		.vcpus = vm->nvcpus,
-		.ioapic_addr = X86_IOAPIC_ADDR,
-		.lapic_addr = X86_LAPIC_ADDR,
-		.uart_port = X86_PORT_COM1,
-		.uart_irq = X86_IRQ_COM1,
-		.kbd_data_port = X86_PORT_I8042_DATA,
-		.kbd_cmd_port = X86_PORT_I8042_CMD,
-		.kbd_irq = I8042_IRQ_KEYBOARD,
-		.sleep_control_port = X86_PORT_ACPI_SLEEP_CONTROL,
-		.sleep_status_port = X86_PORT_ACPI_SLEEP_STATUS,
-		.pvpanic_port = X86_PORT_PVPANIC,
-		.virtio = virtio,
-		.nvirtio = vm->nvirtio,
-		.vmgenid_addr = X86_VMGENID_ADDR,
-		.ged_gsi = X86_GED_GSI,
-	};
-	void *area = gmem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
-	int rc = area ? acpi_build(&machine, area, X86_ACPI_SIZE, X86_ACPI_ADDR, rsdp) : -ENOSPC;
-
-	gmem_mark_dirty(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
-	return rc < 0 ? vm_error(err, -rc, "building the ACPI tables: %s", strerror(-rc)) : 0;
+	return rc < 0 ? rc : vm_create_virtio(vm, cfg, err);
 }
 
 /* A read-only private mapping of a whole file; *size 0 and NULL for an empty file. */
@@ -290,41 +176,24 @@ static void unmap_guest_files(struct guest_files *files)
 }
 
 static int load_guest(struct vm *vm, const struct kiln_config *cfg, const struct guest_files *files,
-		      struct x86_boot_cpu *boot, struct kiln_error *err)
+		      struct kiln_error *err)
 {
 	char cmdline[KILN_MAX_CMDLINE];
-	struct x86_boot_input in = {
+	const struct arch_guest guest = {
+		.kernel_path = cfg->kernel_path,
 		.kernel = files->kernel,
 		.kernel_size = files->kernel_size,
 		.initrd = files->initrd,
 		.initrd_size = files->initrd_size,
 		.cmdline = cmdline,
-		.ram_bytes = vm->ram_size,
 	};
-	struct x86_entry entry;
-	char why[200] = "";
 	int rc = guest_cmdline(vm, cfg, cmdline, sizeof(cmdline), err);
 
-	if (rc == 0)
-		rc = write_acpi(vm, &in.rsdp_gpa, err);
-	if (rc == 0 && (rc = vmgenid_generate(&vm->vmgenid)) < 0)
-		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
-	if (rc == 0) {
-		rc = x86_boot_load(&vm->mem, &in, &entry, why, sizeof(why));
-		if (rc < 0)
-			vm_error(err, -rc, "kernel %s: %s", cfg->kernel_path, why);
-	}
-	if (rc == 0) {
-		*boot = (struct x86_boot_cpu){ .long_mode = entry.mode == X86_ENTRY_LONG64,
-					       .ip = entry.ip, .boot_info = entry.boot_info };
-		rc = x86_write_boot_tables(&vm->mem, boot->long_mode);
-		if (rc < 0)
-			vm_error(err, -rc, "writing the boot page tables: %s", strerror(-rc));
-	}
-	return rc;
+	return rc < 0 ? rc : arch_load_guest(vm, &guest, err);
 }
 
-static int create_vcpus(struct vm *vm, const struct x86_boot_cpu *boot, struct kiln_error *err)
+/* boot: the boot vCPU starts at the loaded kernel (not on a restore: the snapshot sets every register). */
+static int create_vcpus(struct vm *vm, bool boot, struct kiln_error *err)
 {
 	int run_size = kvm_vcpu_mmap_size(vm->kvm_fd);
 
@@ -336,12 +205,13 @@ static int create_vcpus(struct vm *vm, const struct x86_boot_cpu *boot, struct k
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {
 		int rc = vcpu_create(&vm->vcpus[i], vm, i, (size_t)run_size);
 
-		if (rc == 0)
-			rc = x86_vcpu_init(vm->vcpus[i].fd, vm->cpuid, i, vm->nvcpus, i == 0 ? boot : NULL);
 		if (rc < 0)
 			return vm_error(err, -rc, "vCPU %u: %s", i, strerror(-rc));
+		rc = arch_vcpu_init(vm, i, boot && i == 0, err);
+		if (rc < 0)
+			return rc;
 	}
-	return 0;
+	return arch_vcpus_created(vm, err);
 }
 
 /* UART input, when the UART is the console. */
@@ -357,10 +227,8 @@ static int watch_console_input(struct vm *vm, const struct kiln_config *cfg, str
 
 int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *err)
 {
-	struct x86_boot_cpu boot = { 0 };
-	int rc;
-
 	struct guest_files files = { 0 };
+	int rc;
 
 	vm->nvcpus = cfg->vcpus;
 	bus_init(&vm->pio, "pio", 0xff);
@@ -371,11 +239,11 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 	if (rc == 0)
 		rc = check_vcpu_limit(vm, cfg->vcpus, err);
 	if (rc == 0)
-		rc = create_vm(vm, err);
+		rc = arch_create_vm(vm, err);
 	if (rc == 0)
 		rc = create_ram(vm, cfg->mem_bytes, cfg->track_dirty_pages, err);
 	if (rc == 0)
-		rc = create_irqchip(vm, err);
+		rc = arch_create_irqchip(vm, err);
 	if (rc == 0) {
 		rc = io_loop_init(&vm->io);
 		if (rc < 0)
@@ -385,10 +253,10 @@ int vm_build(struct vm *vm, const struct kiln_config *cfg, struct kiln_error *er
 		rc = create_devices(vm, cfg, err);
 	/* A restored guest's memory already holds its kernel, tables and everything since. */
 	if (rc == 0 && vm->restore_mem_fd < 0)
-		rc = load_guest(vm, cfg, &files, &boot, err);
+		rc = load_guest(vm, cfg, &files, err);
 	unmap_guest_files(&files);
 	if (rc == 0)
-		rc = create_vcpus(vm, vm->restore_mem_fd >= 0 ? NULL : &boot, err);
+		rc = create_vcpus(vm, vm->restore_mem_fd < 0, err);
 	if (rc == 0)
 		rc = watch_console_input(vm, cfg, err);
 	return rc;
@@ -405,13 +273,12 @@ void vm_teardown(struct vm *vm)
 	}
 	serial_input_stop(&vm->serial_input);
 	serial_destroy(&vm->serial);
-	i8042_destroy(&vm->i8042);
+	arch_teardown(vm);
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
 	gmem_dirty_stop(&vm->mem);
 	if (vm->ram)
 		gmem_ram_unmap(vm->ram, vm->ram_size);
-	free(vm->cpuid);
 	if (vm->vm_fd >= 0 && vm->release_detached) {
 		int rc = vm_release_detached(vm->vm_fd);
 

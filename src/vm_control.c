@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "error.h"
 #include "virtio/blk.h"
 #include "vm.h"
@@ -21,7 +22,7 @@ int kiln_vm_send_ctrl_alt_del(struct kiln_vm *handle)
 
 	if (kiln_vm_get_state(handle) != KILN_VM_RUNNING)
 		return -EINVAL;
-	return i8042_send_ctrl_alt_del(&vm->i8042);
+	return arch_send_ctrl_alt_del(vm);
 }
 
 int kiln_vm_update_disk(struct kiln_vm *handle, unsigned int index, const char *path,

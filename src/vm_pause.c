@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pause and resume. A pause asks every vCPU to leave KVM_RUN (the same kick as a stop) and park on
- * a condition variable; once all are parked the guest's kvmclock is saved. Resume restores that
- * clock, so the guest's monotonic time continues from where it paused rather than jumping, and
- * wakes the vCPUs.
+ * a condition variable; once all are parked the guest's clock is saved (x86: its kvmclock,
+ * arch_pause_clock). Resume restores that clock, so the guest's monotonic time continues from where
+ * it paused rather than jumping, and wakes the vCPUs.
  */
 #include <errno.h>
 #include <time.h>
 
-#include "kvm/kvm.h"
+#include "arch/arch.h"
 #include "vm.h"
 
 /* Parked vCPUs also look at exit_reason: a stop may come from a signal handler, which cannot signal. */
@@ -47,7 +47,6 @@ void vm_park_vcpu(struct vm *vm)
 int kiln_vm_pause(struct kiln_vm *handle)
 {
 	struct vm *vm = (struct vm *)handle;
-	int rc;
 
 	if (!vm_running(vm) || atomic_load(&vm->pause_requested))
 		return -EINVAL;
@@ -58,9 +57,7 @@ int kiln_vm_pause(struct kiln_vm *handle)
 	while (vm->parked_vcpus < vm->nvcpus && atomic_load(&vm->exit_reason) == 0)
 		park_wait(vm);
 	pthread_mutex_unlock(&vm->park_lock);
-	rc = kvm_get_clock(vm->vm_fd, &vm->paused_clock);
-	vm->paused_realtime_ns = realtime_ns_now();
-	return rc < 0 ? rc : 0;
+	return arch_pause_clock(vm);
 }
 
 int kiln_vm_resume(struct kiln_vm *handle)
@@ -70,7 +67,7 @@ int kiln_vm_resume(struct kiln_vm *handle)
 
 	if (!vm_running(vm) || !atomic_load(&vm->pause_requested))
 		return -EINVAL;
-	rc = kvm_set_clock(vm->vm_fd, &vm->paused_clock);
+	rc = arch_resume_clock(vm);
 	pthread_mutex_lock(&vm->park_lock);
 	atomic_store(&vm->pause_requested, false);
 	pthread_cond_broadcast(&vm->park_cond);

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arch/x86/layout.h"
+#include "arch/arch.h"
 #include "error.h"
 #include "fd_limit.h"
 #include "kvm/kvm.h"
@@ -30,7 +30,7 @@ static int host_add_irqfd(void *opaque, uint32_t gsi, int fd)
 {
 	struct vm *vm = opaque;
 
-	return kvm_add_irqfd(vm->vm_fd, gsi, fd);
+	return arch_add_irqfd(vm, gsi, fd);
 }
 
 static void destroy_blk(void *backend)
@@ -74,10 +74,8 @@ static int attach(struct vm *vm, struct virtio_dev *dev, void *backend, void (*d
 	v->dev = dev;
 	v->backend = backend;
 	v->destroy = destroy;
-	v->base = X86_VIRTIO_MMIO_BASE + vm->nvirtio * X86_VIRTIO_MMIO_SIZE;
-	v->gsi = X86_VIRTIO_GSI_BASE + vm->nvirtio;
+	arch_virtio_place(vm->nvirtio, &v->base, &v->gsi);
 	vm->nvirtio++;
-	_Static_assert(X86_VIRTIO_GSI_BASE + VM_MAX_VIRTIO <= X86_IOAPIC_NUM_PINS, "a GSI per device");
 	int rc = virtio_mmio_init(&v->transport, dev, &vm->mmio, v->base, v->gsi, &vm->mem, &vm->io, &host);
 	return rc < 0 ? vm_error(err, -rc, "%s: cannot wire its transport: %s", dev->name, strerror(-rc)) : 0;
 }

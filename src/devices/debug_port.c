@@ -19,7 +19,7 @@ static void debug_port_write(void *opaque, uint64_t offset, const void *data, un
 
 static const struct bus_ops debug_port_ops = { .write = debug_port_write };
 
-int debug_port_init(struct bus *pio, uint16_t base, struct machine_events *events)
+int debug_port_init(struct bus *bus, uint64_t base, struct machine_events *events)
 {
-	return bus_register(pio, base, 2, &debug_port_ops, events);
+	return bus_register(bus, base, 2, &debug_port_ops, events);
 }

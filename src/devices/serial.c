@@ -222,7 +222,7 @@ static void serial_write(void *opaque, uint64_t offset, const void *data, unsign
 
 static const struct bus_ops serial_ops = { .read = serial_read, .write = serial_write };
 
-int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd,
+int serial_init(struct serial *s, struct bus *bus, uint64_t base, struct irq_line irq, int out_fd,
 		struct io_loop *loop)
 {
 	int rc = 0;
@@ -232,7 +232,7 @@ int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_lin
 	if (out_fd >= 0)
 		rc = console_out_create(out_fd, loop, &s->bytes_dropped, &s->out);
 	if (rc == 0)
-		rc = bus_register(pio, base, 8, &serial_ops, s);
+		rc = bus_register(bus, base, 8, &serial_ops, s);
 	if (rc < 0) {
 		console_out_destroy(s->out);
 		s->out = NULL;

@@ -37,10 +37,11 @@ struct serial {
 };
 
 /*
- * Registers the 8 ports at base on the PIO bus. out_fd (-1: output discarded) stays the caller's;
- * what it cannot take at once is drained on loop's thread.
+ * Registers the 8 registers at base on bus (x86: ports on the PIO bus; arm64: bytes on the MMIO
+ * bus). out_fd (-1: output discarded) stays the caller's; what it cannot take at once is drained on
+ * loop's thread.
  */
-int serial_init(struct serial *s, struct bus *pio, uint16_t base, struct irq_line irq, int out_fd,
+int serial_init(struct serial *s, struct bus *bus, uint64_t base, struct irq_line irq, int out_fd,
 		struct io_loop *loop) MUST_CHECK;
 /* Once loop's thread no longer runs: writes out what the guest transmitted last (console_out.h). */
 void serial_destroy(struct serial *s);

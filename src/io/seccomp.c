@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "io/seccomp.h"
+#include "arch/seccomp_arch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -189,10 +190,12 @@ static const struct syscall_arg_rule main_sanitizer_arg_rules[] = {
 	{ SCMP_SYS(fcntl), 1, F_SETFD, "a leak report: the symbolizer marks the files it reads close-on-exec" },
 };
 
-/* vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. */
+/*
+ * vCPU threads: KVM_RUN, and KVM_IRQ_LINE for the UART's interrupt. These lists are what every
+ * machine needs; each adds its own (arch_seccomp_ioctls).
+ */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE,
-	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_VCPU_EVENTS, /* the vCPU's state in the log when the guest crashes */
 	TUNSETOFFLOAD, /* virtio-net: the driver's features reach the tap when it sets DRIVER_OK */
 };
 /* The I/O thread: KVM_IRQ_LINE when console input reaches the UART. */
@@ -200,16 +203,10 @@ static const unsigned long io_ioctls[] = { KVM_IRQ_LINE };
 /* The main thread once its VM runs. */
 static const unsigned long main_ioctls[] = {
 	KVM_IRQ_LINE, /* Ctrl-Alt-Del: the i8042's keyboard interrupt */
-	KVM_GET_CLOCK, /* pause: the guest's kvmclock is saved */
-	KVM_SET_CLOCK, /* resume: and restored */
 	TCSETS, /* the end: the terminal leaves raw mode (tcsetattr TCSANOW) */
 	TCGETS, /* glibc's tcsetattr reads the mode first; LeakSanitizer's isatty(stderr) in its report */
 	/* A snapshot (PUT /snapshot/create, kiln_vm_snapshot) reads the paused machine: */
-	KVM_GET_IRQCHIP, /* the VM: PIC pair and IOAPIC */
-	KVM_GET_MSR_INDEX_LIST, KVM_CHECK_EXTENSION, /* /dev/kvm: which MSRs to save, the XSAVE size */
-	KVM_GET_TSC_KHZ, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, /* and each vCPU: */
-	KVM_GET_XSAVE, KVM_GET_XSAVE2, /* XSAVE2 where the host's XSAVE area is above 4 KiB (AMX) */
-	KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_CPUID2, KVM_GET_MSRS, KVM_GET_VCPU_EVENTS,
+	KVM_CHECK_EXTENSION, /* /dev/kvm: what it can save (x86: the XSAVE size) */
 	KVM_GET_DIRTY_LOG, /* a Diff snapshot: the pages the vCPUs wrote (and any snapshot, to start afresh) */
 };
 
@@ -261,6 +258,21 @@ static int add_arg_rules(scmp_filter_ctx ctx, const struct syscall_arg_rule *rul
 	return 0;
 }
 
+/* What the machine's architecture adds to class t (arch/seccomp_arch.h). */
+static int add_arch_rules(scmp_filter_ctx ctx, enum seccomp_thread t)
+{
+	const unsigned long *ioctls;
+	const int *syscalls;
+	size_t nioctls, nsyscalls;
+	int rc = 0;
+
+	arch_seccomp_ioctls(t, &ioctls, &nioctls);
+	arch_seccomp_syscalls(t, &syscalls, &nsyscalls);
+	for (size_t i = 0; i < nsyscalls && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, syscalls[i], 0);
+	return rc < 0 ? rc : add_ioctls(ctx, ioctls, nioctls);
+}
+
 /* What a thread class may do beside common_rules. */
 struct thread_class {
 	const char *name;
@@ -296,6 +308,8 @@ static int build(enum seccomp_thread t, bool sanitizer, scmp_filter_ctx *out)
 		rc = add_rules(ctx, c->rules, c->nrules);
 	if (rc == 0)
 		rc = add_ioctls(ctx, c->ioctls, c->nioctls);
+	if (rc == 0)
+		rc = add_arch_rules(ctx, t);
 	if (rc == 0)
 		rc = add_arg_rules(ctx, c->arg_rules, c->narg_rules);
 	if (rc == 0 && sanitizer && t == SECCOMP_THREAD_MAIN)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arch/x86/vcpu_snapshot.h"
+#include "arch/arch.h"
 #include "error.h"
 #include "snapshot/memfile.h"
 #include "snapshot/open.h"
@@ -22,15 +22,15 @@ static int open_state(struct kiln_snapshot *s, struct kiln_error *err)
 
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", s->state_path, why);
-	if (snap_count(&s->reader, X86_SNAP_TAG_VCPU) == 0 || snap_count(&s->reader, SNAP_TAG_CONFIG) != 1)
+	if (arch_snapshot_vcpus(&s->reader) == 0 || snap_count(&s->reader, SNAP_TAG_CONFIG) != 1)
 		return vm_error(err, EBADMSG, "snapshot %s: not a kiln VM snapshot (no vCPUs or no machine)",
 				s->state_path);
 	rc = snap_config_get(&s->reader, &s->cfg, &s->store, why, sizeof(why));
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", s->state_path, why);
-	if (snap_count(&s->reader, X86_SNAP_TAG_VCPU) != s->cfg.vcpus)
+	if (arch_snapshot_vcpus(&s->reader) != s->cfg.vcpus)
 		return vm_error(err, EBADMSG, "snapshot %s: %u vCPUs configured, %u saved", s->state_path,
-				s->cfg.vcpus, snap_count(&s->reader, X86_SNAP_TAG_VCPU));
+				s->cfg.vcpus, arch_snapshot_vcpus(&s->reader));
 	return 0;
 }
 
@@ -43,6 +43,8 @@ int kiln_snapshot_open(const char *state_path, const char *mem_path, struct kiln
 
 	if (state_path == NULL || mem_path == NULL)
 		return vm_error(err, EINVAL, "a restore needs a state file and a memory file");
+	if ((rc = arch_snapshot_supported(err)) < 0)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (s)
 		s->state_path = strdup(state_path);

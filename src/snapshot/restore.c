@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "abi.h"
-#include "arch/x86/machine_snapshot.h"
-#include "arch/x86/vcpu_snapshot.h"
+#include "arch/arch.h"
 #include "config.h"
 #include "error.h"
 #include "log.h"
@@ -168,24 +167,9 @@ static int load_state(struct vm *vm, const struct kiln_snapshot *snap, const str
 {
 	const struct snap_reader *r = &snap->reader;
 	const char *path = snap->state_path;
-	struct x86_msr_set msrs;
 	char why[256];
-	int rc = x86_machine_load(vm->vm_fd, r, rs->clock_realtime, &vm->paused_clock, why, sizeof(why));
+	int rc = arch_snapshot_load(vm, r, rs, path, err);
 
-	if (rc < 0)
-		return vm_error(err, -rc, "snapshot %s: %s", path, why);
-	vm->paused_realtime_ns = realtime_ns_now(); /* the wall clock paired with the kvmclock just set */
-	rc = x86_msr_set_init(&msrs, vm->kvm_fd);
-	if (rc < 0)
-		return vm_error(err, -rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
-	for (unsigned int i = 0; i < vm->nvcpus && rc == 0; i++) {
-		rc = x86_vcpu_load(vm->vcpus[i].fd, i, &msrs, r, why, sizeof(why));
-		if (rc < 0)
-			vm_error(err, -rc, "snapshot %s: vCPU %u: %s", path, i, why);
-	}
-	x86_msr_set_free(&msrs);
-	if (rc == 0 && (rc = i8042_load(&vm->i8042, r, why, sizeof(why))) < 0)
-		vm_error(err, -rc, "snapshot %s: %s", path, why);
 	if (rc == 0 && (rc = serial_load(&vm->serial, r, why, sizeof(why))) < 0)
 		vm_error(err, -rc, "snapshot %s: %s", path, why);
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++) {
@@ -195,10 +179,7 @@ static int load_state(struct vm *vm, const struct kiln_snapshot *snap, const str
 	}
 	for (unsigned int i = 0; i < vm->nvirtio && rc == 0; i++)
 		virtio_mmio_kick_all(&vm->virtio[i].transport);
-	/* A clone must not be a twin: a new VM generation ID, and the guest told (devices/vmgenid.h). */
-	if (rc == 0 && (rc = vmgenid_renew(&vm->vmgenid)) < 0)
-		vm_error(err, -rc, "the VM generation ID: %s", strerror(-rc));
-	return rc;
+	return rc == 0 ? arch_snapshot_restored(vm, err) : rc;
 }
 
 int kiln_vm_restore_from(const struct kiln_snapshot *snap, const struct kiln_restore *program_rs,

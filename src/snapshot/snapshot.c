@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Taking a snapshot of a paused VM (kiln_vm_snapshot): the state file's sections in order CONF
- * (what to build), KBDC (the i8042), UART, VIRT/n (each virtio device), MACH (interrupt controllers, clock), VCPU/n,
- * then the memory file. The vCPUs are parked outside KVM_RUN with their last exit completed
+ * (what to build), UART, the machine's (arch_snapshot_save_machine; x86: KBDC the i8042, MACH the
+ * interrupt controllers and clock), VIRT/n (each virtio device), the vCPUs' (x86: VCPU/n), then the
+ * memory file. The vCPUs are parked outside KVM_RUN with their last exit completed
  * (vcpu.c), and the I/O thread is held between two events while it all is read.
  */
 #include <errno.h>
@@ -10,8 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "arch/x86/machine_snapshot.h"
-#include "arch/x86/vcpu_snapshot.h"
+#include "arch/arch.h"
 #include "error.h"
 #include "log.h"
 #include "snapshot/config_section.h"
@@ -37,30 +37,18 @@ static int disk_sizes(const struct kiln_config *cfg, uint64_t *sizes, struct kil
 static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *err)
 {
 	uint64_t sizes[KILN_MAX_DISKS] = { 0 };
-	struct x86_msr_set msrs;
 	int rc = disk_sizes(&vm->cfg, sizes, err);
 
 	if (rc < 0)
 		return rc;
 	snap_config_put(w, &vm->cfg, sizes);
-	i8042_save(&vm->i8042, w);
 	serial_save(&vm->serial, w);
-	rc = x86_machine_save(vm->vm_fd, &vm->paused_clock, vm->paused_realtime_ns, w);
+	rc = arch_snapshot_save_machine(vm, w, err);
 	if (rc < 0)
-		return vm_error(err, -rc, "saving the machine's interrupt controllers and clock: %s",
-				strerror(-rc));
+		return rc;
 	for (unsigned int i = 0; i < vm->nvirtio; i++)
 		virtio_mmio_save(&vm->virtio[i].transport, i, w);
-	rc = x86_msr_set_init(&msrs, vm->kvm_fd);
-	if (rc < 0)
-		return vm_error(err, -rc, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-rc));
-	for (unsigned int i = 0; i < vm->nvcpus && rc == 0; i++) {
-		rc = x86_vcpu_save(vm->vcpus[i].fd, i, &msrs, w);
-		if (rc < 0)
-			vm_error(err, -rc, "saving vCPU %u: %s", i, strerror(-rc));
-	}
-	x86_msr_set_free(&msrs);
-	return rc;
+	return arch_snapshot_save_vcpus(vm, w, err);
 }
 
 /*
@@ -131,6 +119,8 @@ int kiln_vm_snapshot_flags(struct kiln_vm *handle, const char *state_path, const
 
 	if (flags & ~KILN_SNAPSHOT_DIFF)
 		return vm_error(err, EINVAL, "snapshot flags 0x%x: unknown", flags & ~KILN_SNAPSHOT_DIFF);
+	if ((rc = arch_snapshot_supported(err)) < 0)
+		return rc;
 	if (kiln_vm_get_state(handle) != KILN_VM_PAUSED)
 		return vm_error(err, EINVAL, "the VM must be paused to snapshot it");
 	if (state_path == NULL || mem_path == NULL || !state_path[0] || !mem_path[0])

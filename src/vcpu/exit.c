@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arch/x86/vcpu_state.h"
+#include "arch/arch.h"
 #include "log.h"
 #include "vcpu/vcpu.h"
 #include "vm.h"
@@ -42,7 +42,7 @@ static void crash(struct vcpu *v, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	snprintf(detail, sizeof(detail), "vCPU %u: %s", v->id, what);
-	x86_describe_vcpu(v->fd, state, sizeof(state));
+	arch_describe_vcpu(v->fd, state, sizeof(state));
 	log_error("vcpu", "vCPU %u at the crash: %s", v->id, state);
 	vm_request_stop(v->vm, KILN_EXIT_CRASH, detail);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arch/x86/kvm_x86.h"
 #include "kvm/kvm.h"
 
 #define FAKE_VCPU_FD_BASE 100

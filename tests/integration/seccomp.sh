@@ -5,13 +5,13 @@
 # kiln ends in each way it can (the guest's end, SIGTERM; on a terminal: terminal.sh) with its main
 # thread's filter on through the teardown and, in this build, LeakSanitizer's scan at exit.
 # KILN_TEST_BUILD is a kiln built with KILN_TEST_HOOKS (the sanitizer build): with
-# KILN_TEST_SECCOMP_VIOLATION=io|blk|vcpu|main|api that thread makes a forbidden syscall (getpgrp) once
+# KILN_TEST_SECCOMP_VIOLATION=io|blk|vcpu|main|api that thread makes a forbidden syscall (getpgid) once
 # its filter is on. Every kiln here is killed after 20 s: a hung kiln fails its test.
 # SPDX-License-Identifier: Apache-2.0
 kiln=$1 tiny=$2
 pass=0 failed=0
 sigsys=159 # 128 + SIGSYS (31 on x86_64)
-getpgrp=111 # the hook's forbidden syscall, on x86_64
+getpgid=121 # the hook's forbidden syscall, on x86_64
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
@@ -56,7 +56,7 @@ violation() {
 	shift 2
 	check "seccomp: $name: a forbidden syscall on the $thread thread is killed with SIGSYS" "$sigsys" \
 		"$(kiln_status KILN_TEST_SECCOMP_VIOLATION="$thread" -- "$@")"
-	line="kiln: seccomp: the $thread thread made syscall $getpgrp, which is not on its allowlist"
+	line="kiln: seccomp: the $thread thread made syscall $getpgid, which is not on its allowlist"
 	check "seccomp: $name: the $thread thread's violation is named on stderr" yes \
 		"$(grep -qF "$line" "$tmp/err" && echo yes || head -n 3 "$tmp/err")"
 }

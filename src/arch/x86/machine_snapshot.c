@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "arch/x86/kvm_x86.h"
 #include "kvm/kvm.h"
 #include "log.h"
 

@@ -7,6 +7,7 @@
 
 #include "arch/x86/cpuid.h"
 #include "arch/x86/regs.h"
+#include "arch/x86/kvm_x86.h"
 #include "kvm/kvm.h"
 #include "log.h"
 

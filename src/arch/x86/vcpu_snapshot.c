@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/kvm_x86.h"
 #include "kvm/kvm.h"
 #include "log.h"
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/x86/kvm_x86.h"
 #include "kvm/kvm.h"
 
 /* An event's vector, or "none" when KVM holds none of that kind. */
