@@ -17,7 +17,8 @@ check-cli: $(BUILD)/kiln tiny
 	$(Q)sh tests/integration/manpage.sh $(BUILD)/kiln docs/kiln.1
 
 check: deps-test
-	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-cli check-tiny check-embed check-threads check-abi check-deb check-snapshot check-api check-fuzz check-linux
+	$(Q)$(MAKE) --no-print-directory check-layers check-unit check-cli check-tiny check-embed check-threads check-abi check-deb check-snapshot check-api check-fuzz check-linux \
+		check-linux-arm64
 	@echo "check: make bench QUICK=1 once, as a smoke test (it must complete; no figure is judged)"
 	$(Q)$(MAKE) --no-print-directory bench QUICK=1
 

@@ -1,6 +1,6 @@
 # The arm64 Linux guest tests, inside the arm64 KVM test host (tests/host/run.sh --arch arm64: QEMU-TCG
-# -M virt with EL2 and a GICv3 booting Debian's cloud-arm64 kernel, KVM built in). Not in `make check`
-# yet (the lead adds check-linux-arm64 once the arm64 kiln boots). One boot of the test host runs:
+# -M virt with EL2 and a GICv3 booting Debian's cloud-arm64 kernel, KVM built in), in `make check`.
+# One boot of the test host runs:
 #   tests/integration/arm64_host.sh  the test host's KVM (dmesg, kvm-probe: a VM, a vCPU with PSCI 0.2,
 #                                    a GICv3) and QEMU's own KVM boot of the guest, the reference figure
 #   tests/integration/arm64.sh       build/arm64/kiln boots the arm64 test guest (ARM64_SUITES)
