@@ -6,13 +6,24 @@
 set -eu
 missing=""
 foreign=""
+native=$(dpkg --print-architecture)
+# installed PACKAGE[:ARCH]: whether it is, for ARCH, or else for this machine's architecture (or
+# "all"). A bare name alone would also match another architecture's copy (libfdt-dev:arm64 is not
+# the host's libfdt-dev).
+installed() {
+	case "$1" in
+	*:*) dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q 'ok installed' ;;
+	*) dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null |
+		grep -Eq "ok installed ($native|all)\$" ;;
+	esac
+}
 for p in "$@"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' && continue
+	installed "$p" && continue
 	missing="$missing $p"
 	case "$p" in
 	*:*)
 		a=${p#*:}
-		[ "$a" = "$(dpkg --print-architecture)" ] || dpkg --print-foreign-architectures | grep -qx "$a" ||
+		[ "$a" = "$native" ] || dpkg --print-foreign-architectures | grep -qx "$a" ||
 			case " $foreign " in *" $a "*) ;; *) foreign="$foreign $a" ;; esac
 		;;
 	esac

@@ -100,7 +100,7 @@ int vm_create(const struct kiln_config *cfg, int restore_mem_fd, struct vm **out
 	if (vm == NULL)
 		return vm_error(err, ENOMEM, "out of memory");
 	vm->kvm_fd = vm->vm_fd = -1;
-	vm->io.epoll_fd = vm->io.wake_fd = vm->io.quiesce_fd = -1;
+	vm->io.epoll_fd = vm->io.wake_fd = vm->io.th.quiesce_fd = -1;
 	vm->restore_mem_fd = restore_mem_fd;
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	rc = vm->exit_fd < 0 ? -errno : 0;

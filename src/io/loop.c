@@ -20,7 +20,7 @@ static void io_loop_quiesce_ready(struct ev_handler *h, uint32_t events)
 	uint64_t count;
 
 	(void)events;
-	if (read(l->quiesce_fd, &count, sizeof(count)) == sizeof(count))
+	if (read(l->th.quiesce_fd, &count, sizeof(count)) == sizeof(count))
 		l->drain_asked = true;
 }
 
@@ -41,9 +41,9 @@ int io_loop_init(struct io_loop *l)
 {
 	int rc;
 
-	*l = (struct io_loop){ .epoll_fd = -1, .wake_fd = -1, .quiesce_fd = -1,
+	*l = (struct io_loop){ .epoll_fd = -1, .wake_fd = -1, .th.quiesce_fd = -1,
 			       .quiesce.ready = io_loop_quiesce_ready };
-	pthread_mutex_init(&l->dispatch_lock, NULL);
+	pthread_mutex_init(&l->th.dispatch_lock, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->started, NULL);
 	pthread_cond_init(&l->drained_cond, NULL);
@@ -53,7 +53,7 @@ int io_loop_init(struct io_loop *l)
 	/* The wake fd is the one source with no handler: data.ptr NULL means "stop". */
 	rc = io_loop_watch_own(l, &l->wake_fd, NULL);
 	if (rc == 0)
-		rc = io_loop_watch_own(l, &l->quiesce_fd, &l->quiesce);
+		rc = io_loop_watch_own(l, &l->th.quiesce_fd, &l->quiesce);
 	if (rc < 0)
 		io_loop_destroy(l);
 	return rc;
@@ -81,10 +81,10 @@ int io_loop_add_worker(struct io_loop *l, struct io_worker *w, int fd, struct ev
 		       enum seccomp_thread seccomp_class)
 {
 	*w = (struct io_worker){ .loop = l, .handler = h, .fd = fd, .seccomp_class = seccomp_class };
-	w->quiesce_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->quiesce_fd < 0)
+	w->th.quiesce_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->th.quiesce_fd < 0)
 		return -errno;
-	pthread_mutex_init(&w->dispatch_lock, NULL);
+	pthread_mutex_init(&w->th.dispatch_lock, NULL);
 	w->next = l->workers;
 	l->workers = w;
 	return 0;
@@ -109,12 +109,32 @@ void block_sigpipe(void)
 	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 }
 
-static void report_start(struct io_loop *l, int result)
+/* On the thread t, once set up: its start_result for io_thread_start. */
+static void io_thread_report_start(struct io_loop *l, struct io_thread *t, int result)
 {
 	pthread_mutex_lock(&l->lock);
-	l->start_result = result;
-	pthread_cond_signal(&l->started);
+	t->start_result = result;
+	pthread_cond_broadcast(&l->started);
 	pthread_mutex_unlock(&l->lock);
+}
+
+/* Starts thread t running fn(arg) and waits for its report: 0, or -errno. */
+static int io_thread_start(struct io_loop *l, struct io_thread *t, void *(*fn)(void *), void *arg)
+{
+	int rc;
+
+	t->start_result = 1;
+	t->exited = false;
+	rc = pthread_create(&t->thread, NULL, fn, arg);
+	if (rc != 0)
+		return -rc;
+	t->running = true;
+	pthread_mutex_lock(&l->lock);
+	while (t->start_result == 1)
+		pthread_cond_wait(&l->started, &l->lock);
+	rc = t->start_result;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
 }
 
 /* Serves one batch; false when the wake fd asked the loop to end. Under dispatch_lock. */
@@ -169,7 +189,7 @@ static bool io_loop_drain(struct io_loop *l)
 		go_on = io_loop_dispatch(events, n);
 		pass++;
 	}
-	io_loop_tell(l, &l->drained);
+	io_loop_tell(l, &l->th.drained);
 	return go_on;
 }
 
@@ -188,11 +208,11 @@ static void io_loop_run(struct io_loop *l)
 			return;
 		}
 		/* A batch runs whole under dispatch_lock: io_loop_hold waits for it (loop.h). */
-		pthread_mutex_lock(&l->dispatch_lock);
+		pthread_mutex_lock(&l->th.dispatch_lock);
 		go_on = io_loop_dispatch(events, n);
 		if (go_on && l->drain_asked)
 			go_on = io_loop_drain(l);
-		pthread_mutex_unlock(&l->dispatch_lock);
+		pthread_mutex_unlock(&l->th.dispatch_lock);
 		if (!go_on)
 			return;
 	}
@@ -206,14 +226,14 @@ static void *io_loop_main(void *arg)
 	block_sigpipe();
 	rc = l->sandbox ? seccomp_install(SECCOMP_THREAD_IO) : 0;
 
-	report_start(l, rc);
+	io_thread_report_start(l, &l->th, rc);
 	if (rc == 0) {
 		if (l->sandbox)
 			seccomp_test_violation(SECCOMP_THREAD_IO);
 		io_loop_run(l);
 	}
 	/* A hold waiting for a drain must not wait for a thread that is gone. */
-	io_loop_tell(l, &l->exited);
+	io_loop_tell(l, &l->th.exited);
 	return NULL;
 }
 
@@ -226,7 +246,7 @@ static void io_worker_run(struct io_worker *w)
 {
 	struct pollfd fds[3] = {
 		{ .fd = w->loop->wake_fd, .events = POLLIN },
-		{ .fd = w->quiesce_fd, .events = POLLIN },
+		{ .fd = w->th.quiesce_fd, .events = POLLIN },
 		{ .fd = w->fd, .events = POLLIN },
 	};
 
@@ -242,21 +262,13 @@ static void io_worker_run(struct io_worker *w)
 		if (fds[0].revents)
 			return;
 		if (fds[2].revents) {
-			pthread_mutex_lock(&w->dispatch_lock);
+			pthread_mutex_lock(&w->th.dispatch_lock);
 			w->handler->ready(w->handler, EPOLLIN);
-			pthread_mutex_unlock(&w->dispatch_lock);
+			pthread_mutex_unlock(&w->th.dispatch_lock);
 		}
-		if ((fds[1].revents & POLLIN) && read(w->quiesce_fd, &count, sizeof(count)) == sizeof(count))
-			io_loop_tell(w->loop, &w->drained);
+		if ((fds[1].revents & POLLIN) && read(w->th.quiesce_fd, &count, sizeof(count)) == sizeof(count))
+			io_loop_tell(w->loop, &w->th.drained);
 	}
-}
-
-static void io_worker_report(struct io_worker *w, int result)
-{
-	pthread_mutex_lock(&w->loop->lock);
-	w->start_result = result;
-	pthread_cond_broadcast(&w->loop->started);
-	pthread_mutex_unlock(&w->loop->lock);
 }
 
 static void *io_worker_main(void *arg)
@@ -267,98 +279,63 @@ static void *io_worker_main(void *arg)
 
 	block_sigpipe();
 	rc = sandbox ? seccomp_install(w->seccomp_class) : 0;
-	io_worker_report(w, rc);
+	io_thread_report_start(w->loop, &w->th, rc);
 	if (rc == 0) {
 		if (sandbox)
 			seccomp_test_violation(w->seccomp_class);
 		io_worker_run(w);
 	}
-	io_loop_tell(w->loop, &w->exited);
+	io_loop_tell(w->loop, &w->th.exited);
 	return NULL;
 }
 
-static int io_worker_start(struct io_worker *w)
-{
-	struct io_loop *l = w->loop;
-	int rc;
-
-	w->start_result = 1;
-	w->exited = false;
-	rc = pthread_create(&w->thread, NULL, io_worker_main, w);
-	if (rc != 0)
-		return -rc;
-	w->running = true;
-	pthread_mutex_lock(&l->lock);
-	while (w->start_result == 1)
-		pthread_cond_wait(&l->started, &l->lock);
-	rc = w->start_result;
-	pthread_mutex_unlock(&l->lock);
-	return rc;
-}
-
-/* Asks a running thread to serve what is ready (a write to its quiesce fd); false if it could not. */
-static bool io_loop_ask_drain(int quiesce_fd, bool *drained)
+/* Under l->lock: asks t, if it runs, to serve what is ready (a write to its quiesce fd). */
+static void io_thread_ask_drain(struct io_thread *t)
 {
 	uint64_t one = 1;
 
-	*drained = false;
-	/* A failed write can only mean the counter is saturated: a drain is asked anyway. */
-	return write(quiesce_fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN;
+	if (!t->running)
+		return;
+	/* A failed write other than a saturated counter (a drain asked anyway): do not wait for it. */
+	t->drained = write(t->quiesce_fd, &one, sizeof(one)) != sizeof(one) && errno != EAGAIN;
 }
 
-/* Under l->lock: waits until *drained or *exited. */
-static void io_loop_wait_drained(struct io_loop *l, const bool *drained, const bool *exited)
+/* Under l->lock: waits until t, if it runs, has drained or exited. */
+static void io_thread_wait_drained(struct io_loop *l, const struct io_thread *t)
 {
-	while (!*drained && !*exited)
+	while (t->running && !t->drained && !t->exited)
 		pthread_cond_wait(&l->drained_cond, &l->lock);
 }
 
 void io_loop_hold(struct io_loop *l)
 {
-	bool asked = false;
-
 	/* Every thread is asked first, so that they drain side by side. */
 	pthread_mutex_lock(&l->lock);
-	if (l->running)
-		asked = io_loop_ask_drain(l->quiesce_fd, &l->drained);
+	io_thread_ask_drain(&l->th);
 	for (struct io_worker *w = l->workers; w; w = w->next)
-		if (w->running && !io_loop_ask_drain(w->quiesce_fd, &w->drained))
-			w->drained = true;
-	if (asked)
-		io_loop_wait_drained(l, &l->drained, &l->exited);
+		io_thread_ask_drain(&w->th);
+	io_thread_wait_drained(l, &l->th);
 	for (struct io_worker *w = l->workers; w; w = w->next)
-		if (w->running)
-			io_loop_wait_drained(l, &w->drained, &w->exited);
+		io_thread_wait_drained(l, &w->th);
 	pthread_mutex_unlock(&l->lock);
-	pthread_mutex_lock(&l->dispatch_lock);
+	pthread_mutex_lock(&l->th.dispatch_lock);
 	for (struct io_worker *w = l->workers; w; w = w->next)
-		pthread_mutex_lock(&w->dispatch_lock);
+		pthread_mutex_lock(&w->th.dispatch_lock);
 }
 
 void io_loop_release(struct io_loop *l)
 {
 	for (struct io_worker *w = l->workers; w; w = w->next)
-		pthread_mutex_unlock(&w->dispatch_lock);
-	pthread_mutex_unlock(&l->dispatch_lock);
+		pthread_mutex_unlock(&w->th.dispatch_lock);
+	pthread_mutex_unlock(&l->th.dispatch_lock);
 }
 
 int io_loop_start(struct io_loop *l)
 {
-	int rc;
+	int rc = io_thread_start(l, &l->th, io_loop_main, l);
 
-	l->start_result = 1;
-	l->exited = false;
-	rc = pthread_create(&l->thread, NULL, io_loop_main, l);
-	if (rc != 0)
-		return -rc;
-	l->running = true;
-	pthread_mutex_lock(&l->lock);
-	while (l->start_result == 1)
-		pthread_cond_wait(&l->started, &l->lock);
-	rc = l->start_result;
-	pthread_mutex_unlock(&l->lock);
 	for (struct io_worker *w = l->workers; rc == 0 && w; w = w->next)
-		rc = io_worker_start(w);
+		rc = io_thread_start(l, &w->th, io_worker_main, w);
 	return rc;
 }
 
@@ -371,28 +348,30 @@ void io_loop_stop(struct io_loop *l)
 		return;
 }
 
+/* Joins t if it was started (the loop's wake fd, written once, ends every thread). */
+static void io_thread_join(struct io_loop *l, struct io_thread *t)
+{
+	if (!t->running)
+		return;
+	io_loop_stop(l);
+	pthread_join(t->thread, NULL);
+	t->running = false;
+}
+
 void io_loop_destroy(struct io_loop *l)
 {
-	if (l->running) {
-		io_loop_stop(l);
-		pthread_join(l->thread, NULL);
-		l->running = false;
-	}
+	io_thread_join(l, &l->th);
 	for (struct io_worker *w = l->workers; w; w = w->next) {
-		if (w->running) {
-			io_loop_stop(l); /* a worker that started after a failed I/O thread start */
-			pthread_join(w->thread, NULL);
-			w->running = false;
-		}
-		close(w->quiesce_fd);
-		pthread_mutex_destroy(&w->dispatch_lock);
+		io_thread_join(l, &w->th); /* also one that started after a failed I/O thread start */
+		close(w->th.quiesce_fd);
+		pthread_mutex_destroy(&w->th.dispatch_lock);
 	}
 	l->workers = NULL;
 	if (l->wake_fd >= 0)
 		close(l->wake_fd);
-	if (l->quiesce_fd >= 0)
-		close(l->quiesce_fd);
+	if (l->th.quiesce_fd >= 0)
+		close(l->th.quiesce_fd);
 	if (l->epoll_fd >= 0)
 		close(l->epoll_fd);
-	l->wake_fd = l->quiesce_fd = l->epoll_fd = -1;
+	l->wake_fd = l->th.quiesce_fd = l->epoll_fd = -1;
 }

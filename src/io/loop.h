@@ -28,38 +28,41 @@ struct io_loop;
  * starts it, io_loop_stop ends it (between two handler runs), io_loop_destroy joins it, and
  * io_loop_hold holds it as it holds the I/O thread. Embedded in its owner; the loop's fields only.
  */
+/*
+ * What the I/O thread and each worker share: their start and drain handshakes with the thread that
+ * starts and holds them (under the loop's lock), and the lock a hold takes between two rounds of
+ * handlers.
+ */
+struct io_thread {
+	pthread_t thread;
+	bool running;         /* the thread was started */
+	int start_result;     /* under loop->lock: 1 while starting, then 0 or -errno from its set-up */
+	int quiesce_fd;       /* eventfd: io_loop_hold asks the thread to serve what is ready */
+	bool drained;         /* under loop->lock: served what was ready when a hold asked */
+	bool exited;          /* under loop->lock: the thread left its loop */
+	pthread_mutex_t dispatch_lock; /* held while its handlers run */
+};
+
 struct io_worker {
 	struct io_loop *loop;
 	struct ev_handler *handler;
 	int fd;
 	enum seccomp_thread seccomp_class;
-	int quiesce_fd;       /* eventfd: io_loop_hold asks the worker to serve what is ready */
-	pthread_t thread;
-	bool running;         /* its thread was started */
-	int start_result;     /* under loop->lock: 1 while starting, then 0 or -errno */
-	bool drained;         /* under loop->lock: served what was ready when a hold asked */
-	bool exited;          /* under loop->lock: the thread left its loop */
-	pthread_mutex_t dispatch_lock; /* held while its handler runs */
+	struct io_thread th;
 	struct io_worker *next;
 };
 
 struct io_loop {
 	int epoll_fd;
-	int wake_fd; /* eventfd: a write ends the loop */
-	int quiesce_fd; /* eventfd: a write asks the thread to serve what is ready (io_loop_hold) */
-	struct ev_handler quiesce;
-	bool drain_asked;     /* the I/O thread's own: quiesce_fd was read */
+	int wake_fd; /* eventfd: a write ends the loop (and every worker) */
+	struct ev_handler quiesce; /* th.quiesce_fd's, on the epoll set */
+	bool drain_asked;     /* the I/O thread's own: th.quiesce_fd was read */
 	atomic_uint nfds;     /* fds watched, the loop's two own included */
-	pthread_t thread;
-	bool running;
+	struct io_thread th;  /* the I/O thread; its dispatch_lock is held while a batch is served */
 	bool sandbox;         /* install the I/O thread's seccomp filter before looping */
-	pthread_mutex_t lock; /* the start_result and drain handshakes (its own and the workers') */
-	pthread_cond_t started;
-	int start_result;     /* 1 while starting, then 0 or -errno from the thread's set-up */
-	pthread_cond_t drained_cond; /* under lock: drained or exited changed */
-	bool drained;         /* the events ready when io_loop_hold asked are served */
-	bool exited;          /* the thread left its loop */
-	pthread_mutex_t dispatch_lock; /* held while a batch of events is served */
+	pthread_mutex_t lock; /* the start and drain handshakes (its own and the workers') */
+	pthread_cond_t started;      /* under lock: a start_result changed */
+	pthread_cond_t drained_cond; /* under lock: a drained or exited changed */
 	struct io_worker *workers; /* io_loop_add_worker's, newest first */
 };
 

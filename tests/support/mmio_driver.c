@@ -66,7 +66,7 @@ int mmio_driver_init(struct mmio_driver *d, struct virtio_dev *dev, size_t ram_s
 
 	memset(d, 0, sizeof(*d));
 	d->irq_fd = -1;
-	d->loop = (struct io_loop){ .epoll_fd = -1, .wake_fd = -1 }; /* nothing to close yet */
+	d->loop = (struct io_loop){ .epoll_fd = -1, .wake_fd = -1, .th.quiesce_fd = -1 }; /* nothing to close yet */
 	d->dev = dev;
 	bus_init(&d->bus, "mmio", 0);
 	rc = mmio_driver_map_ram(d, ram_size);
@@ -256,7 +256,7 @@ unsigned int mmio_driver_pump(struct mmio_driver *d)
 {
 	unsigned int run = 0;
 
-	if (d->loop.running)
+	if (d->loop.th.running)
 		mmio_driver_fail("pump with a running I/O thread");
 	for (int round = 0; round < MMIO_DRIVER_PUMP_ROUNDS; round++) {
 		struct epoll_event ev[16];
@@ -323,11 +323,11 @@ void mmio_driver_stop_thread(struct mmio_driver *d)
 {
 	uint64_t n;
 
-	if (!d->loop.running)
+	if (!d->loop.th.running)
 		return;
 	io_loop_stop(&d->loop);
-	pthread_join(d->loop.thread, NULL);
-	d->loop.running = false;
+	pthread_join(d->loop.th.thread, NULL);
+	d->loop.th.running = false;
 	/* The stop request stays readable: take it, so that pump sees only the device's fds. */
 	if (read(d->loop.wake_fd, &n, sizeof(n)) != sizeof(n))
 		mmio_driver_fail("the loop's stop fd was not set");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A unit test's scratch directory under /tmp and the files it makes there. */
+/* A unit test's scratch directory under /tmp and the files it makes or reads there. */
 #ifndef KILN_TESTS_SUPPORT_SCRATCH_H
 #define KILN_TESTS_SUPPORT_SCRATCH_H
 
@@ -13,5 +13,7 @@ int scratch_make_dir(const char *name);
 const char *scratch_path(const char *name);
 /* scratch_dir/name, created or truncated to size bytes (a cmocka assertion fails otherwise). */
 void scratch_make_file(const char *name, size_t size);
+/* The whole file at path as a NUL-terminated string, malloc'd (a cmocka assertion fails if unreadable). */
+char *scratch_read_text(const char *path);
 
 #endif

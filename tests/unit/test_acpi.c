@@ -19,6 +19,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/aml.h"
+#include "support/scratch.h"
 
 #define BASE 0xe0000ull
 #define BUF_SIZE (128 * 1024)
@@ -566,24 +567,6 @@ static void test_bad_machines(void **state)
 
 /* --- iasl ---------------------------------------------------------------------------------------- */
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *s;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	s = calloc(1, (size_t)n + 1);
-	assert_non_null(s);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return s;
-}
-
 static unsigned int count_of(const char *hay, const char *needle)
 {
 	unsigned int n = 0;
@@ -611,7 +594,7 @@ static char *disassemble(const char *dir, const uint8_t *table)
 		 (const char *)table, (const char *)table);
 	rc = system(cmd);
 	snprintf(path, sizeof(path), "%s/%.4s.log", dir, (const char *)table);
-	log = read_file(path);
+	log = scratch_read_text(path);
 	if (rc != 0)
 		fail_msg("iasl -d %.4s.dat failed (%d):\n%s", (const char *)table, rc, log);
 	if (strstr(log, "Warning") || strstr(log, "Error"))
@@ -619,7 +602,7 @@ static char *disassemble(const char *dir, const uint8_t *table)
 	free(log);
 
 	snprintf(path, sizeof(path), "%s/%.4s.dsl", dir, (const char *)table);
-	dsl = read_file(path);
+	dsl = scratch_read_text(path);
 	assert_null(strstr(dsl, "Incorrect checksum"));
 	return dsl;
 }

@@ -76,24 +76,6 @@ static void *build_ok(const struct arm64_fdt_machine *m)
 
 /* --- dtc -------------------------------------------------------------------------------------- */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *s;
-	long n;
-
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	s = calloc(1, (size_t)n + 1);
-	assert_non_null(s);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return s;
-}
-
 /* dtc is in TEST_PKGS (mk/deps.mk); without it the text checks cannot run: skip, loudly. */
 static void require_dtc(void)
 {
@@ -121,11 +103,11 @@ static char *decompile(const void *fdt)
 	snprintf(cmd, sizeof(cmd), "cd '%s' && dtc -I dtb -O dts -o tree.dts tree.dtb 2> dtc.log",
 		 scratch_dir);
 	rc = system(cmd);
-	log = slurp(scratch_path("dtc.log"));
+	log = scratch_read_text(scratch_path("dtc.log"));
 	if (rc != 0 || log[0] != '\0')
 		fail_msg("dtc -I dtb -O dts (exit %d) says:\n%s", rc, log);
 	free(log);
-	dts = slurp(scratch_path("tree.dts"));
+	dts = scratch_read_text(scratch_path("tree.dts"));
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch_dir);
 	assert_int_equal(system(cmd), 0);
 	return dts;
