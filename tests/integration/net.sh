@@ -273,6 +273,27 @@ stall_configure() {
 	stall_api PUT /actions '{"action_type": "InstanceStart"}' && [ "$code" = 204 ]
 }
 
+# stall_wait PID...: waits for the boot's processes, 60 s at most; a process still there is named
+# with its state and kernel wait channel (CI once waited here for good: this says on what).
+stall_wait() {
+	i=0
+	while [ $i -lt 60 ]; do
+		left=
+		for p in "$@"; do kill -0 "$p" 2> /dev/null && left="$left $p"; done
+		[ -z "$left" ] && break
+		sleep 1
+		i=$((i + 1))
+	done
+	if [ -n "$left" ]; then
+		for p in $left $("$IP" netns pids "$ns" 2> /dev/null); do
+			note "$name: pid $p still there: $(cut -d' ' -f2,3 /proc/$p/stat 2> /dev/null) wchan $(cat /proc/$p/wchan 2> /dev/null)"
+		done
+		not_ok "$name: the boot's processes end within 60 s of the kill" "left:$left"
+		return
+	fi
+	wait "$@" 2> /dev/null
+}
+
 # stall_boot KIND: the boot and its checks; KIND is api or virtio.
 stall_boot() {
 	kind=$1 name="stalled stdout ($1)"
@@ -284,6 +305,7 @@ stall_boot() {
 	{ stall_kiln < /dev/null 2> "$w/err"; echo $? > "$w/kstatus"; } |
 		{ until [ -e "$w/go" ]; do sleep 1; done; cat > "$w/raw"; } &
 	reader=$!
+	note "$name: booting"
 	if [ "$kind" = api ] && ! stall_configure; then
 		not_ok "$name: configure and boot through the API" "$code $(head -c 200 "$w/reply" 2> /dev/null)"
 	fi
@@ -321,6 +343,7 @@ stall_boot() {
 		not_ok "$name: the guest writes 8000 lines to its console" \
 			"$(stall_flood) lines, tick $(stall_tick) after $(($(date +%s) - start)) s"
 	fi
+	note "$name: the reader reads again"
 	touch "$w/go"
 	# The guest's last line must not meet a full buffer: the reader first takes what waited (the
 	# pipe's 64 KiB and kiln's 128 KiB, 196608 bytes at most) and newer output, then the guest ends.
@@ -330,7 +353,7 @@ stall_boot() {
 	ender=$!
 	while [ ! -e "$w/kstatus" ] && [ $(($(date +%s) - start)) -lt $((tmo * 2)) ]; do sleep 1; done
 	for p in $("$IP" netns pids "$ns" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
-	wait $reader $ender 2> /dev/null
+	stall_wait $reader $ender
 	rc=$(cat "$w/kstatus" 2> /dev/null) shown=
 	tr -d '\r' < "$w/raw" > "$w/out"
 	if [ "$rc" = 0 ] && [ -n "$(value stall_ticks)" ]; then ok "$name: the reader reads again, the guest ends, kiln exits 0"
