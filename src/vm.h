@@ -104,6 +104,14 @@ struct vm {
 int vm_create(const struct kiln_config *cfg, int restore_mem_fd, struct vm **out,
 	      struct kiln_error *err) MUST_CHECK;
 void vm_destroy(struct vm *vm);
+/* A KVM capability a machine needs, and its name for the error. */
+struct vm_kvm_cap {
+	long cap;
+	const char *name;
+};
+/* 0 if /dev/kvm (vm->kvm_fd) has every one of caps[0..n-1]; else -ENOTSUP naming the first missing. */
+int vm_require_kvm_caps(const struct vm *vm, const struct vm_kvm_cap *caps, size_t n,
+			struct kiln_error *err) MUST_CHECK;
 
 /* A vCPU thread parks here while a pause is requested; returns on resume or stop. */
 void vm_park_vcpu(struct vm *vm);

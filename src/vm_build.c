@@ -22,7 +22,7 @@
 
 static int open_kvm(struct vm *vm, struct kiln_error *err)
 {
-	static const struct { long cap; const char *name; } required[] = {
+	static const struct vm_kvm_cap required[] = {
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
@@ -40,10 +40,18 @@ static int open_kvm(struct vm *vm, struct kiln_error *err)
 	if (version != KVM_API_VERSION_EXPECTED)
 		return vm_error(err, EINVAL, "/dev/kvm: API version %d, kiln needs %d", version,
 				KVM_API_VERSION_EXPECTED);
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++)
-		if (kvm_check_extension(vm->kvm_fd, required[i].cap) <= 0)
-			return vm_error(err, ENOTSUP, "/dev/kvm: lacks %s", required[i].name);
-	return arch_check_kvm(vm, err);
+	int rc = vm_require_kvm_caps(vm, required, ARRAY_SIZE(required), err);
+
+	return rc < 0 ? rc : arch_check_kvm(vm, err);
+}
+
+int vm_require_kvm_caps(const struct vm *vm, const struct vm_kvm_cap *caps, size_t n,
+			struct kiln_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kvm_check_extension(vm->kvm_fd, caps[i].cap) <= 0)
+			return vm_error(err, ENOTSUP, "/dev/kvm: lacks %s", caps[i].name);
+	return 0;
 }
 
 static int check_vcpu_limit(struct vm *vm, unsigned int vcpus, struct kiln_error *err)

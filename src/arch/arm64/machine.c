@@ -41,17 +41,14 @@ struct arch_vm {
 
 int arch_check_kvm(struct vm *vm, struct kiln_error *err)
 {
-	static const struct { long cap; const char *name; } required[] = {
+	static const struct vm_kvm_cap required[] = {
 		{ KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2" },
 		{ KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG" },
 		{ KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL" },
 		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 	};
 
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++)
-		if (kvm_check_extension(vm->kvm_fd, required[i].cap) <= 0)
-			return vm_error(err, ENOTSUP, "/dev/kvm: lacks %s", required[i].name);
-	return 0;
+	return vm_require_kvm_caps(vm, required, ARRAY_SIZE(required), err);
 }
 
 /*

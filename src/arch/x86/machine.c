@@ -31,15 +31,12 @@ struct arch_vm {
 
 int arch_check_kvm(struct vm *vm, struct kiln_error *err)
 {
-	static const struct { long cap; const char *name; } required[] = {
+	static const struct vm_kvm_cap required[] = {
 		{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	};
 
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++)
-		if (kvm_check_extension(vm->kvm_fd, required[i].cap) <= 0)
-			return vm_error(err, ENOTSUP, "/dev/kvm: lacks %s", required[i].name);
-	return 0;
+	return vm_require_kvm_caps(vm, required, ARRAY_SIZE(required), err);
 }
 
 int arch_create_vm(struct vm *vm, struct kiln_error *err)
