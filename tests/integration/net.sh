@@ -273,6 +273,22 @@ stall_configure() {
 	stall_api PUT /actions '{"action_type": "InstanceStart"}' && [ "$code" = 204 ]
 }
 
+# stall_diag: when kiln has not ended, what each process in the namespace is doing, thread by thread
+# (state, kernel wait channel, syscall and its first arguments, kernel stack), the end of kiln's
+# stderr and the kernel's seccomp and hung-task lines: taken before the kill, which would erase it.
+stall_diag() {
+	for p in $("$IP" netns pids "$ns" 2> /dev/null); do
+		note "$name: pid $p: $(tr '\0' ' ' < /proc/$p/cmdline 2> /dev/null | head -c 60)"
+		for t in /proc/$p/task/*; do
+			note "$name:   tid ${t##*/} $(cut -d' ' -f2,3 $t/stat 2> /dev/null) wchan" \
+				"$(cat $t/wchan 2> /dev/null) syscall $(cut -d' ' -f1-4 $t/syscall 2> /dev/null)" \
+				"stack $(head -n 4 $t/stack 2> /dev/null | sed 's/^\[<[0-9a-f]*>\] //; s/+.*//' | tr '\n' ' ')"
+		done
+	done
+	tail -n 5 "$w/err" | sed "s/^/#   $name: stderr: /"
+	dmesg | grep -E 'type=1326|audit|blocked for more|seccomp' | tail -n 5 | sed "s/^/#   $name: dmesg: /"
+}
+
 # stall_wait PID...: waits for the boot's processes, 60 s at most; a process still there is named
 # with its state and kernel wait channel (CI once waited here for good: this says on what).
 stall_wait() {
@@ -352,6 +368,7 @@ stall_boot() {
 	nsx nc -l -p 5003 < /dev/null > /dev/null 2>&1 &
 	ender=$!
 	while [ ! -e "$w/kstatus" ] && [ $(($(date +%s) - start)) -lt $((tmo * 2)) ]; do sleep 1; done
+	[ -e "$w/kstatus" ] || stall_diag
 	for p in $("$IP" netns pids "$ns" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
 	stall_wait $reader $ender
 	rc=$(cat "$w/kstatus" 2> /dev/null) shown=
