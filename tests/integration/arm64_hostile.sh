@@ -41,9 +41,9 @@ stderr_lines() { grep -v '^kiln: warning:' "$w/err"; }
 console_is() { [ "$(cat "$w/out")" = "$1" ]; }
 
 # --- MMIO: widths, past a device's end, no device ---------------------------------------------------
-tiny mmio_widths
+tiny mmio_widths --rng
 if [ "$rc" = 42 ] && console_is ABCD && [ -z "$(stderr_lines)" ]; then
-	ok "MMIO of 1/2/4/8 bytes to the UART, past the debug device's end, in no device: status 42, console ABCD"
+	ok "MMIO of 1/2/4/8 bytes to the UART and virtio-mmio, past the debug device's end, in no device: 42, console ABCD"
 else not_ok "MMIO widths and unclaimed accesses" "exit status $rc (10-19: a check in mmio_widths.S), console '$(cat "$w/out")'"; fi
 
 # --- no valid syndrome: the VM stops as crashed, naming the access ---------------------------------

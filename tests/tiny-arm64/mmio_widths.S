@@ -4,8 +4,10 @@
  * 1-, 2-, 4- and 8-byte stores (kiln uses the low byte: "ABCD" on the console) and read 8 bytes
  * wide (the register in the low byte, zeros above); the debug device (2 bytes) written 4 and 8
  * bytes wide at its start, past its end (dropped: no status), and read 8 wide (unclaimed: 0); an
- * address in no device read at each width (0) and written (dropped). Then status 42 with a byte
- * store. A check that fails reports its own status (10-19) instead; kiln should exit 42.
+ * address in no device read at each width (0) and written (dropped); the first virtio-mmio window
+ * (run with --rng) read as an aligned 32-bit word (MagicValue "virt", virtio 1.2 §4.2.2) and at
+ * the other widths (0: its registers are words). Then status 42 with a byte store. A check that
+ * fails reports its own status (10-19) instead; kiln should exit 42.
  */
 #include "tiny.h"
 
@@ -60,6 +62,20 @@ entry:
 	str x4, [x3]
 	ldr x5, [x3]
 	expect x5, 0, 17
+
+	/* virtio-mmio: only aligned 32-bit reads reach a register. */
+	ldr x3, =VIRTIO_BASE
+	ldr w5, [x3]
+	ldr w6, =0x74726976
+	cmp w5, w6
+	b.eq 1f
+	report_status 18
+1:	ldr x5, [x3]
+	expect x5, 0, 19
+	ldrb w5, [x3]
+	expect x5, 0, 19
+	ldrh w5, [x3]
+	expect x5, 0, 19
 
 	report_status 42
 	spin_forever
