@@ -406,6 +406,8 @@ int arch_resume_clock(struct vm *vm)
 	return kvm_set_one_reg(vm->vcpus[0].fd, KVM_REG_ARM_TIMER_CNT, vm->arch->paused_counter);
 }
 
+const char arch_machine_name[] = "aarch64";
+
 /* Snapshots are x86's alone for now (issue 15 does not ask them of arm64). */
 int arch_snapshot_supported(struct kiln_error *err)
 {
