@@ -1,10 +1,12 @@
 #!/bin/sh
 # shellcheck disable=SC2016 # the guest's script is single-quoted: the guest shell expands it
 # tests/integration/arm64_snapshot.sh — snapshot and restore on arm64, in the arm64 KVM test host
-# (make check-linux-arm64): the arm64 test guest, 2 vCPUs, counts while `kiln run --api-sock` runs
-# it; `kiln snapshot` (paused), kiln killed, and after a gap a new `kiln restore` from the files. The
+# (make check-linux-arm64): the arm64 test guest, 2 vCPUs, counts while `kiln run --api-sock
+# --track-dirty-pages` runs it; a Full `kiln snapshot --resume`, then a Diff (paused), kiln killed,
+# the Diff's memory merged onto the Full's, and after a gap a new `kiln restore` from the files. The
 # restored guest must count on from the next number with its uptime (the virtual counter) moved on
-# by less than the gap, still have both CPUs, and write its disk, read back here. Then damaged state
+# by less than the gap, run on both CPUs (each one's timer interrupts go on), and write its disk,
+# read back here. Then damaged state
 # files, made from the good one by snap-edit (kiln's own reader and writer, a fresh checksum), are
 # refused with one line each: another machine's (x86_64), a register id this vCPU does not have, a
 # register list cut short, and a file cut short.
@@ -20,14 +22,14 @@ GUEST_KERNEL=${GUEST_KERNEL:-Image}
 . "$(dirname "$0")/lib.sh"
 require_kvm "$KILN" "$GUEST/$GUEST_KERNEL" "$GUEST/initrd.img" "$SNAP_EDIT"
 
-COUNT=40 AT=10 GAP=5
+COUNT=40 FULL_AT=6 AT=10 GAP=5
 sock=$w/api.sock
 pid=
 kill_kiln() { [ -n "$pid" ] && kill -KILL "$pid" 2> /dev/null; }
 cleanup_hook=kill_kiln
 
 # The guest's script (on a read-only disk, vda): a line per 0.25 s with its count and uptime, then
-# a marker written on the data disk (vdb) and its CPU count.
+# a marker written on the data disk (vdb), its CPU count and, twice, each CPU's timer interrupts.
 cat > "$w/guest.sh" << 'EOF2'
 i=0
 while [ $i -lt 40 ]; do
@@ -38,6 +40,9 @@ while [ $i -lt 40 ]; do
 done
 echo armsnap-restored > /dev/vdb && sync && echo disk-ok
 echo "cpus $(nproc)"
+grep arch_timer /proc/interrupts
+sleep 0.5
+grep arch_timer /proc/interrupts
 EOF2
 sector_image "$w/guest.sh" "$w/guest.img"
 head -c 1048576 /dev/zero > "$w/data.img"
@@ -49,26 +54,34 @@ counts() { cat "$@" | tr -d '\r' | sed -n 's/^count \([0-9]*\) up .*$/\1/p'; }
 uptime_at() { n=$1; shift; cat "$@" | tr -d '\r' | sed -n "s/^count $n up \([0-9.]*\)\$/\1/p" | head -n 1; }
 consecutive() { counts "$@" | awk '$1 != NR { bad = 1 } { last = $1 } END { if (!bad && NR) print last }'; }
 
-# --- 1. run, snapshot at count AT, kill -----------------------------------------------------------
+# --- 1. run; a Full snapshot at count FULL_AT, a Diff at AT; kill; merge -------------------------
 "$KILN" run --kernel "$GUEST/$GUEST_KERNEL" --initrd "$GUEST/initrd.img" --cpus 2 --mem 256M \
-	--disk "$w/guest.img,ro" --disk "$w/data.img" --api-sock "$sock" -- sh /dev/vda \
+	--disk "$w/guest.img,ro" --disk "$w/data.img" --api-sock "$sock" --track-dirty-pages -- sh /dev/vda \
 	< /dev/null > "$w/out1" 2> "$w/err1" &
 pid=$!
-if ! wait_for "$w/out1" "^count $AT up"; then
-	cp "$w/out1" "$w/out"; cp "$w/err1" "$w/err"
-	fatal "the guest counts to $AT under kiln run"
-fi
-timeout -s KILL 120 "$KILN" snapshot --api-sock "$sock" "$w/snap" 2> "$w/snap.err"
-src=$?
+# take AT DIR [OPTION]: once the guest has counted to AT, `kiln snapshot OPTION DIR`.
+take() {
+	if ! wait_for "$w/out1" "^count $1 up"; then
+		cp "$w/out1" "$w/out"; cp "$w/err1" "$w/err"
+		fatal "the guest counts to $1 under kiln run"
+	fi
+	timeout -s KILL 120 "$KILN" snapshot --api-sock "$sock" $3 "$2" 2> "$w/snap.err"
+	src=$?
+	if [ "$src" != 0 ] || [ ! -s "$2/state" ]; then
+		tail -n 5 "$w/err1" | sed 's/^/#   kiln run: /'
+		fatal "kiln snapshot $3 of the guest (status $src: $(tail -n 1 "$w/snap.err"))"
+	fi
+	ok "kiln snapshot $3: state $(wc -c < "$2/state") bytes, memory file $(du -k "$2/mem" | cut -f1) KiB on disk"
+}
+take "$FULL_AT" "$w/full" --resume
+take "$AT" "$w/snap" --diff
 kill -KILL "$pid" 2> /dev/null
 wait "$pid" 2> /dev/null
 pid= t_killed=$(date +%s)
-if [ "$src" != 0 ] || [ ! -s "$w/snap/state" ]; then
-	tail -n 5 "$w/err1" | sed 's/^/#   kiln run: /'
-	fatal "kiln snapshot of the paused guest (status $src: $(tail -n 1 "$w/snap.err"))"
-fi
-ok "kiln snapshot: state $(wc -c < "$w/snap/state") bytes, memory file $(du -k "$w/snap/mem" | cut -f1) KiB on disk"
 first=$(consecutive "$w/out1")
+if "$KILN" snapshot-merge "$w/full/mem" "$w/snap/mem" 2> "$w/err" && mv "$w/full/mem" "$w/snap/mem"; then
+	ok "the Diff's memory merges onto the Full's"
+else fatal "kiln snapshot-merge ($(cat "$w/err"))"; fi
 
 # --- 2. a new kiln restores it GAP s later; the guest goes on ---------------------------------------
 sleep "$GAP"
@@ -89,8 +102,11 @@ u0=$(uptime_at "$first" "$w/out1") u1=$(uptime_at "$next" "$w/out1" "$w/out2")
 if [ -n "$u0" ] && [ -n "$u1" ] && awk -v a="$u0" -v b="$u1" -v g="$GAP" 'BEGIN { exit !(b >= a && b - a < g - 2) }'; then
 	ok "the guest's uptime moves on by $u0 -> $u1 s across the snapshot, not by the ${GAP} s gap"
 else not_ok "the guest's uptime does not jump across the restore" "count $first up ${u0:-?}, count $next up ${u1:-?}"; fi
-grep -qx 'cpus 2' "$w/out" && ok "both vCPUs are online after the restore" ||
-	not_ok "both vCPUs are online after the restore" "$(grep '^cpus' "$w/out")"
+# arch_timer's line of /proc/interrupts: `IRQ: CPU0 CPU1 GICv3 27 Level arch_timer`, printed twice.
+ticks=$(grep 'arch_timer$' "$w/out" | awk '{ print $2, $3 }' | tr '\n' ' ')
+if grep -qx 'cpus 2' "$w/out" && echo "$ticks" | awk 'NF == 4 && $3 > $1 && $4 > $2 { ok = 1 } END { exit !ok }'; then
+	ok "both vCPUs run after the restore (timer interrupts per CPU: $ticks)"
+else not_ok "both vCPUs run after the restore" "$(grep '^cpus' "$w/out"), timer interrupts: $ticks"; fi
 if grep -qx disk-ok "$w/out" && [ "$(head -c 16 "$w/data.img")" = armsnap-restored ]; then
 	ok "the restored guest writes its disk; the data reads back here"
 else not_ok "the restored guest writes its disk" "$(grep -c disk-ok "$w/out") disk-ok, disk starts '$(head -c 16 "$w/data.img" | tr -d '\0')'"; fi
