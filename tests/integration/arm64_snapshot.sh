@@ -6,7 +6,8 @@
 # the Diff's memory merged onto the Full's, and after a gap a new `kiln restore` from the files. The
 # restored guest must count on from the next number with its uptime (the virtual counter) moved on
 # by less than the gap, run on both CPUs (each one's timer interrupts go on), and write its disk,
-# read back here. Then damaged state
+# read back here. A guest that never starts its second vCPU (maxcpus=1) is restored with that vCPU
+# still powered off, and runs on. Then damaged state
 # files, made from the good one by snap-edit (kiln's own reader and writer, a fresh checksum), are
 # refused with one line each: another machine's (x86_64), a register id this vCPU does not have, a
 # register list cut short, and a file cut short.
@@ -65,7 +66,7 @@ take() {
 		cp "$w/out1" "$w/out"; cp "$w/err1" "$w/err"
 		fatal "the guest counts to $1 under kiln run"
 	fi
-	timeout -s KILL 120 "$KILN" snapshot --api-sock "$sock" $3 "$2" 2> "$w/snap.err"
+	timeout -s KILL 120 "$KILN" snapshot --api-sock "$sock" ${3:+"$3"} "$2" 2> "$w/snap.err"
 	src=$?
 	if [ "$src" != 0 ] || [ ! -s "$2/state" ]; then
 		tail -n 5 "$w/err1" | sed 's/^/#   kiln run: /'
@@ -111,7 +112,30 @@ if grep -qx disk-ok "$w/out" && [ "$(head -c 16 "$w/data.img")" = armsnap-restor
 	ok "the restored guest writes its disk; the data reads back here"
 else not_ok "the restored guest writes its disk" "$(grep -c disk-ok "$w/out") disk-ok, disk starts '$(head -c 16 "$w/data.img" | tr -d '\0')'"; fi
 
-# --- 3. damaged state files: one line each, status 125 --------------------------------------------
+# --- 3. a secondary the guest never started comes back powered off ---------------------------------
+# (PSCI CPU_ON was never called for vCPU 1: were it restored running, it would start at its reset PC.)
+rm -f "$sock"
+"$KILN" run --kernel "$GUEST/$GUEST_KERNEL" --initrd "$GUEST/initrd.img" --cpus 2 --api-sock "$sock" \
+	--cmdline "console=ttyS0 reboot=k panic=-1 pci=off quiet maxcpus=1" -- \
+	sh -c 'echo "ready $(nproc)"; sleep 3; echo "after $(nproc)"' < /dev/null > "$w/out1" 2> "$w/err1" &
+pid=$!
+if wait_for "$w/out1" '^ready 1' && timeout -s KILL 120 "$KILN" snapshot --api-sock "$sock" "$w/one" 2> "$w/err"; then
+	kill -KILL "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
+	pid=
+	timeout -s KILL "$tmo" "$KILN" restore "$w/one" < /dev/null > "$w/raw" 2> "$w/err"
+	rc=$?
+	tr -d '\r' < "$w/raw" > "$w/out"
+	if [ "$rc" = 0 ] && grep -qx 'after 1' "$w/out"; then
+		ok "maxcpus=1 on 2 vCPUs: restored with vCPU 1 still off, the guest runs on (exit 0)"
+	else not_ok "maxcpus=1: the restored guest runs on" "status $rc, $(grep -c '^after' "$w/out") after lines"; fi
+else
+	not_ok "maxcpus=1 on 2 vCPUs: snapshot" "$(tail -n 1 "$w/err") $(tail -n 1 "$w/err1")"
+	kill -KILL "$pid" 2> /dev/null
+	pid=
+fi
+
+# --- 4. damaged state files: one line each, status 125 --------------------------------------------
 # refused NAME PATTERN EDIT...: a copy of the snapshot whose state file snap-edit changed by EDIT.
 refused() {
 	name=$1 pattern=$2
