@@ -35,7 +35,7 @@ static void crash(struct vcpu *v, const char *fmt, ...) __attribute__((format(pr
 /* Stops the VM as crashed, with the vCPU's registers in the log to trace the crash in the guest. */
 static void crash(struct vcpu *v, const char *fmt, ...)
 {
-	char what[160], detail[200], state[512];
+	char what[200], detail[240], state[512];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -66,6 +66,22 @@ static bool handle_system_event(struct vcpu *v)
 	return false;
 }
 
+/* Bit 6 (WnR) of ESR_ELx's ISS for a Data Abort: the access was a write (the Arm ARM, ESR_ELx). */
+#define ARM_DABT_ISS_WNR (1ull << 6)
+
+/*
+ * arm64: a data abort outside RAM without a valid syndrome (e.g. LDP/STP, or a load with writeback,
+ * to a device): KVM cannot say which register or width, so no device can take it (api.rst,
+ * KVM_EXIT_ARM_NISV). Entering the guest again would repeat it forever.
+ */
+static void handle_arm_nisv(struct vcpu *v)
+{
+	crash(v, "a %s at %#llx outside RAM that KVM cannot emulate (no valid syndrome: a load/store pair, "
+	      "writeback or SIMD access; KVM_EXIT_ARM_NISV)",
+	      v->run->arm_nisv.esr_iss & ARM_DABT_ISS_WNR ? "write" : "read",
+	      (unsigned long long)v->run->arm_nisv.fault_ipa);
+}
+
 bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -87,6 +103,9 @@ bool vcpu_handle_exit(struct vcpu *v)
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		return handle_system_event(v);
+	case KVM_EXIT_ARM_NISV:
+		handle_arm_nisv(v);
+		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		crash(v, "KVM internal error, suberror %u (1 = instruction emulation failed)",
 		      run->internal.suberror);

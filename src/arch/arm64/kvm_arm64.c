@@ -8,6 +8,13 @@
 
 #include "kvm/ioctl.h"
 
+int kvm_enable_vm_cap(int vm_fd, uint32_t cap)
+{
+	struct kvm_enable_cap c = { .cap = cap };
+
+	return KVM_IOCTL_PTR(vm_fd, KVM_ENABLE_CAP, &c);
+}
+
 int kvm_arm_preferred_target(int vm_fd, struct kvm_vcpu_init *init)
 {
 	return KVM_IOCTL_PTR(vm_fd, KVM_ARM_PREFERRED_TARGET, init);

@@ -11,6 +11,8 @@
 
 #include "util.h"
 
+/* VM: KVM_ENABLE_CAP of cap, without arguments. */
+int kvm_enable_vm_cap(int vm_fd, uint32_t cap) MUST_CHECK;
 /* VM: the vCPU type and features that suit this host (KVM_ARM_PREFERRED_TARGET). */
 int kvm_arm_preferred_target(int vm_fd, struct kvm_vcpu_init *init) MUST_CHECK;
 /* VM: a device in KVM (KVM_CREATE_DEVICE); its fd. KVM_CREATE_DEVICE_TEST in flags only asks. */

@@ -9,6 +9,11 @@
 
 /* vCPU threads: the vCPU's registers in the log when the guest crashes (arch_describe_vcpu). */
 static const unsigned long vcpu_ioctls[] = { KVM_GET_ONE_REG };
+/* The main thread once its VM runs. */
+static const unsigned long main_ioctls[] = {
+	KVM_GET_ONE_REG, /* pause: the guest's virtual counter is saved (arch_pause_clock) */
+	KVM_SET_ONE_REG, /* resume: and written back */
+};
 
 void arch_seccomp_ioctls(enum seccomp_thread t, const unsigned long **list, size_t *n)
 {
@@ -17,6 +22,9 @@ void arch_seccomp_ioctls(enum seccomp_thread t, const unsigned long **list, size
 	if (t == SECCOMP_THREAD_VCPU) {
 		*list = vcpu_ioctls;
 		*n = ARRAY_SIZE(vcpu_ioctls);
+	} else if (t == SECCOMP_THREAD_MAIN) {
+		*list = main_ioctls;
+		*n = ARRAY_SIZE(main_ioctls);
 	}
 }
 
