@@ -7,6 +7,8 @@
 #   tests/integration/arm64_vmm.sh   and ends, serves its API, reads a config file, networks, sandboxed
 #   tests/integration/arm64_hostile.sh  the tiny arm64 guests (mk/arm64-tiny.mk): hostile MMIO, PSCI,
 #                                    signals, the counter across a pause
+#   tests/integration/arm64_snapshot.sh  a Linux guest snapshotted, kiln killed, restored by a new one;
+#                                    damaged state files refused (made by snap-edit)
 # `make check-host-arm64` runs the first alone (it needs no arm64 kiln). Logs: build/arm64/check-linux.log.
 ARM64_DIR := build/arm64
 ARM64_KILN := $(ARM64_DIR)/kiln
@@ -14,7 +16,8 @@ ARM64_KVM_PROBE := $(ARM64_DIR)/kvm-probe
 ARM64_HTTP_RAW := $(ARM64_DIR)/http-raw
 ARM64_REF_QEMU_DIR := $(ARM64_DIR)/qemu
 ARM64_SUITES := tests/integration/arm64_host.sh tests/integration/arm64.sh tests/integration/arm64_vmm.sh \
-	tests/integration/arm64_hostile.sh
+	tests/integration/arm64_hostile.sh tests/integration/arm64_snapshot.sh
+ARM64_SNAP_EDIT := $(ARM64_DIR)/snap-edit
 ARM64_CC := aarch64-linux-gnu-gcc
 
 # Static arm64 test programs: the KVM probe, and the API's raw HTTP client (the test host has no curl).
@@ -25,6 +28,13 @@ $(ARM64_KVM_PROBE) $(ARM64_HTTP_RAW):
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(ARM64_CC) -std=gnu11 $(WARNINGS) -static -Os -s -o $@ $<
+
+# The state file editor of arm64_snapshot.sh, with kiln's own reader and writer.
+$(ARM64_SNAP_EDIT): tests/integration/snap_edit.c src/snapshot/snap_file.c src/snapshot/crc64.c src/util.c
+	$(Q)scripts/install-deps.sh gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(ARM64_CC) -std=gnu11 $(WARNINGS) -Isrc -static -Os -s -o $@ $^
 
 # Debian's arm64 QEMU, extracted (arm64-qemu.sh redoes nothing while apt offers the same version).
 arm64-ref-qemu: guest-arm64
@@ -39,11 +49,11 @@ ARM64_TEST_HOST_BATCH = tests/host/run.sh --arch arm64 \
 	-f $(ARM64_GUEST_DIR)/Image:/payload/guest/Image -f $(ARM64_GUEST_DIR)/initrd.img:/payload/guest/initrd.img \
 	-f $(ARM64_GUEST_DIR)/vsock-tool:/payload/guest/vsock-tool -f $(ARM64_KVM_PROBE) \
 	-f $(ARM64_REF_QEMU_DIR):/payload/ref-qemu \
-	$(if $(filter-out tests/integration/arm64_host.sh,$(1)),-f $(ARM64_KILN):/payload/kiln -f $(ARM64_HTTP_RAW) \
+	$(if $(filter-out tests/integration/arm64_host.sh,$(1)),-f $(ARM64_KILN):/payload/kiln -f $(ARM64_HTTP_RAW) -f $(ARM64_SNAP_EDIT) \
 		$(foreach i,$(ARM64_TINY_IMAGES),-f $(i):/payload/tiny/$(notdir $(i)))) \
 	-f tests/integration/guest_batch.sh -f tests/integration/lib.sh $(foreach f,$(1),-f $(f)) \
 	-- 'KILN_TEST_TIMEOUT=$(or $(KILN_TEST_TIMEOUT),300) KILN=/payload/kiln GUEST=/payload/guest \
-	    GUEST_KERNEL=Image TINY=/payload/tiny KVM_PROBE=/payload/kvm-probe HTTP_RAW=/payload/http-raw REF_QEMU=/payload/ref-qemu/qemu \
+	    GUEST_KERNEL=Image TINY=/payload/tiny KVM_PROBE=/payload/kvm-probe HTTP_RAW=/payload/http-raw SNAP_EDIT=/payload/snap-edit REF_QEMU=/payload/ref-qemu/qemu \
 	    sh /payload/guest_batch.sh $(foreach s,$(1),/payload/$(notdir $(s)))' 2>&1 | tee $(ARM64_DIR)/$(2).log; \
 	exit $${PIPESTATUS[0]}
 
@@ -52,7 +62,7 @@ check-host-arm64: guest-arm64 arm64-ref-qemu $(ARM64_KVM_PROBE)
 	$(Q)$(call ARM64_TEST_HOST_BATCH,tests/integration/arm64_host.sh,check-host)
 
 check-linux-arm64: SHELL := /bin/bash
-check-linux-arm64: guest-arm64 arm64-ref-qemu $(ARM64_KVM_PROBE) $(ARM64_HTTP_RAW) arm64-kiln tiny-arm64
+check-linux-arm64: guest-arm64 arm64-ref-qemu $(ARM64_KVM_PROBE) $(ARM64_HTTP_RAW) $(ARM64_SNAP_EDIT) arm64-kiln tiny-arm64
 	$(Q)$(call ARM64_TEST_HOST_BATCH,$(ARM64_SUITES),check-linux)
 
 .PHONY: arm64-ref-qemu arm64-kiln check-host-arm64 check-linux-arm64

@@ -80,6 +80,8 @@ int arch_resume_clock(struct vm *vm) MUST_CHECK;
 
 /* Snapshots (snapshot/): -ENOTSUP with err filled in where the machine has none. */
 
+/* The machine's name in a state file, as uname -m says it: a restore refuses another's. */
+extern const char arch_machine_name[];
 /* Whether a snapshot can be taken at all; a one-line why in err otherwise. */
 int arch_snapshot_supported(struct kiln_error *err) MUST_CHECK;
 /* The vCPU sections a state file holds. */

@@ -92,3 +92,26 @@ int snap_config_get(const struct snap_reader *r, struct kiln_config *cfg, struct
 		return fail_with(why, whylen, -EBADMSG, "its machine configuration is malformed");
 	return 0;
 }
+
+void snap_arch_put(struct snap_writer *w, const char *machine)
+{
+	snap_begin(w, SNAP_TAG_ARCH, 0);
+	snap_put_str(w, machine);
+	snap_end(w);
+}
+
+int snap_arch_check(const struct snap_reader *r, const char *machine, char *why, size_t whylen)
+{
+	char name[32] = SNAP_ARCH_DEFAULT;
+	struct snap_cursor c;
+
+	if (snap_open_section(r, SNAP_TAG_ARCH, 0, &c) == 0) {
+		snap_get_str(&c, name, sizeof(name));
+		if (snap_cursor_finish(&c) < 0)
+			return fail_with(why, whylen, -EBADMSG, "its machine name is malformed");
+	}
+	if (strcmp(name, machine) != 0)
+		return fail_with(why, whylen, -EINVAL, "it is a snapshot of an %s machine, this kiln runs %s guests",
+				 name, machine);
+	return 0;
+}

@@ -15,6 +15,9 @@
 #include "snapshot/snap_file.h"
 
 #define SNAP_TAG_CONFIG SNAP_TAG('C', 'O', 'N', 'F')
+/* ARCH/0: str, the machine that took the snapshot (arch_machine_name); files without it are x86_64's. */
+#define SNAP_TAG_ARCH SNAP_TAG('A', 'R', 'C', 'H')
+#define SNAP_ARCH_DEFAULT "x86_64"
 
 /* Where the strings of a configuration read back from a file live. */
 struct snap_config_store {
@@ -36,5 +39,9 @@ void snap_config_put(struct snap_writer *w, const struct kiln_config *cfg, const
  */
 int snap_config_get(const struct snap_reader *r, struct kiln_config *cfg, struct snap_config_store *store,
 		    char *why, size_t whylen) MUST_CHECK;
+
+void snap_arch_put(struct snap_writer *w, const char *machine);
+/* 0 when the file's machine is machine; else -EINVAL (another's) or -EBADMSG, with why. */
+int snap_arch_check(const struct snap_reader *r, const char *machine, char *why, size_t whylen) MUST_CHECK;
 
 #endif

@@ -22,6 +22,8 @@ static int open_state(struct kiln_snapshot *s, struct kiln_error *err)
 
 	if (rc < 0)
 		return vm_error(err, -rc, "snapshot %s: %s", s->state_path, why);
+	if ((rc = snap_arch_check(&s->reader, arch_machine_name, why, sizeof(why))) < 0)
+		return vm_error(err, -rc, "snapshot %s: %s", s->state_path, why);
 	if (arch_snapshot_vcpus(&s->reader) == 0 || snap_count(&s->reader, SNAP_TAG_CONFIG) != 1)
 		return vm_error(err, EBADMSG, "snapshot %s: not a kiln VM snapshot (no vCPUs or no machine)",
 				s->state_path);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Taking a snapshot of a paused VM (kiln_vm_snapshot): the state file's sections in order CONF
- * (what to build), UART, the machine's (arch_snapshot_save_machine; x86: KBDC the i8042, MACH the
+ * (what to build), ARCH (the machine's name), UART, the machine's (arch_snapshot_save_machine; x86: KBDC the i8042, MACH the
  * interrupt controllers and clock), VIRT/n (each virtio device), the vCPUs' (x86: VCPU/n), then the
  * memory file. The vCPUs are parked outside KVM_RUN with their last exit completed
  * (vcpu.c), and the I/O thread is held between two events while it all is read.
@@ -42,6 +42,7 @@ static int write_state(struct vm *vm, struct snap_writer *w, struct kiln_error *
 	if (rc < 0)
 		return rc;
 	snap_config_put(w, &vm->cfg, sizes);
+	snap_arch_put(w, arch_machine_name);
 	serial_save(&vm->serial, w);
 	rc = arch_snapshot_save_machine(vm, w, err);
 	if (rc < 0)

@@ -38,7 +38,6 @@ static void full_machine(struct test_machine *t)
 		.ram_base = 0x40000000, .ram_size = 0x10000000, .ncpus = 4,
 		.gicd_base = 0x8000000, .gicd_size = 0x10000,
 		.gicr_base = 0x80a0000, .gicr_size = 4 * 0x20000,
-		.its_base = 0x8080000, .its_size = 0x20000,
 		.uart_base = 0x9000000, .uart_size = 0x1000, .uart_spi = 1, .uart_clock_hz = 1843200,
 		.debug_base = 0x9010000, .debug_size = 0x1000,
 		.virtio = t->v, .nvirtio = 3,
@@ -47,13 +46,12 @@ static void full_machine(struct test_machine *t)
 	};
 }
 
-/* One CPU, no ITS, no virtio device, no initrd, no bootargs. */
+/* One CPU, no virtio device, no initrd, no bootargs. */
 static void minimal_machine(struct test_machine *t)
 {
 	full_machine(t);
 	t->m.ncpus = 1;
 	t->m.gicr_size = 0x20000;
-	t->m.its_base = t->m.its_size = 0;
 	t->m.virtio = NULL;
 	t->m.nvirtio = 0;
 	t->m.bootargs = NULL;
@@ -211,14 +209,6 @@ static const char want_intc[] =
 	"\t\tphandle = <0x01>;\n"
 	"\t\t#address-cells = <0x02>;\n"
 	"\t\t#size-cells = <0x02>;\n"
-	"\t\tranges;\n"
-	"\n"
-	"\t\tmsi-controller@8080000 {\n"
-	"\t\t\tcompatible = \"arm,gic-v3-its\";\n"
-	"\t\t\tmsi-controller;\n"
-	"\t\t\t#msi-cells = <0x01>;\n"
-	"\t\t\treg = <0x00 0x8080000 0x00 0x20000>;\n"
-	"\t\t};\n"
 	"\t};\n";
 
 /* PPIs 13, 14, 11, 10 (secure, non-secure, virtual, hypervisor), level-low (8). */
@@ -363,7 +353,8 @@ static void test_full_machine_libfdt(void **state)
 			 node(fdt, "/intc@8000000"));
 	assert_int_equal(fdt_node_check_compatible(fdt, node(fdt, "/intc@8000000"), "arm,gic-v3"), 0);
 	assert_int_equal(prop_u32(fdt, "/intc@8000000", "#interrupt-cells"), 3);
-	expect_reg(fdt, "/intc@8000000/msi-controller@8080000", 0x8080000, 0x20000);
+	/* no ITS: virtio-mmio raises wired SPIs, nothing sends MSIs */
+	assert_int_equal(fdt_first_subnode(fdt, node(fdt, "/intc@8000000")), -FDT_ERR_NOTFOUND);
 	expect_reg(fdt, "/memory@40000000", 0x40000000, 0x10000000);
 	for (unsigned int n = 0; n < 4; n++) {
 		char path[32];
@@ -404,8 +395,7 @@ static void test_full_machine_libfdt(void **state)
 	free(fdt);
 }
 
-/* Without an ITS, initrd, bootargs or virtio device: none of their properties or nodes, and the
- * GIC has no ranges and no child. */
+/* Without an initrd, bootargs or virtio device: none of their properties or nodes. */
 static void test_minimal_machine(void **state)
 {
 	struct test_machine t;
@@ -488,8 +478,6 @@ static void bad_uart_size_0(struct test_machine *t) { t->m.uart_size = 0; }
 static void bad_debug_size_0(struct test_machine *t) { t->m.debug_size = 0; }
 static void bad_virtio_size_0(struct test_machine *t) { t->v[2].size = 0; }
 static void bad_gicr_size(struct test_machine *t) { t->m.gicr_size = 3 * 0x20000; }
-static void bad_its_no_size(struct test_machine *t) { t->m.its_size = 0; }
-static void bad_its_no_base(struct test_machine *t) { t->m.its_base = 0; }
 static void bad_gicd_align(struct test_machine *t) { t->m.gicd_base += 0x1000; }
 static void bad_wraps(struct test_machine *t)
 {
@@ -499,7 +487,7 @@ static void bad_wraps(struct test_machine *t)
 static void bad_uart_on_debug(struct test_machine *t) { t->m.uart_base = t->m.debug_base + 0xff8; }
 static void bad_virtio_on_virtio(struct test_machine *t) { t->v[2].base = t->v[1].base + 0x1ff; }
 static void bad_virtio_in_ram(struct test_machine *t) { t->v[0].base = 0x4ffff000; }
-static void bad_its_on_gicr(struct test_machine *t) { t->m.its_base = t->m.gicr_base; }
+static void bad_gicr_on_gicd(struct test_machine *t) { t->m.gicr_base = t->m.gicd_base; }
 static void bad_uart_spi(struct test_machine *t) { t->m.uart_spi = ARM64_FDT_MAX_SPI + 1; }
 static void bad_virtio_spi(struct test_machine *t) { t->v[1].spi = 1000; }
 static void bad_spi_twice(struct test_machine *t) { t->v[2].spi = t->v[0].spi; }
@@ -526,14 +514,12 @@ static void test_bad_machines(void **state)
 		{ bad_debug_size_0, "the debug device at 0x9010000 has size 0" },
 		{ bad_virtio_size_0, "virtio 2 at 0xa000400 has size 0" },
 		{ bad_gicr_size, "GIC redistributors: size 0x60000 for 4 CPUs" },
-		{ bad_its_no_size, "ITS at 0x8080000 + 0: base and size must both be 0" },
-		{ bad_its_no_base, "ITS at 0 + 0x20000" },
 		{ bad_gicd_align, "each must be 64 KiB aligned" },
 		{ bad_wraps, "the debug device at 0xfffffffffffff000 + 0x2000 wraps past 2^64" },
 		{ bad_uart_on_debug, "the uart [0x9010ff8, +0x1000) overlaps the debug device" },
 		{ bad_virtio_on_virtio, "virtio 1 [0xa000200, +0x200) overlaps virtio 2 [0xa0003ff" },
 		{ bad_virtio_in_ram, "RAM [0x40000000, +0x10000000) overlaps virtio 0 [0x4ffff000" },
-		{ bad_its_on_gicr, "the GIC redistributors [0x80a0000, +0x80000) overlaps the ITS" },
+		{ bad_gicr_on_gicd, "the GIC distributor [0x8000000, +0x10000) overlaps the GIC redistributors" },
 		{ bad_uart_spi, "uart SPI 988: SPIs are 0-987" },
 		{ bad_virtio_spi, "virtio 1: SPI 1000: SPIs are 0-987" },
 		{ bad_spi_twice, "virtio 2: SPI 16 is virtio 0's" },

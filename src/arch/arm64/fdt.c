@@ -58,11 +58,10 @@ static void region_name(const struct machine_region *r, char *buf, size_t len)
 		snprintf(buf, len, "%s", r->what);
 }
 
-/* The machine's regions: RAM, the GIC's (the ITS only when there is one), the uart, the debug
- * device, then each virtio device. */
+/* The machine's regions: RAM, the GIC's, the uart, the debug device, then each virtio device. */
 static unsigned int region_count(const struct arm64_fdt_machine *m)
 {
-	return (m->its_size != 0 ? 6 : 5) + m->nvirtio;
+	return 5 + m->nvirtio;
 }
 
 static struct machine_region region_at(const struct arm64_fdt_machine *m, unsigned int i)
@@ -73,7 +72,6 @@ static struct machine_region region_at(const struct arm64_fdt_machine *m, unsign
 		{ "the GIC redistributors", -1, m->gicr_base, m->gicr_size },
 		{ "the uart", -1, m->uart_base, m->uart_size },
 		{ "the debug device", -1, m->debug_base, m->debug_size },
-		{ "the ITS", -1, m->its_base, m->its_size },
 	};
 	unsigned int nfixed = region_count(m) - m->nvirtio;
 
@@ -142,14 +140,9 @@ static int check_gic(const struct arm64_fdt_machine *m, char *why, size_t why_le
 	if (m->gicr_size != (uint64_t)m->ncpus * ARM64_FDT_GICR_STRIDE)
 		return fail_einval(why, why_len, "GIC redistributors: size %#" PRIx64 " for %u CPUs, "
 				   "not %u * 128 KiB", m->gicr_size, m->ncpus, m->ncpus);
-	if ((m->its_base == 0) != (m->its_size == 0))
-		return fail_einval(why, why_len, "ITS at %#" PRIx64 " + %#" PRIx64 ": base and size "
-				   "must both be 0 (no ITS) or both set", m->its_base, m->its_size);
-	if (m->gicd_base % GIC_FRAME_ALIGN || m->gicr_base % GIC_FRAME_ALIGN ||
-	    m->its_base % GIC_FRAME_ALIGN)
-		return fail_einval(why, why_len, "GIC frames at %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
-				   ": each must be 64 KiB aligned", m->gicd_base, m->gicr_base,
-				   m->its_base);
+	if (m->gicd_base % GIC_FRAME_ALIGN || m->gicr_base % GIC_FRAME_ALIGN)
+		return fail_einval(why, why_len, "GIC frames at %#" PRIx64 ", %#" PRIx64
+				   ": each must be 64 KiB aligned", m->gicd_base, m->gicr_base);
 	return 0;
 }
 
@@ -358,18 +351,9 @@ static void write_gic(struct tree_writer *w, const struct arm64_fdt_machine *m)
 	w_irqs(w, maintenance, 1);
 	w_u32(w, "phandle", ARM64_FDT_PHANDLE_GIC);
 	/* An interrupt provider's #address-cells is what an interrupt-map naming it gives as its
-	 * unit address (DT spec §2.4.3.1; dtc warns without it); the ITS child's reg uses both. */
+	 * unit address (DT spec §2.4.3.1; dtc warns without it). */
 	w_u32(w, "#address-cells", 2);
 	w_u32(w, "#size-cells", 2);
-	if (m->its_size != 0) {
-		w_empty(w, "ranges"); /* the ITS's reg is in the parent's address space */
-		w_begin_at(w, "msi-controller", m->its_base);
-		w_string(w, "compatible", "arm,gic-v3-its");
-		w_empty(w, "msi-controller");
-		w_u32(w, "#msi-cells", 1); /* the DeviceID */
-		w_reg1(w, m->its_base, m->its_size);
-		w_end(w);
-	}
 	w_end(w);
 }
 

@@ -28,7 +28,6 @@ struct arm64_fdt_machine {
 	unsigned int ncpus;                     /* 1..ARM64_FDT_MAX_CPUS */
 	uint64_t gicd_base, gicd_size;          /* GICv3 distributor */
 	uint64_t gicr_base, gicr_size;          /* redistributors, all CPUs: ncpus * 128 KiB */
-	uint64_t its_base, its_size;            /* 0: no ITS node */
 	uint64_t uart_base, uart_size; uint32_t uart_spi;   /* ns16550a, reg-shift 0, reg-io-width 1 */
 	uint32_t uart_clock_hz;
 	uint64_t debug_base, debug_size;        /* kiln's debug device (exit status, boot-ready) */

@@ -4,7 +4,7 @@
  * device tree, fdt.c, tells the guest all of it):
  *
  *   0x0800_0000 .. 0x0801_0000   GICv3 distributor
- *   0x0808_0000 .. 0x080a_0000   GICv3 ITS, where KVM has one
+ *   0x0808_0000 .. 0x080a_0000   unused (a GICv3 ITS would go here)
  *   0x080a_0000 ..               GICv3 redistributors, 128 KiB per vCPU
  *   0x0900_0000 .. 0x0900_1000   the 16550 UART (ns16550a, byte registers)
  *   0x0901_0000 .. 0x0901_1000   kiln's debug device (devices/debug_port.h)
@@ -16,8 +16,6 @@
 
 #define ARM64_GICD_ADDR 0x08000000ull
 #define ARM64_GICD_SIZE 0x10000ull
-#define ARM64_ITS_ADDR 0x08080000ull
-#define ARM64_ITS_SIZE 0x20000ull
 #define ARM64_GICR_ADDR 0x080a0000ull
 #define ARM64_GICR_SIZE_PER_CPU 0x20000ull /* RD_base and SGI_base frames, 64 KiB each */
 #define ARM64_UART_ADDR 0x09000000ull

@@ -263,6 +263,8 @@ int arch_resume_clock(struct vm *vm)
 	return rc < 0 ? rc : 0;
 }
 
+const char arch_machine_name[] = "x86_64";
+
 int arch_snapshot_supported(struct kiln_error *err)
 {
 	(void)err;
