@@ -13,9 +13,12 @@
 #   -f  copies a file or directory into the test host (default GUEST: /payload/<basename>); the
 #       shared libraries of dynamically linked executables in it are copied too
 #   -i  interactive: the terminal is the test host's console (Ctrl-A x leaves QEMU)
+#   -w  the test host is taken for wedged when it prints nothing, not even its heartbeat (a line
+#       every 10 s), for this many seconds (default 300; 0: never): it is killed and, the first
+#       time, booted again with the same command (README.md, "A lost timer interrupt")
 # COMMAND runs under busybox sh in the test host, cwd /payload, PATH=/payload:/bin:/sbin, /dev/kvm and
 # /dev/net/tun ready. Its output is printed as it comes; run.sh exits with COMMAND's status, 124 on
-# timeout, 125 when the harness itself fails.
+# timeout (or wedged twice), 125 when the harness itself fails.
 #
 # The kernel, its kvm modules and busybox come from the Linux test guest's build (build/guest, made
 # by tests/guest/build.sh from Debian packages; run.sh builds it when missing; KILN_GUEST_DIR
@@ -27,14 +30,15 @@ set -u
 fail() { echo "host/run.sh: $*" >&2; exit 125; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-usage="usage: run.sh [--arch x86|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-f HOST[:GUEST]]... [-i] -- COMMAND..."
-arch=x86 mem=6144 cpus=2 tmo="" interactive=0 files=()
+usage="usage: run.sh [--arch x86|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-w SILENCE_S] [-f HOST[:GUEST]]... [-i] -- COMMAND..."
+arch=x86 mem=6144 cpus=2 tmo="" interactive=0 files=() silence=300
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) arch=$2; shift 2 ;;
 	-m) mem=$2; shift 2 ;;
 	-c) cpus=$2; shift 2 ;;
 	-t) tmo=$2; shift 2 ;;
+	-w) silence=$2; shift 2 ;;
 	-f) files+=("$2"); shift 2 ;;
 	-i) interactive=1; shift ;;
 	--) shift; break ;;
@@ -104,6 +108,8 @@ cat > "$r/init" <<'INIT'
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
 exec </dev/console >/dev/console 2>&1
+# The heartbeat: run.sh takes a test host that prints nothing for minutes for wedged (its clock lost).
+(while sleep 10; do echo "kiln-test-host: alive"; done) &
 for m in $(cat /mods/order); do insmod /mods/$m.ko || echo "kiln-test-host: insmod $m failed"; done
 [ -c /dev/kvm ] || echo "kiln-test-host: no /dev/kvm"
 ip link set lo up 2>/dev/null
@@ -136,17 +142,49 @@ else
 		-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t${tsc_khz:+ tsc_early_khz=$tsc_khz}")
 fi
 [ "$tmo" = 0 ] || qemu=(timeout "$tmo" "${qemu[@]}")
+# watch_silence: while the boot runs ($w/done absent), kills QEMU (SIGKILL: a wedged one ignores
+# SIGTERM) once $w/out has not grown for $silence seconds, and leaves $w/wedged behind.
+watch_silence() {
+	local pid="" last=-1 size quiet=0
+	while [ ! -e "$w/done" ]; do
+		sleep 1
+		[ -n "$pid" ] || pid=$(cat "$w/qemu.pid" 2>/dev/null)
+		size=$(stat -c %s "$w/out" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0 last=$size; fi
+		if [ $quiet -ge "$silence" ] && [ -n "$pid" ]; then
+			: > "$w/wedged"
+			kill -KILL "$pid" 2>/dev/null
+			return
+		fi
+	done
+}
+# boot: one run of the test host, its console streamed as it comes (less carriage returns, the
+# status line and the heartbeat); $q is QEMU's status.
+boot() {
+	local watcher=""
+	rm -f "$w/wedged" "$w/qemu.pid" "$w/done"
+	: > "$w/out"
+	[ "$silence" = 0 ] || { watch_silence & watcher=$!; }
+	"${qemu[@]}" -pidfile "$w/qemu.pid" -serial stdio < /dev/null 2>&1 | tee "$w/out" |
+		sed -u -e 's/\r$//' -e '/^kiln-test-host: exit [0-9]*$/d' -e '/^kiln-test-host: alive$/d' \
+		-e '/^\[ *[0-9.]*\] reboot: Power down$/d'
+	q=${PIPESTATUS[0]}
+	: > "$w/done"
+	[ -z "$watcher" ] || wait "$watcher"
+}
 if [ $interactive = 1 ]; then
 	# The terminal is the console; Ctrl-C goes to the test host, Ctrl-A x quits QEMU.
 	"${qemu[@]}" -chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con \
 		2>&1 | tee "$w/out"
 	q=${PIPESTATUS[0]}
 else
-	# Stream the console as it comes, less carriage returns and the status line.
-	"${qemu[@]}" -serial stdio < /dev/null 2>&1 | tee "$w/out" |
-		sed -u -e 's/\r$//' -e '/^kiln-test-host: exit [0-9]*$/d' \
-		-e '/^\[ *[0-9.]*\] reboot: Power down$/d'
-	q=${PIPESTATUS[0]}
+	boot
+	if [ -e "$w/wedged" ]; then
+		echo "host/run.sh: the test host printed nothing for $silence s, not even its heartbeat: wedged" \
+			"(README.md, \"A lost timer interrupt\"); killed, booting it again once" >&2
+		boot
+		[ -e "$w/wedged" ] && { echo "host/run.sh: the test host wedged again" >&2; exit 124; }
+	fi
 fi
 rc=$(tr -d '\r' < "$w/out" | sed -n 's/^kiln-test-host: exit \([0-9]*\)$/\1/p' | tail -n 1)
 [ "$q" = 124 ] && { echo "host/run.sh: timed out after $tmo s" >&2; exit 124; }
