@@ -103,13 +103,15 @@ for f in "${files[@]}"; do
 	done < <(find -L "$src" -type f -perm -u+x)
 done
 printf '%s\n' "$*" > "$r/payload/.command"
+# Not on an interactive console, where nobody watches for silence.
+[ $interactive = 1 ] || [ "$silence" = 0 ] || : > "$r/payload/.heartbeat"
 cat > "$r/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
 exec </dev/console >/dev/console 2>&1
 # The heartbeat: run.sh takes a test host that prints nothing for minutes for wedged (its clock lost).
-(while sleep 10; do echo "kiln-test-host: alive"; done) &
+[ -e /payload/.heartbeat ] && (while sleep 10; do echo "kiln-test-host: alive"; done) &
 for m in $(cat /mods/order); do insmod /mods/$m.ko || echo "kiln-test-host: insmod $m failed"; done
 [ -c /dev/kvm ] || echo "kiln-test-host: no /dev/kvm"
 ip link set lo up 2>/dev/null
