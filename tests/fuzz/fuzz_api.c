@@ -20,16 +20,9 @@
 #include "api/config_file.h"
 #include "api/route.h"
 #include "api/vmm.h"
+#include "fuzz/fuzz_check.h"
 
 #define FUZZ_PATH_MAX 256
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define fuzz_check(cond)                    \
-	do {                                \
-		if (!(cond))                \
-			abort();            \
-	} while (0)
 
 /*
  * libkiln's VM calls: the target never starts a VM (InstanceStart is not applied), so these are

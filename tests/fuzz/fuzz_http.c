@@ -16,17 +16,10 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "fuzz/fuzz_check.h"
 
 #define MAX_PAYLOAD 4096
 #define MAX_OUTCOMES 64
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define fuzz_check(cond)                    \
-	do {                                \
-		if (!(cond))                \
-			abort();            \
-	} while (0)
 
 /* What one request came to: enough to tell two parses apart. */
 struct outcome {

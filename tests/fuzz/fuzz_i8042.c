@@ -40,6 +40,7 @@
 
 #include "bus/bus.h"
 #include "devices/i8042.h"
+#include "fuzz/fuzz_check.h"
 
 #define KBC_DATA 0x60
 #define KBC_CMD 0x64
@@ -58,14 +59,6 @@
 #define OUTPORT_INITIAL 0x03
 #define KBD_ACK 0xfa
 #define KBD_NAK 0xfe
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define kbc_check(cond)             \
-	do {                        \
-		if (!(cond))        \
-			abort();    \
-	} while (0)
 
 /* What the guest can know from what it wrote: the controller and the keyboard, as a model. */
 struct kbc_model {
@@ -100,8 +93,8 @@ static int kbc_set_level(void *opaque, uint32_t gsi, int level)
 {
 	struct kbc_fuzz *f = opaque;
 
-	kbc_check(gsi == I8042_IRQ_KEYBOARD);
-	kbc_check(level != f->line); /* an ISA edge: only changes are signalled */
+	fuzz_check(gsi == I8042_IRQ_KEYBOARD);
+	fuzz_check(level != f->line); /* an ISA edge: only changes are signalled */
 	f->rises += level;
 	f->line = level;
 	return 0;
@@ -113,7 +106,7 @@ static void kbc_stop(struct machine_events *ev, enum kiln_exit_reason reason)
 {
 	struct kbc_fuzz *f = container_of(ev, struct kbc_fuzz, events);
 
-	kbc_check(reason == KILN_EXIT_RESET);
+	fuzz_check(reason == KILN_EXIT_RESET);
 	f->stops++;
 }
 
@@ -302,10 +295,10 @@ static uint8_t kbc_status(struct kbc_fuzz *f)
 {
 	uint8_t st;
 
-	kbc_check(bus_access(&f->pio, KBC_CMD, &st, 1, false));
-	kbc_check((st & ~(ST_OBF | ST_CMD)) == (ST_SYS | ST_UNLOCKED));
-	kbc_check(!!(st & ST_CMD) == f->m.last_was_cmd);
-	kbc_check(!!(st & ST_OBF) == f->m.out_full);
+	fuzz_check(bus_access(&f->pio, KBC_CMD, &st, 1, false));
+	fuzz_check((st & ~(ST_OBF | ST_CMD)) == (ST_SYS | ST_UNLOCKED));
+	fuzz_check(!!(st & ST_CMD) == f->m.last_was_cmd);
+	fuzz_check(!!(st & ST_OBF) == f->m.out_full);
 	return st;
 }
 
@@ -315,13 +308,13 @@ static uint8_t kbc_read_data(struct kbc_fuzz *f)
 	unsigned int rises = f->rises;
 	uint8_t v;
 
-	kbc_check(bus_access(&f->pio, KBC_DATA, &v, 1, false));
-	kbc_check(v == f->m.out); /* an empty buffer reads as the last byte */
+	fuzz_check(bus_access(&f->pio, KBC_DATA, &v, 1, false));
+	fuzz_check(v == f->m.out); /* an empty buffer reads as the last byte */
 	f->m.out_full = false;
 	kbc_model_fill(&f->m);
 	/* The next byte is a new edge: the line dropped for the read and rose again. */
 	if (line_was_up && f->line)
-		kbc_check(f->rises == rises + 1);
+		fuzz_check(f->rises == rises + 1);
 	return v;
 }
 
@@ -333,7 +326,7 @@ static void kbc_write(struct kbc_fuzz *f, bool command_port, uint8_t v)
 	else
 		kbc_model_data(&f->m, v);
 	kbc_model_fill(&f->m);
-	kbc_check(bus_access(&f->pio, command_port ? KBC_CMD : KBC_DATA, &v, 1, true));
+	fuzz_check(bus_access(&f->pio, command_port ? KBC_CMD : KBC_DATA, &v, 1, true));
 }
 
 /* --- Ctrl-Alt-Del ----------------------------------------------------------------------------------- */
@@ -362,7 +355,7 @@ static void kbc_cad(struct kbc_fuzz *f)
 	bool ok = m->scanning && !(m->ctr & CTR_KBD_DISABLED) && (m->ctr & CTR_INT) &&
 		  I8042_QUEUE_SIZE - m->count >= n;
 
-	kbc_check(i8042_send_ctrl_alt_del(&f->kbc) == (ok ? 0 : -EAGAIN));
+	fuzz_check(i8042_send_ctrl_alt_del(&f->kbc) == (ok ? 0 : -EAGAIN));
 	for (unsigned int i = 0; ok && i < n; i++)
 		kbc_model_push(m, bytes[i]);
 	kbc_model_fill(m);
@@ -372,7 +365,7 @@ static void kbc_cad(struct kbc_fuzz *f)
 static void kbc_drain(struct kbc_fuzz *f)
 {
 	for (unsigned int n = 0; kbc_status(f) & ST_OBF; n++) {
-		kbc_check(n < KBC_DRAIN_MAX);
+		fuzz_check(n < KBC_DRAIN_MAX);
 		kbc_read_data(f);
 	}
 }
@@ -385,9 +378,9 @@ static void kbc_wide(struct kbc_fuzz *f, uint16_t port, unsigned int width, bool
 	uint8_t buf[8];
 
 	memset(buf, val, sizeof(buf));
-	kbc_check(!bus_access(&f->pio, port, buf, width, write));
+	fuzz_check(!bus_access(&f->pio, port, buf, width, write));
 	for (unsigned int i = 0; !write && i < width; i++)
-		kbc_check(buf[i] == 0xff);
+		fuzz_check(buf[i] == 0xff);
 }
 
 static void kbc_step(struct kbc_fuzz *f, uint8_t op, uint8_t val)
@@ -413,9 +406,9 @@ static void kbc_step(struct kbc_fuzz *f, uint8_t op, uint8_t val)
 		kbc_cad(f);
 		kbc_drain(f);
 	}
-	kbc_check(f->kbc.queue_count == f->m.count && f->m.count <= I8042_QUEUE_SIZE);
-	kbc_check(f->line == ((kbc_status(f) & ST_OBF) && (f->m.ctr & CTR_INT)));
-	kbc_check(f->stops == f->m.resets);
+	fuzz_check(f->kbc.queue_count == f->m.count && f->m.count <= I8042_QUEUE_SIZE);
+	fuzz_check(f->line == ((kbc_status(f) & ST_OBF) && (f->m.ctr & CTR_INT)));
+	fuzz_check(f->stops == f->m.resets);
 }
 
 static struct kbc_fuzz kbc_f;
@@ -429,13 +422,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	f->events.stop = kbc_stop;
 	f->m = (struct kbc_model){ .ctr = CTR_INITIAL, .outport = OUTPORT_INITIAL, .set = 2 };
 	bus_init(&f->pio, "pio", 0xff);
-	kbc_check(i8042_init(&f->kbc, &f->pio, (struct irq_line){ &f->chip, I8042_IRQ_KEYBOARD },
+	fuzz_check(i8042_init(&f->kbc, &f->pio, (struct irq_line){ &f->chip, I8042_IRQ_KEYBOARD },
 			     &f->events) == 0);
 	for (size_t i = 0; i + 1 < len; i += 2)
 		kbc_step(f, data[i], data[i + 1]);
 	kbc_write(f, true, 0xae);
 	kbc_drain(f);
-	kbc_check(f->stops == f->m.resets);
+	fuzz_check(f->stops == f->m.resets);
 	i8042_destroy(&f->kbc);
 	bus_free(&f->pio);
 	return 0;

@@ -25,16 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_check.h"
 #include "snapshot/reg_list.h"
 #include "support/snap_image.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define fuzz_check(cond)                    \
-	do {                                \
-		if (!(cond))                \
-			abort();            \
-	} while (0)
 
 #define TAG SNAP_TAG('A', 'C', 'P', 'U')
 #define ARM64_ID(size, low) (KVM_REG_ARM64 | (size) | (uint64_t)(low))

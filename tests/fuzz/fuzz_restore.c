@@ -32,6 +32,7 @@
 
 #include "devices/i8042.h"
 #include "devices/serial.h"
+#include "fuzz/fuzz_check.h"
 #include "mem/gmem.h"
 #include "support/snap_image.h"
 #include "virtio/blk.h"
@@ -46,14 +47,6 @@
 #define STATUS_KNOWN (1u | 2u | 4u | 8u | 64u | 128u)
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define fuzz_check(cond)            \
-	do {                        \
-		if (!(cond))        \
-			abort();    \
-	} while (0)
 
 static int fake_ioeventfd(void *opaque, uint64_t addr, uint64_t datamatch, int fd)
 {

@@ -35,18 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_check.h"
 #include "snapshot/snap_file.h"
 
 #define FUZZ_FIX_BODY_LEN 0x01
 #define FUZZ_FIX_CRC 0x02
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define fuzz_check(cond)                    \
-	do {                                \
-		if (!(cond))                \
-			abort();            \
-	} while (0)
 
 static uint64_t fuzz_le(const uint8_t *p, unsigned int n)
 {

@@ -35,6 +35,7 @@
 #include "bus/bus.h"
 #include "devices/serial.h"
 #include "devices/serial_input.h"
+#include "fuzz/fuzz_check.h"
 #include "io/loop.h"
 
 #define UART_BASE 0x3f8
@@ -52,14 +53,6 @@
 #define LSR_DR 0x01
 #define LSR_THRE_TEMT 0x60
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define uart_check(cond)            \
-	do {                        \
-		if (!(cond))        \
-			abort();    \
-	} while (0)
-
 /* --- the stand-in for the I/O loop: what serial_input watches, polled by the harness ---------------- */
 
 struct uart_watch {
@@ -73,10 +66,10 @@ static unsigned int uart_nwatches;
 int io_loop_add(struct io_loop *l, int fd, uint32_t events, struct ev_handler *h)
 {
 	(void)l;
-	uart_check(events == EPOLLIN);
+	fuzz_check(events == EPOLLIN);
 	for (unsigned int i = 0; i < uart_nwatches; i++)
-		uart_check(uart_watches[i].fd != fd); /* epoll would say EEXIST */
-	uart_check(uart_nwatches < UART_WATCH_MAX);
+		fuzz_check(uart_watches[i].fd != fd); /* epoll would say EEXIST */
+	fuzz_check(uart_nwatches < UART_WATCH_MAX);
 	uart_watches[uart_nwatches++] = (struct uart_watch){ fd, h };
 	return 0;
 }
@@ -125,8 +118,8 @@ static int uart_set_level(void *opaque, uint32_t gsi, int level)
 {
 	struct uart_fuzz *f = opaque;
 
-	uart_check(gsi == UART_GSI);
-	uart_check(level != f->line); /* an edge-triggered ISA line: only changes are signalled */
+	fuzz_check(gsi == UART_GSI);
+	fuzz_check(level != f->line); /* an edge-triggered ISA line: only changes are signalled */
 	f->line = level;
 	return 0;
 }
@@ -239,9 +232,9 @@ static void uart_model_write(struct uart_model *m, unsigned int reg, uint8_t v)
 /* After every step: the FIFO agrees with the model, and the line with IIR. */
 static void uart_check_state(const struct uart_fuzz *f)
 {
-	uart_check(f->uart.rx_count <= SERIAL_RX_CAPACITY);
-	uart_check(f->uart.rx_count == f->m.rx_count);
-	uart_check(f->line == !(uart_model_iir(&f->m) & 0x01));
+	fuzz_check(f->uart.rx_count <= SERIAL_RX_CAPACITY);
+	fuzz_check(f->uart.rx_count == f->m.rx_count);
+	fuzz_check(f->line == !(uart_model_iir(&f->m) & 0x01));
 }
 
 /* --- the guest ------------------------------------------------------------------------------------ */
@@ -254,10 +247,10 @@ static void uart_guest_access(struct uart_fuzz *f, unsigned int reg, unsigned in
 
 	memset(buf, write ? val : 0x5a, sizeof(buf));
 	claimed = bus_access(&f->pio, UART_BASE + reg, buf, width, write);
-	uart_check(claimed == (reg + width <= 8));
+	fuzz_check(claimed == (reg + width <= 8));
 	if (!claimed) {
 		for (unsigned int i = 0; !write && i < width; i++)
-			uart_check(buf[i] == 0xff);
+			fuzz_check(buf[i] == 0xff);
 		return;
 	}
 	if (write) {
@@ -266,9 +259,9 @@ static void uart_guest_access(struct uart_fuzz *f, unsigned int reg, unsigned in
 	}
 	int want = uart_model_read(&f->m, reg);
 
-	uart_check(want < 0 || buf[0] == want);
+	fuzz_check(want < 0 || buf[0] == want);
 	for (unsigned int i = 1; i < width; i++)
-		uart_check(buf[i] == 0);
+		fuzz_check(buf[i] == 0);
 }
 
 /* The guest reads RBR while LSR.DR is set; returns how many bytes it read. */
@@ -279,10 +272,10 @@ static unsigned int uart_guest_drain(struct uart_fuzz *f)
 
 	for (;;) {
 		bus_access(&f->pio, UART_BASE + 5, &lsr, 1, false);
-		uart_check(lsr == uart_model_read(&f->m, 5));
+		fuzz_check(lsr == uart_model_read(&f->m, 5));
 		if (!(lsr & LSR_DR) || (f->m.lcr & LCR_DLAB))
 			return n;
-		uart_check(n++ <= SERIAL_RX_CAPACITY);
+		fuzz_check(n++ <= SERIAL_RX_CAPACITY);
 		uart_guest_access(f, 0, 1, false, 0);
 	}
 }
@@ -299,7 +292,7 @@ static void uart_host_write(struct uart_fuzz *f, size_t n)
 	for (size_t i = 0; i < n; i++)
 		buf[i] = uart_host_byte(f->m.host_written + i);
 	took = write(f->host[1], buf, n);
-	uart_check(took >= 0 || errno == EAGAIN);
+	fuzz_check(took >= 0 || errno == EAGAIN);
 	if (took > 0)
 		f->m.host_written += (uint64_t)took;
 }
@@ -307,9 +300,9 @@ static void uart_host_write(struct uart_fuzz *f, size_t n)
 /* Bytes serial_input gave the UART since the model last looked: the next ones the host wrote. */
 static void uart_host_delivered(struct uart_fuzz *f)
 {
-	uart_check(f->uart.rx_count >= f->m.rx_count);
+	fuzz_check(f->uart.rx_count >= f->m.rx_count);
 	while (f->m.rx_count < f->uart.rx_count) {
-		uart_check(f->m.host_delivered < f->m.host_written);
+		fuzz_check(f->m.host_delivered < f->m.host_written);
 		uart_model_push(&f->m, uart_host_byte(f->m.host_delivered++));
 	}
 }
@@ -323,7 +316,7 @@ static bool uart_loop_pass(struct uart_fuzz *f)
 	for (unsigned int i = 0; i < uart_nwatches; i++) {
 		struct pollfd p = { .fd = uart_watches[i].fd, .events = POLLIN };
 
-		uart_check(poll(&p, 1, 0) >= 0);
+		fuzz_check(poll(&p, 1, 0) >= 0);
 		if (p.revents != 0)
 			ready[n++] = uart_watches[i];
 	}
@@ -372,9 +365,9 @@ static void uart_finish(struct uart_fuzz *f)
 		moved |= uart_loop_pass(f);
 		uart_check_state(f);
 		idle = moved ? 0 : idle + 1;
-		uart_check(round < UART_LOOP_PASSES_END + f->m.host_written / 128);
+		fuzz_check(round < UART_LOOP_PASSES_END + f->m.host_written / 128);
 	}
-	uart_check(f->m.host_delivered == f->m.host_written);
+	fuzz_check(f->m.host_delivered == f->m.host_written);
 }
 
 static struct uart_fuzz uart_f;
@@ -385,12 +378,12 @@ static void uart_setup(struct uart_fuzz *f, int out_fd)
 	uart_nwatches = 0;
 	f->chip = (struct irq_chip){ .ops = &uart_chip_ops, .opaque = f };
 	bus_init(&f->pio, "pio", 0xff);
-	uart_check(serial_init(&f->uart, &f->pio, UART_BASE, (struct irq_line){ &f->chip, UART_GSI },
+	fuzz_check(serial_init(&f->uart, &f->pio, UART_BASE, (struct irq_line){ &f->chip, UART_GSI },
 			       out_fd, &f->loop) == 0);
-	uart_check(pipe2(f->host, O_NONBLOCK | O_CLOEXEC) == 0);
+	fuzz_check(pipe2(f->host, O_NONBLOCK | O_CLOEXEC) == 0);
 	/* A small pipe (twice the FIFO): parking input on a full FIFO takes little host data (and time). */
-	uart_check(fcntl(f->host[1], F_SETPIPE_SZ, 8192) >= 0);
-	uart_check(serial_input_start(&f->si, &f->uart, &f->loop, f->host[0]) == 0);
+	fuzz_check(fcntl(f->host[1], F_SETPIPE_SZ, 8192) >= 0);
+	fuzz_check(serial_input_start(&f->si, &f->uart, &f->loop, f->host[0]) == 0);
 }
 
 static void uart_teardown(struct uart_fuzz *f)

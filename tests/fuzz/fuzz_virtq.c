@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "fuzz/fuzz_check.h"
 #include "mem/gmem.h"
 #include "virtio/queue.h"
 
@@ -29,14 +30,6 @@
 #define FUZZ_MAX_IOV 128
 
 static uint8_t fuzz_ram[FUZZ_RAM_SIZE] __attribute__((aligned(4096)));
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-#define fuzz_check(cond)                    \
-	do {                                \
-		if (!(cond))                \
-			abort();            \
-	} while (0)
 
 struct fuzz_layout {
 	uint16_t size;
