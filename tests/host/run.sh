@@ -14,11 +14,11 @@
 #       shared libraries of dynamically linked executables in it are copied too
 #   -i  interactive: the terminal is the test host's console (Ctrl-A x leaves QEMU)
 #   -w  the test host is taken for wedged when it prints nothing, not even its heartbeat (a line
-#       every 10 s), for this many seconds (default 300; 0: never): it is killed and, the first
-#       time, booted again with the same command (README.md, "A lost timer interrupt")
+#       every 10 s), for this many seconds (default 180; 0: never): it is killed and booted again
+#       with the same command, at most twice (README.md, "A lost timer interrupt")
 # COMMAND runs under busybox sh in the test host, cwd /payload, PATH=/payload:/bin:/sbin, /dev/kvm and
 # /dev/net/tun ready. Its output is printed as it comes; run.sh exits with COMMAND's status, 124 on
-# timeout (or wedged twice), 125 when the harness itself fails.
+# timeout (or wedged three times), 125 when the harness itself fails.
 #
 # The kernel, its kvm modules and busybox come from the Linux test guest's build (build/guest, made
 # by tests/guest/build.sh from Debian packages; run.sh builds it when missing; KILN_GUEST_DIR
@@ -31,7 +31,7 @@ fail() { echo "host/run.sh: $*" >&2; exit 125; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 usage="usage: run.sh [--arch x86|arm64] [-m MEM_MIB] [-c CPUS] [-t TIMEOUT_S] [-w SILENCE_S] [-f HOST[:GUEST]]... [-i] -- COMMAND..."
-arch=x86 mem=6144 cpus=2 tmo="" interactive=0 files=() silence=300
+arch=x86 mem=6144 cpus=2 tmo="" interactive=0 files=() silence=180
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) arch=$2; shift 2 ;;
@@ -181,12 +181,13 @@ if [ $interactive = 1 ]; then
 	q=${PIPESTATUS[0]}
 else
 	boot
-	if [ -e "$w/wedged" ]; then
+	for again in 1 2; do
+		[ -e "$w/wedged" ] || break
 		echo "host/run.sh: the test host printed nothing for $silence s, not even its heartbeat: wedged" \
-			"(README.md, \"A lost timer interrupt\"); killed, booting it again once" >&2
+			"(README.md, \"A lost timer interrupt\"); killed, booting it again ($again of 2)" >&2
 		boot
-		[ -e "$w/wedged" ] && { echo "host/run.sh: the test host wedged again" >&2; exit 124; }
-	fi
+	done
+	[ -e "$w/wedged" ] && { echo "host/run.sh: the test host wedged three times" >&2; exit 124; }
 fi
 rc=$(tr -d '\r' < "$w/out" | sed -n 's/^kiln-test-host: exit \([0-9]*\)$/\1/p' | tail -n 1)
 [ "$q" = 124 ] && { echo "host/run.sh: timed out after $tmo s" >&2; exit 124; }
