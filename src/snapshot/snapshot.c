@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Taking a snapshot of a paused VM (kiln_vm_snapshot): the state file's sections in order CONF
- * (what to build), ARCH (the machine's name), UART, the machine's (arch_snapshot_save_machine; x86: KBDC the i8042, MACH the
- * interrupt controllers and clock), VIRT/n (each virtio device), the vCPUs' (x86: VCPU/n), then the
- * memory file. The vCPUs are parked outside KVM_RUN with their last exit completed
- * (vcpu.c), and the I/O thread is held between two events while it all is read.
+ * (what to build), ARCH (the machine's name), UART, the machine's (arch_snapshot_save_machine; x86:
+ * KBDC the i8042, MACH the interrupt controllers and clock), VIRT/n (each virtio device), the vCPUs'
+ * (x86: VCPU/n), then the memory file. The vCPUs are parked outside KVM_RUN with their last exit
+ * completed (vcpu.c), and the I/O thread is held between two events while it all is read.
  */
 #include <errno.h>
 #include <stdlib.h>

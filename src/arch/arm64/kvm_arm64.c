@@ -57,20 +57,6 @@ int kvm_arm_vcpu_init(int vcpu_fd, const struct kvm_vcpu_init *init)
 	return KVM_IOCTL_PTR(vcpu_fd, KVM_ARM_VCPU_INIT, init);
 }
 
-int kvm_set_one_reg(int vcpu_fd, uint64_t id, uint64_t value)
-{
-	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)&value };
-
-	return KVM_IOCTL_PTR(vcpu_fd, KVM_SET_ONE_REG, &reg);
-}
-
-int kvm_get_one_reg(int vcpu_fd, uint64_t id, uint64_t *value)
-{
-	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)value };
-
-	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_ONE_REG, &reg);
-}
-
 int kvm_set_one_reg_raw(int vcpu_fd, uint64_t id, const void *value)
 {
 	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)value };
@@ -83,6 +69,16 @@ int kvm_get_one_reg_raw(int vcpu_fd, uint64_t id, void *value)
 	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)value };
 
 	return KVM_IOCTL_PTR(vcpu_fd, KVM_GET_ONE_REG, &reg);
+}
+
+int kvm_set_one_reg(int vcpu_fd, uint64_t id, uint64_t value)
+{
+	return kvm_set_one_reg_raw(vcpu_fd, id, &value);
+}
+
+int kvm_get_one_reg(int vcpu_fd, uint64_t id, uint64_t *value)
+{
+	return kvm_get_one_reg_raw(vcpu_fd, id, value);
 }
 
 /* KVM_GET_REG_LIST with n too small fails with E2BIG and says how many there are (api.rst 4.84). */
