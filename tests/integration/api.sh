@@ -599,9 +599,10 @@ test_http() {
 }
 
 # libs PID: the HTTP and TLS libraries (libmicrohttpd and what it pulls in on Debian, OpenSSL) that
-# PID maps, one a line; "no maps" when /proc/PID/maps cannot be read or names no libc.
+# PID maps, one a line; "no maps" when /proc/PID/maps cannot be read or does not name kiln's binary
+# (the release kiln is linked static: no libc.so to look for; the sanitizer build maps shared ones).
 libs() {
-	if ! grep -q '/libc\.so' "/proc/$1/maps" 2>/dev/null; then
+	if ! grep -qF "$(readlink -f "$kiln")" "/proc/$1/maps" 2>/dev/null; then
 		echo "no maps"
 		return
 	fi
