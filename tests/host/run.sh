@@ -141,14 +141,11 @@ else
 	# request of a timer interrupt it raised while the CPU leaves a nested guest; a one-shot timer is
 	# re-armed only by that interrupt, so the test host had no clock any more. A periodic one raises
 	# it again on the next tick (README.md, "A lost timer interrupt").
-	# clearcpuid=erms: without "enhanced REP MOVSB/STOSB" the test host's kernel (clear_page,
-	# copy_user) and, through KVM's CPUID, the guests' kernels use REP MOVSQ/STOSQ, which TCG runs
-	# eight bytes a step instead of one (README.md, "Emulated string instructions").
 	# shellcheck disable=SC2054 # commas inside QEMU options
 	qemu=(qemu-system-x86_64 -M microvm,pit=on,pic=on,rtc=on -accel tcg,thread=multi -cpu max
 		-smp "$cpus" -m "$mem" -nodefaults -no-user-config -nographic -no-reboot
 		-kernel "$guest/vmlinuz" -initrd "$w/initrd.cpio"
-		-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t nohz=off highres=off clearcpuid=erms${tsc_khz:+ tsc_early_khz=$tsc_khz}")
+		-append "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t nohz=off highres=off${tsc_khz:+ tsc_early_khz=$tsc_khz}")
 fi
 [ "$tmo" = 0 ] || qemu=(timeout "$tmo" "${qemu[@]}")
 # watch_silence: while the boot runs ($w/done absent), kills QEMU (SIGKILL: a wedged one ignores
