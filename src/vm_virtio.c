@@ -129,10 +129,11 @@ static int create_vsock(struct vm *vm, const struct kiln_config *cfg, struct kil
 
 void vm_limit_vsock(struct vm *vm)
 {
-	int64_t soft = fd_limit_soft(), open = fd_limit_count_open();
-
 	if (vm->vsock == NULL)
 		return;
+	/* Counting the open fds reads /proc/self/fd: a VM without vsock skips it. */
+	int64_t soft = fd_limit_soft(), open = fd_limit_count_open();
+
 	if (soft < 0) {
 		log_warn("vsock", "cannot read the fd limit: %s", strerror((int)-soft));
 		return;
