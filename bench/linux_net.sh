@@ -3,7 +3,7 @@
 #
 # bench/linux_net.sh — the network rows of `make bench`: virtio-net on a tap, kiln against QEMU's
 # microvm, interleaved A B A B. Runs INSIDE a KVM test host of its own with ONE CPU (bench/bench.sh:
-# tests/host/run.sh -c 1; tests/host/README.md, "One CPU for network tests": on two, the emulator's
+# tests/host/run.sh -c 1; tests/host/README.md, "One CPU": on two, the emulator's
 # nested SVM crashes or hangs guests moving data over virtio-net), or directly on hardware KVM.
 # Prints SAMPLE and NOTE lines as bench/linux.sh does; shares bench/linux_lib.sh with it.
 #

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # bench/network.sh — sourced by bench/bench.sh: the network rows (bench/linux_net.sh), in a KVM test
-# host of their own with ONE CPU (tests/host/README.md, "One CPU for network tests": on two, kiln's
+# host of their own with ONE CPU (tests/host/README.md, "One CPU": on two, kiln's
 # network boots met the emulator's fault and the kiln column stayed empty), or directly on hardware
 # KVM. The guest gets its own initramfs: the bench scripts' and Debian's iperf3 with its libraries.
 #
@@ -50,8 +50,8 @@ net_figures() {
 			"KILN=/payload/kiln STOPWATCH=/payload/stopwatch QEMU=/payload/qemu-system-x86_64 QEMU_FW=/payload/qemu-fw IP=/payload/ip IPERF3=/payload/iperf3 KERNEL=/payload/guest/vmlinuz INITRD=/payload/guest/initrd.img TINY=/payload/ready.elf BASE_CMDLINE='$cmdline' $env sh /payload/linux_net.sh" \
 			> "$OUT/net.out" 2>> "$log"
 		rc=$?
-		note "net: in a KVM test host of its own with 1 CPU (tests/host/README.md, \"One CPU for network" \
-			"tests\"): $(($(date +%s) - t0)) s"
+		note "net: in a KVM test host of its own with 1 CPU (tests/host/README.md, \"One CPU\"):" \
+			"$(($(date +%s) - t0)) s"
 	fi
 	grep -v '^SAMPLE \|^NOTE ' "$OUT/net.out" >> "$log"
 	sed -n 's/^SAMPLE //p' "$OUT/net.out" | tr -d '\r' >> "$samples"

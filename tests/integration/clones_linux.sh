@@ -6,7 +6,7 @@
 # no CONFIG_VMGENID) waits until its kernel logs the reseed of a virtual machine fork; it is
 # snapshotted while it waits. Each clone must then see the fork (kiln's new VM generation ID), print
 # 32 bytes of /dev/urandom (all four differ), write them to its disk (each clone's file holds its own
-# bytes, the snapshot's disk is untouched) and ping its namespace while the others do. Runs under busybox sh inside the KVM test host, with one CPU like net.sh, or with hardware KVM.
+# bytes, the snapshot's disk is untouched) and ping its namespace while the others do. Runs under busybox sh inside the KVM test host (one CPU, as every guest suite), or with hardware KVM.
 #
 # env: KILN, GUEST, IP (iproute2's ip), KILN_TEST_TIMEOUT (see virtio.sh)
 # Prints `ok - NAME` or `not ok - NAME (detail)` per test, then `N passed, M failed`; exits 1 if any

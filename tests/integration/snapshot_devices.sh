@@ -6,7 +6,7 @@
 # its disk (read back here, e2fsck -fn clean), pings the namespace and is pinged from it, takes a new
 # vsock connection from the host and opens one to it (the data checked on both sides), and reads
 # /dev/hwrng. Restores onto a missing tap or an unknown NIC are refused, named. Runs under busybox sh
-# inside the KVM test host, with one CPU like net.sh (tests/host/README.md), or with hardware KVM.
+# inside the KVM test host (one CPU, as every guest suite: tests/host/README.md), or with hardware KVM.
 #
 # env: KILN, GUEST, IP (iproute2's ip), MKFS_EXT4, E2FSCK, DEBUGFS (optional), VSOCK_TOOL (default
 # $GUEST/vsock-tool), KILN_TEST_TIMEOUT (see virtio.sh)
