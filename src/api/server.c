@@ -19,6 +19,7 @@
 #include "api/route.h"
 #include "io/seccomp.h"
 #include "log.h"
+#include "thread.h"
 
 #define API_RECV_SIZE 4096                  /* bytes received at a time from a client */
 #define API_ACCEPT_RETRY_NS 100000000ull    /* after accept4 failed for want of fds or memory: 100 ms */
@@ -398,9 +399,9 @@ static void *api_thread(void *arg)
 int api_server_start(struct api_server *s, char *err, size_t errlen)
 {
 	s->start_result = 1;
-	int rc = pthread_create(&s->thread, NULL, api_thread, s);
-	if (rc != 0)
-		return fail_with(err, errlen, -rc, "starting the API thread: %s", strerror(rc));
+	int rc = thread_start(&s->thread, api_thread, s);
+	if (rc < 0)
+		return fail_with(err, errlen, rc, "starting the API thread: %s", strerror(-rc));
 	s->thread_running = true;
 	pthread_mutex_lock(&s->lock);
 	while (s->start_result == 1)

@@ -11,6 +11,7 @@
 
 #include "io/seccomp.h"
 #include "log.h"
+#include "thread.h"
 
 #define MAX_EVENTS 32
 
@@ -125,9 +126,9 @@ static int io_thread_start(struct io_loop *l, struct io_thread *t, void *(*fn)(v
 
 	t->start_result = 1;
 	t->exited = false;
-	rc = pthread_create(&t->thread, NULL, fn, arg);
-	if (rc != 0)
-		return -rc;
+	rc = thread_start(&t->thread, fn, arg);
+	if (rc < 0)
+		return rc;
 	t->running = true;
 	pthread_mutex_lock(&l->lock);
 	while (t->start_result == 1)

@@ -13,6 +13,7 @@
 #include "io/seccomp.h"
 #include "kvm/kvm.h"
 #include "log.h"
+#include "thread.h"
 #include "vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -158,10 +159,10 @@ static void *vcpu_main(void *arg)
 
 int vcpu_start(struct vcpu *v)
 {
-	int rc = pthread_create(&v->thread, NULL, vcpu_main, v);
+	int rc = thread_start(&v->thread, vcpu_main, v);
 
-	if (rc != 0)
-		return -rc;
+	if (rc < 0)
+		return rc;
 	v->thread_started = true;
 	return 0;
 }
