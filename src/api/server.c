@@ -23,6 +23,7 @@
 
 #define API_RECV_SIZE 4096                  /* bytes received at a time from a client */
 #define API_ACCEPT_RETRY_NS 100000000ull    /* after accept4 failed for want of fds or memory: 100 ms */
+#define API_LINGER_NS 2000000000ull         /* a closing connection's input is dropped for at most 2 s */
 
 /* A socket file at path that nobody accepts on is left over from an earlier run: remove it. */
 static int remove_stale(const struct sockaddr_un *addr, char *err, size_t errlen)
@@ -131,6 +132,14 @@ struct api_conn {
 	char *out; /* the reply being sent: out[out_off, out_len) is still to send */
 	size_t out_off, out_len;
 	bool close_after; /* the connection ends once out is sent */
+	/*
+	 * Its last reply is out and its sending side shut: what the client still sends (the body of a
+	 * request refused for its size, say) is read and dropped until it closes, or until linger_end_ns.
+	 * Closed at once, a socket with unread input resets the connection, and a client still sending
+	 * gets ECONNRESET before it reads the reply (RFC 9112 section 9.6, "Tear-down").
+	 */
+	bool lingering;
+	uint64_t linger_end_ns;
 };
 
 static int queue_text(struct api_conn *c, const char *head, size_t hlen, const char *body, size_t blen)
@@ -203,7 +212,14 @@ static int conn_flush(struct api_conn *c)
 	}
 	free(c->out);
 	c->out = NULL;
-	return c->close_after ? -ECONNRESET : 1;
+	if (!c->close_after)
+		return 1;
+	if (shutdown(c->fd, SHUT_WR) < 0)
+		return -errno;
+	c->lingering = true;
+	c->linger_end_ns = now_ns() + API_LINGER_NS;
+	c->in_off = c->in_len = 0; /* nothing more of it is parsed */
+	return 0;
 }
 
 /*
@@ -247,6 +263,8 @@ static int conn_ready(struct api_server *s, struct api_conn *c)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET; /* the client is gone, or says it sends nothing more */
+	if (c->lingering)
+		return 0; /* dropped */
 	c->in_off = 0;
 	c->in_len = (size_t)n;
 	c->last_ns = now_ns();
@@ -291,6 +309,7 @@ static void accept_clients(struct api_server *s)
 		c->out = NULL;
 		c->out_off = c->out_len = 0;
 		c->close_after = false;
+		c->lingering = false;
 		for (unsigned int i = 0; i < API_MAX_CONNECTIONS; i++) {
 			if (s->conns[i] == NULL) {
 				s->conns[i] = c;
@@ -314,7 +333,13 @@ static uint64_t timeout_ns(void)
 	return (uint64_t)API_CONNECTION_TIMEOUT_S * 1000000000u;
 }
 
-/* Closes the connections idle for the timeout; returns how long poll may sleep (ms, -1: for ever). */
+/* When c is closed unless it does something first: idle for the timeout, or done lingering. */
+static uint64_t conn_deadline(const struct api_conn *c)
+{
+	return c->lingering ? c->linger_end_ns : c->last_ns + timeout_ns();
+}
+
+/* Closes the connections past their deadline; returns how long poll may sleep (ms, -1: for ever). */
 static int expire_idle(struct api_server *s)
 {
 	uint64_t now = now_ns(), next = UINT64_MAX;
@@ -324,10 +349,10 @@ static int expire_idle(struct api_server *s)
 
 		if (c == NULL)
 			continue;
-		if (now - c->last_ns >= timeout_ns())
+		if (now >= conn_deadline(c))
 			conn_close(s, i);
-		else if (c->last_ns + timeout_ns() < next)
-			next = c->last_ns + timeout_ns();
+		else if (conn_deadline(c) < next)
+			next = conn_deadline(c);
 	}
 	if (s->accept_after_ns > now && s->accept_after_ns < next)
 		next = s->accept_after_ns;

@@ -107,6 +107,7 @@ static const struct syscall_rule api_rules[] = {
 	{ SCMP_SYS(accept4), "accepting API clients" },
 	{ SCMP_SYS(recvfrom), "requests (recv)" },
 	{ SCMP_SYS(sendto), "replies (send)" },
+	{ SCMP_SYS(shutdown), "a closing connection's sending side, before its input is drained (api/server.c)" },
 	{ SCMP_SYS(close), "closing a client's connection" },
 	{ SCMP_SYS(getrandom), "json-c seeds its hash tables once, at the first object it parses" },
 };

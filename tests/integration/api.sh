@@ -590,6 +590,17 @@ test_http() {
 	else
 		not_ok "HTTP: both framings at once are refused" "$(replies "$reply"): $(head -c 300 "$reply")"
 	fi
+	# The body of a request refused for its size still arrives: kiln drops it, and the client, still
+	# sending when the reply goes out, gets that reply, not a reset connection (api/server.c, lingering).
+	reply=$tmp/raw.oversized
+	{ printf 'PUT /machine-config HTTP/1.1\r\nContent-Length: 1048576\r\n\r\n'; head -c 1048576 /dev/zero; } |
+		"$raw" "$sock" >"$reply" 2>&1
+	if [ "$(replies "$reply")" = 400 ] && grep -q 'larger than the limit' "$reply"; then
+		ok "HTTP: a 1 MiB body sent whole after its refusal: the client reads the 400"
+	else
+		not_ok "HTTP: a 1 MiB body sent whole after its refusal: the client reads the 400" \
+			"$(replies "$reply"): $(head -c 300 "$reply")"
+	fi
 	raw http10 'GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n'
 	if [ "$(replies "$reply")" = 200 ]; then ok "HTTP/1.0: one request, then the connection closes"
 	else not_ok "HTTP/1.0: one request, then the connection closes" "$(replies "$reply")"; fi
