@@ -10,5 +10,5 @@ FUZZ_restore_SRCS := tests/fuzz/fuzz_restore.c tests/fuzz/fuzz_no_seccomp.c test
 	src/virtio/vsock_host.c \
 	src/devices/i8042.c src/devices/serial.c src/io/console_out.c src/irq/irq.c src/io/loop.c \
 	src/bus/bus.c src/mem/gmem.c \
-	src/snapshot/snap_file.c src/snapshot/crc64.c src/log.c src/util.c
+	src/snapshot/snap_file.c src/snapshot/crc64.c src/log.c src/thread.c src/util.c
 FUZZ_restore_MAX_LEN := 1024
