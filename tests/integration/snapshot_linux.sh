@@ -31,7 +31,9 @@ echo "hwrng $(head -c 32 /dev/hwrng | wc -c)"'
 
 # counts FILE...: the numbers of the `count N` lines of the files joined (a snapshot may catch the
 # guest mid-line: the restored guest prints the rest of that line, so the files join whole).
-counts() { cat "$@" | tr -d '\r' | sed -n 's/^count \([0-9]*\)$/\1/p'; }
+# A line still being written when FILE was read (its last, without an end) is not one: the END
+# appended makes it no match (a `count ` without its number once ended wait_for_count at once).
+counts() { { cat "$@"; echo END; } | tr -d '\r' | sed -n 's/^count \([0-9][0-9]*\)$/\1/p'; }
 # wait_for_count FILE N: until FILE shows count N (or the boot's time runs out).
 wait_for_count() {
 	end=$(($(date +%s) + tmo))
@@ -113,7 +115,7 @@ last=$(consecutive "$w/out1" "$w/out2" "$w/out3")
 [ "$last" = "$COUNT" ] && ok "restored from the chain's second snapshot, it counts on to $COUNT: 1..$COUNT across three processes" ||
 	not_ok "the chain's second restore counts on to $COUNT" "last ${last:-none}"
 [ "$rc" = 0 ] && ok "kiln restore exits with the guest's status 0" || not_ok "kiln restore's exit status" "status $rc"
-before=$(tr -d '\r' < "$w/out2" | sed -n 's/^clock \([0-9]*\)$/\1/p' | tail -n 1)
+before=$({ cat "$w/out2"; echo END; } | tr -d '\r' | sed -n 's/^clock \([0-9][0-9]*\)$/\1/p' | tail -n 1)
 after=$(sed -n 's/^clock \([0-9]*\)$/\1/p' "$w/out" | head -n 1)
 [ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) -ge $((GAP - 2)) ] &&
 	ok "--clock-realtime: across a restore $GAP s after the snapshot, the guest's wall clock moved on $((after - before)) s" ||
