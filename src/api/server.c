@@ -132,15 +132,19 @@ struct api_conn {
 	char *out; /* the reply being sent: out[out_off, out_len) is still to send */
 	size_t out_off, out_len;
 	bool close_after; /* the connection ends once out is sent */
-	/*
-	 * Its last reply is out and its sending side shut: what the client still sends (the body of a
-	 * request refused for its size, say) is read and dropped until it closes, or until linger_end_ns.
-	 * Closed at once, a socket with unread input resets the connection, and a client still sending
-	 * gets ECONNRESET before it reads the reply (RFC 9112 section 9.6, "Tear-down").
-	 */
-	bool lingering;
-	uint64_t linger_end_ns;
+	uint64_t linger_end_ns; /* lingering (conn_lingering): closed then at the latest */
 };
+
+/*
+ * c's last reply is out and its sending side shut: what the client still sends (the body of a
+ * request refused for its size, say) is read and dropped until it closes, or until linger_end_ns.
+ * Closed at once, a socket with unread input resets the connection, and a client still sending gets
+ * ECONNRESET before it reads the reply (RFC 9112 section 9.6, "Tear-down").
+ */
+static bool conn_lingering(const struct api_conn *c)
+{
+	return c->close_after && c->out == NULL;
+}
 
 static int queue_text(struct api_conn *c, const char *head, size_t hlen, const char *body, size_t blen)
 {
@@ -216,9 +220,7 @@ static int conn_flush(struct api_conn *c)
 		return 1;
 	if (shutdown(c->fd, SHUT_WR) < 0)
 		return -errno;
-	c->lingering = true;
 	c->linger_end_ns = now_ns() + API_LINGER_NS;
-	c->in_off = c->in_len = 0; /* nothing more of it is parsed */
 	return 0;
 }
 
@@ -263,7 +265,7 @@ static int conn_ready(struct api_server *s, struct api_conn *c)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET; /* the client is gone, or says it sends nothing more */
-	if (c->lingering)
+	if (conn_lingering(c))
 		return 0; /* dropped */
 	c->in_off = 0;
 	c->in_len = (size_t)n;
@@ -309,7 +311,6 @@ static void accept_clients(struct api_server *s)
 		c->out = NULL;
 		c->out_off = c->out_len = 0;
 		c->close_after = false;
-		c->lingering = false;
 		for (unsigned int i = 0; i < API_MAX_CONNECTIONS; i++) {
 			if (s->conns[i] == NULL) {
 				s->conns[i] = c;
@@ -336,7 +337,7 @@ static uint64_t timeout_ns(void)
 /* When c is closed unless it does something first: idle for the timeout, or done lingering. */
 static uint64_t conn_deadline(const struct api_conn *c)
 {
-	return c->lingering ? c->linger_end_ns : c->last_ns + timeout_ns();
+	return conn_lingering(c) ? c->linger_end_ns : c->last_ns + timeout_ns();
 }
 
 /* Closes the connections past their deadline; returns how long poll may sleep (ms, -1: for ever). */
