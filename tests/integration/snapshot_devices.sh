@@ -61,11 +61,6 @@ rm -f "$w/disk.img" && truncate -s 64M "$w/disk.img" && "$MKFS_EXT4" -q -F -t ex
 	fatal "an ext4 disk for the guest"
 head -c 1048576 /dev/urandom > "$w/toguest"
 
-# A line still being written when FILE was read (its last, without an end) is not one: the END
-# appended makes it no match (a `count ` without its number once ended wait_for_count at once).
-counts() { { cat "$@"; echo END; } | tr -d '\r' | sed -n 's/^count \([0-9][0-9]*\)$/\1/p'; }
-consecutive() { counts "$@" | awk '$1 != NR { bad = 1 } { last = $1 } END { if (!bad && NR) print last }'; }
-
 # --- 1. boot on ks0 with every device, snapshot at count 10, kill -----------------------------------
 nsx "$KILN" run --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 256M --rng \
 	--disk "$w/disk.img" --disk "$w/guest.img,ro" --net tap=ks0 --vsock "cid=3,uds=$w/v0.sock" \

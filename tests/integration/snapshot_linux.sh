@@ -29,11 +29,6 @@ guest='i=0; while [ $i -lt '$COUNT' ]; do i=$((i+1)); echo "count $i"; echo "clo
 mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo restored > /mnt/f && umount /mnt && echo disk-ok;
 echo "hwrng $(head -c 32 /dev/hwrng | wc -c)"'
 
-# counts FILE...: the numbers of the `count N` lines of the files joined (a snapshot may catch the
-# guest mid-line: the restored guest prints the rest of that line, so the files join whole).
-# A line still being written when FILE was read (its last, without an end) is not one: the END
-# appended makes it no match (a `count ` without its number once ended wait_for_count at once).
-counts() { { cat "$@"; echo END; } | tr -d '\r' | sed -n 's/^count \([0-9][0-9]*\)$/\1/p'; }
 # wait_for_count FILE N: until FILE shows count N (or the boot's time runs out).
 wait_for_count() {
 	end=$(($(date +%s) + tmo))
@@ -41,10 +36,6 @@ wait_for_count() {
 		[ "$(date +%s)" -lt "$end" ] && kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.2
 	done
-}
-# consecutive FILE...: the counts in the files joined run 1, 2, ... with no gap; prints the last.
-consecutive() {
-	counts "$@" | awk '$1 != NR { bad = 1 } { last = $1 } END { if (!bad && NR) print last }'
 }
 
 # snapshot_at OUT N DIR: once OUT shows count N, `kiln snapshot` into DIR, then kill the kiln ($pid).
