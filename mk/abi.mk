@@ -87,12 +87,14 @@ $(ABI_DIR)/new_client: tests/abi/new_client.c tests/abi/client.c tests/abi/clien
 		-L$(BUILD)/rel -lkiln
 
 check-abi-run: $(ABI_DIR)/old_client $(ABI_DIR)/new_client $(ABI_NEXT)/$(ABI_SONAME) tiny
-	$(Q)dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
-	echo "# old_client with this release's libkiln" && \
+	$(Q)$(call on_kvm,check-abi-run,$(ABI_DIR)/old_client $(ABI_DIR)/new_client $(ABI_NEXT) \
+		$(BUILD)/rel/$(ABI_SONAME) $(BUILD)/tiny, \
+	dir=$$(mktemp -d) && trap "rm -rf $$dir" EXIT && \
+	echo "# old_client with the release libkiln" && \
 	LD_LIBRARY_PATH=$(BUILD)/rel $(ABI_DIR)/old_client $(BUILD)/tiny/status.elf $(BUILD)/tiny/counter.elf "$$dir" same && \
-	echo "# old_client with the next release's libkiln ($(ABI_NEXT))" && \
+	echo "# old_client with the next release libkiln ($(ABI_NEXT))" && \
 	LD_LIBRARY_PATH=$(ABI_NEXT) $(ABI_DIR)/old_client $(BUILD)/tiny/status.elf $(BUILD)/tiny/counter.elf "$$dir" larger && \
-	LD_LIBRARY_PATH=$(BUILD)/rel $(ABI_DIR)/new_client $(BUILD)/tiny/status.elf
+	LD_LIBRARY_PATH=$(BUILD)/rel $(ABI_DIR)/new_client $(BUILD)/tiny/status.elf)
 
 check-abi: check-abi-diff check-abi-layout check-abi-run
 

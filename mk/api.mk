@@ -29,9 +29,12 @@ $(API_DIR)/schema.tsv: tests/api/firecracker.yaml tests/api/schema.awk
 check-api: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
 		$(API_DIR)/hold-conns $(API_DIR)/http-raw
 	$(Q)scripts/install-deps.sh curl
-	$(Q)tests/integration/api.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
-		$(API_DIR)/hold-conns $(API_DIR)/http-raw
-	$(Q)tests/integration/api.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract \
-		$(API_DIR)/schema.tsv $(API_DIR)/hold-conns $(API_DIR)/http-raw
+	$(Q)$(call on_kvm,check-api,$(BUILD)/kiln $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract \
+		$(API_DIR)/schema.tsv $(API_DIR)/hold-conns $(API_DIR)/http-raw tests/integration/api.sh \
+		tests/integration/tiny_lib.sh, \
+	tests/integration/api.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(API_DIR)/hold-conns $(API_DIR)/http-raw && \
+	tests/integration/api.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract \
+		$(API_DIR)/schema.tsv $(API_DIR)/hold-conns $(API_DIR)/http-raw)
 
 .PHONY: check-api

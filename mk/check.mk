@@ -12,8 +12,10 @@ check-layers:
 
 # Bad input on the command line: no guest needs to run (tiny kernels stand in).
 check-cli: $(BUILD)/kiln tiny
-	$(Q)tests/integration/cli_errors.sh $(BUILD)/kiln $(BUILD)/tiny
-	$(Q)sh tests/integration/disk_errors.sh $(BUILD)/kiln $(BUILD)/tiny/hello.elf
+	$(Q)$(call on_kvm,check-cli,$(BUILD)/kiln $(BUILD)/tiny tests/integration/cli_errors.sh \
+		tests/integration/disk_errors.sh, \
+	tests/integration/cli_errors.sh $(BUILD)/kiln $(BUILD)/tiny && \
+	sh tests/integration/disk_errors.sh $(BUILD)/kiln $(BUILD)/tiny/hello.elf)
 	$(Q)sh tests/integration/manpage.sh $(BUILD)/kiln docs/kiln.1
 
 check: deps-test

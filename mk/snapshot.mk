@@ -26,18 +26,21 @@ $(SNAPSHOT_VSOCK_TOOL): tests/guest/vsock_tool.c
 
 check-snapshot: $(SNAPSHOT_TESTS) tiny $(SNAPGUEST) $(SNAPSHOT_VSOCK_TOOL) $(BUILD)/kiln $(BUILD)/san/kiln \
 		$(API_DIR)/contract $(API_DIR)/schema.tsv
-	$(Q)for t in $(SNAPSHOT_TESTS); do \
+	$(Q)scripts/install-deps.sh curl
+	$(Q)$(call on_kvm,check-snapshot,$(SNAPSHOT_TESTS) $(BUILD)/tiny $(SNAPSHOT_VSOCK_TOOL) $(BUILD)/kiln \
+		$(BUILD)/san/kiln $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(addprefix tests/integration/,snapshot.sh vmgenid.sh clones.sh tiny_lib.sh), \
+	for t in $(SNAPSHOT_TESTS); do \
 		dir=$$(mktemp -d) && $$t $(BUILD)/tiny/count.elf $$dir; rc=$$?; rm -rf $$dir; \
 		[ $$rc = 0 ] || exit 1; \
-	done
-	$(Q)scripts/install-deps.sh curl
-	$(Q)tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
-		$(SNAPSHOT_VSOCK_TOOL)
-	$(Q)tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
-		$(SNAPSHOT_VSOCK_TOOL)
-	$(Q)tests/integration/vmgenid.sh $(BUILD)/kiln $(BUILD)/tiny
-	$(Q)tests/integration/vmgenid.sh $(BUILD)/san/kiln $(BUILD)/tiny
-	$(Q)tests/integration/clones.sh $(BUILD)/kiln $(BUILD)/tiny
-	$(Q)tests/integration/clones.sh $(BUILD)/san/kiln $(BUILD)/tiny
+	done && \
+	tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(SNAPSHOT_VSOCK_TOOL) && \
+	tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
+		$(SNAPSHOT_VSOCK_TOOL) && \
+	tests/integration/vmgenid.sh $(BUILD)/kiln $(BUILD)/tiny && \
+	tests/integration/vmgenid.sh $(BUILD)/san/kiln $(BUILD)/tiny && \
+	tests/integration/clones.sh $(BUILD)/kiln $(BUILD)/tiny && \
+	tests/integration/clones.sh $(BUILD)/san/kiln $(BUILD)/tiny)
 
 .PHONY: check-snapshot

@@ -15,10 +15,11 @@ $(BUILD)/%/tests/integration/test_start_failure: $(BUILD)/%/tests/integration/te
 check-threads: $(BUILD)/rel/tests/integration/test_threads $(BUILD)/san/tests/integration/test_threads \
 		$(BUILD)/rel/tests/integration/test_start_failure $(BUILD)/san/tests/integration/test_start_failure \
 		$(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf
-	$(Q)$(BUILD)/rel/tests/integration/test_start_failure $(BUILD)/tiny/counter.elf
-	$(Q)$(BUILD)/san/tests/integration/test_start_failure $(BUILD)/tiny/counter.elf
-	$(Q)$(BUILD)/rel/tests/integration/test_threads $(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf $(THREADS_ROUNDS)
-	$(Q)$(BUILD)/san/tests/integration/test_threads $(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf $(THREADS_ROUNDS)
+	$(Q)$(call on_kvm,check-threads,$(filter-out %.elf,$^) $(BUILD)/tiny, \
+	$(BUILD)/rel/tests/integration/test_start_failure $(BUILD)/tiny/counter.elf && \
+	$(BUILD)/san/tests/integration/test_start_failure $(BUILD)/tiny/counter.elf && \
+	$(BUILD)/rel/tests/integration/test_threads $(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf $(THREADS_ROUNDS) && \
+	$(BUILD)/san/tests/integration/test_threads $(BUILD)/tiny/cmdline_status.elf $(BUILD)/tiny/counter.elf $(THREADS_ROUNDS))
 
 .PHONY: check-threads
 

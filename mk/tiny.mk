@@ -53,15 +53,19 @@ $(HOSTILE_HOST): $(BUILD)/rel/tests/integration/hostile_host.o
 	$(Q)$(CC) $(RELEASE_LDFLAGS) -o $@ $^
 
 # Boots every tiny guest under build/kiln, then under the ASan/UBSan build of kiln.
+TINY_SUITE_FILES := $(BUILD)/kiln $(BUILD)/san/kiln $(BUILD)/tiny $(HOSTILE_HOST) \
+	$(addprefix tests/integration/,tiny.sh tiny_lib.sh lib.sh hostile.sh seccomp.sh slow_disk.sh terminal.sh)
+
 check-tiny: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(HOSTILE_HOST)
-	$(Q)tests/integration/tiny.sh $(BUILD)/kiln $(BUILD)/tiny
-	$(Q)tests/integration/tiny.sh $(BUILD)/san/kiln $(BUILD)/tiny
-	$(Q)tests/integration/hostile.sh $(BUILD)/kiln $(HOSTILE_HOST) $(BUILD)/tiny
-	$(Q)tests/integration/hostile.sh $(BUILD)/san/kiln $(HOSTILE_HOST) $(BUILD)/tiny
-	$(Q)tests/integration/seccomp.sh $(BUILD)/san/kiln $(BUILD)/tiny
-	$(Q)tests/integration/slow_disk.sh $(BUILD)/san/kiln $(BUILD)/tiny
-	$(Q)tests/integration/terminal.sh $(BUILD)/kiln $(BUILD)/tiny
-	$(Q)tests/integration/terminal.sh $(BUILD)/san/kiln $(BUILD)/tiny
+	$(Q)$(call on_kvm,check-tiny,$(TINY_SUITE_FILES), \
+	tests/integration/tiny.sh $(BUILD)/kiln $(BUILD)/tiny && \
+	tests/integration/tiny.sh $(BUILD)/san/kiln $(BUILD)/tiny && \
+	tests/integration/hostile.sh $(BUILD)/kiln $(HOSTILE_HOST) $(BUILD)/tiny && \
+	tests/integration/hostile.sh $(BUILD)/san/kiln $(HOSTILE_HOST) $(BUILD)/tiny && \
+	tests/integration/seccomp.sh $(BUILD)/san/kiln $(BUILD)/tiny && \
+	tests/integration/slow_disk.sh $(BUILD)/san/kiln $(BUILD)/tiny && \
+	tests/integration/terminal.sh $(BUILD)/kiln $(BUILD)/tiny && \
+	tests/integration/terminal.sh $(BUILD)/san/kiln $(BUILD)/tiny)
 
 .PRECIOUS: $(BUILD)/tiny/%.o
 .PHONY: tiny check-tiny
@@ -79,11 +83,13 @@ $(BUILD)/rel/examples/embed: examples/embed.c $(BUILD)/rel/libkiln.a
 
 check-embed: $(BUILD)/rel/tests/integration/test_embed $(BUILD)/san/tests/integration/test_embed tiny \
 		$(BUILD)/rel/examples/embed
-	$(Q)$(BUILD)/rel/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf
-	$(Q)$(BUILD)/san/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf
-	$(Q)out=$$($(BUILD)/rel/examples/embed $(BUILD)/tiny/status.elf < /dev/null 2>&1); \
-	if echo "$$out" | grep -qx 'embed: the guest reported a status (status 42)'; then \
+	$(Q)$(call on_kvm,check-embed,$(BUILD)/rel/tests/integration/test_embed \
+		$(BUILD)/san/tests/integration/test_embed $(BUILD)/rel/examples/embed $(BUILD)/tiny, \
+	$(BUILD)/rel/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf && \
+	$(BUILD)/san/tests/integration/test_embed $(BUILD)/tiny/counter.elf $(BUILD)/tiny/status.elf && \
+	out=$$($(BUILD)/rel/examples/embed $(BUILD)/tiny/status.elf < /dev/null 2>&1); \
+	if echo "$$out" | grep -qx "embed: the guest reported a status (status 42)"; then \
 		echo "ok - examples/embed.c boots the status guest and reports its status 42"; \
-	else echo "not ok - examples/embed.c on the status guest: $$out"; exit 1; fi
+	else echo "not ok - examples/embed.c on the status guest: $$out"; exit 1; fi)
 
 .PHONY: check-embed

@@ -97,6 +97,9 @@ for f in "${files[@]}"; do
 	src=${f%%:*} dst=/payload/$(basename "${f%%:*}")
 	[ "$f" != "$src" ] && dst=${f#*:}
 	[ -e "$src" ] || fail "no such file: $src"
+	# A busybox applet link there (/bin/sh -> /bin/busybox) goes first: cp would write through it,
+	# to this machine's /bin/busybox.
+	[ ! -L "$r$dst" ] || rm -f "$r$dst"
 	mkdir -p "$r$(dirname "$dst")" && cp -a -L "$src" "$r$dst" || fail "cannot copy $src"
 	while read -r x; do
 		head -c 4 "$x" 2>/dev/null | grep -q 'ELF' && add_libs "$x"
