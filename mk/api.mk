@@ -31,7 +31,7 @@ check-api: $(BUILD)/kiln $(BUILD)/san/kiln tiny $(API_DIR)/contract $(API_DIR)/s
 	$(Q)scripts/install-deps.sh curl
 	$(Q)$(call on_kvm,check-api,$(BUILD)/kiln $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract \
 		$(API_DIR)/schema.tsv $(API_DIR)/hold-conns $(API_DIR)/http-raw tests/integration/api.sh \
-		tests/integration/tiny_lib.sh, \
+		tests/integration/tiny_lib.sh tests/api/routes.txt, \
 	tests/integration/api.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
 		$(API_DIR)/hold-conns $(API_DIR)/http-raw && \
 	tests/integration/api.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract \

@@ -3,7 +3,7 @@ BUILD_PKGS := gcc make libc6-dev linux-libc-dev libseccomp-dev libfdt-dev pkg-co
 	libjson-c-dev
 TEST_PKGS := libcmocka-dev busybox-static cpio acpica-tools qemu-system-x86 lz4 xz-utils \
 	zstd e2fsprogs file binutils ca-certificates clang libclang-rt-14-dev curl iproute2 \
-	groff-base abigail-tools device-tree-compiler
+	groff-base abigail-tools device-tree-compiler procps
 
 # The cross build (make ARCH=arm64 on an x86 host): Debian's cross compiler and kernel headers, the
 # libraries kiln links as arm64 -dev packages through multiarch, and qemu-user-static to run the

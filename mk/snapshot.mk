@@ -34,10 +34,10 @@ check-snapshot: $(SNAPSHOT_TESTS) tiny $(SNAPGUEST) $(SNAPSHOT_VSOCK_TOOL) $(BUI
 		dir=$$(mktemp -d) && $$t $(BUILD)/tiny/count.elf $$dir; rc=$$?; rm -rf $$dir; \
 		[ $$rc = 0 ] || exit 1; \
 	done && \
-	tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
-		$(SNAPSHOT_VSOCK_TOOL) && \
-	tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny $(API_DIR)/contract $(API_DIR)/schema.tsv \
-		$(SNAPSHOT_VSOCK_TOOL) && \
+	$(if $(KVM_HERE),,KILN_TEST_NICE=19) tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny \
+		$(API_DIR)/contract $(API_DIR)/schema.tsv $(SNAPSHOT_VSOCK_TOOL) && \
+	$(if $(KVM_HERE),,KILN_TEST_NICE=19) tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny \
+		$(API_DIR)/contract $(API_DIR)/schema.tsv $(SNAPSHOT_VSOCK_TOOL) && \
 	tests/integration/vmgenid.sh $(BUILD)/kiln $(BUILD)/tiny && \
 	tests/integration/vmgenid.sh $(BUILD)/san/kiln $(BUILD)/tiny && \
 	tests/integration/clones.sh $(BUILD)/kiln $(BUILD)/tiny && \

@@ -735,9 +735,6 @@ test_http
 test_maps
 test_fd_limits
 
-"$contract" "$schema" "$exchanges" "$routes" >"$tmp/contract" 2>&1
-cat "$tmp/contract"
-passed=$((passed + $(grep -c '^ok - ' "$tmp/contract")))
-failed=$((failed + $(grep -c '^not ok - ' "$tmp/contract")))
+contract_check "$contract" "$schema" "$exchanges" "$routes"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

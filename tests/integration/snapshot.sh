@@ -82,6 +82,11 @@ n=0
 # in its own process: $pid is kiln's).
 in_ns=
 
+# KILN_TEST_NICE: the niceness of the kilns the suite runs in the background (none unless set). In
+# the KVM test host (mk/kvm.mk: one CPU, guest exits cheap) their counting guest would otherwise
+# count to its end while the suite's own commands (curl, kiln snapshot) are still starting.
+nice_kiln=${KILN_TEST_NICE:+nice -n $KILN_TEST_NICE}
+
 # start NAME SOCKET KILN_ARGS...: kiln in the background (console: stdin /dev/null, stdout
 # $tmp/NAME.out, stderr $tmp/NAME.err), serving its API on SOCKET; sets $pid. Waits 10 s at most
 # for the socket.
@@ -89,8 +94,8 @@ start() {
 	name=$1 sock=$2
 	shift 2
 	rm -f "$sock"
-	# shellcheck disable=SC2086 # in_ns is a command prefix, or nothing
-	$in_ns "$kiln" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	# shellcheck disable=SC2086 # in_ns and nice_kiln are command prefixes, or nothing
+	$in_ns $nice_kiln "$kiln" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	pid=$!
 	for _ in $(seq 200); do
 		[ -S "$sock" ] && return 0
@@ -701,14 +706,18 @@ else
 fi
 
 # A restored guest tracks dirty pages as its snapshot did, and takes Diffs "since its restore".
-if [ -d "$e/chain" ] && start e5 "$s2" restore --api-sock "$s2" "$e/chain"; then
-	wait_lines "$tmp/e5.out" 100 20 || not_ok "the restored guest counts" "$(lines "$tmp/e5.out") lines"
+# Restored paused, and resumed only for the Diff: where exits are cheap (the KVM test host, mk/kvm.mk)
+# the guest counts to its end in a few seconds and would be gone before the merge is tried.
+if [ -d "$e/chain" ] && start e5 "$s2" restore --api-sock "$s2" --paused "$e/chain"; then
 	call "$s2" GET /machine-config
 	expect "a restored guest tracks dirty pages as its snapshot's did" 200 '"track_dirty_pages":true'
 	"$kiln" snapshot-merge "$e/chain/mem" "$e/d2/mem" 2>"$tmp/merge.err"
 	status=$?
 	check "kiln snapshot-merge into the memory file a running guest maps: exit 125, one line" \
 		"$(status_is 125)$(one_line "$tmp/merge.err")$(grep -q 'a running VM maps it' "$tmp/merge.err" || cat "$tmp/merge.err")"
+	call "$s2" PATCH /vm '{"state": "Resumed"}'
+	expect "the restored guest resumes" 204
+	wait_lines "$tmp/e5.out" 1 20 || not_ok "the restored guest counts" "$(lines "$tmp/e5.out") lines"
 	snap "$s2" "$e/d3" --diff
 	check "kiln snapshot --diff of a restored guest" "$(status_is 0)$(cat "$tmp/snap.err")"
 	kill_kiln e5
@@ -791,10 +800,7 @@ GET /
 GET /vm/config
 GET /machine-config
 EOF
-"$contract" "$schema" "$exchanges" "$tmp/routes" >"$tmp/contract" 2>&1
-cat "$tmp/contract" | grep -v '^[0-9]* passed'
-passed=$((passed + $(grep -c '^ok - ' "$tmp/contract")))
-failed=$((failed + $(grep -c '^not ok - ' "$tmp/contract")))
+contract_check "$contract" "$schema" "$exchanges" "$tmp/routes"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

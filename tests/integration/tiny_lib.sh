@@ -28,3 +28,19 @@ sanitizer() {
 		not_ok "no sanitizer report in $(basename "$1")" "$(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
 	fi
 }
+
+# contract_check CONTRACT SCHEMA EXCHANGES ROUTES: the API exchanges a suite recorded, held against
+# Firecracker's schemas (tests/api/contract.c); its ok and not ok lines count as the suite's. A
+# checker that could not check (an input missing) names no exchange: that fails the suite too.
+contract_check() {
+	contract_out=$(mktemp) || { not_ok "the contract checker ran" "mktemp"; return; }
+	"$@" >"$contract_out" 2>&1
+	contract_rc=$?
+	grep -v '^[0-9]* passed' "$contract_out"
+	passed=$((passed + $(grep -c '^ok - ' "$contract_out")))
+	failed=$((failed + $(grep -c '^not ok - ' "$contract_out")))
+	if [ $contract_rc != 0 ] && ! grep -q '^not ok - ' "$contract_out"; then
+		not_ok "the contract checker ran" "status $contract_rc: $(tail -n 1 "$contract_out")"
+	fi
+	rm -f "$contract_out"
+}
