@@ -43,16 +43,22 @@ static double ms_since(uint64_t start_ns, uint64_t t_ns)
 	return (double)(t_ns - start_ns) / 1e6;
 }
 
+/* The ms from start_ns to t_ns into buf, or "none" when t_ns (a moment kiln_exit records) never came. */
+static const char *ms_or_none(char buf[32], uint64_t start_ns, uint64_t t_ns)
+{
+	if (!t_ns)
+		return "none";
+	snprintf(buf, 32, "%.1f", ms_since(start_ns, t_ns));
+	return buf;
+}
+
 static void print_boot_time(uint64_t start_ns, const struct kiln_exit *e)
 {
-	char ready[32] = "none", run[32] = "none";
+	char ready[32], run[32];
 
-	if (e->boot_ready_ns)
-		snprintf(ready, sizeof(ready), "%.1f", ms_since(start_ns, e->boot_ready_ns));
-	if (e->first_run_ns)
-		snprintf(run, sizeof(run), "%.1f", ms_since(start_ns, e->first_run_ns));
-	fprintf(stderr, "kiln: boot-time: ready=%s ms exit=%.1f ms setup-cpu=%.2f ms first-run=%s ms\n", ready,
-		ms_since(start_ns, e->exit_ns), (double)e->setup_cpu_ns / 1e6, run);
+	fprintf(stderr, "kiln: boot-time: ready=%s ms exit=%.1f ms setup-cpu=%.2f ms first-run=%s ms\n",
+		ms_or_none(ready, start_ns, e->boot_ready_ns), ms_since(start_ns, e->exit_ns),
+		(double)e->setup_cpu_ns / 1e6, ms_or_none(run, start_ns, e->first_run_ns));
 }
 
 /* The process's exit status for how the VM ended (README, "Exit status"). */
@@ -89,12 +95,11 @@ static int exit_status(const struct cli_options *o, const struct kiln_exit *e)
  */
 static void print_restore_time(uint64_t start_ns, const struct kiln_exit *e)
 {
-	char run[32] = "none";
+	char run[32];
 
-	if (e->first_run_ns)
-		snprintf(run, sizeof(run), "%.1f", ms_since(start_ns, e->first_run_ns));
-	fprintf(stderr, "kiln: restore-time: run=%s ms exit=%.1f ms setup-cpu=%.2f ms\n", run,
-		ms_since(start_ns, e->exit_ns), (double)e->setup_cpu_ns / 1e6);
+	fprintf(stderr, "kiln: restore-time: run=%s ms exit=%.1f ms setup-cpu=%.2f ms\n",
+		ms_or_none(run, start_ns, e->first_run_ns), ms_since(start_ns, e->exit_ns),
+		(double)e->setup_cpu_ns / 1e6);
 }
 
 /* `kiln run`'s kernel command line into o->cfg: the default or --cmdline, and the guest command. */
