@@ -20,6 +20,6 @@ on_kvm = $(if $(KVM_HERE),$(3),echo "$(1): no usable /dev/kvm here: inside the K
 	mkdir -p $(BUILD)/on-kvm && \
 	printf '%s\n' 'mkdir -p /dev/pts && mount -t devpts devpts /dev/pts || exit 1' '$(strip $(3))' \
 		> $(BUILD)/on-kvm/$(1).sh && \
-	tests/host/run.sh -c $(or $(KVM_HOST_CPUS),1) -f /bin/dash:/bin/sh -f $(BUILD)/on-kvm/$(1).sh:/payload/on-kvm.sh \
+	tests/host/run.sh -c 1 -f /bin/dash:/bin/sh -f $(BUILD)/on-kvm/$(1).sh:/payload/on-kvm.sh \
 		$(foreach f,$(2),-f $(f):/payload/$(f)) $(foreach t,$(KVM_HOST_TOOLS),-f $(t)) \
 		-- 'exec /bin/sh /payload/on-kvm.sh </dev/null')

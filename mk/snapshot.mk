@@ -24,6 +24,9 @@ $(SNAPSHOT_VSOCK_TOOL): tests/guest/vsock_tool.c
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -o $@ $<
 
+# In the KVM test host snapshot.sh's background kilns run at nice 19 (the suite's KILN_TEST_NICE).
+SNAPSHOT_NICE := $(if $(KVM_HERE),,KILN_TEST_NICE=19)
+
 check-snapshot: $(SNAPSHOT_TESTS) tiny $(SNAPGUEST) $(SNAPSHOT_VSOCK_TOOL) $(BUILD)/kiln $(BUILD)/san/kiln \
 		$(API_DIR)/contract $(API_DIR)/schema.tsv
 	$(Q)scripts/install-deps.sh curl
@@ -34,9 +37,9 @@ check-snapshot: $(SNAPSHOT_TESTS) tiny $(SNAPGUEST) $(SNAPSHOT_VSOCK_TOOL) $(BUI
 		dir=$$(mktemp -d) && $$t $(BUILD)/tiny/count.elf $$dir; rc=$$?; rm -rf $$dir; \
 		[ $$rc = 0 ] || exit 1; \
 	done && \
-	$(if $(KVM_HERE),,KILN_TEST_NICE=19) tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny \
+	$(SNAPSHOT_NICE) tests/integration/snapshot.sh $(BUILD)/kiln $(BUILD)/tiny \
 		$(API_DIR)/contract $(API_DIR)/schema.tsv $(SNAPSHOT_VSOCK_TOOL) && \
-	$(if $(KVM_HERE),,KILN_TEST_NICE=19) tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny \
+	$(SNAPSHOT_NICE) tests/integration/snapshot.sh $(BUILD)/san/kiln $(BUILD)/tiny \
 		$(API_DIR)/contract $(API_DIR)/schema.tsv $(SNAPSHOT_VSOCK_TOOL) && \
 	tests/integration/vmgenid.sh $(BUILD)/kiln $(BUILD)/tiny && \
 	tests/integration/vmgenid.sh $(BUILD)/san/kiln $(BUILD)/tiny && \
