@@ -121,11 +121,16 @@ wait_for() {
 		sleep 0.2
 	done
 }
-# counts FILE...: the numbers of the `count N` lines of the files joined (a snapshot may catch a
-# counting guest mid-line: the restored guest prints the rest of that line, so the files join whole).
+# numbers_of WORD FILE...: the numbers N of the `WORD N` lines of the files joined (a snapshot may
+# catch a guest mid-line: the restored guest prints the rest of that line, so the files join whole).
 # A line still being written when FILE was read (its last, without an end) is not one: the END
 # appended makes it no match (a `count ` without its number once ended a wait at once).
-counts() { { cat "$@"; echo END; } | tr -d '\r' | sed -n 's/^count \([0-9][0-9]*\)$/\1/p'; }
+numbers_of() {
+	word=$1
+	shift
+	{ cat "$@"; echo END; } | tr -d '\r' | sed -n "s/^$word \([0-9][0-9]*\)\$/\1/p"
+}
+counts() { numbers_of count "$@"; }
 # consecutive FILE...: the counts in the files joined run 1, 2, ... with no gap; prints the last.
 consecutive() { counts "$@" | awk '$1 != NR { bad = 1 } { last = $1 } END { if (!bad && NR) print last }'; }
 # sector_image SCRIPT IMAGE: SCRIPT padded with newlines to whole 512-byte sectors (virtio-blk shows

@@ -106,8 +106,8 @@ last=$(consecutive "$w/out1" "$w/out2" "$w/out3")
 [ "$last" = "$COUNT" ] && ok "restored from the chain's second snapshot, it counts on to $COUNT: 1..$COUNT across three processes" ||
 	not_ok "the chain's second restore counts on to $COUNT" "last ${last:-none}"
 [ "$rc" = 0 ] && ok "kiln restore exits with the guest's status 0" || not_ok "kiln restore's exit status" "status $rc"
-before=$({ cat "$w/out2"; echo END; } | tr -d '\r' | sed -n 's/^clock \([0-9][0-9]*\)$/\1/p' | tail -n 1)
-after=$(sed -n 's/^clock \([0-9]*\)$/\1/p' "$w/out" | head -n 1)
+before=$(numbers_of clock "$w/out2" | tail -n 1)
+after=$(numbers_of clock "$w/out" | head -n 1)
 [ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) -ge $((GAP - 2)) ] &&
 	ok "--clock-realtime: across a restore $GAP s after the snapshot, the guest's wall clock moved on $((after - before)) s" ||
 	not_ok "--clock-realtime: the guest's wall clock moves on by the time since the snapshot" "before ${before:-none}, after ${after:-none}"
